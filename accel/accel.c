@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The engine registry and the `auto` choice. */
+#include <stdio.h>
+#include <string.h>
+
+#include "accel/accel.h"
+#include "config.h"
+
+#ifdef CONFIG_KVM
+extern const struct accel_ops kvm_accel_ops;
+#endif
+extern const struct accel_ops sw_accel_ops;
+
+const struct accel_ops *const accel_list[] = {
+#ifdef CONFIG_KVM
+	&kvm_accel_ops,
+#endif
+	&sw_accel_ops,
+	NULL,
+};
+
+/* QEMU's spellings are accepted: "tcg" is the software engine, "hw" is KVM. */
+const struct accel_ops *accel_find(const char *name)
+{
+	if (!strcmp(name, "tcg"))
+		name = "sw";
+	if (!strcmp(name, "hw"))
+		name = "kvm";
+	for (int i = 0; accel_list[i]; i++)
+		if (!strcmp(accel_list[i]->name, name))
+			return accel_list[i];
+	return NULL;
+}
+
+const struct accel_ops *accel_select(const char *name, char *why, size_t len)
+{
+	const struct accel_ops *a;
+	char reason[256];
+
+	if (strcmp(name, "auto")) {
+		a = accel_find(name);
+		if (!a) {
+			snprintf(why, len, "unknown engine '%s' (engines: auto, kvm, sw)", name);
+			return NULL;
+		}
+		if (a->probe(reason, sizeof(reason))) {
+			snprintf(why, len, "engine '%s' is not usable here: %s", a->name, reason);
+			return NULL;
+		}
+		snprintf(why, len, "engine %s (requested)", a->name);
+		return a;
+	}
+	/* auto: the first usable engine in preference order, saying why the others were not. */
+	why[0] = 0;
+	for (int i = 0; (a = accel_list[i]); i++) {
+		if (!a->probe(reason, sizeof(reason))) {
+			size_t n = strlen(why);
+
+			snprintf(why + n, len - n, "%sengine %s (auto: %s)", n ? "; " : "", a->name,
+				 reason[0] ? reason : "usable");
+			return a;
+		}
+		size_t n = strlen(why);
+
+		snprintf(why + n, len - n, "%s%s unusable: %s", n ? "; " : "", a->name, reason);
+	}
+	return NULL;
+}

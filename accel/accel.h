@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef TANDEM_ACCEL_H
+#define TANDEM_ACCEL_H
+/*
+ * An execution engine. One const table per engine; common code only ever
+ * goes through this table and never names an engine.
+ *
+ * Contract for vcpu_run(): runs the vCPU until something the common loop
+ * must see (HLT, shutdown, reset, a kick, an error). Port and MMIO
+ * accesses are dispatched by the engine itself through pio_read() etc.
+ * External interrupts are taken by the engine itself at instruction
+ * boundaries (vm_intr_pending()/vm_intr_ack()); a HLT with an interrupt
+ * deliverable does not return.
+ */
+#include <stddef.h>
+
+#include "machine/vm.h"
+
+struct accel_ops {
+	const char *name;
+	const char *desc;
+	/* 0 when usable on this host; else -errno and why in @why. */
+	int (*probe)(char *why, size_t len);
+	int (*vm_init)(struct vm *vm);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vcpu_init)(struct vcpu *vcpu);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	enum vcpu_stop (*vcpu_run)(struct vcpu *vcpu);
+	/* Make vcpu_run() return VCPU_STOP_KICK soon; any thread. */
+	void (*vcpu_kick)(struct vcpu *vcpu);
+	int (*get_state)(struct vcpu *vcpu, struct x86_state *st);
+	int (*set_state)(struct vcpu *vcpu, const struct x86_state *st);
+	/* Guest RAM layout changed (regions added). */
+	int (*mem_changed)(struct vm *vm, const struct mem_region *r);
+	/* Print engine statistics at exit (may be NULL). */
+	void (*print_stats)(struct vm *vm, FILE *out);
+};
+
+/* All engines compiled in, in `auto` preference order, NULL-terminated. */
+extern const struct accel_ops *const accel_list[];
+
+const struct accel_ops *accel_find(const char *name);
+/*
+ * Pick the engine for @name ("auto", "kvm"/"hw", "sw"/"tcg"). For auto,
+ * @why says which engine was picked and why; for a named engine that is
+ * not usable, returns NULL with the reason in @why.
+ */
+const struct accel_ops *accel_select(const char *name, char *why, size_t len);
+
+#endif

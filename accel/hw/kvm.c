@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The KVM engine. Interrupt controllers and timers are the common
+ * userspace models (no in-kernel irqchip): both engines then run the very
+ * same PIC/PIT code, so a guest cannot tell them apart. Interrupts are
+ * injected with KVM_INTERRUPT when the guest can take one, else an
+ * interrupt-window exit is requested.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <capstone/capstone.h>
+
+#include "accel/accel.h"
+#include "accel/hw/kvm.h"
+
+/* Below the 4 GiB boundary, inside the MMIO hole: never guest RAM. */
+#define KVM_TSS_ADDR		0xfffbd000ull
+#define KVM_IDENTITY_MAP_ADDR	0xfffbc000ull
+
+static int kvm_probe(char *why, size_t len)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {
+		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+		{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+	};
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int ver, vm;
+
+	if (fd < 0) {
+		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
+		return -errno;
+	}
+	ver = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (ver != KVM_API_VERSION) {
+		snprintf(why, len, "/dev/kvm: API version %d, need %d", ver, KVM_API_VERSION);
+		close(fd);
+		return -ENOTSUP;
+	}
+	for (unsigned i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
+			snprintf(why, len, "/dev/kvm lacks KVM_CAP_%s", need[i].name);
+			close(fd);
+			return -ENOTSUP;
+		}
+	}
+	/* A VM must actually be creatable (no VT-x/AMD-V: this fails). */
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		snprintf(why, len, "/dev/kvm: cannot create a VM: %s", strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	close(vm);
+	close(fd);
+	snprintf(why, len, "/dev/kvm usable, API %d", ver);
+	return 0;
+}
+
+static void kick_signal(int sig)
+{
+	(void)sig;	/* only interrupts KVM_RUN */
+}
+
+static int kvm_vm_init(struct vm *vm)
+{
+	struct kvm_vm *k = calloc(1, sizeof(*k));
+	struct sigaction sa = { .sa_handler = kick_signal };
+	int ret;
+
+	if (!k)
+		return -ENOMEM;
+	k->vm_fd = -1;
+	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->sys_fd < 0)
+		goto err;
+	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
+	if (k->vm_fd < 0)
+		goto err;
+	k->run_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (k->run_size <= 0)
+		goto err;
+	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
+		goto err;
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+
+	ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);	/* optional on some hosts */
+	for (unsigned i = 0; i < vm->nr_ram; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = vm->ram[i].slot,
+			.guest_phys_addr = vm->ram[i].gpa,
+			.memory_size = vm->ram[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->ram[i].host,
+		};
+
+		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			goto err;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	vm->accel_data = k;
+	return 0;
+err:
+	ret = -errno;
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	if (k->sys_fd >= 0)
+		close(k->sys_fd);
+	free(k);
+	return ret;
+}
+
+static void kvm_vm_destroy(struct vm *vm)
+{
+	struct kvm_vm *k = vm->accel_data;
+
+	close(k->vm_fd);
+	close(k->sys_fd);
+	free(k);
+	vm->accel_data = NULL;
+}
+
+static int kvm_vcpu_init(struct vcpu *vcpu)
+{
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	struct kvm_vcpu *kv = calloc(1, sizeof(*kv));
+	int ret;
+
+	if (!kv)
+		return -ENOMEM;
+	kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, vcpu->id);
+	if (kv->fd < 0)
+		goto err;
+	kv->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kv->fd, 0);
+	if (kv->run == MAP_FAILED)
+		goto err_fd;
+	vcpu->accel_data = kv;
+	ret = kvm_set_cpuid(vcpu);
+	if (ret) {
+		munmap(kv->run, k->run_size);
+		close(kv->fd);
+		free(kv);
+		vcpu->accel_data = NULL;
+		return ret;
+	}
+	return 0;
+err_fd:
+	ret = -errno;
+	close(kv->fd);
+	free(kv);
+	return ret;
+err:
+	ret = -errno;
+	free(kv);
+	return ret;
+}
+
+static void kvm_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	if (!kv)
+		return;
+	munmap(kv->run, k->run_size);
+	close(kv->fd);
+	free(kv);
+	vcpu->accel_data = NULL;
+}
+
+static void kvm_vcpu_kick(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	if (!kv)
+		return;
+	/* immediate_exit covers a kick that lands just before KVM_RUN. */
+	kv->run->immediate_exit = 1;
+	if (atomic_load(&kv->running))
+		pthread_kill(kv->thread, SIGUSR1);
+}
+
+static void handle_io(struct vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned size = run->io.size;
+
+	/* String I/O (rep ins/outs) arrives as @count items in the shared page. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			uint32_t v = 0;
+
+			memcpy(&v, data, size);
+			pio_write(vm, run->io.port, v, size);
+		} else {
+			uint32_t v = (uint32_t)pio_read(vm, run->io.port, size);
+
+			memcpy(data, &v, size);
+		}
+	}
+}
+
+static void handle_mmio(struct vm *vm, struct kvm_run *run)
+{
+	unsigned len = run->mmio.len;
+	uint64_t v = 0;
+
+	if (len > 8)
+		len = 8;
+	if (run->mmio.is_write) {
+		memcpy(&v, run->mmio.data, len);
+		mmio_write(vm, run->mmio.phys_addr, v, len);
+	} else {
+		v = mmio_read(vm, run->mmio.phys_addr, len);
+		memcpy(run->mmio.data, &v, len);
+	}
+}
+
+/* Describe an emulation failure: where, and the instruction KVM gave up on. */
+static void describe_emulation_failure(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct x86_state st;
+	struct kvm_translation tr = { 0 };
+	char text[200] = "?";
+	uint8_t bytes[15];
+	size_t n = 0;
+	const uint8_t *p;
+
+	if (kvm_get_state(vcpu, &st)) {
+		snprintf(vcpu->error, sizeof(vcpu->error), "KVM emulation failure");
+		return;
+	}
+	tr.linear_address = st.seg[S_CS].base + st.rip;
+	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
+	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, sizeof(bytes)))) {
+		csh cs;
+		cs_insn *insn;
+		cs_mode mode = (st.efer & X86_EFER_LMA) && (st.seg[S_CS].attr & SEG_ATTR_L) ?
+			CS_MODE_64 : (st.seg[S_CS].attr & SEG_ATTR_DB) ? CS_MODE_32 : CS_MODE_16;
+
+		memcpy(bytes, p, sizeof(bytes));
+		if (cs_open(CS_ARCH_X86, mode, &cs) == CS_ERR_OK) {
+			if (cs_disasm(cs, bytes, sizeof(bytes), tr.linear_address, 1, &insn) == 1) {
+				snprintf(text, sizeof(text), "%s %s", insn->mnemonic, insn->op_str);
+				n = insn->size;
+				cs_free(insn, 1);
+			}
+			cs_close(&cs);
+		}
+	}
+	snprintf(vcpu->error, sizeof(vcpu->error),
+		 "KVM cannot emulate the instruction at %#llx: %s (%zu bytes)",
+		 (unsigned long long)tr.linear_address, text, n);
+}
+
+static void inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run *run)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	run->request_interrupt_window = 0;
+	if (!vm_intr_pending(vcpu->vm))
+		return;
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		int vec = vm_intr_ack(vcpu->vm);
+		struct kvm_interrupt irq = { .irq = (uint32_t)vec };
+
+		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0)
+			k->nr_irqs++;
+		return;
+	}
+	run->request_interrupt_window = 1;
+}
+
+static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct kvm_vm *k = vm->accel_data;
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_run *run = kv->run;
+
+	kv->thread = pthread_self();
+	atomic_store(&kv->running, true);
+	for (;;) {
+		run->immediate_exit = 0;
+		if (atomic_load(&vcpu->kick) || vm_should_stop(vm))
+			return VCPU_STOP_KICK;
+		inject_interrupts(vcpu, k, run);
+		if (ioctl(kv->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;	/* the kick flag is checked above */
+			snprintf(vcpu->error, sizeof(vcpu->error), "KVM_RUN: %s", strerror(errno));
+			return VCPU_STOP_ERROR;
+		}
+		k->nr_exits++;
+		if (vm_tracing(vm, TRACE_EXIT))
+			vm_trace(vm, TRACE_EXIT, "kvm exit %u\n", run->exit_reason);
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			k->nr_io++;
+			handle_io(vm, run);
+			break;
+		case KVM_EXIT_MMIO:
+			k->nr_mmio++;
+			handle_mmio(vm, run);
+			break;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_HLT:
+			/* Interrupt already waiting and IF=1: take it instead of sleeping. */
+			if (run->if_flag && vm_intr_pending(vm))
+				break;
+			return VCPU_STOP_HALT;
+		case KVM_EXIT_SHUTDOWN:
+			return VCPU_STOP_SHUTDOWN;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+				return VCPU_STOP_RESET;
+			vm_request_exit(vm, VM_EXIT_POWEROFF, 0);
+			return VCPU_STOP_KICK;
+		case KVM_EXIT_DEBUG:
+			return VCPU_STOP_DEBUG;
+		case KVM_EXIT_INTERNAL_ERROR:
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+				k->nr_emulation_failures++;
+				describe_emulation_failure(vcpu);
+			} else {
+				snprintf(vcpu->error, sizeof(vcpu->error),
+					 "KVM internal error, suberror %u", run->internal.suberror);
+			}
+			return VCPU_STOP_ERROR;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(vcpu->error, sizeof(vcpu->error),
+				 "KVM entry failed, hardware reason %#llx",
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return VCPU_STOP_ERROR;
+		default:
+			snprintf(vcpu->error, sizeof(vcpu->error), "unexpected KVM exit %u",
+				 run->exit_reason);
+			return VCPU_STOP_ERROR;
+		}
+	}
+}
+
+static void kvm_print_stats(struct vm *vm, FILE *out)
+{
+	struct kvm_vm *k = vm->accel_data;
+
+	fprintf(out, "tandem: kvm: %llu exits (%llu port I/O, %llu MMIO), %llu interrupts "
+		"injected, %llu emulation failures\n",
+		(unsigned long long)k->nr_exits, (unsigned long long)k->nr_io,
+		(unsigned long long)k->nr_mmio, (unsigned long long)k->nr_irqs,
+		(unsigned long long)k->nr_emulation_failures);
+}
+
+const struct accel_ops kvm_accel_ops = {
+	.name = "kvm",
+	.desc = "Linux KVM (hardware virtualization)",
+	.probe = kvm_probe,
+	.vm_init = kvm_vm_init,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_init = kvm_vcpu_init,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_kick = kvm_vcpu_kick,
+	.get_state = kvm_get_state,
+	.set_state = kvm_set_state,
+	.print_stats = kvm_print_stats,
+};

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * struct x86_state <-> KVM's register ioctls. Segment attributes use the
+ * VMX layout in both, so the conversion is mechanical.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "accel/hw/kvm.h"
+#include "machine/cpuid.h"
+
+static void seg_to_kvm(const struct x86_seg *s, struct kvm_segment *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = s->base;
+	k->limit = s->limit;
+	k->selector = s->sel;
+	k->type = SEG_ATTR_TYPE(s->attr);
+	k->s = !!(s->attr & SEG_ATTR_S);
+	k->dpl = SEG_ATTR_DPL(s->attr);
+	k->present = !!(s->attr & SEG_ATTR_P);
+	k->avl = !!(s->attr & SEG_ATTR_AVL);
+	k->l = !!(s->attr & SEG_ATTR_L);
+	k->db = !!(s->attr & SEG_ATTR_DB);
+	k->g = !!(s->attr & SEG_ATTR_G);
+	k->unusable = !!(s->attr & SEG_ATTR_UNUSABLE);
+}
+
+static void seg_from_kvm(const struct kvm_segment *k, struct x86_seg *s)
+{
+	s->base = k->base;
+	s->limit = k->limit;
+	s->sel = k->selector;
+	s->attr = (k->type & 0xf) | (k->s ? SEG_ATTR_S : 0) | ((k->dpl & 3u) << 5) |
+		  (k->present ? SEG_ATTR_P : 0) | (k->avl ? SEG_ATTR_AVL : 0) |
+		  (k->l ? SEG_ATTR_L : 0) | (k->db ? SEG_ATTR_DB : 0) | (k->g ? SEG_ATTR_G : 0) |
+		  (k->unusable ? SEG_ATTR_UNUSABLE : 0);
+}
+
+/* The MSRs carried in struct x86_msrs, by index. */
+static const struct {
+	uint32_t index;
+	size_t off;
+} msr_map[] = {
+	{ MSR_IA32_SYSENTER_CS, offsetof(struct x86_msrs, sysenter_cs) },
+	{ MSR_IA32_SYSENTER_ESP, offsetof(struct x86_msrs, sysenter_esp) },
+	{ MSR_IA32_SYSENTER_EIP, offsetof(struct x86_msrs, sysenter_eip) },
+	{ MSR_STAR, offsetof(struct x86_msrs, star) },
+	{ MSR_LSTAR, offsetof(struct x86_msrs, lstar) },
+	{ MSR_CSTAR, offsetof(struct x86_msrs, cstar) },
+	{ MSR_SFMASK, offsetof(struct x86_msrs, sfmask) },
+	{ MSR_KERNEL_GS_BASE, offsetof(struct x86_msrs, kernel_gs_base) },
+	{ MSR_IA32_PAT, offsetof(struct x86_msrs, pat) },
+	{ MSR_IA32_MISC_ENABLE, offsetof(struct x86_msrs, misc_enable) },
+	{ MSR_IA32_TSC, offsetof(struct x86_msrs, tsc) },
+};
+#define NR_MSRS (sizeof(msr_map) / sizeof(msr_map[0]))
+
+struct msr_buf {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[NR_MSRS];
+};
+
+int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu fpu;
+	struct kvm_vcpu_events ev;
+	struct msr_buf m;
+	int n;
+
+	memset(st, 0, sizeof(*st));
+	if (ioctl(kv->fd, KVM_GET_REGS, &r) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	st->gpr[R_AX] = r.rax; st->gpr[R_CX] = r.rcx; st->gpr[R_DX] = r.rdx;
+	st->gpr[R_BX] = r.rbx; st->gpr[R_SP] = r.rsp; st->gpr[R_BP] = r.rbp;
+	st->gpr[R_SI] = r.rsi; st->gpr[R_DI] = r.rdi; st->gpr[R_R8] = r.r8;
+	st->gpr[R_R9] = r.r9; st->gpr[R_R10] = r.r10; st->gpr[R_R11] = r.r11;
+	st->gpr[R_R12] = r.r12; st->gpr[R_R13] = r.r13; st->gpr[R_R14] = r.r14;
+	st->gpr[R_R15] = r.r15;
+	st->rip = r.rip;
+	st->rflags = r.rflags;
+
+	seg_from_kvm(&s.es, &st->seg[S_ES]);
+	seg_from_kvm(&s.cs, &st->seg[S_CS]);
+	seg_from_kvm(&s.ss, &st->seg[S_SS]);
+	seg_from_kvm(&s.ds, &st->seg[S_DS]);
+	seg_from_kvm(&s.fs, &st->seg[S_FS]);
+	seg_from_kvm(&s.gs, &st->seg[S_GS]);
+	seg_from_kvm(&s.ldt, &st->ldt);
+	seg_from_kvm(&s.tr, &st->tr);
+	st->gdt.base = s.gdt.base;
+	st->gdt.limit = s.gdt.limit;
+	st->idt.base = s.idt.base;
+	st->idt.limit = s.idt.limit;
+	st->cr0 = s.cr0; st->cr2 = s.cr2; st->cr3 = s.cr3; st->cr4 = s.cr4; st->cr8 = s.cr8;
+	st->efer = s.efer;
+	st->msr.apic_base = s.apic_base;
+
+	if (ioctl(kv->fd, KVM_GET_FPU, &fpu) == 0) {
+		st->fx.fcw = fpu.fcw;
+		st->fx.fsw = fpu.fsw;
+		st->fx.ftw = fpu.ftwx;
+		st->fx.fop = fpu.last_opcode;
+		st->fx.fip = fpu.last_ip;
+		st->fx.fdp = fpu.last_dp;
+		st->fx.mxcsr = fpu.mxcsr;
+		st->fx.mxcsr_mask = 0xffff;
+		memcpy(st->fx.st, fpu.fpr, sizeof(st->fx.st));
+		memcpy(st->fx.xmm, fpu.xmm, sizeof(st->fx.xmm));
+	}
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = NR_MSRS;
+	for (unsigned i = 0; i < NR_MSRS; i++)
+		m.e[i].index = msr_map[i].index;
+	n = ioctl(kv->fd, KVM_GET_MSRS, &m);
+	for (int i = 0; i < n && i < (int)NR_MSRS; i++)
+		*(uint64_t *)((char *)&st->msr + msr_map[i].off) = m.e[i].data;
+
+	if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+		st->exception.pending = ev.exception.pending;
+		st->exception.injected = ev.exception.injected;
+		st->exception.vector = ev.exception.nr;
+		st->exception.has_error = ev.exception.has_error_code;
+		st->exception.error = ev.exception.error_code;
+		st->interrupt.injected = ev.interrupt.injected;
+		st->interrupt.vector = ev.interrupt.nr;
+		st->nmi_pending = ev.nmi.pending;
+		st->int_shadow = ev.interrupt.shadow != 0;
+	}
+	return 0;
+}
+
+int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu fpu;
+	struct msr_buf m;
+
+	memset(&r, 0, sizeof(r));
+	r.rax = st->gpr[R_AX]; r.rcx = st->gpr[R_CX]; r.rdx = st->gpr[R_DX];
+	r.rbx = st->gpr[R_BX]; r.rsp = st->gpr[R_SP]; r.rbp = st->gpr[R_BP];
+	r.rsi = st->gpr[R_SI]; r.rdi = st->gpr[R_DI]; r.r8 = st->gpr[R_R8];
+	r.r9 = st->gpr[R_R9]; r.r10 = st->gpr[R_R10]; r.r11 = st->gpr[R_R11];
+	r.r12 = st->gpr[R_R12]; r.r13 = st->gpr[R_R13]; r.r14 = st->gpr[R_R14];
+	r.r15 = st->gpr[R_R15];
+	r.rip = st->rip;
+	r.rflags = st->rflags | X86_RFLAGS_FIXED;
+
+	/* Start from KVM's sregs so fields we do not model (interrupt bitmap) stay sane. */
+	if (ioctl(kv->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	seg_to_kvm(&st->seg[S_ES], &s.es);
+	seg_to_kvm(&st->seg[S_CS], &s.cs);
+	seg_to_kvm(&st->seg[S_SS], &s.ss);
+	seg_to_kvm(&st->seg[S_DS], &s.ds);
+	seg_to_kvm(&st->seg[S_FS], &s.fs);
+	seg_to_kvm(&st->seg[S_GS], &s.gs);
+	seg_to_kvm(&st->ldt, &s.ldt);
+	seg_to_kvm(&st->tr, &s.tr);
+	s.gdt.base = st->gdt.base;
+	s.gdt.limit = st->gdt.limit;
+	s.idt.base = st->idt.base;
+	s.idt.limit = st->idt.limit;
+	s.cr0 = st->cr0; s.cr2 = st->cr2; s.cr3 = st->cr3; s.cr4 = st->cr4; s.cr8 = st->cr8;
+	s.efer = st->efer;
+	s.apic_base = st->msr.apic_base;
+	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
+	if (ioctl(kv->fd, KVM_SET_SREGS, &s) < 0 || ioctl(kv->fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = st->fx.fcw;
+	fpu.fsw = st->fx.fsw;
+	fpu.ftwx = st->fx.ftw;
+	fpu.last_opcode = st->fx.fop;
+	fpu.last_ip = st->fx.fip;
+	fpu.last_dp = st->fx.fdp;
+	fpu.mxcsr = st->fx.mxcsr;
+	memcpy(fpu.fpr, st->fx.st, sizeof(fpu.fpr));
+	memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
+	if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 0;
+	for (unsigned i = 0; i < NR_MSRS; i++) {
+		/* Leave the TSC running unless a snapshot carries a value. */
+		if (msr_map[i].index == MSR_IA32_TSC && !st->msr.tsc)
+			continue;
+		m.e[m.hdr.nmsrs].index = msr_map[i].index;
+		m.e[m.hdr.nmsrs].data = *(const uint64_t *)((const char *)&st->msr + msr_map[i].off);
+		m.hdr.nmsrs++;
+	}
+	ioctl(kv->fd, KVM_SET_MSRS, &m);	/* best effort: not every host has every MSR */
+	return 0;
+}
+
+int kvm_set_cpuid(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	const struct cpuid_model *m = &cpuid_global;
+	struct kvm_cpuid2 *c;
+	int ret = 0;
+
+	c = calloc(1, sizeof(*c) + m->nr * sizeof(c->entries[0]));
+	if (!c)
+		return -ENOMEM;
+	c->nent = m->nr;
+	for (unsigned i = 0; i < m->nr; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		uint32_t out[4];
+
+		cpuid_model_lookup(m, vcpu->id, m->leaf[i].function, m->leaf[i].index, out);
+		e->function = m->leaf[i].function;
+		e->index = m->leaf[i].index;
+		e->flags = e->function == 7 ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+		e->eax = out[0];
+		e->ebx = out[1];
+		e->ecx = out[2];
+		e->edx = out[3];
+	}
+	if (ioctl(kv->fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
+}

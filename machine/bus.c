@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Port I/O and MMIO buses: a sorted array of non-overlapping ranges,
+ * searched by bisection. Holes read as all-ones, writes to them are
+ * dropped; both are counted, never fatal.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine/bus.h"
+#include "machine/vm.h"
+
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
+		 void *opaque, const char *name)
+{
+	unsigned i;
+
+	if (!len || base + len - 1 < base || !ops)
+		return -EINVAL;
+	/* Find the insertion point and refuse overlap with either neighbour. */
+	for (i = 0; i < bus->nr && bus->r[i].base < base; i++)
+		;
+	if (i > 0 && bus->r[i - 1].base + bus->r[i - 1].len > base)
+		return -EEXIST;
+	if (i < bus->nr && base + len > bus->r[i].base)
+		return -EEXIST;
+	if (bus->nr == bus->cap) {
+		unsigned cap = bus->cap ? bus->cap * 2 : 16;
+		struct bus_range *r = realloc(bus->r, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		bus->r = r;
+		bus->cap = cap;
+	}
+	memmove(&bus->r[i + 1], &bus->r[i], (bus->nr - i) * sizeof(*bus->r));
+	bus->r[i] = (struct bus_range){ base, len, ops, opaque, name };
+	bus->nr++;
+	return 0;
+}
+
+const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
+{
+	unsigned lo = 0, hi = bus->nr;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		const struct bus_range *r = &bus->r[mid];
+
+		if (addr < r->base)
+			hi = mid;
+		else if (addr - r->base >= r->len)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+/* The range covering the whole access, or NULL if it hits a hole or straddles. */
+static const struct bus_range *find_whole(const struct bus *bus, uint64_t addr, unsigned size)
+{
+	const struct bus_range *r = bus_find(bus, addr);
+
+	if (r && addr - r->base + size <= r->len)
+		return r;
+	return NULL;
+}
+
+uint64_t bus_read(struct bus *bus, uint64_t addr, unsigned size)
+{
+	const struct bus_range *r = find_whole(bus, addr, size);
+	uint64_t val = 0;
+
+	if (r && r->ops->read)
+		return r->ops->read(r->opaque, addr - r->base, size) & (size >= 8 ? ~0ull : (1ull << (size * 8)) - 1);
+	if (!bus_find(bus, addr) && !bus_find(bus, addr + size - 1)) {
+		bus->unmapped_reads++;
+		return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+	}
+	/* Straddles a device boundary: split into bytes, each routed on its own. */
+	for (unsigned i = 0; i < size; i++)
+		val |= bus_read(bus, addr + i, 1) << (i * 8);
+	return val;
+}
+
+void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size)
+{
+	const struct bus_range *r = find_whole(bus, addr, size);
+
+	if (r) {
+		if (r->ops->write)
+			r->ops->write(r->opaque, addr - r->base, val, size);
+		return;
+	}
+	if (!bus_find(bus, addr) && !bus_find(bus, addr + size - 1)) {
+		bus->unmapped_writes++;
+		return;
+	}
+	for (unsigned i = 0; i < size; i++)
+		bus_write(bus, addr + i, (val >> (i * 8)) & 0xff, 1);
+}
+
+void bus_free(struct bus *bus)
+{
+	free(bus->r);
+	memset(bus, 0, sizeof(*bus));
+}
+
+int pio_register(struct vm *vm, uint16_t base, uint16_t len, const struct io_ops *ops,
+		 void *opaque, const char *name)
+{
+	if ((uint32_t)base + len > 0x10000)
+		return -EINVAL;
+	return bus_register(&vm->pio, base, len, ops, opaque, name);
+}
+
+int mmio_register(struct vm *vm, uint64_t base, uint64_t len, const struct io_ops *ops,
+		  void *opaque, const char *name)
+{
+	return bus_register(&vm->mmio, base, len, ops, opaque, name);
+}
+
+uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&vm->lock);
+	/* Port space wraps at 64 KiB: an access at 0xffff is split by the bus. */
+	v = bus_read(&vm->pio, port, size);
+	pthread_mutex_unlock(&vm->lock);
+	if (vm_tracing(vm, TRACE_IO))
+		vm_trace(vm, TRACE_IO, "in  port %#06x size %u -> %#llx\n", port, size,
+			 (unsigned long long)v);
+	return v;
+}
+
+void pio_write(struct vm *vm, uint16_t port, uint64_t val, unsigned size)
+{
+	if (vm_tracing(vm, TRACE_IO))
+		vm_trace(vm, TRACE_IO, "out port %#06x size %u <- %#llx\n", port, size,
+			 (unsigned long long)val);
+	pthread_mutex_lock(&vm->lock);
+	bus_write(&vm->pio, port, val, size);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+uint64_t mmio_read(struct vm *vm, uint64_t addr, unsigned size)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&vm->lock);
+	v = bus_read(&vm->mmio, addr, size);
+	pthread_mutex_unlock(&vm->lock);
+	if (vm_tracing(vm, TRACE_IO))
+		vm_trace(vm, TRACE_IO, "mmio read  %#llx size %u -> %#llx\n",
+			 (unsigned long long)addr, size, (unsigned long long)v);
+	return v;
+}
+
+void mmio_write(struct vm *vm, uint64_t addr, uint64_t val, unsigned size)
+{
+	if (vm_tracing(vm, TRACE_IO))
+		vm_trace(vm, TRACE_IO, "mmio write %#llx size %u <- %#llx\n",
+			 (unsigned long long)addr, size, (unsigned long long)val);
+	pthread_mutex_lock(&vm->lock);
+	bus_write(&vm->mmio, addr, val, size);
+	pthread_mutex_unlock(&vm->lock);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef TANDEM_CHARDEV_H
+#define TANDEM_CHARDEV_H
+/*
+ * Character back ends for serial ports: stdio, file:PATH, none.
+ * With stdio on a terminal, the terminal is put in raw mode and QEMU's
+ * escape keys work: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends ^A.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct chardev;
+
+struct chardev_receiver {
+	/* How many bytes the device can take now (FIFO space). */
+	size_t (*can_receive)(void *opaque);
+	void (*receive)(void *opaque, const uint8_t *buf, size_t len);
+};
+
+/* Parse "stdio", "file:PATH", "none"; NULL + message in @err on error. */
+struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t errlen);
+void chardev_close(struct chardev *cd);
+void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len);
+void chardev_set_receiver(struct chardev *cd, const struct chardev_receiver *rx, void *opaque);
+/* The device has room again: deliver buffered input (runs under vm->lock). */
+void chardev_accept_input(struct chardev *cd);
+
+#endif

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Interrupt lines routed to controllers, and the CPU's INTR input. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "accel/accel.h"
+#include "machine/irq.h"
+#include "machine/vm.h"
+
+int irq_connect(struct vm *vm, unsigned line, irq_line_fn fn, void *opaque)
+{
+	struct irq_listener *l;
+
+	if (line >= VM_NR_IRQ_LINES)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->fn = fn;
+	l->opaque = opaque;
+	l->next = vm->irq_lines[line];
+	vm->irq_lines[line] = l;
+	return 0;
+}
+
+void irq_set(struct vm *vm, unsigned line, int level)
+{
+	if (line >= VM_NR_IRQ_LINES)
+		return;
+	for (struct irq_listener *l = vm->irq_lines[line]; l; l = l->next)
+		l->fn(l->opaque, line, level);
+}
+
+void irq_free(struct vm *vm)
+{
+	for (unsigned i = 0; i < VM_NR_IRQ_LINES; i++) {
+		while (vm->irq_lines[i]) {
+			struct irq_listener *l = vm->irq_lines[i];
+
+			vm->irq_lines[i] = l->next;
+			free(l);
+		}
+	}
+}
+
+void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opaque)
+{
+	vm->intr = ops;
+	vm->intr_opaque = opaque;
+}
+
+void vm_intr_changed(struct vm *vm)
+{
+	/* Wake halted vCPUs (generation counter: see vcpu_wait_halted()). */
+	pthread_mutex_lock(&vm->halt_lock);
+	vm->intr_gen++;
+	pthread_cond_broadcast(&vm->halt_cond);
+	pthread_mutex_unlock(&vm->halt_lock);
+	/*
+	 * A running vCPU must notice an asserted INTR (KVM injects only
+	 * between runs). Called with vm->lock held, so ask the controller
+	 * directly.
+	 */
+	if (vm->intr && vm->intr->pending(vm->intr_opaque))
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			vm->accel->vcpu_kick(vm->vcpus[i]);
+}
+
+bool vm_intr_pending(struct vm *vm)
+{
+	bool p;
+
+	if (!vm->intr)
+		return false;
+	pthread_mutex_lock(&vm->lock);
+	p = vm->intr->pending(vm->intr_opaque);
+	pthread_mutex_unlock(&vm->lock);
+	return p;
+}
+
+int vm_intr_ack(struct vm *vm)
+{
+	int v;
+
+	if (!vm->intr)
+		return -1;
+	pthread_mutex_lock(&vm->lock);
+	v = vm->intr->pending(vm->intr_opaque) ? vm->intr->ack(vm->intr_opaque) : -1;
+	pthread_mutex_unlock(&vm->lock);
+	return v;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef TANDEM_IRQ_H
+#define TANDEM_IRQ_H
+/*
+ * Interrupt lines and the CPU's interrupt input.
+ *
+ * Devices raise and lower numbered lines (ISA IRQs 0-15 today); the board
+ * routes each line to the controllers that listen to it (the 8259 pair,
+ * later the IOAPIC). The controller that drives the CPU's INTR pin
+ * registers a struct intr_ops; the engines ask it, at an instruction
+ * boundary with IF=1, for the vector (the INTA cycle). Both engines use
+ * the same userspace controllers, so a guest sees identical interrupt
+ * behaviour on both.
+ *
+ * All functions here run with vm->lock held.
+ */
+#include <stdbool.h>
+
+struct vm;
+
+#define VM_NR_IRQ_LINES		24
+
+typedef void (*irq_line_fn)(void *opaque, unsigned line, int level);
+
+/* Route @line to a controller input; several listeners per line allowed. */
+int irq_connect(struct vm *vm, unsigned line, irq_line_fn fn, void *opaque);
+/* Set a line's level (edge devices pulse: 1 then 0). Out of range: ignored. */
+void irq_set(struct vm *vm, unsigned line, int level);
+void irq_free(struct vm *vm);
+
+struct intr_ops {
+	bool (*pending)(void *opaque);	/* INTR pin asserted */
+	int (*ack)(void *opaque);	/* INTA: the vector to deliver */
+};
+
+void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opaque);
+/* The controller's output changed: wake or kick the vCPUs. */
+void vm_intr_changed(struct vm *vm);
+/* For engines: take vm->lock themselves. */
+bool vm_intr_pending(struct vm *vm);
+int vm_intr_ack(struct vm *vm);
+
+#endif

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The VM object and the common vCPU loop. The main thread runs the GLib
+ * event loop (console input, timers, signals); each vCPU has a thread that
+ * calls the engine's vcpu_run() and handles what it returns.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "accel/accel.h"
+#include "machine/board.h"
+#include "machine/chardev.h"
+#include "machine/cpuid.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
+
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vm_trace(struct vm *vm, unsigned cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vm_tracing(vm, cls))
+		return;
+	pthread_mutex_lock(&trace_lock);
+	va_start(ap, fmt);
+	vfprintf(vm->trace, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&trace_lock);
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	atomic_store(&vcpu->kick, true);
+	pthread_mutex_lock(&vm->halt_lock);
+	pthread_cond_broadcast(&vm->halt_cond);
+	pthread_mutex_unlock(&vm->halt_lock);
+	if (vm->accel)
+		vm->accel->vcpu_kick(vcpu);
+}
+
+void vm_kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+static const int exit_status[] = {
+	[VM_EXIT_NONE] = 0,
+	[VM_EXIT_POWEROFF] = 0,
+	[VM_EXIT_RESET] = 0,
+	[VM_EXIT_SHUTDOWN] = 2,
+	[VM_EXIT_ERROR] = 3,
+	[VM_EXIT_HALTED] = 4,
+	[VM_EXIT_USER] = 0,
+};
+
+void vm_request_exit(struct vm *vm, enum vm_exit_kind kind, int code)
+{
+	int none = VM_EXIT_NONE;
+
+	if (atomic_compare_exchange_strong(&vm->exit_kind, &none, (int)kind))
+		vm->exit_code = kind == VM_EXIT_DEBUG_PORT ? code : exit_status[kind];
+	vm_kick_all(vm);
+	if (vm->mainloop)
+		g_main_loop_quit(vm->mainloop);
+}
+
+void vm_request_reset(struct vm *vm)
+{
+	atomic_store(&vm->reset_request, true);
+	vm_kick_all(vm);
+}
+
+bool vm_should_stop(struct vm *vm)
+{
+	return atomic_load(&vm->exit_kind) != VM_EXIT_NONE;
+}
+
+static uint64_t intr_gen(struct vm *vm)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&vm->halt_lock);
+	g = vm->intr_gen;
+	pthread_mutex_unlock(&vm->halt_lock);
+	return g;
+}
+
+/*
+ * The engine returned HALT: nothing deliverable now. Sleep until the
+ * interrupt controller's output changes after @gen (taken before the
+ * run, so a change racing with the HLT is never lost), or a kick.
+ */
+static void vcpu_wait_halted(struct vcpu *vcpu, uint64_t gen)
+{
+	struct vm *vm = vcpu->vm;
+	struct x86_state st;
+
+	/*
+	 * cli; hlt with no NMI source can never wake: end the run with a
+	 * clear message instead of hanging (QEMU would hang here).
+	 */
+	if (vm->nr_vcpus == 1 && !vm->accel->get_state(vcpu, &st) &&
+	    !(st.rflags & X86_RFLAGS_IF)) {
+		fprintf(stderr, "tandem: guest halted with interrupts disabled at rip %#llx; "
+			"stopping\n", (unsigned long long)st.rip);
+		vm_request_exit(vm, VM_EXIT_HALTED, 0);
+		return;
+	}
+	pthread_mutex_lock(&vm->halt_lock);
+	while (vm->intr_gen == gen && !atomic_load(&vcpu->kick) && !vm_should_stop(vm) &&
+	       !atomic_load(&vm->reset_request))
+		pthread_cond_wait(&vm->halt_cond, &vm->halt_lock);
+	pthread_mutex_unlock(&vm->halt_lock);
+}
+
+static void dump_vcpu(struct vcpu *vcpu, const char *why)
+{
+	struct x86_state st;
+
+	fprintf(stderr, "tandem: %s (vCPU %u)\n", why, vcpu->id);
+	if (!vcpu->vm->accel->get_state(vcpu, &st))
+		x86_state_dump(&st, stderr);
+}
+
+/* Reset the whole machine: devices, memory image, every vCPU's state. */
+static void vm_reset(struct vm *vm)
+{
+	char err[256];
+
+	pthread_mutex_lock(&vm->lock);
+	board_reset(vm);
+	pthread_mutex_unlock(&vm->lock);
+	if (board_load(vm, err, sizeof(err))) {
+		fprintf(stderr, "tandem: reset: %s\n", err);
+		vm_request_exit(vm, VM_EXIT_ERROR, 0);
+		return;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->accel->set_state(vm->vcpus[i], &vm->boot);
+}
+
+static void vcpu_handle_reset(struct vm *vm, const char *why)
+{
+	if (vm->cfg.no_reboot) {
+		vm_request_exit(vm, VM_EXIT_RESET, 0);
+		return;
+	}
+	fprintf(stderr, "tandem: %s: rebooting\n", why);
+	vm_reset(vm);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	while (!vm_should_stop(vm)) {
+		uint64_t gen;
+
+		if (vcpu->id == 0 && atomic_exchange(&vm->reset_request, false)) {
+			vcpu_handle_reset(vm, "guest reset");
+			continue;
+		}
+		gen = intr_gen(vm);
+		atomic_store(&vcpu->kick, false);
+		switch (vm->accel->vcpu_run(vcpu)) {
+		case VCPU_STOP_HALT:
+			vcpu_wait_halted(vcpu, gen);
+			break;
+		case VCPU_STOP_SHUTDOWN:
+			dump_vcpu(vcpu, "guest triple fault (shutdown)");
+			if (vm->cfg.no_reboot)
+				vm_request_exit(vm, VM_EXIT_SHUTDOWN, 0);
+			else
+				vm_reset(vm);
+			break;
+		case VCPU_STOP_RESET:
+			vcpu_handle_reset(vm, "guest reset");
+			break;
+		case VCPU_STOP_ERROR:
+			dump_vcpu(vcpu, vcpu->error[0] ? vcpu->error : "engine error");
+			vm_request_exit(vm, VM_EXIT_ERROR, 0);
+			break;
+		case VCPU_STOP_KICK:
+		case VCPU_STOP_DEBUG:
+			break;
+		}
+	}
+	return NULL;
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct vm *vm = data;
+
+	fprintf(stderr, "tandem: terminating on signal\n");
+	vm_request_exit(vm, VM_EXIT_USER, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
+	      char *err, size_t errlen)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->accel = accel;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->halt_lock, NULL);
+	pthread_cond_init(&vm->halt_cond, NULL);
+	vm->mainloop = g_main_loop_new(NULL, FALSE);
+	vm_clock_ns(vm);	/* starts the guest clock */
+
+	if (cfg->trace) {
+		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
+		if (!vm->trace) {
+			snprintf(err, errlen, "cannot open trace file '%s': %s", cfg->trace_file,
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	cpuid_model_init(&cpuid_global, cfg->smp);
+	ret = vm_mem_init(vm, cfg->ram_size);
+	if (ret) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+			 (unsigned long long)(cfg->ram_size >> 20), strerror(-ret));
+		return ret;
+	}
+	ret = accel->vm_init(vm);
+	if (ret) {
+		snprintf(err, errlen, "%s engine: cannot create the VM: %s", accel->name,
+			 strerror(-ret));
+		goto err_mem;
+	}
+	ret = board_create(vm, err, errlen);
+	if (ret)
+		goto err_accel;
+	ret = board_load(vm, err, errlen);
+	if (ret)
+		goto err_accel;
+
+	/* Secondary CPUs need INIT-SIPI from a local APIC: only the BSP runs for now. */
+	for (unsigned i = 0; i < 1; i++) {
+		struct vcpu *v = calloc(1, sizeof(*v));
+
+		if (!v) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto err_accel;
+		}
+		v->vm = vm;
+		v->id = i;
+		vm->vcpus[vm->nr_vcpus++] = v;
+		ret = accel->vcpu_init(v);
+		if (!ret)
+			ret = accel->set_state(v, &vm->boot);
+		if (ret) {
+			snprintf(err, errlen, "%s engine: cannot create vCPU %u: %s", accel->name,
+				 i, strerror(-ret));
+			goto err_accel;
+		}
+	}
+	return 0;
+
+err_accel:
+	vm_destroy(vm);
+	return ret;
+err_mem:
+	vm_mem_exit(vm);
+	return ret;
+}
+
+int vm_run(struct vm *vm)
+{
+	vm_timers_attach(vm);
+	g_unix_signal_add(SIGINT, on_signal, vm);
+	g_unix_signal_add(SIGTERM, on_signal, vm);
+	g_unix_signal_add(SIGHUP, on_signal, vm);
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
+			fprintf(stderr, "tandem: cannot start vCPU thread\n");
+			vm_request_exit(vm, VM_EXIT_ERROR, 0);
+			vm->nr_vcpus = i;
+			break;
+		}
+	}
+	if (!vm_should_stop(vm))
+		g_main_loop_run(vm->mainloop);
+	vm_kick_all(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		pthread_join(vm->vcpus[i]->thread, NULL);
+	return vm->exit_code;
+}
+
+void vm_print_stats(struct vm *vm, FILE *out)
+{
+	fprintf(out, "tandem: unmapped I/O: %llu port reads, %llu port writes, "
+		"%llu MMIO reads, %llu MMIO writes\n",
+		(unsigned long long)vm->pio.unmapped_reads,
+		(unsigned long long)vm->pio.unmapped_writes,
+		(unsigned long long)vm->mmio.unmapped_reads,
+		(unsigned long long)vm->mmio.unmapped_writes);
+	if (vm->accel && vm->accel->print_stats)
+		vm->accel->print_stats(vm, out);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->accel->vcpu_destroy)
+			vm->accel->vcpu_destroy(vm->vcpus[i]);
+		free(vm->vcpus[i]);
+	}
+	vm->nr_vcpus = 0;
+	board_destroy(vm);
+	if (vm->accel_data)
+		vm->accel->vm_destroy(vm);
+	vm_timers_free(vm);
+	irq_free(vm);
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	vm_mem_exit(vm);
+	if (vm->trace && vm->trace != stderr)
+		fclose(vm->trace);
+	vm->trace = NULL;
+	if (vm->mainloop)
+		g_main_loop_unref(vm->mainloop);
+	vm->mainloop = NULL;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef TANDEM_VM_H
+#define TANDEM_VM_H
+/*
+ * The virtual machine: configuration, guest RAM, buses, interrupt routing,
+ * vCPUs and the engine that runs them. Nothing here names an engine.
+ *
+ * Lock order: vm->lock (the device lock, taken by the bus, timers and the
+ * console) is the only lock devices see. Engines may have their own
+ * per-vCPU locks but never hold them while calling into the bus.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "machine/bus.h"
+#include "machine/irq.h"
+#include "machine/memory.h"
+#include "machine/x86_state.h"
+
+struct accel_ops;
+struct chardev;
+struct vm_timer;
+
+#define VM_MAX_VCPUS	8
+
+/* Trace classes (--trace=in_asm,int,cpu,exec,io). */
+enum {
+	TRACE_IN_ASM	= 1u << 0,	/* disassembly of each executed insn */
+	TRACE_INT	= 1u << 1,	/* exceptions and interrupts */
+	TRACE_CPU	= 1u << 2,	/* registers before each insn */
+	TRACE_IO	= 1u << 3,	/* port and MMIO accesses */
+	TRACE_EXIT	= 1u << 4,	/* engine exits (KVM) */
+};
+
+struct vm_config {
+	uint64_t ram_size;
+	unsigned smp;
+	const char *accel;		/* "auto", "kvm", "sw" */
+	const char *accel_opts;		/* after the comma: "jit=off" */
+	const char *kernel;		/* NULL: the built-in demo guest */
+	const char *initrd;
+	const char *append;
+	const char *serial;		/* "stdio", "file:PATH", "none" */
+	bool no_reboot;
+	unsigned trace;			/* TRACE_* mask */
+	const char *trace_file;
+};
+
+/* Why a vCPU's run returned to the common loop. */
+enum vcpu_stop {
+	VCPU_STOP_HALT,		/* HLT: wait for an interrupt */
+	VCPU_STOP_SHUTDOWN,	/* triple fault */
+	VCPU_STOP_RESET,	/* the guest asked for a reset */
+	VCPU_STOP_KICK,		/* interrupted from outside; look at vm state */
+	VCPU_STOP_DEBUG,	/* breakpoint / single step */
+	VCPU_STOP_ERROR,	/* the engine cannot continue */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	pthread_t thread;
+	void *accel_data;
+	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
+	char error[512];	/* why, for VCPU_STOP_ERROR */
+};
+
+/* How the VM ended; the process exit status comes from here. */
+enum vm_exit_kind {
+	VM_EXIT_NONE,
+	VM_EXIT_POWEROFF,	/* status 0 */
+	VM_EXIT_DEBUG_PORT,	/* isa-debug-exit: (v << 1) | 1 */
+	VM_EXIT_RESET,		/* reset with --no-reboot: 0 */
+	VM_EXIT_SHUTDOWN,	/* triple fault with --no-reboot: 2 */
+	VM_EXIT_ERROR,		/* engine error: 3 */
+	VM_EXIT_HALTED,		/* cli; hlt: nothing can wake it: 4 */
+	VM_EXIT_USER,		/* Ctrl-A x, signal: 0 */
+};
+
+struct vm {
+	struct vm_config cfg;
+	const struct accel_ops *accel;
+	void *accel_data;
+
+	struct mem_region ram[VM_MAX_RAM_REGIONS];
+	unsigned nr_ram;
+
+	pthread_mutex_t lock;		/* device lock, see above */
+	struct bus pio, mmio;
+
+	struct irq_listener {
+		irq_line_fn fn;
+		void *opaque;
+		struct irq_listener *next;
+	} *irq_lines[VM_NR_IRQ_LINES];
+	const struct intr_ops *intr;
+	void *intr_opaque;
+
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	unsigned nr_vcpus;
+	pthread_mutex_t halt_lock;	/* with halt_cond: HLT waits */
+	pthread_cond_t halt_cond;
+	uint64_t intr_gen;		/* bumped on INTR changes, under halt_lock */
+
+	atomic_int exit_kind;		/* enum vm_exit_kind, first one wins */
+	int exit_code;
+	atomic_bool reset_request;
+
+	struct x86_state boot;		/* what reset goes back to */
+	struct chardev *serial;
+	struct vm_timers *timers;
+	struct _GMainLoop *mainloop;
+	uint64_t clock_base_ns;
+
+	FILE *trace;			/* NULL when no --trace */
+	void *board;			/* board private data */
+};
+
+/* Build the VM on @accel; on failure one line in @err and -errno. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
+	      char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+/* Run until the guest ends; returns the process exit status. */
+int vm_run(struct vm *vm);
+void vm_print_stats(struct vm *vm, FILE *out);
+
+/* Ask the VM to stop; the first request's kind and code win. */
+void vm_request_exit(struct vm *vm, enum vm_exit_kind kind, int code);
+void vm_request_reset(struct vm *vm);
+bool vm_should_stop(struct vm *vm);
+/* Wake @vcpu from HLT or make its engine return VCPU_STOP_KICK soon. */
+void vcpu_kick(struct vcpu *vcpu);
+void vm_kick_all(struct vm *vm);
+
+/* Formatted trace line (no-op without --trace); thread-safe. */
+void vm_trace(struct vm *vm, unsigned cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline bool vm_tracing(const struct vm *vm, unsigned cls)
+{
+	return vm->trace && (vm->cfg.trace & cls);
+}
+
+#endif

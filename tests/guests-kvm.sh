@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${SHELL:-/bin/sh}" "$top_srcdir/tests/guest-runner.sh" kvm

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests: bus, guest RAM, IRQ routing, timers, CPU model. */
+#include <errno.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "machine/bus.h"
+#include "machine/cpuid.h"
+#include "machine/irq.h"
+#include "machine/memory.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
+
+struct fake_dev {
+	uint64_t last_off, last_val;
+	unsigned last_size, reads, writes;
+};
+
+static uint64_t fake_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct fake_dev *d = opaque;
+
+	d->reads++;
+	d->last_off = off;
+	d->last_size = size;
+	return 0x1122334455667788ull;
+}
+
+static void fake_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct fake_dev *d = opaque;
+
+	d->writes++;
+	d->last_off = off;
+	d->last_val = val;
+	d->last_size = size;
+}
+
+static const struct io_ops fake_ops = { fake_read, fake_write };
+
+static void init_vm(struct vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->halt_lock, NULL);
+	pthread_cond_init(&vm->halt_cond, NULL);
+}
+
+static void test_bus_register_and_overlap(void)
+{
+	struct vm vm;
+	struct fake_dev a = { 0 }, b = { 0 };
+
+	init_vm(&vm);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x3f8, 8, &fake_ops, &a, "a"), 0);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x3f0, 9, &fake_ops, &b, "b"), -EEXIST);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x3ff, 1, &fake_ops, &b, "b"), -EEXIST);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x400, 1, &fake_ops, &b, "b"), 0);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x3f0, 8, &fake_ops, &b, "c"), 0);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x10, 0, &fake_ops, &b, "empty"), -EINVAL);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0xfff0, 0x20, &fake_ops, &b, "wraps"), -EINVAL);
+	CU_ASSERT_EQUAL(vm.pio.nr, 3);
+	/* Devices see offsets from their base. */
+	pio_write(&vm, 0x3fb, 0x80, 1);
+	CU_ASSERT_EQUAL(a.writes, 1);
+	CU_ASSERT_EQUAL(a.last_off, 3);
+	CU_ASSERT_EQUAL(a.last_val, 0x80);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x3f9, 2), 0x7788);
+	CU_ASSERT_EQUAL(a.last_off, 1);
+	CU_ASSERT_EQUAL(a.last_size, 2);
+	bus_free(&vm.pio);
+}
+
+static void test_bus_unmapped(void)
+{
+	struct vm vm;
+
+	init_vm(&vm);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x2f0, 1), 0xff);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x2f0, 2), 0xffff);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x2f0, 4), 0xffffffffu);
+	CU_ASSERT_EQUAL(mmio_read(&vm, 0xfec00000, 8), ~0ull);
+	pio_write(&vm, 0x2f0, 1, 1);
+	mmio_write(&vm, 0xfee00000, 1, 4);
+	CU_ASSERT_EQUAL(vm.pio.unmapped_reads, 3);
+	CU_ASSERT_EQUAL(vm.pio.unmapped_writes, 1);
+	CU_ASSERT_EQUAL(vm.mmio.unmapped_reads, 1);
+	CU_ASSERT_EQUAL(vm.mmio.unmapped_writes, 1);
+}
+
+static void test_bus_straddle_split(void)
+{
+	struct vm vm;
+	struct fake_dev a = { 0 };
+
+	init_vm(&vm);
+	CU_ASSERT_EQUAL(pio_register(&vm, 0x100, 2, &fake_ops, &a, "a"), 0);
+	/* A dword at 0xff: byte 0xff is a hole, bytes 0x100-0x101 the device, 0x102 a hole. */
+	CU_ASSERT_EQUAL(pio_read(&vm, 0xff, 4), 0xff8888ffu);
+	CU_ASSERT_EQUAL(a.reads, 2);
+	CU_ASSERT_EQUAL(a.last_size, 1);
+	pio_write(&vm, 0xff, 0xaabbccdd, 4);
+	CU_ASSERT_EQUAL(a.writes, 2);
+	CU_ASSERT_EQUAL(a.last_off, 1);
+	CU_ASSERT_EQUAL(a.last_val, 0xbb);
+	bus_free(&vm.pio);
+}
+
+static void test_ram_layout_and_bounds(void)
+{
+	struct vm vm;
+	uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, back[8];
+
+	init_vm(&vm);
+	CU_ASSERT_EQUAL(vm_mem_init(&vm, 64ull << 20), 0);
+	CU_ASSERT_EQUAL(vm.nr_ram, 1);
+	CU_ASSERT_PTR_NOT_NULL(gpa_to_hva(&vm, 0, 64ull << 20));
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, 0, (64ull << 20) + 1));
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, (64ull << 20) - 4, 8));
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, ~0ull - 2, 8));	/* wraps */
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, 0x1000, ~0ull));
+	CU_ASSERT_EQUAL(vm_mem_write(&vm, 0x1000, buf, 8), 0);
+	CU_ASSERT_EQUAL(vm_mem_read(&vm, 0x1000, back, 8), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, back, 8), 0);
+	CU_ASSERT_EQUAL(vm_mem_write(&vm, (64ull << 20) - 4, buf, 8), -EFAULT);
+	vm_mem_exit(&vm);
+	CU_ASSERT_EQUAL(vm_mem_init(&vm, 1000), -EINVAL);
+}
+
+static void test_ram_above_hole(void)
+{
+	struct vm vm;
+
+	init_vm(&vm);
+	/* MAP_NORESERVE: 4 GiB of address space, nothing touched. */
+	CU_ASSERT_EQUAL(vm_mem_init(&vm, 4ull << 30), 0);
+	CU_ASSERT_EQUAL(vm.nr_ram, 2);
+	CU_ASSERT_EQUAL(vm.ram[0].size, VM_LOWMEM_END);
+	CU_ASSERT_EQUAL(vm.ram[1].gpa, VM_HIGHMEM_BASE);
+	CU_ASSERT_EQUAL(vm.ram[1].size, (4ull << 30) - VM_LOWMEM_END);
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, VM_LOWMEM_END, 1));	/* the hole */
+	CU_ASSERT_PTR_NOT_NULL(gpa_to_hva(&vm, VM_HIGHMEM_BASE, 4096));
+	CU_ASSERT_PTR_NULL(gpa_to_hva(&vm, VM_LOWMEM_END - 2, 4));	/* straddles */
+	vm_mem_exit(&vm);
+}
+
+static int line_levels[VM_NR_IRQ_LINES];
+
+static void record_line(void *opaque, unsigned line, int level)
+{
+	(void)opaque;
+	line_levels[line] = level;
+}
+
+static void test_irq_routing(void)
+{
+	struct vm vm;
+
+	init_vm(&vm);
+	memset(line_levels, 0, sizeof(line_levels));
+	CU_ASSERT_EQUAL(irq_connect(&vm, 4, record_line, NULL), 0);
+	CU_ASSERT_EQUAL(irq_connect(&vm, VM_NR_IRQ_LINES, record_line, NULL), -EINVAL);
+	irq_set(&vm, 4, 1);
+	CU_ASSERT_EQUAL(line_levels[4], 1);
+	irq_set(&vm, 4, 0);
+	CU_ASSERT_EQUAL(line_levels[4], 0);
+	irq_set(&vm, 3, 1);	/* nobody listens: nothing happens */
+	CU_ASSERT_EQUAL(line_levels[3], 0);
+	irq_set(&vm, 1000, 1);	/* out of range: ignored, no crash */
+	irq_free(&vm);
+}
+
+static int fired;
+
+static void on_timer(void *opaque)
+{
+	(void)opaque;
+	fired++;
+}
+
+static void test_timers_manual_clock(void)
+{
+	struct vm vm;
+	struct vm_timer *t;
+
+	init_vm(&vm);
+	fired = 0;
+	vm_clock_set_manual(&vm, 1000);
+	CU_ASSERT_EQUAL(vm_clock_ns(&vm), 1000);
+	t = vm_timer_new(&vm, on_timer, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	vm_timer_mod(t, 5000);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 0);
+	vm_clock_set_manual(&vm, 5000);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 1);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 1);	/* one-shot */
+	vm_timer_mod(t, 6000);
+	vm_timer_del(t);
+	vm_clock_set_manual(&vm, 10000);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 1);
+	vm_timers_free(&vm);
+}
+
+static void test_cpuid_model(void)
+{
+	uint32_t r[4];
+
+	cpuid_model_init(&cpuid_global, 2);
+	cpuid_model_lookup(&cpuid_global, 1, 0, 0, r);
+	CU_ASSERT(r[0] >= 1);
+	cpuid_model_lookup(&cpuid_global, 1, 1, 0, r);
+	CU_ASSERT_EQUAL(r[1] >> 24, 1);			/* APIC id */
+	CU_ASSERT_EQUAL((r[1] >> 16) & 0xff, 2);	/* logical CPUs */
+	CU_ASSERT(r[2] & CPUID_1_ECX_HYPERVISOR);
+	CU_ASSERT(r[3] & CPUID_1_EDX_SSE2);
+	CU_ASSERT(!(r[2] & (1u << 26)));		/* no XSAVE in the baseline */
+	cpuid_model_lookup(&cpuid_global, 0, 0x80000001, 0, r);
+	CU_ASSERT(r[3] & CPUID_81_EDX_LM);
+	cpuid_model_lookup(&cpuid_global, 0, 0x80000002, 0, r);
+	CU_ASSERT_EQUAL(memcmp(r, "tandem virtual C", 16), 0);
+	cpuid_model_lookup(&cpuid_global, 0, 0x40000000, 0, r);
+	CU_ASSERT_EQUAL(memcmp(&r[1], "TandemTandem", 12), 0);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	s = CU_add_suite("machine", NULL, NULL);
+	CU_add_test(s, "bus register/overlap/offsets", test_bus_register_and_overlap);
+	CU_add_test(s, "bus unmapped all-ones, counted", test_bus_unmapped);
+	CU_add_test(s, "bus straddling access split", test_bus_straddle_split);
+	CU_add_test(s, "RAM layout and bounds", test_ram_layout_and_bounds);
+	CU_add_test(s, "RAM above the 32-bit hole", test_ram_above_hole);
+	CU_add_test(s, "IRQ routing", test_irq_routing);
+	CU_add_test(s, "timers on a manual clock", test_timers_manual_clock);
+	CU_add_test(s, "CPUID model", test_cpuid_model);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
