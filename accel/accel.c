@@ -66,3 +66,13 @@ const struct accel_ops *accel_select(const char *name, char *why, size_t len)
 	}
 	return NULL;
 }
+
+void accel_cpuid_init(unsigned nr_vcpus)
+{
+	char why[256];
+
+	cpuid_model_init(&cpuid_global, nr_vcpus);
+	for (int i = 0; accel_list[i]; i++)
+		if (accel_list[i]->cpuid_limit && !accel_list[i]->probe(why, sizeof(why)))
+			accel_list[i]->cpuid_limit(&cpuid_global);
+}

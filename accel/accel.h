@@ -14,6 +14,7 @@
  */
 #include <stddef.h>
 
+#include "machine/cpuid.h"
 #include "machine/vm.h"
 
 struct accel_ops {
@@ -32,6 +33,12 @@ struct accel_ops {
 	int (*set_state)(struct vcpu *vcpu, const struct x86_state *st);
 	/* Guest RAM layout changed (regions added). */
 	int (*mem_changed)(struct vm *vm, const struct mem_region *r);
+	/*
+	 * Clear the model's feature bits this engine cannot give a guest on
+	 * this host (may be NULL). Applied for every usable engine, not just
+	 * the one that runs, so the guest sees one CPU on both.
+	 */
+	void (*cpuid_limit)(struct cpuid_model *m);
 	/* Print engine statistics at exit (may be NULL). */
 	void (*print_stats)(struct vm *vm, FILE *out);
 };
@@ -40,6 +47,8 @@ struct accel_ops {
 extern const struct accel_ops *const accel_list[];
 
 const struct accel_ops *accel_find(const char *name);
+/* Build cpuid_global for @nr_vcpus, limited by every usable engine. */
+void accel_cpuid_init(unsigned nr_vcpus);
 /*
  * Pick the engine for @name ("auto", "kvm"/"hw", "sw"/"tcg"). For auto,
  * @why says which engine was picked and why; for a named engine that is

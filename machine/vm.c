@@ -230,7 +230,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 			return -errno;
 		}
 	}
-	cpuid_model_init(&cpuid_global, cfg->smp);
+	accel_cpuid_init(cfg->smp);
 	ret = vm_mem_init(vm, cfg->ram_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",

@@ -265,22 +265,26 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 		 (unsigned long long)tr.linear_address, text, n);
 }
 
-static void inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run *run)
+/* Returns true if an interrupt was injected. */
+static bool inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run *run)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
 
 	run->request_interrupt_window = 0;
 	if (!vm_intr_pending(vcpu->vm))
-		return;
+		return false;
 	if (run->ready_for_interrupt_injection && run->if_flag) {
 		int vec = vm_intr_ack(vcpu->vm);
 		struct kvm_interrupt irq = { .irq = (uint32_t)vec };
 
-		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0)
+		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
-		return;
+			return true;
+		}
+		return false;
 	}
 	run->request_interrupt_window = 1;
+	return false;
 }
 
 static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
@@ -296,7 +300,10 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 		run->immediate_exit = 0;
 		if (atomic_load(&vcpu->kick) || vm_should_stop(vm))
 			return VCPU_STOP_KICK;
-		inject_interrupts(vcpu, k, run);
+		if (inject_interrupts(vcpu, k, run))
+			kv->halted = false;
+		else if (kv->halted)
+			return VCPU_STOP_HALT;
 		if (ioctl(kv->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
@@ -319,10 +326,9 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 		case KVM_EXIT_INTR:
 			break;
 		case KVM_EXIT_HLT:
-			/* Interrupt already waiting and IF=1: take it instead of sleeping. */
-			if (run->if_flag && vm_intr_pending(vm))
-				break;
-			return VCPU_STOP_HALT;
+			/* Halted until an interrupt is injected (see struct kvm_vcpu). */
+			kv->halted = true;
+			break;
 		case KVM_EXIT_SHUTDOWN:
 			return VCPU_STOP_SHUTDOWN;
 		case KVM_EXIT_SYSTEM_EVENT:
@@ -354,6 +360,45 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 	}
 }
 
+/* Mask the feature words of the model with KVM_GET_SUPPORTED_CPUID. */
+static void kvm_cpuid_limit(struct cpuid_model *m)
+{
+	struct kvm_cpuid2 *c;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	if (!c)
+		goto out;
+	c->nent = 256;
+	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0)
+		goto out;
+	for (unsigned i = 0; i < m->nr; i++) {
+		struct cpuid_leaf *l = &m->leaf[i];
+		const struct kvm_cpuid_entry2 *e = NULL;
+
+		if (l->function != 1 && l->function != 7 && l->function != 0x80000001)
+			continue;
+		for (unsigned j = 0; j < c->nent; j++)
+			if (c->entries[j].function == l->function && c->entries[j].index == l->index)
+				e = &c->entries[j];
+		if (!e) {
+			l->ecx &= CPUID_1_ECX_HYPERVISOR;
+			l->edx = 0;
+			continue;
+		}
+		/* Leaf 1 EBX/EAX are identification, not features. */
+		if (l->function != 1)
+			l->ebx &= e->ebx;
+		l->ecx &= e->ecx | (l->function == 1 ? CPUID_1_ECX_HYPERVISOR : 0);
+		l->edx &= e->edx;
+	}
+out:
+	free(c);
+	close(fd);
+}
+
 static void kvm_print_stats(struct vm *vm, FILE *out)
 {
 	struct kvm_vm *k = vm->accel_data;
@@ -377,5 +422,6 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,
+	.cpuid_limit = kvm_cpuid_limit,
 	.print_stats = kvm_print_stats,
 };

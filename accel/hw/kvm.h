@@ -19,6 +19,12 @@ struct kvm_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;	/* for kicks; valid once the vCPU has run */
 	atomic_bool running;
+	/*
+	 * KVM without an in-kernel irqchip returns from HLT with RIP past the
+	 * instruction; the vCPU stays halted, as far as the guest can tell,
+	 * until we inject an interrupt.
+	 */
+	bool halted;
 };
 
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st);

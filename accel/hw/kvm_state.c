@@ -134,6 +134,7 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		st->nmi_pending = ev.nmi.pending;
 		st->int_shadow = ev.interrupt.shadow != 0;
 	}
+	st->halted = kv->halted;
 	return 0;
 }
 
@@ -201,6 +202,7 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		m.hdr.nmsrs++;
 	}
 	ioctl(kv->fd, KVM_SET_MSRS, &m);	/* best effort: not every host has every MSR */
+	kv->halted = st->halted;
 	return 0;
 }
 

@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The software x86 CPU: the engine ops table and the run loop.
+ *
+ * One instruction at a time: decode (cached per guest-physical page),
+ * call the family handler, commit rip. Faults unwind here by siglongjmp
+ * (cpu->jmp) and are delivered by excp.c. External interrupts are taken
+ * between instructions when IF=1 and no STI/MOV SS shadow is in effect.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include <capstone/capstone.h>
+
+#include "accel/accel.h"
+#include "accel/sw/core.h"
+#include "accel/sw/cpu.h"
+#include "accel/sw/sys.h"
+#include "machine/cpuid.h"
+
+sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+
+/* A vCPU of the engine: the CPU plus the flag vcpu_kick() sets from any thread. */
+struct sw_vcpu {
+	struct sw_cpu cpu;
+	atomic_int kick;
+};
+
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void register_handlers(void)
+{
+	sw_register_arith();
+	sw_register_logic();
+	sw_register_shift();
+	sw_register_bcd();
+	sw_register_datamov();
+	sw_register_stack();
+	sw_register_control();
+	sw_register_string();
+	sw_register_system();
+	sw_register_seg();
+}
+
+/* ---- tracing ---- */
+
+/* Capstone handles per thread (one vCPU per thread), opened on first use. */
+static __thread csh trace_cs[3];
+static __thread bool trace_cs_open[3];
+
+static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	struct vm *vm = cpu->vm;
+	uint64_t la = cpu->st.seg[S_CS].base + cpu->st.rip;
+	unsigned bits = sw_code_bits(cpu);
+	unsigned m = bits == 64 ? 2 : bits == 32 ? 1 : 0;
+
+	if (!sw_64bit(cpu))
+		la &= 0xffffffff;
+	if (vm_tracing(vm, TRACE_CPU)) {
+		const uint64_t *r = cpu->st.gpr;
+
+		vm_trace(vm, TRACE_CPU,
+			 "rax=%" PRIx64 " rbx=%" PRIx64 " rcx=%" PRIx64 " rdx=%" PRIx64
+			 " rsi=%" PRIx64 " rdi=%" PRIx64 " rbp=%" PRIx64 " rsp=%" PRIx64
+			 " r8=%" PRIx64 " r9=%" PRIx64 " r10=%" PRIx64 " r11=%" PRIx64
+			 " r12=%" PRIx64 " r13=%" PRIx64 " r14=%" PRIx64 " r15=%" PRIx64
+			 " rip=%04x:%" PRIx64 " rfl=%" PRIx64 " cpl=%u\n",
+			 r[R_AX], r[R_BX], r[R_CX], r[R_DX], r[R_SI], r[R_DI], r[R_BP], r[R_SP],
+			 r[R_R8], r[R_R9], r[R_R10], r[R_R11], r[R_R12], r[R_R13], r[R_R14],
+			 r[R_R15], cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.rflags,
+			 sw_cpl(cpu));
+	}
+	if (vm_tracing(vm, TRACE_IN_ASM)) {
+		static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
+		cs_insn *ci = NULL;
+		size_t n = 0;
+
+		if (!trace_cs_open[m] && cs_open(CS_ARCH_X86, modes[m], &trace_cs[m]) == CS_ERR_OK)
+			trace_cs_open[m] = true;
+		if (trace_cs_open[m])
+			n = cs_disasm(trace_cs[m], sw_insn_bytes(in), in->len, la, 1, &ci);
+		if (n)
+			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": %s %s\n", la, ci->mnemonic,
+				 ci->op_str);
+		else
+			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": (%s)\n", la,
+				 ZydisMnemonicGetString(in->zi.mnemonic));
+		if (ci)
+			cs_free(ci, n);
+	}
+}
+
+/* ---- instructions without a handler ---- */
+
+/*
+ * The decoder knows the instruction but no family implements it. x87,
+ * MMX, SSE and AVX go to system.c's sw_fpu_absent() for the architectural
+ * #NM/#UD checks (CR0.EM/TS/MP, CR4.OSFXSR): the place x87.c / sse.c
+ * will plug in. Anything else is #UD.
+ */
+static void no_handler(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	switch (in->zi.meta.isa_ext) {
+	case ZYDIS_ISA_EXT_X87:
+	case ZYDIS_ISA_EXT_MMX:
+	case ZYDIS_ISA_EXT_SSE:
+	case ZYDIS_ISA_EXT_SSE2:
+	case ZYDIS_ISA_EXT_SSE3:
+	case ZYDIS_ISA_EXT_SSSE3:
+	case ZYDIS_ISA_EXT_SSE4:
+	case ZYDIS_ISA_EXT_SSE4A:
+	case ZYDIS_ISA_EXT_AVX:
+	case ZYDIS_ISA_EXT_AVX2:
+	case ZYDIS_ISA_EXT_AVX512EVEX:
+	case ZYDIS_ISA_EXT_AVX512VEX:
+	case ZYDIS_ISA_EXT_FMA:
+	case ZYDIS_ISA_EXT_F16C:
+		sw_fpu_absent(cpu, in);
+		break;
+	default:
+		break;
+	}
+	sw_ud(cpu);
+}
+
+/* ---- one instruction ---- */
+
+static ZydisMnemonic step(struct sw_cpu *cpu)
+{
+	const struct sw_insn *in = sw_decode(cpu);
+	unsigned bits = sw_code_bits(cpu);
+	uint64_t next = cpu->st.rip + in->len;
+	ZydisMnemonic mn = in->zi.mnemonic;
+	sw_handler fn = in->fn;
+
+	if (bits == 16)
+		next &= 0xffff;
+	else if (bits == 32)
+		next &= 0xffffffff;
+	cpu->next_rip = next;
+	cpu->insn = in;
+	if (__builtin_expect(cpu->vm->trace != NULL, 0))
+		trace_insn(cpu, in);
+	/*
+	 * The handler may write to the page holding this instruction: the
+	 * decode cache then unlinks the entry but keeps its memory until the
+	 * next decode, so @in stays readable until the handler returns; after
+	 * it only @mn and cpu->next_rip are used.
+	 */
+	if (fn)
+		fn(cpu, in);
+	else
+		no_handler(cpu, in);
+	cpu->insn = NULL;
+	cpu->st.rip = sw_64bit(cpu) ? cpu->next_rip : cpu->next_rip & 0xffffffff;
+	cpu->icount++;
+	return mn;
+}
+
+void sw_step(struct sw_cpu *cpu)
+{
+	step(cpu);
+}
+
+/* ---- the loop ---- */
+
+struct run_ctx {
+	uint64_t steps, max;
+	atomic_int *kick;
+	bool intr_hint;		/* the INTR pin may be asserted: ask the PIC */
+};
+
+static bool must_return(struct sw_cpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+
+	return (cpu->vcpu && atomic_load(&cpu->vcpu->kick)) || vm_should_stop(vm) ||
+	       atomic_load(&vm->reset_request);
+}
+
+static bool is_soft_int(ZydisMnemonic mn)
+{
+	return mn == ZYDIS_MNEMONIC_INT || mn == ZYDIS_MNEMONIC_INT3 ||
+	       mn == ZYDIS_MNEMONIC_INTO || mn == ZYDIS_MNEMONIC_INT1;
+}
+
+static bool is_iret(ZydisMnemonic mn)
+{
+	return mn == ZYDIS_MNEMONIC_IRET || mn == ZYDIS_MNEMONIC_IRETD ||
+	       mn == ZYDIS_MNEMONIC_IRETQ;
+}
+
+/* Events handed over in the state (from KVM or a snapshot), delivered first. */
+static bool deliver_pending_state_events(struct sw_cpu *cpu)
+{
+	struct x86_state *st = &cpu->st;
+
+	if (st->exception.pending || st->exception.injected) {
+		struct x86_event e = st->exception;
+
+		st->exception.pending = st->exception.injected = false;
+		cpu->next_rip = st->rip;
+		sw_deliver_event(cpu, e.vector, SW_EV_EXCEPTION, e.has_error, e.error);
+		return true;
+	}
+	if (st->interrupt.pending || st->interrupt.injected) {
+		uint8_t v = st->interrupt.vector;
+
+		st->interrupt.pending = st->interrupt.injected = false;
+		cpu->next_rip = st->rip;
+		st->halted = false;
+		sw_deliver_event(cpu, v, SW_EV_EXT_INT, false, 0);
+		return true;
+	}
+	if (st->nmi_pending) {
+		st->nmi_pending = false;
+		cpu->next_rip = st->rip;
+		st->halted = false;
+		sw_deliver_event(cpu, X86_NMI, SW_EV_NMI, false, 0);
+		return true;
+	}
+	return false;
+}
+
+static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
+{
+	struct vm *vm = cpu->vm;
+	int v;
+
+	c->intr_hint = false;
+	if (!vm_intr_pending(vm))
+		return false;
+	v = vm_intr_ack(vm);
+	if (v < 0)
+		return false;
+	cpu->st.halted = false;
+	cpu->nr_interrupts++;
+	vm_trace(vm, TRACE_INT, "sw: interrupt vector %#x at %04x:%" PRIx64 "\n", v,
+		 cpu->st.seg[S_CS].sel, cpu->st.rip);
+	cpu->next_rip = cpu->st.rip;
+	sw_deliver_event(cpu, (unsigned)v, SW_EV_EXT_INT, false, 0);
+	c->intr_hint = true;	/* another one may be waiting */
+	return true;
+}
+
+/* Poll the PIC at least this often even without a kick (a safety net). */
+#define INTR_POLL_MASK	4095
+
+static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
+{
+	struct x86_state *st = &cpu->st;
+
+	for (;;) {
+		ZydisMnemonic mn;
+		bool tf, shadow;
+
+		if (cpu->stop_req) {
+			cpu->stop_req = false;
+			return cpu->stop;
+		}
+		if (c->max && c->steps >= c->max)
+			return VCPU_STOP_KICK;
+		if (c->kick && atomic_load_explicit(c->kick, memory_order_relaxed)) {
+			atomic_store(c->kick, 0);
+			if (must_return(cpu))
+				return VCPU_STOP_KICK;
+			c->intr_hint = true;
+		}
+		if (__builtin_expect(st->exception.pending || st->exception.injected ||
+				     st->interrupt.pending || st->interrupt.injected ||
+				     st->nmi_pending, 0)) {
+			c->steps++;
+			deliver_pending_state_events(cpu);
+			continue;
+		}
+		if ((st->rflags & X86_RFLAGS_IF) && !st->int_shadow &&
+		    (c->intr_hint || st->halted || !(c->steps & INTR_POLL_MASK))) {
+			if (take_interrupt(cpu, c)) {
+				c->steps++;
+				continue;
+			}
+		}
+		if (st->halted)
+			return VCPU_STOP_HALT;
+
+		tf = st->rflags & X86_RFLAGS_TF;
+		shadow = st->int_shadow;
+		c->steps++;
+		mn = step(cpu);
+		/* The shadow covers exactly one instruction after STI / MOV SS. */
+		if (shadow)
+			st->int_shadow = false;
+		if ((st->rflags & X86_RFLAGS_RF) && !is_iret(mn))
+			st->rflags &= ~X86_RFLAGS_RF;
+		/* Single-step trap: TF was set when the instruction began. */
+		if (tf && !is_soft_int(mn) && !cpu->stop_req) {
+			st->dr[6] |= 1u << 14;	/* BS */
+			cpu->next_rip = st->rip;
+			sw_deliver_event(cpu, X86_DB, SW_EV_EXCEPTION, false, 0);
+		}
+	}
+}
+
+enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
+{
+	/*
+	 * Kept in memory and only changed through a pointer by run_inner(), so
+	 * its contents are well defined after a siglongjmp back here.
+	 */
+	struct run_ctx ctx = { .max = max_insns, .kick = kick, .intr_hint = true };
+	struct run_ctx *volatile c = &ctx;
+
+	/* savemask 0: no signal mask syscall per exception. */
+	if (sigsetjmp(cpu->jmp, 0)) {
+		cpu->insn = NULL;
+		cpu->nr_exceptions++;
+		vm_trace(cpu->vm, TRACE_INT, "sw: exception %u err %#x at %04x:%" PRIx64 "\n",
+			 cpu->exc.vector, cpu->exc.has_err ? cpu->exc.err : 0,
+			 cpu->st.seg[S_CS].sel, cpu->st.rip);
+		/* A fault during delivery siglongjmps here again; excp.c counts nesting. */
+		sw_handle_exception(cpu);
+	}
+	return run_inner(cpu, c);
+}
+
+/* ---- engine data ---- */
+
+static uint64_t ram_pages(const struct vm *vm)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < vm->nr_ram; i++)
+		if (vm->ram[i].gpa + vm->ram[i].size > end)
+			end = vm->ram[i].gpa + vm->ram[i].size;
+	return (end + 4095) >> 12;
+}
+
+int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
+{
+	int ret;
+
+	pthread_once(&handlers_once, register_handlers);
+	memset(svm, 0, sizeof(*svm));
+	svm->vm = vm;
+	svm->nr_pages = ram_pages(vm);
+	svm->page_flags = calloc(svm->nr_pages ? svm->nr_pages : 1, 1);
+	if (!svm->page_flags)
+		return -ENOMEM;
+	ret = sw_decode_init(svm);
+	if (ret) {
+		free(svm->page_flags);
+		svm->page_flags = NULL;
+		return ret;
+	}
+	svm->jit = !(vm->cfg.accel_opts && strstr(vm->cfg.accel_opts, "jit=off"));
+	return 0;
+}
+
+void sw_vm_destroy_data(struct sw_vm *svm)
+{
+	sw_decode_destroy(svm);
+	free(svm->page_flags);
+	svm->page_flags = NULL;
+	svm->nr_pages = 0;
+}
+
+/*
+ * Decoders: 16/32/64-bit. Without LZCNT/TZCNT in the CPU model, F3 0F BD/BC
+ * execute as BSR/BSF, as on processors that lack them.
+ */
+static void init_decoder(ZydisDecoder *d, ZydisMachineMode mode, ZydisStackWidth sw)
+{
+	uint32_t l7[4], l81[4];
+
+	ZydisDecoderInit(d, mode, sw);
+	cpuid_model_lookup(&cpuid_global, 0, 7, 0, l7);
+	cpuid_model_lookup(&cpuid_global, 0, 0x80000001, 0, l81);
+	ZydisDecoderEnableMode(d, ZYDIS_DECODER_MODE_LZCNT, !!(l81[2] & (1u << 5)));
+	ZydisDecoderEnableMode(d, ZYDIS_DECODER_MODE_TZCNT, !!(l7[1] & (1u << 3)));
+}
+
+int sw_cpu_init(struct sw_cpu *cpu, struct vm *vm, struct sw_vm *svm)
+{
+	int ret;
+
+	pthread_once(&handlers_once, register_handlers);
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->vm = vm;
+	cpu->svm = svm;
+	x86_state_reset(&cpu->st);
+	init_decoder(&cpu->dec16, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+	init_decoder(&cpu->dec32, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	init_decoder(&cpu->dec64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ret = sw_mmu_init(cpu);
+	if (ret)
+		return ret;
+	return 0;
+}
+
+void sw_cpu_destroy(struct sw_cpu *cpu)
+{
+	sw_mmu_destroy(cpu);
+	for (int i = 0; i < 3; i++) {
+		if (trace_cs_open[i])
+			cs_close(&trace_cs[i]);
+		trace_cs_open[i] = false;
+	}
+}
+
+/* ---- the ops table ---- */
+
+static int sw_probe(char *why, size_t len)
+{
+	return 0;	/* runs anywhere */
+}
+
+static int sw_vm_init(struct vm *vm)
+{
+	struct sw_vm *svm = calloc(1, sizeof(*svm));
+	int ret;
+
+	if (!svm)
+		return -ENOMEM;
+	ret = sw_vm_init_data(svm, vm);
+	if (ret) {
+		free(svm);
+		return ret;
+	}
+	vm->accel_data = svm;
+	return 0;
+}
+
+static void sw_vm_destroy(struct vm *vm)
+{
+	struct sw_vm *svm = vm->accel_data;
+
+	if (!svm)
+		return;
+	sw_vm_destroy_data(svm);
+	free(svm);
+	vm->accel_data = NULL;
+}
+
+static struct sw_vcpu *to_sw_vcpu(struct vcpu *vcpu)
+{
+	return (struct sw_vcpu *)vcpu->accel_data;	/* cpu is the first member */
+}
+
+static int sw_vcpu_init(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = aligned_alloc(64, (sizeof(*sv) + 63) & ~(size_t)63);
+	int ret;
+
+	if (!sv)
+		return -ENOMEM;
+	ret = sw_cpu_init(&sv->cpu, vcpu->vm, vcpu->vm->accel_data);
+	if (ret) {
+		free(sv);
+		return ret;
+	}
+	atomic_init(&sv->kick, 0);
+	sv->cpu.vcpu = vcpu;
+	vcpu->accel_data = sv;
+	return 0;
+}
+
+static void sw_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+
+	if (!sv)
+		return;
+	sw_cpu_destroy(&sv->cpu);
+	free(sv);
+	vcpu->accel_data = NULL;
+}
+
+static enum vcpu_stop sw_vcpu_run(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+
+	return sw_run(&sv->cpu, 0, &sv->kick);
+}
+
+static void sw_vcpu_kick(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+
+	if (sv)
+		atomic_store(&sv->kick, 1);
+}
+
+static int sw_get_state(struct vcpu *vcpu, struct x86_state *st)
+{
+	struct sw_cpu *cpu = &to_sw_vcpu(vcpu)->cpu;
+
+	*st = cpu->st;
+	st->msr.tsc = sw_rdtsc(cpu);
+	return 0;
+}
+
+static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
+{
+	struct sw_cpu *cpu = &to_sw_vcpu(vcpu)->cpu;
+
+	cpu->st = *st;
+	cpu->st.rflags |= X86_RFLAGS_FIXED;
+	cpu->tsc_offset = st->msr.tsc - __rdtsc();
+	cpu->stop_req = false;
+	cpu->delivering = 0;
+	cpu->pending_db_trap = false;
+	sw_mmu_flush_all(cpu);
+	return 0;
+}
+
+static int sw_mem_changed(struct vm *vm, const struct mem_region *r)
+{
+	struct sw_vm *svm = vm->accel_data;
+	uint64_t n = ram_pages(vm);
+	uint8_t *p;
+
+	if (!svm || n <= svm->nr_pages)
+		return 0;
+	p = realloc(svm->page_flags, n);
+	if (!p)
+		return -ENOMEM;
+	memset(p + svm->nr_pages, 0, n - svm->nr_pages);
+	svm->page_flags = p;
+	svm->nr_pages = n;
+	return 0;
+}
+
+static void sw_print_stats(struct vm *vm, FILE *out)
+{
+	struct sw_decode_stats ds = { 0 };
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct sw_vcpu *sv = to_sw_vcpu(vm->vcpus[i]);
+
+		if (!sv)
+			continue;
+		fprintf(out, "sw: vCPU %u: %" PRIu64 " instructions, %" PRIu64 " exceptions, %"
+			PRIu64 " interrupts\n", i, sv->cpu.icount, sv->cpu.nr_exceptions,
+			sv->cpu.nr_interrupts);
+	}
+	if (vm->accel_data)
+		sw_decode_get_stats(vm->accel_data, &ds);
+	fprintf(out, "sw: decode cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+		" uncached, %" PRIu64 " invalidations, %" PRIu64 " flushes\n", ds.hits,
+		ds.misses, ds.uncached, ds.invalidations, ds.flushes);
+}
+
+const struct accel_ops sw_accel_ops = {
+	.name = "sw",
+	.desc = "software x86 CPU (interpreter)",
+	.probe = sw_probe,
+	.vm_init = sw_vm_init,
+	.vm_destroy = sw_vm_destroy,
+	.vcpu_init = sw_vcpu_init,
+	.vcpu_destroy = sw_vcpu_destroy,
+	.vcpu_run = sw_vcpu_run,
+	.vcpu_kick = sw_vcpu_kick,
+	.get_state = sw_get_state,
+	.set_state = sw_set_state,
+	.mem_changed = sw_mem_changed,
+	.print_stats = sw_print_stats,
+};
