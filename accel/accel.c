@@ -76,3 +76,11 @@ void accel_cpuid_init(unsigned nr_vcpus)
 		if (accel_list[i]->cpuid_limit && !accel_list[i]->probe(why, sizeof(why)))
 			accel_list[i]->cpuid_limit(&cpuid_global);
 }
+
+const struct accel_ops *accel_fallback(const struct accel_ops *self)
+{
+	for (int i = 0; accel_list[i]; i++)
+		if (accel_list[i] != self && accel_list[i]->emulate)
+			return accel_list[i];
+	return NULL;
+}

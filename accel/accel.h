@@ -34,6 +34,16 @@ struct accel_ops {
 	/* Guest RAM layout changed (regions added). */
 	int (*mem_changed)(struct vm *vm, const struct mem_region *r);
 	/*
+	 * Execute up to @max instructions from @st in this engine and update
+	 * @st: how an engine runs what another cannot (KVM's emulation
+	 * failures). Returns VCPU_STOP_KICK when the caller may resume,
+	 * or HALT / SHUTDOWN / RESET / ERROR (reason in @why). May be NULL.
+	 */
+	enum vcpu_stop (*emulate)(struct vcpu *vcpu, struct x86_state *st, unsigned max,
+				  char *why, size_t len);
+	/* Free what emulate() kept in vm->fallback. */
+	void (*emulate_cleanup)(struct vm *vm);
+	/*
 	 * Clear the model's feature bits this engine cannot give a guest on
 	 * this host (may be NULL). Applied for every usable engine, not just
 	 * the one that runs, so the guest sees one CPU on both.
@@ -47,6 +57,8 @@ struct accel_ops {
 extern const struct accel_ops *const accel_list[];
 
 const struct accel_ops *accel_find(const char *name);
+/* The engine that can emulate for @self (one with an emulate op), or NULL. */
+const struct accel_ops *accel_fallback(const struct accel_ops *self);
 /* Build cpuid_global for @nr_vcpus, limited by every usable engine. */
 void accel_cpuid_init(unsigned nr_vcpus);
 /*

@@ -117,6 +117,7 @@ struct vm {
 
 	FILE *trace;			/* NULL when no --trace */
 	void *board;			/* board private data */
+	void *fallback;			/* the emulating engine's data, see accel_ops.emulate */
 };
 
 /* Build the VM on @accel; on failure one line in @err and -errno. */

@@ -20,6 +20,9 @@
 #include "accel/accel.h"
 #include "accel/hw/kvm.h"
 
+extern const struct accel_ops kvm_accel_ops;
+static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
+
 /* Below the 4 GiB boundary, inside the MMIO hole: never guest RAM. */
 #define KVM_TSS_ADDR		0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000ull
@@ -124,6 +127,14 @@ err:
 static void kvm_vm_destroy(struct vm *vm)
 {
 	struct kvm_vm *k = vm->accel_data;
+	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
+
+	if (fb && fb->emulate_cleanup)
+		fb->emulate_cleanup(vm);
+	/* Always said at exit: the hybrid mode is something users must be able to see. */
+	if (k->nr_fallbacks)
+		fprintf(stderr, "tandem: kvm: %llu instruction(s) KVM could not emulate ran on the "
+			"%s engine\n", (unsigned long long)k->nr_fallbacks, fb ? fb->name : "?");
 
 	close(k->vm_fd);
 	close(k->sys_fd);
@@ -340,8 +351,12 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			return VCPU_STOP_DEBUG;
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+				enum vcpu_stop stop;
+
 				k->nr_emulation_failures++;
-				describe_emulation_failure(vcpu);
+				stop = emulate_elsewhere(vcpu, k);
+				if (stop != VCPU_STOP_KICK)
+					return stop;
 			} else {
 				snprintf(vcpu->error, sizeof(vcpu->error),
 					 "KVM internal error, suberror %u", run->internal.suberror);
@@ -399,15 +414,51 @@ out:
 	close(fd);
 }
 
+/*
+ * KVM gave up on an instruction: run it on the engine that can (the
+ * software CPU) and come back. KICK means resume in KVM.
+ */
+static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
+{
+	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
+	struct x86_state st;
+	enum vcpu_stop stop;
+	uint64_t rip;
+
+	if (!fb || kvm_get_state(vcpu, &st)) {
+		describe_emulation_failure(vcpu);
+		return VCPU_STOP_ERROR;
+	}
+	rip = st.seg[S_CS].base + st.rip;
+	if (vm_tracing(vcpu->vm, TRACE_INT | TRACE_EXIT)) {
+		describe_emulation_failure(vcpu);
+		vm_trace(vcpu->vm, TRACE_INT | TRACE_EXIT, "kvm: %s: running it on %s\n",
+			 vcpu->error, fb->name);
+	}
+	stop = fb->emulate(vcpu, &st, 1, vcpu->error, sizeof(vcpu->error));
+	if (stop == VCPU_STOP_KICK || stop == VCPU_STOP_HALT) {
+		if (kvm_set_state(vcpu, &st)) {
+			snprintf(vcpu->error, sizeof(vcpu->error),
+				 "cannot hand the vCPU back to KVM after emulating at %#llx",
+				 (unsigned long long)rip);
+			return VCPU_STOP_ERROR;
+		}
+		k->nr_fallbacks++;
+		return stop == VCPU_STOP_HALT ? VCPU_STOP_HALT : VCPU_STOP_KICK;
+	}
+	return stop;
+}
+
 static void kvm_print_stats(struct vm *vm, FILE *out)
 {
 	struct kvm_vm *k = vm->accel_data;
 
 	fprintf(out, "tandem: kvm: %llu exits (%llu port I/O, %llu MMIO), %llu interrupts "
-		"injected, %llu emulation failures\n",
+		"injected, %llu emulation failures (%llu run on the software CPU)\n",
 		(unsigned long long)k->nr_exits, (unsigned long long)k->nr_io,
 		(unsigned long long)k->nr_mmio, (unsigned long long)k->nr_irqs,
-		(unsigned long long)k->nr_emulation_failures);
+		(unsigned long long)k->nr_emulation_failures,
+		(unsigned long long)k->nr_fallbacks);
 }
 
 const struct accel_ops kvm_accel_ops = {

@@ -11,7 +11,7 @@ struct kvm_vm {
 	int sys_fd;		/* /dev/kvm */
 	int vm_fd;
 	int run_size;
-	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures;
+	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures, nr_fallbacks;
 };
 
 struct kvm_vcpu {

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Kernel loading: reading the files, telling the formats apart (multiboot,
+ * bzImage in loader_bzimage.c, plain ELF64), and what the formats share:
+ * segment placement checks and the multiboot info, which both the
+ * multiboot and the plain ELF64 entry hand to the kernel.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machine/e820.h"
+#include "machine/linuxboot.h"
+#include "machine/loader.h"
+#include "machine/loader_int.h"
+#include "machine/memory.h"
+#include "machine/vm.h"
+
+int ldr_err(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+const char *ldr_kernel_name(const struct loader_args *a)
+{
+	return a->kernel ? a->kernel : "(built-in)";
+}
+
+int ldr_read_file(const char *path, const char *what, uint8_t **data, size_t *size,
+		  char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t len, done = 0;
+	int fd, ret;
+
+	*data = NULL;
+	*size = 0;
+	/* O_NONBLOCK: a FIFO given by mistake must not hang us in open(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		return ldr_err(err, errlen, ret, "cannot open %s '%s': %s", what, path,
+			       strerror(-ret));
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		ldr_err(err, errlen, ret, "cannot stat %s '%s': %s", what, path, strerror(-ret));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = ldr_err(err, errlen, -EINVAL, "%s '%s' is not a regular file", what, path);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		ret = ldr_err(err, errlen, -ENOEXEC, "%s '%s' is empty", what, path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX / 2) {
+		ret = ldr_err(err, errlen, -EFBIG, "%s '%s' is too large", what, path);
+		goto out;
+	}
+	len = (size_t)st.st_size;
+	buf = malloc(len);
+	if (!buf) {
+		ret = ldr_err(err, errlen, -ENOMEM, "%s '%s' is too large to read (%zu bytes)",
+			      what, path, len);
+		goto out;
+	}
+	while (done < len) {
+		ssize_t n = read(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			ldr_err(err, errlen, ret, "cannot read %s '%s': %s", what, path,
+				strerror(-ret));
+			goto out;
+		}
+		if (n == 0) {
+			/* The file shrank under us: refuse rather than load a prefix. */
+			ret = ldr_err(err, errlen, -EIO, "%s '%s' shrank while being read", what,
+				      path);
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	*data = buf;
+	*size = len;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+void ldr_image_free(struct ldr_image *im)
+{
+	free(im->segs);
+	im->segs = NULL;
+	im->nr_segs = 0;
+}
+
+int ldr_image_add(struct ldr_image *im, uint64_t paddr, const uint8_t *src, uint64_t filesz,
+		  uint64_t memsz, const char *name, char *err, size_t errlen)
+{
+	struct ldr_seg *s;
+
+	if (!memsz)
+		return 0;
+	if (filesz > memsz || paddr > UINT64_MAX - memsz)
+		return ldr_err(err, errlen, -ENOEXEC,
+			       "kernel '%s': segment at 0x%llx has an impossible size", name,
+			       (unsigned long long)paddr);
+	s = realloc(im->segs, (im->nr_segs + 1) * sizeof(*s));
+	if (!s)
+		return ldr_err(err, errlen, -ENOMEM, "kernel '%s': out of memory", name);
+	im->segs = s;
+	s += im->nr_segs++;
+	s->paddr = paddr;
+	s->vaddr = paddr;
+	s->filesz = filesz;
+	s->memsz = memsz;
+	s->src = src;
+	if (paddr + memsz > im->end)
+		im->end = paddr + memsz;
+	return 0;
+}
+
+int ldr_image_check(struct vm *vm, const struct ldr_image *im, const char *name, char *err,
+		    size_t errlen)
+{
+	for (unsigned i = 0; i < im->nr_segs; i++) {
+		const struct ldr_seg *s = &im->segs[i];
+		unsigned long long first = s->paddr, last = s->paddr + s->memsz - 1;
+
+		/* memsz > 0 and no overflow: ldr_image_add() saw to both. */
+		if (s->paddr < LDR_BOOT_AREA_END && s->paddr + s->memsz > LDR_BOOT_AREA_START)
+			return ldr_err(err, errlen, -ERANGE,
+				       "kernel '%s': segment 0x%llx-0x%llx overlaps the boot data "
+				       "area 0x%llx-0x%llx", name, first, last,
+				       LDR_BOOT_AREA_START, LDR_BOOT_AREA_END - 1);
+		if (!gpa_to_hva(vm, s->paddr, s->memsz))
+			return ldr_err(err, errlen, -ERANGE,
+				       "kernel '%s': segment 0x%llx-0x%llx is outside guest RAM",
+				       name, first, last);
+	}
+	return 0;
+}
+
+void ldr_image_copy(struct vm *vm, const struct ldr_image *im)
+{
+	for (unsigned i = 0; i < im->nr_segs; i++) {
+		const struct ldr_seg *s = &im->segs[i];
+		/* Checked by ldr_image_check(); a NULL here is a loader bug. */
+		uint8_t *dst = gpa_to_hva(vm, s->paddr, s->memsz);
+
+		memcpy(dst, s->src, s->filesz);
+		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	}
+}
+
+/* Multiboot info layout (spec 0.6.96, section 3.3), byte offsets. */
+enum {
+	MBI_FLAGS = 0, MBI_MEM_LOWER = 4, MBI_MEM_UPPER = 8, MBI_CMDLINE = 16,
+	MBI_MODS_COUNT = 20, MBI_MODS_ADDR = 24, MBI_MMAP_LENGTH = 44, MBI_MMAP_ADDR = 48,
+	MBI_LOADER_NAME = 64, MBI_SIZE = 120,	/* through the framebuffer fields */
+};
+#define MBI_F_MEMORY		(1u << 0)
+#define MBI_F_CMDLINE		(1u << 2)
+#define MBI_F_MODS		(1u << 3)
+#define MBI_F_MMAP		(1u << 6)
+#define MBI_F_LOADER_NAME	(1u << 9)
+#define MBI_MMAP_ENTRY		24	/* a u32 size (20) then base, length, type */
+#define MBI_MOD_SIZE		16
+
+static const char loader_name[] = "tandem";
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);	/* x86-64 host: already little-endian */
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static size_t cmdline_len(const struct loader_args *a)
+{
+	size_t n = a->kernel ? strlen(a->kernel) : 0;
+
+	if (a->cmdline && *a->cmdline)
+		n += (n ? 1 : 0) + strlen(a->cmdline);
+	return n + 1;
+}
+
+int ldr_mbi_plan(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
+		 uint64_t kernel_end, struct ldr_mbi *mbi, char *err, size_t errlen)
+{
+	const char *name = ldr_kernel_name(a);
+	size_t clen = cmdline_len(a);
+	uint64_t p;
+	int n;
+
+	memset(mbi, 0, sizeof(*mbi));
+	/* The board's one memory map: multiboot and Linux kernels see the same RAM. */
+	n = e820_build(vm, mbi->map, E820_MAX_ENTRIES);
+	if (n < 0)
+		return ldr_err(err, errlen, n, "kernel '%s': cannot build the memory map", name);
+	mbi->nr_mmap = (unsigned)n;
+	mbi->info = LDR_INFO;
+	p = align_up(LDR_INFO + MBI_SIZE, 8);
+	mbi->mmap = p;
+	mbi->mmap_len = (uint64_t)mbi->nr_mmap * MBI_MMAP_ENTRY;
+	p += mbi->mmap_len;
+	if (initrd) {
+		mbi->mods = p;
+		p += MBI_MOD_SIZE;
+	}
+	mbi->loader_name = p;
+	p += sizeof(loader_name);
+	if (initrd) {
+		size_t plen = strlen(initrd->path) + 1;
+
+		if (plen > LDR_INFO_END - p)
+			return ldr_err(err, errlen, -E2BIG, "initrd path too long (%zu bytes)",
+				       plen - 1);
+		mbi->mod_string = p;
+		p += plen;
+	}
+	if (clen > LDR_INFO_END - p)
+		return ldr_err(err, errlen, -E2BIG,
+			       "kernel command line too long (%zu bytes, at most %llu)", clen - 1,
+			       (unsigned long long)(LDR_INFO_END - p - 1));
+	mbi->cmdline = p;
+	p += clen;
+	mbi->end = p;
+	if (!gpa_to_hva(vm, mbi->info, mbi->end - mbi->info))
+		return ldr_err(err, errlen, -ERANGE,
+			       "kernel '%s': no guest RAM for the multiboot info at 0x%llx", name,
+			       (unsigned long long)mbi->info);
+
+	if (initrd) {
+		/* Page-aligned above the kernel (multiboot flag 0 asks for it; always safe). */
+		uint64_t start = kernel_end > LDR_BOOT_AREA_END ? kernel_end : LDR_BOOT_AREA_END;
+
+		if (start > UINT64_MAX - LDR_PAGE)
+			start = UINT64_MAX;
+		else
+			start = align_up(start, LDR_PAGE);
+		/* mod_start/mod_end are 32-bit: the whole initrd must sit below 4 GiB. */
+		if (start >= LDR_4G || initrd->size > LDR_4G - start ||
+		    !gpa_to_hva(vm, start, initrd->size))
+			return ldr_err(err, errlen, -ERANGE,
+				       "initrd '%s' (%zu bytes) does not fit in guest RAM below "
+				       "4 GiB after the kernel", initrd->path, initrd->size);
+		mbi->mod_start = start;
+	}
+	return 0;
+}
+
+void ldr_mbi_write(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
+		   const struct ldr_mbi *mbi)
+{
+	/* Range checked by ldr_mbi_plan(); offsets below are relative to the info. */
+	uint8_t *base = gpa_to_hva(vm, mbi->info, mbi->end - mbi->info);
+	uint32_t flags = MBI_F_MEMORY | MBI_F_CMDLINE | MBI_F_MMAP | MBI_F_LOADER_NAME;
+	uint64_t upper = 0;
+	uint8_t *p;
+
+	memset(base, 0, mbi->end - mbi->info);
+	for (unsigned i = 0; i < vm->nr_ram && i < VM_MAX_RAM_REGIONS; i++) {
+		const struct mem_region *r = &vm->ram[i];
+
+		if (r->gpa <= LDR_BOOT_AREA_END && r->gpa + r->size > LDR_BOOT_AREA_END)
+			upper = (r->gpa + r->size - LDR_BOOT_AREA_END) >> 10;
+	}
+	put32(base + MBI_MEM_LOWER, 640);
+	put32(base + MBI_MEM_UPPER, upper > UINT32_MAX ? UINT32_MAX : (uint32_t)upper);
+
+	p = base + (mbi->cmdline - mbi->info);
+	if (a->kernel)
+		p = (uint8_t *)stpcpy((char *)p, a->kernel);
+	if (a->cmdline && *a->cmdline) {
+		if (a->kernel)
+			*p++ = ' ';
+		strcpy((char *)p, a->cmdline);
+	}
+	put32(base + MBI_CMDLINE, (uint32_t)mbi->cmdline);
+
+	for (unsigned i = 0; i < mbi->nr_mmap; i++) {
+		uint8_t *e = base + (mbi->mmap - mbi->info) + i * MBI_MMAP_ENTRY;
+
+		put32(e, MBI_MMAP_ENTRY - 4);
+		/* Multiboot types 1 (RAM) and 2 (reserved) are e820's numbers. */
+		put64(e + 4, mbi->map[i].addr);
+		put64(e + 12, mbi->map[i].size);
+		put32(e + 20, mbi->map[i].type);
+	}
+	put32(base + MBI_MMAP_LENGTH, (uint32_t)mbi->mmap_len);
+	put32(base + MBI_MMAP_ADDR, (uint32_t)mbi->mmap);
+
+	memcpy(base + (mbi->loader_name - mbi->info), loader_name, sizeof(loader_name));
+	put32(base + MBI_LOADER_NAME, (uint32_t)mbi->loader_name);
+
+	if (initrd) {
+		uint8_t *m = base + (mbi->mods - mbi->info);
+
+		memcpy(gpa_to_hva(vm, mbi->mod_start, initrd->size), initrd->data, initrd->size);
+		put32(m, (uint32_t)mbi->mod_start);
+		put32(m + 4, (uint32_t)(mbi->mod_start + initrd->size));
+		put32(m + 8, (uint32_t)mbi->mod_string);
+		strcpy((char *)base + (mbi->mod_string - mbi->info), initrd->path);
+		put32(base + MBI_MODS_COUNT, 1);
+		put32(base + MBI_MODS_ADDR, (uint32_t)mbi->mods);
+		flags |= MBI_F_MODS;
+	}
+	put32(base + MBI_FLAGS, flags);
+}
+
+enum kernel_kind { KERNEL_MULTIBOOT, KERNEL_BZIMAGE, KERNEL_ELF };
+
+int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *boot,
+		char *err, size_t errlen)
+{
+	const char *name = ldr_kernel_name(a);
+	struct ldr_blob initrd = { .path = a->initrd };
+	enum kernel_kind kind;
+	uint8_t *file = NULL;
+	const uint8_t *img;
+	size_t size;
+	long off;
+	int ret;
+
+	if (a->image) {
+		img = a->image;
+		size = a->image_size;
+		if (!size)
+			return ldr_err(err, errlen, -ENOEXEC, "kernel '%s' is empty", name);
+	} else if (a->kernel) {
+		ret = ldr_read_file(a->kernel, "kernel", &file, &size, err, errlen);
+		if (ret)
+			return ret;
+		img = file;
+	} else {
+		return ldr_err(err, errlen, -EINVAL, "no kernel given");
+	}
+
+	/* Multiboot first: a multiboot kernel is often also an ELF file. */
+	ret = ldr_mb_probe(img, size, name, &off, err, errlen);
+	if (ret < 0)
+		goto out;
+	if (ret > 0) {
+		kind = KERNEL_MULTIBOOT;
+	} else if (loader_is_bzimage(img, size)) {
+		/* Before the ELF test; a bzImage has a Linux setup header at 0x202. */
+		kind = KERNEL_BZIMAGE;
+	} else if (size >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
+		kind = KERNEL_ELF;
+	} else {
+		ret = ldr_err(err, errlen, -ENOEXEC, "'%s' is not a multiboot or ELF64 kernel",
+			      name);
+		goto out;
+	}
+
+	if (a->initrd) {
+		ret = ldr_read_file(a->initrd, "initrd", &initrd.data, &initrd.size, err, errlen);
+		if (ret)
+			goto out;
+	}
+	switch (kind) {
+	case KERNEL_MULTIBOOT:
+		ret = ldr_multiboot(vm, img, size, a, a->initrd ? &initrd : NULL, boot, err,
+				    errlen);
+		break;
+	case KERNEL_BZIMAGE:
+		ret = ldr_bzimage(vm, img, size, a, a->initrd ? &initrd : NULL, boot, err,
+				  errlen);
+		break;
+	case KERNEL_ELF:
+		ret = ldr_elf64(vm, img, size, a, a->initrd ? &initrd : NULL, boot, err, errlen);
+		break;
+	}
+out:
+	free(initrd.data);
+	free(file);
+	return ret;
+}
+
+int ldr_with_initrd(struct vm *vm, const uint8_t *img, size_t size, const struct loader_args *a,
+		    struct x86_state *boot, char *err, size_t errlen, ldr_format_fn fn)
+{
+	struct ldr_blob initrd = { .path = a->initrd };
+	int ret;
+
+	if (a->initrd) {
+		ret = ldr_read_file(a->initrd, "initrd", &initrd.data, &initrd.size, err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = fn(vm, img, size, a, a->initrd ? &initrd : NULL, boot, err, errlen);
+	free(initrd.data);
+	return ret;
+}
