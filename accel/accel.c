@@ -50,20 +50,28 @@ const struct accel_ops *accel_select(const char *name, char *why, size_t len)
 		snprintf(why, len, "engine %s (requested)", a->name);
 		return a;
 	}
-	/* auto: the first usable engine in preference order, saying why the others were not. */
-	why[0] = 0;
-	for (int i = 0; (a = accel_list[i]); i++) {
-		if (!a->probe(reason, sizeof(reason))) {
-			size_t n = strlen(why);
+	/*
+	 * auto: the first usable engine in preference order. The line says
+	 * why: what made it usable, or why each engine before it was not.
+	 */
+	char skipped[256] = "";
 
-			snprintf(why + n, len - n, "%sengine %s (auto: %s)", n ? "; " : "", a->name,
-				 reason[0] ? reason : "usable");
+	for (int i = 0; (a = accel_list[i]); i++) {
+		size_t n = strlen(skipped);
+
+		reason[0] = 0;
+		if (!a->probe(reason, sizeof(reason))) {
+			if (n)
+				snprintf(why, len, "engine %s (auto: %s)", a->name, skipped);
+			else
+				snprintf(why, len, "engine %s (auto: %s)", a->name,
+					 reason[0] ? reason : "usable");
 			return a;
 		}
-		size_t n = strlen(why);
-
-		snprintf(why + n, len - n, "%s%s unusable: %s", n ? "; " : "", a->name, reason);
+		snprintf(skipped + n, sizeof(skipped) - n, "%s%s unusable: %s", n ? "; " : "",
+			 a->name, reason);
 	}
+	snprintf(why, len, "no usable engine: %s", skipped);
 	return NULL;
 }
 

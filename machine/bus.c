@@ -5,6 +5,7 @@
  * dropped; both are counted, never fatal.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,15 @@ static const struct bus_range *find_whole(const struct bus *bus, uint64_t addr, 
 	return NULL;
 }
 
+/* Does any device cover a byte of [addr, addr + size)? */
+static bool bus_touches(const struct bus *bus, uint64_t addr, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		if (bus_find(bus, addr + i))
+			return true;
+	return false;
+}
+
 uint64_t bus_read(struct bus *bus, uint64_t addr, unsigned size)
 {
 	const struct bus_range *r = find_whole(bus, addr, size);
@@ -75,7 +85,7 @@ uint64_t bus_read(struct bus *bus, uint64_t addr, unsigned size)
 
 	if (r && r->ops->read)
 		return r->ops->read(r->opaque, addr - r->base, size) & (size >= 8 ? ~0ull : (1ull << (size * 8)) - 1);
-	if (!bus_find(bus, addr) && !bus_find(bus, addr + size - 1)) {
+	if (!bus_touches(bus, addr, size)) {
 		bus->unmapped_reads++;
 		return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
 	}
@@ -94,7 +104,7 @@ void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size)
 			r->ops->write(r->opaque, addr - r->base, val, size);
 		return;
 	}
-	if (!bus_find(bus, addr) && !bus_find(bus, addr + size - 1)) {
+	if (!bus_touches(bus, addr, size)) {
 		bus->unmapped_writes++;
 		return;
 	}

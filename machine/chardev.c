@@ -346,7 +346,7 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 			snprintf(err, errlen, "%s: %s", spec + 5, strerror(errno));
 		}
 	} else {
-		snprintf(err, errlen, "unknown character device '%s' (stdio, file:PATH, none)",
+		snprintf(err, errlen, "unknown serial back end '%s' (stdio, file:PATH, none)",
 			 spec);
 		ret = -EINVAL;
 	}

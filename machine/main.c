@@ -133,7 +133,10 @@ static int cmd_info(void)
 
 	printf("tandem %s: engines, in `auto` order:\n", PACKAGE_VERSION);
 	for (int i = 0; accel_list[i]; i++) {
-		int ret = accel_list[i]->probe(why, sizeof(why));
+		int ret;
+
+		why[0] = 0;
+		ret = accel_list[i]->probe(why, sizeof(why));
 
 		printf("  %-4s %-8s %s: %s\n", accel_list[i]->name, ret ? "unusable" : "usable",
 		       accel_list[i]->desc, why);

@@ -15,4 +15,9 @@ done
 out=$("$TANDEM" 2>&1 </dev/null) || { echo "FAIL: plain tandem: $out"; exit 1; }
 echo "$out" | grep -q "^tandem: engine " || { echo "FAIL: no engine line"; exit 1; }
 echo "$out" | grep -q "tandem demo guest" || { echo "FAIL: no greeting"; exit 1; }
+# A host without usable KVM: auto picks the software CPU and says why.
+out=$(TANDEM_KVM_DEVICE=/nonexistent/kvm "$TANDEM" 2>&1 </dev/null) || { echo "FAIL: no-KVM auto: $out"; exit 1; }
+echo "$out" | grep -q "^tandem: engine sw (auto: kvm unusable: /nonexistent/kvm: No such file or directory)" ||
+	{ echo "FAIL: no-KVM auto line:"; echo "$out"; exit 1; }
+echo "$out" | grep -q "tandem demo guest" || { echo "FAIL: no greeting without KVM"; exit 1; }
 echo "demo: ok"

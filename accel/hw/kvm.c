@@ -27,6 +27,14 @@ static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
 #define KVM_TSS_ADDR		0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000ull
 
+/* TANDEM_KVM_DEVICE overrides /dev/kvm (tests use it to play a host without KVM). */
+static const char *kvm_device(void)
+{
+	const char *dev = getenv("TANDEM_KVM_DEVICE");
+
+	return dev && *dev ? dev : "/dev/kvm";
+}
+
 static int kvm_probe(char *why, size_t len)
 {
 	static const struct {
@@ -38,11 +46,11 @@ static int kvm_probe(char *why, size_t len)
 		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
 	};
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
 	int ver, vm;
 
 	if (fd < 0) {
-		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
+		snprintf(why, len, "%s: %s", kvm_device(), strerror(errno));
 		return -errno;
 	}
 	ver = ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -85,7 +93,7 @@ static int kvm_vm_init(struct vm *vm)
 	if (!k)
 		return -ENOMEM;
 	k->vm_fd = -1;
-	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	k->sys_fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
 	if (k->sys_fd < 0)
 		goto err;
 	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
@@ -357,10 +365,10 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 				stop = emulate_elsewhere(vcpu, k);
 				if (stop != VCPU_STOP_KICK)
 					return stop;
-			} else {
-				snprintf(vcpu->error, sizeof(vcpu->error),
-					 "KVM internal error, suberror %u", run->internal.suberror);
+				break;
 			}
+			snprintf(vcpu->error, sizeof(vcpu->error), "KVM internal error, suberror %u",
+				 run->internal.suberror);
 			return VCPU_STOP_ERROR;
 		case KVM_EXIT_FAIL_ENTRY:
 			snprintf(vcpu->error, sizeof(vcpu->error),
@@ -379,7 +387,7 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 static void kvm_cpuid_limit(struct cpuid_model *m)
 {
 	struct kvm_cpuid2 *c;
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
