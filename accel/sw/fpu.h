@@ -9,8 +9,8 @@
  * Invariants of the image kept by these files:
  *  - fx.st[i] holds ST(i) (stack order, as FXSAVE stores it), 10 bytes
  *    used, bytes 10..15 zero. MMi is the physical register Ri, i.e. ST
- *    slot (i - TOP) & 7; an MMX instruction rotates the image so TOP = 0
- *    and then MMi is fx.st[i].
+ *    slot (i - TOP) & 7; an MMX instruction ends with TOP = 0 (the image
+ *    rotated to keep each Ri) and every tag valid.
  *  - fx.ftw is the abridged tag byte, one bit per physical register
  *    (1 = not empty).
  *  - fx.fip is the offset of the last x87 non-control instruction and
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "accel/sw/cpu.h"
+#include "accel/sw/core.h"
 
 void sw_register_x87(void);
 void sw_register_sse(void);
@@ -124,28 +124,33 @@ static inline union sw_vec *sw_xmm(struct sw_cpu *cpu, const struct sw_insn *in,
 	return (union sw_vec *)cpu->st.fx.xmm[(in->op[i].reg.value - ZYDIS_REGISTER_XMM0) & 15];
 }
 
-/* MMi after sw_mmx_enter() (TOP = 0): the low 64 bits of ST slot i. */
-static inline uint64_t sw_mmx_get(const struct sw_cpu *cpu, unsigned i)
+static inline unsigned sw_fpu_top(const struct sw_cpu *cpu)
+{
+	return (cpu->st.fx.fsw & FSW_TOP) >> FSW_TOP_SHIFT;
+}
+
+/* MMi is the physical register Ri: image slot (i - TOP) & 7. */
+static inline uint8_t *sw_mmx_slot(struct sw_cpu *cpu, unsigned i)
+{
+	return cpu->st.fx.st[(i - sw_fpu_top(cpu)) & 7];
+}
+
+static inline uint64_t sw_mmx_get(struct sw_cpu *cpu, unsigned i)
 {
 	uint64_t v;
 
-	memcpy(&v, cpu->st.fx.st[i & 7], 8);
+	memcpy(&v, sw_mmx_slot(cpu, i), 8);
 	return v;
 }
 
 /* Writing MMi sets bits 79:64 of Ri to ones (the value reads as a NaN to x87 code). */
 static inline void sw_mmx_set(struct sw_cpu *cpu, unsigned i, uint64_t v)
 {
-	uint8_t *slot = cpu->st.fx.st[i & 7];
+	uint8_t *slot = sw_mmx_slot(cpu, i);
 
 	memcpy(slot, &v, 8);
 	slot[8] = 0xff;
 	slot[9] = 0xff;
-}
-
-static inline unsigned sw_fpu_top(const struct sw_cpu *cpu)
-{
-	return (cpu->st.fx.fsw & FSW_TOP) >> FSW_TOP_SHIFT;
 }
 
 /* An unmasked x87 exception is waiting for the next waiting instruction. */
@@ -162,6 +167,13 @@ static inline void sw_x87_update_es(struct sw_cpu *cpu)
 		cpu->st.fx.fsw |= FSW_ES | FSW_B;
 }
 
+/*
+ * Set TOP to @top keeping every physical register's contents: the image
+ * holds registers in stack order, so it is rotated (FNINIT, FLDENV, the
+ * MMX mode switch).
+ */
+void sw_fpu_set_top(struct sw_cpu *cpu, unsigned top);
+
 /* ---- availability (sse.c, x87.c) ---- */
 /*
  * x87 instruction: CR0.EM or CR0.TS -> #NM; a waiting instruction with
@@ -170,16 +182,22 @@ static inline void sw_x87_update_es(struct sw_cpu *cpu)
 void sw_x87_enter(struct sw_cpu *cpu, bool waiting);
 /*
  * MMX-register instruction: CR0.EM -> #UD, CR0.TS -> #NM, pending x87
- * exception -> #MF; then the x87 unit switches to MMX mode (TOP = 0,
- * all tags valid).
+ * exception -> #MF. Changes nothing: the switch to MMX mode is
+ * sw_mmx_commit(), once the memory source has been read (a faulting
+ * load leaves the x87 unit alone; a SIMD exception comes after the
+ * switch).
  */
 void sw_mmx_enter(struct sw_cpu *cpu);
+/* The x87 unit in MMX mode: TOP = 0 (registers kept), all tags valid. */
+void sw_mmx_commit(struct sw_cpu *cpu);
+/* The instruction names an MMX register. */
+bool sw_insn_has_mmx(const struct sw_insn *in);
 /* SSE instruction: CR0.EM -> #UD, CR4.OSFXSR = 0 -> #UD, CR0.TS -> #NM. */
 void sw_sse_enter(struct sw_cpu *cpu);
 /*
  * The checks for any instruction of sse*.c from its operands: SSE rules
- * when an XMM register is involved or @sse, MMX rules (and the MMX mode
- * switch) when an MMX register is.
+ * when an XMM register is involved or @sse, MMX rules when an MMX
+ * register is.
  */
 void sw_simd_enter(struct sw_cpu *cpu, const struct sw_insn *in, bool sse);
 
@@ -194,7 +212,8 @@ void sw_simd_read(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i, unio
 /*
  * Write operand @i from @v: a whole XMM register, an MMX register, a GPR
  * (sw_op_write: 32-bit writes zero-extend) or the operand's size in
- * memory (same alignment rule as sw_simd_read).
+ * memory (same alignment rule as sw_simd_read). This is an instruction's
+ * last step: when it names an MMX register, the MMX mode switch follows.
  */
 void sw_simd_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i,
 		   const union sw_vec *v);

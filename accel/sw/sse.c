@@ -35,25 +35,21 @@ void sw_sse_enter(struct sw_cpu *cpu)
 		sw_raise(cpu, X86_NM);
 }
 
-/*
- * Switch the x87 unit to MMX mode: TOP = 0 and every tag valid. The
- * image holds registers in stack order, so when TOP was not zero it is
- * rotated to keep each physical register's contents.
- */
-static void mmx_switch(struct sw_cpu *cpu)
+void sw_fpu_set_top(struct sw_cpu *cpu, unsigned top)
 {
 	struct x86_fxsave *fx = &cpu->st.fx;
-	unsigned top = sw_fpu_top(cpu);
+	unsigned old = sw_fpu_top(cpu);
 
-	if (top) {
-		uint8_t old[8][16];
+	top &= 7;
+	if (top != old) {
+		uint8_t st[8][16];
 
-		memcpy(old, fx->st, sizeof(old));
+		/* Slot j must hold R[(top + j) & 7], which slot (top + j - old) & 7 has now. */
+		memcpy(st, fx->st, sizeof(st));
 		for (unsigned j = 0; j < 8; j++)
-			memcpy(fx->st[j], old[(j - top) & 7], 16);
-		fx->fsw &= ~FSW_TOP;
+			memcpy(fx->st[j], st[(top + j - old) & 7], 16);
 	}
-	fx->ftw = 0xff;
+	fx->fsw = (fx->fsw & ~FSW_TOP) | (top << FSW_TOP_SHIFT);
 }
 
 void sw_mmx_enter(struct sw_cpu *cpu)
@@ -64,7 +60,20 @@ void sw_mmx_enter(struct sw_cpu *cpu)
 		sw_raise(cpu, X86_NM);
 	if (sw_x87_pending(cpu))
 		sw_raise(cpu, X86_MF);
-	mmx_switch(cpu);
+}
+
+void sw_mmx_commit(struct sw_cpu *cpu)
+{
+	sw_fpu_set_top(cpu, 0);
+	cpu->st.fx.ftw = 0xff;
+}
+
+bool sw_insn_has_mmx(const struct sw_insn *in)
+{
+	for (unsigned i = 0; i < in->zi.operand_count_visible; i++)
+		if (sw_op_is_mmx(in, i))
+			return true;
+	return false;
 }
 
 void sw_simd_enter(struct sw_cpu *cpu, const struct sw_insn *in, bool sse)
@@ -157,7 +166,15 @@ void sw_simd_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i,
 {
 	const ZydisDecodedOperand *o = &in->op[i];
 	unsigned len = o->size / 8;
+	bool mmx = sw_insn_has_mmx(in);
 
+	/*
+	 * Storing an MMX register: the register read has set TOP = 0 by the
+	 * time the store can fault; the tags follow at completion (as seen
+	 * on hardware: a faulting MOVQ m64, mm leaves TOP = 0, tags as they were).
+	 */
+	if (mmx && o->type == ZYDIS_OPERAND_TYPE_MEMORY)
+		sw_fpu_set_top(cpu, 0);
 	switch (o->type) {
 	case ZYDIS_OPERAND_TYPE_REGISTER:
 		if (sw_fpu_is_xmm(o->reg.value))
@@ -181,6 +198,8 @@ void sw_simd_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i,
 	default:
 		sw_ud(cpu);
 	}
+	if (mmx)
+		sw_mmx_commit(cpu);
 }
 
 /* ---- host execution ---- */
@@ -440,6 +459,7 @@ static void sse_fxrstor(struct sw_cpu *cpu, const struct sw_insn *in)
 	fx->fcw = (get16(img + 0) & FCW_VALID) | FCW_ONE;
 	fx->fsw = get16(img + 2);
 	fx->ftw = img[4];
+	fx->rsvd0 = 0;
 	fx->fop = get16(img + 6) & 0x7ff;
 	if (rex_w) {
 		fx->fip = get64(img + 8);

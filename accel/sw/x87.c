@@ -200,9 +200,10 @@ static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 				memcpy(mem, &v, len);
 			}
 		} else if (len == 10) {
-			la = sw_seg_linear(cpu, seg, ea, len, store ? SW_ACC_WRITE : SW_ACC_READ);
-			if (!store)
+			if (!store) {
+				la = sw_seg_linear(cpu, seg, ea, len, SW_ACC_READ);
 				sw_fpu_read_buf(cpu, la, mem, len);
+			}
 		} else {
 			sw_ud(cpu);
 		}
@@ -217,18 +218,19 @@ static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 	/* Nothing is pending (checked above): ES must not trap on the host. */
 	img.fsw &= ~(FSW_ES | FSW_B);
 	fl = cpu->st.rflags;
-	sw_x87_host_exec(&img, mem,
-			 sw_x87_host_tab + X87_TAB_STRIDE * ((zi->opcode & 7) * X87_TAB_FORMS + form),
-			 &fl);
+	form += (zi->opcode & 7) * X87_TAB_FORMS;
+	sw_x87_host_exec(&img, mem, sw_x87_host_tab + X87_TAB_STRIDE * form, &fl);
 
 	/*
 	 * A store is suppressed by an unmasked exception other than
-	 * precision (the register stack is then left as it was, too).
-	 * Memory is written before any register changes, so a fault
-	 * here leaves the FPU untouched.
+	 * precision (the register stack is then left as it was, too), and
+	 * then the destination is not even checked. Memory is written
+	 * before any register changes, so a fault here leaves the FPU
+	 * untouched.
 	 */
 	if (store && !(img.fsw & ~img.fcw & FSW_EXC & ~FSW_PE)) {
 		if (len == 10) {
+			la = sw_seg_linear(cpu, seg, ea, len, SW_ACC_WRITE);
 			sw_fpu_write_buf(cpu, la, mem, len);
 		} else {
 			uint64_t v = 0;
@@ -259,6 +261,7 @@ static void x87_fninit(struct sw_cpu *cpu, const struct sw_insn *in)
 	struct x86_fxsave *fx = &cpu->st.fx;
 
 	sw_x87_enter(cpu, false);
+	sw_fpu_set_top(cpu, 0);
 	fx->fcw = FCW_INIT;
 	fx->fsw = 0;
 	fx->ftw = 0;
@@ -411,11 +414,12 @@ static unsigned env_load(struct sw_cpu *cpu, const struct sw_insn *in, const uin
 	struct x86_fxsave *fx = &cpu->st.fx;
 	bool real = env_real(cpu);
 	uint32_t ip, dp, op;
+	uint16_t fsw, ftw;
 
 	if (in->zi.operand_width == 16) {
 		fx->fcw = get16(p + 0);
-		fx->fsw = get16(p + 2);
-		fx->ftw = abridged_tags(get16(p + 4));
+		fsw = get16(p + 2);
+		ftw = get16(p + 4);
 		if (real) {
 			ip = get16(p + 6) | ((uint32_t)(get16(p + 8) & 0xf000) << 4);
 			op = get16(p + 8) & 0x7ff;
@@ -427,8 +431,8 @@ static unsigned env_load(struct sw_cpu *cpu, const struct sw_insn *in, const uin
 		}
 	} else {
 		fx->fcw = get16(p + 0);
-		fx->fsw = get16(p + 4);
-		fx->ftw = abridged_tags(get16(p + 8));
+		fsw = get16(p + 4);
+		ftw = get16(p + 8);
 		if (real) {
 			ip = (get32(p + 12) & 0xffff) | ((get32(p + 16) & 0x0ffff000u) << 4);
 			op = get32(p + 16) & 0x7ff;
@@ -444,6 +448,10 @@ static unsigned env_load(struct sw_cpu *cpu, const struct sw_insn *in, const uin
 		ip -= cpu->st.seg[S_CS].base;
 		dp -= cpu->st.seg[S_DS].base;
 	}
+	/* A new TOP renames the registers; their contents stay (FRSTOR then reloads them). */
+	sw_fpu_set_top(cpu, (fsw & FSW_TOP) >> FSW_TOP_SHIFT);
+	fx->fsw = fsw;
+	fx->ftw = abridged_tags(ftw);
 	fx->fcw = (fx->fcw & FCW_VALID) | FCW_ONE;
 	fx->fip = ip;
 	fx->fdp = dp;
