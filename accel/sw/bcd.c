@@ -2,6 +2,11 @@
 /*
  * Decimal adjust: DAA DAS AAA AAS AAM AAD (invalid in 64-bit mode: the
  * decoder already rejects them there, which raises #UD).
+ *
+ * Undefined flags as Intel produces them (checked natively in
+ * compatibility mode by the oracle test): DAA/DAS clear OF; AAA/AAS set
+ * SF ZF PF from AL and clear OF; AAM sets SF ZF PF from AL and clears
+ * OF AF CF; AAD's flags are those of its final 8-bit addition.
  */
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
@@ -45,10 +50,8 @@ static void h_daa(struct sw_cpu *cpu, const struct sw_insn *in)
 	}
 	a &= 0xff;
 	set_al(cpu, a);
-	/* OF is undefined: Intel computes it as for the additions done. */
+	/* OF is undefined: Intel clears it. */
 	f |= sw_flags_szp(a, 1);
-	if (!(old & 0x80) && (a & 0x80))
-		f |= X86_RFLAGS_OF;
 	sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 }
 
@@ -70,8 +73,6 @@ static void h_das(struct sw_cpu *cpu, const struct sw_insn *in)
 	a &= 0xff;
 	set_al(cpu, a);
 	f |= sw_flags_szp(a, 1);
-	if ((old & 0x80) && !(a & 0x80))
-		f |= X86_RFLAGS_OF;
 	sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 }
 
@@ -118,14 +119,14 @@ static void h_aam(struct sw_cpu *cpu, const struct sw_insn *in)
 	sw_set_flags(cpu, SW_FLAGS_OSZAPC, sw_flags_szp(a % base, 1));
 }
 
+/* AL = AL + AH * imm8, AH = 0; the flags are those of that final 8-bit addition. */
 static void h_aad(struct sw_cpu *cpu, const struct sw_insn *in)
 {
 	uint64_t base = sw_op_read(cpu, in, 0) & 0xff;
 	uint64_t ax = cpu->st.gpr[R_AX];
-	uint64_t a = ((ax & 0xff) + ((ax >> 8) & 0xff) * base) & 0xff;
+	uint64_t a = sw_alu_add(cpu, ax & 0xff, (((ax >> 8) & 0xff) * base) & 0xff, 0, 1);
 
 	set_ax(cpu, a);
-	sw_set_flags(cpu, SW_FLAGS_OSZAPC, sw_flags_szp(a, 1));
 }
 
 void sw_register_bcd(void)

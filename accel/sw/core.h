@@ -29,6 +29,11 @@ struct sw_decode_stats {
 	uint64_t hits, misses, uncached, invalidations, flushes;
 };
 void sw_decode_get_stats(const struct sw_vm *svm, struct sw_decode_stats *s);
+/*
+ * Drop everything: guest RAM changed behind the CPU's back (reset and
+ * image reload, a state handed over from another engine).
+ */
+void sw_decode_flush(struct sw_vm *svm);
 /* Drop cached instructions overlapping [gpa, gpa + len) (len <= 4096, one page). */
 void sw_decode_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len);
 

@@ -19,6 +19,8 @@
 #include "accel/accel.h"
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
+#include "accel/sw/fallback.h"
+#include "accel/sw/fpu.h"
 #include "accel/sw/sys.h"
 #include "machine/cpuid.h"
 
@@ -44,6 +46,9 @@ static void register_handlers(void)
 	sw_register_string();
 	sw_register_system();
 	sw_register_seg();
+	/* x87/MMX/SSE last: they own their mnemonics outright. */
+	sw_register_x87();
+	sw_register_sse();
 }
 
 /* ---- tracing ---- */
@@ -85,8 +90,8 @@ static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 		if (trace_cs_open[m])
 			n = cs_disasm(trace_cs[m], sw_insn_bytes(in), in->len, la, 1, &ci);
 		if (n)
-			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": %s %s\n", la, ci->mnemonic,
-				 ci->op_str);
+			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": %s%s%s\n", la, ci->mnemonic,
+				 ci->op_str[0] ? " " : "", ci->op_str);
 		else
 			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": (%s)\n", la,
 				 ZydisMnemonicGetString(in->zi.mnemonic));
@@ -240,8 +245,6 @@ static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
 		return false;
 	cpu->st.halted = false;
 	cpu->nr_interrupts++;
-	vm_trace(vm, TRACE_INT, "sw: interrupt vector %#x at %04x:%" PRIx64 "\n", v,
-		 cpu->st.seg[S_CS].sel, cpu->st.rip);
 	cpu->next_rip = cpu->st.rip;
 	sw_deliver_event(cpu, (unsigned)v, SW_EV_EXT_INT, false, 0);
 	c->intr_hint = true;	/* another one may be waiting */
@@ -319,10 +322,10 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 	if (sigsetjmp(cpu->jmp, 0)) {
 		cpu->insn = NULL;
 		cpu->nr_exceptions++;
-		vm_trace(cpu->vm, TRACE_INT, "sw: exception %u err %#x at %04x:%" PRIx64 "\n",
-			 cpu->exc.vector, cpu->exc.has_err ? cpu->exc.err : 0,
-			 cpu->st.seg[S_CS].sel, cpu->st.rip);
-		/* A fault during delivery siglongjmps here again; excp.c counts nesting. */
+		/*
+		 * excp.c traces the delivery; a fault during it comes back
+		 * through its own sigsetjmp (it counts the nesting).
+		 */
 		sw_handle_exception(cpu);
 	}
 	return run_inner(cpu, c);
@@ -515,6 +518,12 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	cpu->delivering = 0;
 	cpu->pending_db_trap = false;
 	sw_mmu_flush_all(cpu);
+	/*
+	 * New state comes with reset (the boot image reloaded into RAM without
+	 * going through the CPU) or from another engine: cached decodes of
+	 * that memory cannot be trusted.
+	 */
+	sw_decode_flush(cpu->svm);
 	return 0;
 }
 
@@ -568,5 +577,7 @@ const struct accel_ops sw_accel_ops = {
 	.get_state = sw_get_state,
 	.set_state = sw_set_state,
 	.mem_changed = sw_mem_changed,
+	.emulate = sw_emulate,			/* fallback.c */
+	.emulate_cleanup = sw_emulate_cleanup,
 	.print_stats = sw_print_stats,
 };

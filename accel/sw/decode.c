@@ -261,6 +261,15 @@ static void flush_all(struct sw_vm *svm)
 	dc->stats.flushes++;
 }
 
+void sw_decode_flush(struct sw_vm *svm)
+{
+	if (!svm->dc)
+		return;
+	dc_lock(svm->dc);
+	flush_all(svm);
+	dc_unlock(svm->dc);
+}
+
 static struct dc_entry *entry_alloc(struct sw_vm *svm)
 {
 	struct sw_decode_cache *dc = svm->dc;
@@ -384,7 +393,7 @@ static ZyanStatus run_decoder(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
 
 static bool canonical(uint64_t la)
 {
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
 }
 
 const struct sw_insn *sw_decode(struct sw_cpu *cpu)

@@ -24,7 +24,7 @@ static _Noreturn void seg_fault(struct sw_cpu *cpu, enum x86_sreg seg)
 
 static bool canonical(uint64_t la)
 {
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
 }
 
 uint64_t sw_seg_linear(struct sw_cpu *cpu, enum x86_sreg seg, uint64_t off, unsigned size,

@@ -138,7 +138,7 @@ uint64_t sw_op_ea(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i)
 
 	if (m->base != ZYDIS_REGISTER_NONE) {
 		if (m->base == ZYDIS_REGISTER_RIP || m->base == ZYDIS_REGISTER_EIP)
-			/* Relative to the next instruction, whatever the handler did to next_rip. */
+			/* From the next insn, whatever the handler did to next_rip. */
 			ea += cpu->st.rip + in->len;
 		else
 			ea += sw_reg_read(cpu, m->base);

@@ -4,8 +4,13 @@
  *
  * The count is masked to 5 bits (6 with a 64-bit operand); a masked count
  * of 0 changes neither the destination nor the flags. Flags the SDM leaves
- * undefined (OF for counts > 1, AF, CF for over-long 8/16-bit shifts)
- * follow Intel hardware, as the oracle test checks against the host.
+ * undefined follow Intel hardware, as the oracle test checks on the host:
+ *  - OF for counts > 1 is the 1-bit shift's OF computed from the original
+ *    operand (all shifts, SHLD/SHRD, RCL/RCR, and ROL/ROR by CL or on
+ *    memory), except ROL/ROR of a register by an immediate other than 1,
+ *    which leave OF alone;
+ *  - RCL/RCR by a multiple of (size + 1) change no flag at all;
+ *  - shifts clear AF; over-long 8/16-bit SHL/SHR give CF = 0.
  */
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
@@ -18,6 +23,7 @@ struct shift_ctx {
 	unsigned size;
 	unsigned count;		/* masked, non-zero */
 	uint64_t src;		/* SHLD/SHRD fill bits */
+	bool keep_of;		/* ROL/ROR reg, imm with a count other than 1 */
 };
 
 static uint64_t msb(uint64_t v, unsigned size)
@@ -34,22 +40,23 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 {
 	const struct shift_ctx *c = opaque;
 	unsigned size = c->size, bits = size * 8, n = c->count;
-	uint64_t mask = sw_mask(size), r, cf, f, fmask;
+	uint64_t mask = sw_mask(size), r, cf, f;
 
 	a &= mask;
 	switch (c->op) {
 	case SH_SHL:
 		r = n < 64 ? (a << n) & mask : 0;
 		cf = n <= bits ? (a >> (bits - n)) & 1 : 0;
+		/* OF: as for a 1-bit shift of the original value, whatever the count. */
 		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(msb(r, size) ^ cf, X86_RFLAGS_OF);
+		    flag_if(msb(a, size) ^ ((a >> (bits - 2)) & 1), X86_RFLAGS_OF);
 		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 		return r;
 	case SH_SHR:
 		r = n < 64 ? a >> n : 0;
 		cf = n <= bits ? (a >> (n - 1)) & 1 : 0;
 		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(n == 1 && msb(a, size), X86_RFLAGS_OF);
+		    flag_if(msb(a, size), X86_RFLAGS_OF);
 		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 		return r;
 	case SH_SAR: {
@@ -67,9 +74,9 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 
 		r = k ? ((a << k) | (a >> (bits - k))) & mask : a;
 		cf = r & 1;
-		fmask = X86_RFLAGS_CF | X86_RFLAGS_OF;
-		f = flag_if(cf, X86_RFLAGS_CF) | flag_if(msb(r, size) ^ cf, X86_RFLAGS_OF);
-		sw_set_flags(cpu, fmask, f);
+		f = flag_if(cf, X86_RFLAGS_CF) |
+		    flag_if(msb(a, size) ^ ((a >> (bits - 2)) & 1), X86_RFLAGS_OF);
+		sw_set_flags(cpu, c->keep_of ? X86_RFLAGS_CF : X86_RFLAGS_CF | X86_RFLAGS_OF, f);
 		return r;
 	}
 	case SH_ROR: {
@@ -77,22 +84,21 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 
 		r = k ? ((a >> k) | (a << (bits - k))) & mask : a;
 		cf = msb(r, size);
-		fmask = X86_RFLAGS_CF | X86_RFLAGS_OF;
-		f = flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(msb(r, size) ^ ((r >> (bits - 2)) & 1), X86_RFLAGS_OF);
-		sw_set_flags(cpu, fmask, f);
+		f = flag_if(cf, X86_RFLAGS_CF) | flag_if(msb(a, size) ^ (a & 1), X86_RFLAGS_OF);
+		sw_set_flags(cpu, c->keep_of ? X86_RFLAGS_CF : X86_RFLAGS_CF | X86_RFLAGS_OF, f);
 		return r;
 	}
 	case SH_RCL:
 	case SH_RCR: {
 		/* Rotate the (bits + 1)-bit value CF:a. */
 		unsigned k = n % (bits + 1);
-		unsigned __int128 v = ((unsigned __int128)((cpu->st.rflags & X86_RFLAGS_CF) ? 1 : 0)
-				       << bits) | a;
-		unsigned __int128 m = ((unsigned __int128)1 << (bits + 1)) - 1;
 		uint64_t old_cf = (cpu->st.rflags & X86_RFLAGS_CF) ? 1 : 0;
+		unsigned __int128 v = ((unsigned __int128)old_cf << bits) | a;
+		unsigned __int128 m = ((unsigned __int128)1 << (bits + 1)) - 1;
 
-		if (k) {
+		if (!k)
+			return a;	/* a whole turn through CF: no flag changes */
+		{
 			if (c->op == SH_RCL)
 				v = ((v << k) | (v >> (bits + 1 - k))) & m;
 			else
@@ -100,14 +106,13 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 		}
 		r = (uint64_t)v & mask;
 		cf = (uint64_t)(v >> bits) & 1;
-		fmask = X86_RFLAGS_CF | X86_RFLAGS_OF;
+		/* OF: the 1-bit rotate's, from the original value. */
 		if (c->op == SH_RCL)
-			f = flag_if(msb(r, size) ^ cf, X86_RFLAGS_OF);
+			f = flag_if(msb(a, size) ^ ((a >> (bits - 2)) & 1), X86_RFLAGS_OF);
 		else
-			f = flag_if(msb(r, size) ^ ((r >> (bits - 2)) & 1), X86_RFLAGS_OF);
-		(void)old_cf;
+			f = flag_if(msb(a, size) ^ old_cf, X86_RFLAGS_OF);
 		f |= flag_if(cf, X86_RFLAGS_CF);
-		sw_set_flags(cpu, fmask, f);
+		sw_set_flags(cpu, X86_RFLAGS_CF | X86_RFLAGS_OF, f);
 		return r;
 	}
 	case SH_SHLD: {
@@ -119,8 +124,9 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 			v = (v << 16) | a;	/* a:src:a, 48 bits */
 		r = (uint64_t)((v << n) >> (total - bits)) & mask;
 		cf = (uint64_t)(v >> (total - n)) & 1;	/* the last bit shifted out */
+		/* OF: the 1-bit shift's, from the original value. */
 		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(msb(r, size) ^ msb(a, size), X86_RFLAGS_OF);
+		    flag_if(msb(a, size) ^ ((a >> (bits - 2)) & 1), X86_RFLAGS_OF);
 		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 		return r;
 	}
@@ -135,7 +141,7 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 		cf = (uint64_t)w & 1;
 		r = (uint64_t)(w >> 1) & mask;
 		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(msb(r, size) ^ msb(a, size), X86_RFLAGS_OF);
+		    flag_if((c->src & 1) ^ msb(a, size), X86_RFLAGS_OF);
 		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 		return r;
 	}
@@ -151,6 +157,13 @@ static void do_shift(struct sw_cpu *cpu, const struct sw_insn *in, enum shift_op
 	c.count = (unsigned)sw_op_read(cpu, in, cnt_op) & cmask;
 	if (cnt_op == 2)
 		c.src = sw_op_read(cpu, in, 1);
+	/*
+	 * Intel leaves OF alone for ROL/ROR of a register by an immediate
+	 * other than 1; the CL and memory forms compute the 1-bit OF.
+	 */
+	c.keep_of = (op == SH_ROL || op == SH_ROR) && c.count != 1 &&
+		    in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    in->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE;
 	if (!c.count) {
 		/* Nothing changes, but the access is still checked (and faults). */
 		if (in->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY) {
