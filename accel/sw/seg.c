@@ -455,9 +455,11 @@ static void far_gate(struct sw_cpu *cpu, uint16_t sel, const struct sw_desc *g, 
 		sw_stack_push(cpu, &stk, cpu->st.seg[S_SS].sel, gsize);
 		sw_stack_push(cpu, &stk, cpu->st.gpr[R_SP], gsize);
 		/* Parameters keep their order: the deepest one is copied first. */
-		for (unsigned i = count; i-- > 0;)
-			sw_stack_push(cpu, &stk, sw_stack_peek(cpu, &old, (uint64_t)i * gsize, gsize),
-				      gsize);
+		for (unsigned i = count; i-- > 0;) {
+			uint64_t p = sw_stack_peek(cpu, &old, (uint64_t)i * gsize, gsize);
+
+			sw_stack_push(cpu, &stk, p, gsize);
+		}
 	} else {
 		sw_stack_current(cpu, &stk);
 	}
@@ -508,7 +510,7 @@ void sw_far_jump(struct sw_cpu *cpu, uint16_t sel, uint64_t off, bool is_call, u
 	case SW_SYS_TASK:
 	case SW_SYS_TSS16:
 	case SW_SYS_TSS32:
-		sw_note_unsupported(cpu, "hardware task switch (far JMP/CALL to a TSS or task gate)");
+		sw_note_unsupported(cpu, "task switch (far JMP/CALL to a TSS or task gate)");
 		break;
 	}
 	sw_raise_err(cpu, X86_GP, sw_sel_err(sel, 0));

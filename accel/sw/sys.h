@@ -109,7 +109,8 @@ void sw_seg_set_null(struct x86_seg *s, uint16_t sel, unsigned dpl);
 /* True when @va is canonical for 48-bit linear addresses. */
 static inline bool sw_canonical(uint64_t va)
 {
-	return (uint64_t)(((int64_t)va << 16) >> 16) == va;
+	/* Shift as unsigned: a left shift of a negative signed value is undefined. */
+	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
 }
 
 /* ---- stacks being built for a transfer (seg.c) ----
