@@ -187,6 +187,16 @@ static int pic_ack(void *opaque)
 	return vec;
 }
 
+bool i8259_intr_pending(struct i8259 *pic)
+{
+	return pic_pending(pic);
+}
+
+int i8259_intr_ack(struct i8259 *pic)
+{
+	return pic_ack(pic);
+}
+
 static const struct intr_ops pic_intr_ops = {
 	.pending = pic_pending,
 	.ack = pic_ack,

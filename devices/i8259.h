@@ -11,6 +11,7 @@
  * pair as a PC BIOS would: initialised, vectors 0x08 (master) and 0x70
  * (slave), everything masked except the cascade.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -25,6 +26,14 @@ struct i8259 *i8259_create(struct vm *vm);
 void i8259_reset(struct i8259 *pic);
 /* Teardown only, after the bus and IRQ lines no longer reach @pic. */
 void i8259_destroy(struct i8259 *pic);
+
+/*
+ * The INTR pin and the INTA cycle, for a local APIC that wraps the pair
+ * (LINT0 in ExtINT mode) and registers itself as the CPU's controller in
+ * the PIC's place. The PIC still signals vm_intr_changed() when INTR moves.
+ */
+bool i8259_intr_pending(struct i8259 *pic);
+int i8259_intr_ack(struct i8259 *pic);
 
 /* Inspection (debugging, tests): chip 0 = master, 1 = slave. */
 uint8_t i8259_irr(const struct i8259 *pic, unsigned chip);

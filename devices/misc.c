@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Small fixed-function ports: isa-debug-exit, POST code, ACPI PM block,
- * System Control Port A. See misc.h for the layout.
+ * System Control Port A, reset control register. See misc.h for the layout.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -309,4 +309,64 @@ struct misc_port92 *misc_port92_create(struct vm *vm, uint16_t port)
 void misc_port92_destroy(struct misc_port92 *p)
 {
 	free(p);
+}
+
+/* ---- Reset control register (0xcf9) ------------------------------------ */
+
+#define RCR_RST_CPU	0x04	/* bit 1 (SYS_RST, hard reset) changes nothing here */
+
+struct misc_rcr {
+	struct vm *vm;
+	uint8_t val;
+};
+
+static uint64_t rcr_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct misc_rcr *r = opaque;
+
+	return r->val;
+}
+
+static void rcr_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct misc_rcr *r = opaque;
+
+	/* Linux writes 0x02 then 0x06: the write that sets RST_CPU resets. */
+	r->val = val;
+	if (val & RCR_RST_CPU)
+		vm_request_reset(r->vm);
+}
+
+static const struct io_ops rcr_ops = {
+	.read = rcr_read,
+	.write = rcr_write,
+};
+
+void misc_rcr_reset(struct misc_rcr *r)
+{
+	r->val = 0;
+}
+
+struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port)
+{
+	struct misc_rcr *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->vm = vm;
+	ret = pio_register(vm, port, 1, &rcr_ops, r, "reset-control");
+	if (ret < 0) {
+		free(r);
+		errno = -ret;
+		return NULL;
+	}
+	return r;
+}
+
+void misc_rcr_destroy(struct misc_rcr *r)
+{
+	free(r);
 }

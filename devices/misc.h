@@ -9,7 +9,12 @@
  *  - an ACPI PM1a event/control block and PM timer laid out like QEMU's
  *    q35 (PM1a_EVT at +0, PM1a_CNT at +4, PM_TMR at +8); SLP_EN with
  *    SLP_TYP 0 powers off (so the DSDT's \_S5 must use type 0);
- *  - System Control Port A (0x92): fast A20 and fast reset.
+ *  - System Control Port A (0x92): fast A20 and fast reset;
+ *  - the PIIX reset control register (0xcf9, the FADT's reset register):
+ *    a write with bit 2 (reset CPU) set resets the machine; bit 1 (hard
+ *    vs soft reset) makes no difference here; reads return the last value.
+ *    A future PCI host bridge at 0xcf8 must take this byte over, since
+ *    bus ranges cannot overlap.
  */
 #include <stdint.h>
 
@@ -21,6 +26,7 @@ struct vm;
 #define MISC_ACPI_PM_BASE	0x600
 #define MISC_ACPI_PM_LEN	16
 #define MISC_PORT92		0x92
+#define MISC_RESET_CONTROL_PORT	0xcf9
 
 /* For the FADT: block offsets and lengths, and the timer's width. */
 #define MISC_ACPI_PM1_EVT_OFF	0
@@ -37,21 +43,25 @@ struct misc_debug_exit;
 struct misc_post;
 struct misc_acpi_pm;
 struct misc_port92;
+struct misc_rcr;
 
 /* All return NULL with errno set on failure. */
 struct misc_debug_exit *misc_debug_exit_create(struct vm *vm, uint16_t base, uint16_t iosize);
 struct misc_post *misc_post_create(struct vm *vm, uint16_t port);
 struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base);
 struct misc_port92 *misc_port92_create(struct vm *vm, uint16_t port);
+struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port);
 
 void misc_post_reset(struct misc_post *p);
 void misc_acpi_pm_reset(struct misc_acpi_pm *pm);
 void misc_port92_reset(struct misc_port92 *p);
+void misc_rcr_reset(struct misc_rcr *r);
 
 /* Teardown only, after the bus no longer dispatches to the device. */
 void misc_debug_exit_destroy(struct misc_debug_exit *d);
 void misc_post_destroy(struct misc_post *p);
 void misc_acpi_pm_destroy(struct misc_acpi_pm *pm);
 void misc_port92_destroy(struct misc_port92 *p);
+void misc_rcr_destroy(struct misc_rcr *r);
 
 #endif

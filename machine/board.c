@@ -12,6 +12,8 @@
 #include "devices/i8042.h"
 #include "devices/i8254.h"
 #include "devices/i8259.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
 #include "devices/misc.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
@@ -45,6 +47,9 @@ DEV_HOOKS(uart8250, uart8250)
 DEV_HOOKS(misc_post, misc_post)
 DEV_HOOKS(misc_acpi_pm, misc_acpi_pm)
 DEV_HOOKS(misc_port92, misc_port92)
+DEV_HOOKS(misc_rcr, misc_rcr)
+DEV_HOOKS(lapic, lapic)
+DEV_HOOKS(ioapic, ioapic)
 
 static void debug_exit_destroy_hook(void *d)
 {
@@ -59,6 +64,39 @@ static void fw_cfg_destroy_hook(void *d)
 static void *create_pic(struct vm *vm, const struct board_dev *d)
 {
 	return i8259_create(vm);
+}
+
+/*
+ * The interrupt controllers, in the order they wrap each other: the PIC
+ * pair, the local APIC that takes the CPU's INTR from it (LINT0, virtual
+ * wire until the guest enables the APIC), the I/O APIC that sends the ISA
+ * lines to the local APIC. Rows 0-2 of pc_devices[]; the ACPI MADT
+ * (machine/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
+ */
+enum { ROW_PIC, ROW_LAPIC, ROW_IOAPIC };
+
+static void *board_row(struct vm *vm, unsigned row);
+
+static void *create_lapic(struct vm *vm, const struct board_dev *d)
+{
+	return lapic_create(vm, 0, board_row(vm, ROW_PIC));
+}
+
+static void *create_ioapic(struct vm *vm, const struct board_dev *d)
+{
+	unsigned isa_to_gsi[IOAPIC_NR_ISA_IRQS];
+
+	for (unsigned i = 0; i < IOAPIC_NR_ISA_IRQS; i++)
+		isa_to_gsi[i] = i;
+	isa_to_gsi[0] = 2;
+	isa_to_gsi[2] = IOAPIC_NO_PIN;
+	/* Id 1: after the one CPU's, as the MADT says. */
+	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, 1, isa_to_gsi, board_row(vm, ROW_LAPIC));
+}
+
+static void *create_rcr(struct vm *vm, const struct board_dev *d)
+{
+	return misc_rcr_create(vm, d->port);
 }
 
 static void *create_pit(struct vm *vm, const struct board_dev *d)
@@ -110,6 +148,8 @@ static void *create_com1(struct vm *vm, const struct board_dev *d)
 /* The interrupt controller comes first: the others connect to its lines. */
 static const struct board_dev pc_devices[] = {
 	{ "i8259 PIC pair", 0x20, -1, create_pic, i8259_reset_hook, i8259_destroy_hook },
+	{ "local APIC", 0, -1, create_lapic, lapic_reset_hook, lapic_destroy_hook },
+	{ "I/O APIC", 0, -1, create_ioapic, ioapic_reset_hook, ioapic_destroy_hook },
 	{ "i8254 PIT", 0x40, 0, create_pit, i8254_reset_hook, i8254_destroy_hook },
 	{ "mc146818 RTC", 0x70, 8, create_rtc, rtc_reset_hook, rtc_destroy_hook },
 	{ "i8042", 0x60, 1, create_kbc, i8042_reset_hook, i8042_destroy_hook },
@@ -118,6 +158,7 @@ static const struct board_dev pc_devices[] = {
 	{ "port 92", 0x92, -1, create_port92, misc_port92_reset_hook, misc_port92_destroy_hook },
 	{ "ACPI PM", 0x600, -1, create_acpi_pm, misc_acpi_pm_reset_hook,
 	  misc_acpi_pm_destroy_hook },
+	{ "reset control", 0xcf9, -1, create_rcr, misc_rcr_reset_hook, misc_rcr_destroy_hook },
 	{ "fw_cfg", 0x510, -1, create_fw_cfg, NULL, fw_cfg_destroy_hook },
 	{ "16550A UART (COM1)", 0x3f8, 4, create_com1, uart8250_reset_hook,
 	  uart8250_destroy_hook },
@@ -127,6 +168,13 @@ static const struct board_dev pc_devices[] = {
 struct pc_board {
 	void *dev[NR_PC_DEVICES];
 };
+
+static void *board_row(struct vm *vm, unsigned row)
+{
+	struct pc_board *b = vm->board;
+
+	return b->dev[row];
+}
 
 int board_create(struct vm *vm, char *err, size_t errlen)
 {

@@ -60,7 +60,7 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l->ebx = (8u << 8) | ((nr_vcpus & 0xff) << 16);
 	l->ecx = (CPUID_1_ECX_CX16 & h[2]) | CPUID_1_ECX_HYPERVISOR;
 	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC | CPUID_1_EDX_MSR |
-			 CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
+			 CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC | CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
 			 CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | CPUID_1_EDX_CLFSH | CPUID_1_EDX_MMX |
 			 CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2);
 
