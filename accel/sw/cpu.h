@@ -96,6 +96,12 @@ struct sw_vm {
 	uint64_t nr_pages;		/* covers [0, highest RAM end) */
 	struct sw_decode_cache *dc;	/* decode.c, shared by all vCPUs */
 	bool jit;			/* "jit=off" turns the translator off */
+	/*
+	 * Another engine (KVM) also writes guest memory, unseen by the
+	 * SMC tracking: every decode-cache hit is checked against the
+	 * bytes in RAM, and translations are flushed on each hand-over.
+	 */
+	bool external_writers;
 };
 
 struct sw_mmu;

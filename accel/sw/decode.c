@@ -433,6 +433,13 @@ const struct sw_insn *sw_decode(struct sw_cpu *cpu)
 	if (host) {
 		dc_lock(dc);
 		c = cache_lookup(dc, gpa << 4 | mode);
+		/* Cached entries never cross a page, so the bytes are all at @host. */
+		if (c && svm->external_writers && memcmp(c->bytes, host, c->in.len)) {
+			dc_unlock(dc);
+			sw_decode_invalidate_range(svm, gpa, c->in.len);
+			c = NULL;
+			dc_lock(dc);
+		}
 		if (c) {
 			dc->stats.hits++;
 			dc_unlock(dc);

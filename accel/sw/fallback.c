@@ -36,6 +36,7 @@ static struct sw_fallback *fallback_get(struct vm *vm)
 		free(fb);
 		return NULL;
 	}
+	fb->svm.external_writers = true;
 	if (sw_cpu_init(&fb->cpu, vm, &fb->svm)) {
 		sw_vm_destroy_data(&fb->svm);
 		free(fb);
