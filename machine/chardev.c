@@ -340,7 +340,8 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 		ret = chardev_open_stdio(cd);
 	} else if (!strncmp(spec, "file:", 5) && spec[5]) {
 		cd->kind = CHARDEV_FILE;
-		cd->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		/* Truncated, as QEMU does: a log holds one run. */
+		cd->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (cd->out_fd < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "%s: %s", spec + 5, strerror(errno));
