@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The engine registry and the `auto` choice. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,5 +91,68 @@ const struct accel_ops *accel_fallback(const struct accel_ops *self)
 	for (int i = 0; accel_list[i]; i++)
 		if (accel_list[i] != self && accel_list[i]->emulate)
 			return accel_list[i];
+	return NULL;
+}
+
+/* Is @val one of the '|'-separated @values? */
+static bool value_ok(const char *values, const char *val, size_t n)
+{
+	const char *p = values;
+
+	for (;;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && !strncmp(p, val, n))
+			return true;
+		if (!bar)
+			return false;
+		p = bar + 1;
+	}
+}
+
+int accel_check_opts(const struct accel_ops *a, const char *opts, char *why, size_t len)
+{
+	const char *p = opts;
+
+	while (p && *p) {
+		const char *end = strchr(p, ','), *eq;
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const struct accel_opt *o = NULL;
+
+		eq = memchr(p, '=', n);
+		for (const struct accel_opt *i = a->opts; eq && i && i->name; i++)
+			if (strlen(i->name) == (size_t)(eq - p) && !strncmp(i->name, p, eq - p))
+				o = i;
+		if (!o) {
+			snprintf(why, len, "engine %s: unknown option '%.*s'%s", a->name, (int)n, p,
+				 a->opts ? " (see tandem info)" : " (it takes none)");
+			return -EINVAL;
+		}
+		if (!value_ok(o->values, eq + 1, n - (size_t)(eq + 1 - p))) {
+			snprintf(why, len, "engine %s: option %s takes %s, not '%.*s'", a->name,
+				 o->name, o->values, (int)(n - (size_t)(eq + 1 - p)), eq + 1);
+			return -EINVAL;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+const char *accel_opt_value(const char *opts, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name);
+	const char *p = opts;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > nl && p[nl] == '=' && !strncmp(p, name, nl)) {
+			snprintf(buf, len, "%.*s", (int)(n - nl - 1), p + nl + 1);
+			return buf;
+		}
+		p = end ? end + 1 : NULL;
+	}
 	return NULL;
 }

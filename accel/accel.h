@@ -12,10 +12,31 @@
  * boundaries (vm_intr_pending()/vm_intr_ack()); a HLT with an interrupt
  * deliverable does not return.
  */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "machine/cpuid.h"
 #include "machine/vm.h"
+
+/* An engine option: "name=value" after the engine (--accel=kvm,ring0=sw). */
+struct accel_opt {
+	const char *name;
+	const char *values;	/* the accepted values, '|'-separated */
+	const char *help;
+};
+
+/* What emulate() is asked to do (see struct accel_ops). */
+struct accel_emulate {
+	uint64_t max;		/* instructions at most; 0: no limit */
+	bool until_user;	/* also return once the guest runs 64-bit code at CPL 3 */
+	/* Set from any thread by the caller's vcpu_kick(): look at interrupts, stops. */
+	atomic_int *kick;
+	/* Guest TSC minus host TSC in the caller's engine, so time runs on seamlessly. */
+	bool has_tsc_offset;
+	int64_t tsc_offset;
+	uint64_t insns;		/* out: instructions executed */
+};
 
 struct accel_ops {
 	const char *name;
@@ -34,13 +55,15 @@ struct accel_ops {
 	/* Guest RAM layout changed (regions added). */
 	int (*mem_changed)(struct vm *vm, const struct mem_region *r);
 	/*
-	 * Execute up to @max instructions from @st in this engine and update
-	 * @st: how an engine runs what another cannot (KVM's emulation
-	 * failures). Returns VCPU_STOP_KICK when the caller may resume,
-	 * or HALT / SHUTDOWN / RESET / ERROR (reason in @why). May be NULL.
+	 * Execute instructions from @st in this engine, as @req says, and
+	 * update @st: how an engine runs what another cannot (KVM's emulation
+	 * failures) or runs slowly (ring 0 on kvm_pvm). Returns VCPU_STOP_KICK
+	 * when the caller may resume, or HALT / SHUTDOWN / RESET / ERROR
+	 * (reason in @why). @st's TSC snapshot is cleared on return: the
+	 * caller's TSC kept running. May be NULL.
 	 */
-	enum vcpu_stop (*emulate)(struct vcpu *vcpu, struct x86_state *st, unsigned max,
-				  char *why, size_t len);
+	enum vcpu_stop (*emulate)(struct vcpu *vcpu, struct x86_state *st,
+				  struct accel_emulate *req, char *why, size_t len);
 	/* Free what emulate() kept in vm->fallback. */
 	void (*emulate_cleanup)(struct vm *vm);
 	/*
@@ -49,6 +72,8 @@ struct accel_ops {
 	 * the one that runs, so the guest sees one CPU on both.
 	 */
 	void (*cpuid_limit)(struct cpuid_model *m);
+	/* The options this engine takes, ending with a NULL name (may be NULL). */
+	const struct accel_opt *opts;
 	/* Print engine statistics at exit (may be NULL). */
 	void (*print_stats)(struct vm *vm, FILE *out);
 };
@@ -59,6 +84,13 @@ extern const struct accel_ops *const accel_list[];
 const struct accel_ops *accel_find(const char *name);
 /* The engine that can emulate for @self (one with an emulate op), or NULL. */
 const struct accel_ops *accel_fallback(const struct accel_ops *self);
+/*
+ * Check @opts ("name=value,...", may be NULL) against @a's options: 0, or
+ * -EINVAL with one line saying what is wrong in @why.
+ */
+int accel_check_opts(const struct accel_ops *a, const char *opts, char *why, size_t len);
+/* Option @name's value in @opts (checked already), copied to @buf; NULL if absent. */
+const char *accel_opt_value(const char *opts, const char *name, char *buf, size_t len);
 /* Build cpuid_global for @nr_vcpus, limited by every usable engine. */
 void accel_cpuid_init(unsigned nr_vcpus);
 /*

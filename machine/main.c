@@ -139,7 +139,9 @@ static int cmd_info(void)
 		ret = accel_list[i]->probe(why, sizeof(why));
 
 		printf("  %-4s %-8s %s: %s\n", accel_list[i]->name, ret ? "unusable" : "usable",
-		       accel_list[i]->desc, why);
+		       accel_list[i]->desc, why[0] ? why : "always available");
+		for (const struct accel_opt *o = accel_list[i]->opts; o && o->name; o++)
+			printf("       option %s=%s: %s\n", o->name, o->values, o->help);
 	}
 	if (accel_select("auto", why, sizeof(why)))
 		printf("auto picks: %s\n", why);
@@ -227,6 +229,10 @@ int main(int argc, char **argv)
 	accel = accel_select(cfg.accel, why, sizeof(why));
 	if (!accel) {
 		fprintf(stderr, "tandem: %s\n", why);
+		return 1;
+	}
+	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
+		fprintf(stderr, "tandem: %s\n", err);
 		return 1;
 	}
 	fprintf(stderr, "tandem: %s\n", why);

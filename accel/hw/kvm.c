@@ -22,6 +22,8 @@
 
 extern const struct accel_ops kvm_accel_ops;
 static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
+static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
+static bool in_ring0(struct kvm_vcpu *kv);
 
 /* Below the 4 GiB boundary, inside the MMIO hole: never guest RAM. */
 #define KVM_TSS_ADDR		0xfffbd000ull
@@ -79,6 +81,36 @@ static int kvm_probe(char *why, size_t len)
 	return 0;
 }
 
+/*
+ * kvm_pvm (a nested KVM in software) runs guest user code natively but
+ * emulates guest ring-0 code instruction by instruction, ~1 us each: the
+ * software CPU is tens of times faster there, and its 32-bit user mode
+ * does not work (a call gate or INT from it ends in #UD). So by default on
+ * kvm_pvm, 64-bit ring 3 runs in KVM and the rest of protected mode on sw;
+ * ring0=kvm|sw forces either.
+ */
+static bool ring0_on_sw(struct vm *vm)
+{
+	const char *why = NULL;
+	char v[8];
+
+	if (!accel_fallback(&kvm_accel_ops))
+		return false;
+	if (accel_opt_value(vm->cfg.accel_opts, "ring0", v, sizeof(v)) && strcmp(v, "auto")) {
+		if (strcmp(v, "sw"))
+			return false;
+		why = "requested";
+	} else if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		why = "this KVM is kvm_pvm, which emulates guest ring-0 code; ring0=kvm keeps it "
+		      "there";
+	}
+	if (why)
+		fprintf(stderr, "tandem: kvm: guest ring 0 (and 32-bit ring 3) runs on the %s engine, "
+			"64-bit ring 3 in KVM (%s)\n",
+			accel_fallback(&kvm_accel_ops)->name, why);
+	return why != NULL;
+}
+
 static void kick_signal(int sig)
 {
 	(void)sig;	/* only interrupts KVM_RUN */
@@ -87,7 +119,8 @@ static void kick_signal(int sig)
 static int kvm_vm_init(struct vm *vm)
 {
 	struct kvm_vm *k = calloc(1, sizeof(*k));
-	struct sigaction sa = { .sa_handler = kick_signal };
+	/* SA_RESTART: the software CPU may be in a write() when a kick lands. */
+	struct sigaction sa = { .sa_handler = kick_signal, .sa_flags = SA_RESTART };
 	int ret;
 
 	if (!k)
@@ -120,6 +153,7 @@ static int kvm_vm_init(struct vm *vm)
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
+	k->ring0_sw = ring0_on_sw(vm);
 	vm->accel_data = k;
 	return 0;
 err:
@@ -143,6 +177,10 @@ static void kvm_vm_destroy(struct vm *vm)
 	if (k->nr_fallbacks)
 		fprintf(stderr, "tandem: kvm: %llu instruction(s) KVM could not emulate ran on the "
 			"%s engine\n", (unsigned long long)k->nr_fallbacks, fb ? fb->name : "?");
+	if (k->nr_ring0_runs)
+		fprintf(stderr, "tandem: kvm: ring 0 ran on the %s engine %llu times, %llu "
+			"instructions\n", fb ? fb->name : "?", (unsigned long long)k->nr_ring0_runs,
+			(unsigned long long)k->nr_ring0_insns);
 
 	close(k->vm_fd);
 	close(k->sys_fd);
@@ -165,6 +203,11 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 	if (kv->run == MAP_FAILED)
 		goto err_fd;
 	vcpu->accel_data = kv;
+	atomic_init(&kv->sw_kick, 0);
+	/* The CPL after each exit without a KVM_GET_SREGS (6 us on kvm_pvm). */
+	if (k->ring0_sw && ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) > 0)
+		kv->run->kvm_valid_regs = KVM_SYNC_X86_SREGS;
+	kv->tsc_offset = kvm_tsc_offset(vcpu);
 	ret = kvm_set_cpuid(vcpu);
 	if (ret) {
 		munmap(kv->run, k->run_size);
@@ -206,6 +249,7 @@ static void kvm_vcpu_kick(struct vcpu *vcpu)
 		return;
 	/* immediate_exit covers a kick that lands just before KVM_RUN. */
 	kv->run->immediate_exit = 1;
+	atomic_store(&kv->sw_kick, 1);
 	if (atomic_load(&kv->running))
 		pthread_kill(kv->thread, SIGUSR1);
 }
@@ -244,6 +288,34 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 		v = mmio_read(vm, run->mmio.phys_addr, len);
 		memcpy(run->mmio.data, &v, len);
 	}
+}
+
+/*
+ * KVM finishes an I/O or MMIO exit (an IN's value into RAX, RIP past the
+ * instruction) only when KVM_RUN is entered again. Enter it with
+ * immediate_exit set, so that the state read next is the state after the
+ * instruction, as another engine must see it. A string instruction may
+ * exit again for its next items: serve those too.
+ */
+void kvm_finish_io(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_run *run = kv->run;
+
+	while (kv->io_pending) {
+		kv->io_pending = false;
+		run->immediate_exit = 1;
+		if (ioctl(kv->fd, KVM_RUN, 0) < 0)	/* EINTR: the instruction is done */
+			break;
+		if (run->exit_reason == KVM_EXIT_IO) {
+			handle_io(vcpu->vm, run);
+			kv->io_pending = true;
+		} else if (run->exit_reason == KVM_EXIT_MMIO) {
+			handle_mmio(vcpu->vm, run);
+			kv->io_pending = true;
+		}
+	}
+	run->immediate_exit = 0;
 }
 
 /* Describe an emulation failure: where, and the instruction KVM gave up on. */
@@ -319,6 +391,13 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 		run->immediate_exit = 0;
 		if (atomic_load(&vcpu->kick) || vm_should_stop(vm))
 			return VCPU_STOP_KICK;
+		if (k->ring0_sw && !kv->halted && in_ring0(kv)) {
+			enum vcpu_stop stop = run_ring0_elsewhere(vcpu, k);
+
+			if (stop != VCPU_STOP_KICK)
+				return stop;
+			continue;
+		}
 		if (inject_interrupts(vcpu, k, run))
 			kv->halted = false;
 		else if (kv->halted)
@@ -330,15 +409,19 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			return VCPU_STOP_ERROR;
 		}
 		k->nr_exits++;
+		kv->sregs_synced = run->kvm_valid_regs & KVM_SYNC_X86_SREGS;
+		kv->io_pending = false;
 		if (vm_tracing(vm, TRACE_EXIT))
 			vm_trace(vm, TRACE_EXIT, "kvm exit %u\n", run->exit_reason);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			k->nr_io++;
+			kv->io_pending = true;
 			handle_io(vm, run);
 			break;
 		case KVM_EXIT_MMIO:
 			k->nr_mmio++;
+			kv->io_pending = true;
 			handle_mmio(vm, run);
 			break;
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -423,12 +506,36 @@ out:
 }
 
 /*
- * KVM gave up on an instruction: run it on the engine that can (the
- * software CPU) and come back. KICK means resume in KVM.
+ * The software CPU's part under ring0=sw, after an exit: protected-mode
+ * code at CPL 0-2, and CPL 3 outside 64-bit mode (kvm_pvm runs only
+ * 64-bit user code; call gates or INT from 32-bit ring 3 end in #UD there).
  */
-static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
+static bool in_ring0(struct kvm_vcpu *kv)
+{
+	const struct kvm_sregs *s = &kv->run->s.regs.sregs;
+	struct kvm_sregs buf;
+
+	if (!kv->sregs_synced) {
+		if (ioctl(kv->fd, KVM_GET_SREGS, &buf) < 0)
+			return false;
+		s = &buf;
+	}
+	kv->sregs_synced = false;
+	/* Real mode stays in KVM (it is not the kernel of a protected-mode OS). */
+	if (!(s->cr0 & X86_CR0_PE))
+		return false;
+	return (s->cs.selector & 3) != 3 || !(s->efer & X86_EFER_LMA) || !s->cs.l;
+}
+
+/*
+ * Run the vCPU on the engine that can (the software CPU) from its current
+ * KVM state, as @req says, and put the result back into KVM. KICK means
+ * resume in KVM.
+ */
+static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req)
 {
 	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
+	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct x86_state st;
 	enum vcpu_stop stop;
 	uint64_t rip;
@@ -438,22 +545,52 @@ static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
 		return VCPU_STOP_ERROR;
 	}
 	rip = st.seg[S_CS].base + st.rip;
+	req->kick = &kv->sw_kick;
+	req->has_tsc_offset = true;
+	req->tsc_offset = kv->tsc_offset;
+	stop = fb->emulate(vcpu, &st, req, vcpu->error, sizeof(vcpu->error));
+	if (vm_tracing(vcpu->vm, TRACE_EXIT))
+		vm_trace(vcpu->vm, TRACE_EXIT, "kvm: %s ran %llu instruction(s) from %#llx to %#llx "
+			 "(stop %d)\n", fb->name, (unsigned long long)req->insns,
+			 (unsigned long long)rip, (unsigned long long)(st.seg[S_CS].base + st.rip),
+			 stop);
+	if (stop != VCPU_STOP_KICK && stop != VCPU_STOP_HALT)
+		return stop;
+	if (kvm_set_state(vcpu, &st)) {
+		snprintf(vcpu->error, sizeof(vcpu->error),
+			 "cannot hand the vCPU back to KVM after running from %#llx on %s",
+			 (unsigned long long)rip, fb->name);
+		return VCPU_STOP_ERROR;
+	}
+	return stop;
+}
+
+/* KVM gave up on an instruction: run it on the software CPU and come back. */
+static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
+{
+	struct accel_emulate req = { .max = 1 };
+	enum vcpu_stop stop;
+
 	if (vm_tracing(vcpu->vm, TRACE_INT | TRACE_EXIT)) {
 		describe_emulation_failure(vcpu);
 		vm_trace(vcpu->vm, TRACE_INT | TRACE_EXIT, "kvm: %s: running it on %s\n",
-			 vcpu->error, fb->name);
+			 vcpu->error, accel_fallback(&kvm_accel_ops)->name);
 	}
-	stop = fb->emulate(vcpu, &st, 1, vcpu->error, sizeof(vcpu->error));
-	if (stop == VCPU_STOP_KICK || stop == VCPU_STOP_HALT) {
-		if (kvm_set_state(vcpu, &st)) {
-			snprintf(vcpu->error, sizeof(vcpu->error),
-				 "cannot hand the vCPU back to KVM after emulating at %#llx",
-				 (unsigned long long)rip);
-			return VCPU_STOP_ERROR;
-		}
+	stop = run_elsewhere(vcpu, &req);
+	if (stop == VCPU_STOP_KICK || stop == VCPU_STOP_HALT)
 		k->nr_fallbacks++;
-		return stop == VCPU_STOP_HALT ? VCPU_STOP_HALT : VCPU_STOP_KICK;
-	}
+	return stop;
+}
+
+/* ring0=sw: the guest is in its kernel; run it on sw until it returns to user mode. */
+static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
+{
+	struct accel_emulate req = { .until_user = true };
+	enum vcpu_stop stop;
+
+	stop = run_elsewhere(vcpu, &req);
+	k->nr_ring0_runs++;
+	k->nr_ring0_insns += req.insns;
 	return stop;
 }
 
@@ -469,6 +606,13 @@ static void kvm_print_stats(struct vm *vm, FILE *out)
 		(unsigned long long)k->nr_fallbacks);
 }
 
+static const struct accel_opt kvm_opts[] = {
+	{ "ring0", "auto|kvm|sw", "where guest ring-0 code runs; sw: on the software CPU, "
+	  "with 32-bit user code, leaving KVM 64-bit user code; auto: sw when KVM is "
+	  "kvm_pvm (which emulates ring 0 slowly), else kvm" },
+	{ NULL, NULL, NULL },
+};
+
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.desc = "Linux KVM (hardware virtualization)",
@@ -482,5 +626,6 @@ const struct accel_ops kvm_accel_ops = {
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,
 	.cpuid_limit = kvm_cpuid_limit,
+	.opts = kvm_opts,
 	.print_stats = kvm_print_stats,
 };

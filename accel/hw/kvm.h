@@ -12,6 +12,12 @@ struct kvm_vm {
 	int vm_fd;
 	int run_size;
 	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures, nr_fallbacks;
+	/*
+	 * Ring 0 runs on the software CPU (option ring0=sw; the default on
+	 * kvm_pvm, which emulates guest ring-0 code at ~1 us per instruction).
+	 */
+	bool ring0_sw;
+	uint64_t nr_ring0_runs, nr_ring0_insns;
 };
 
 struct kvm_vcpu {
@@ -25,10 +31,20 @@ struct kvm_vcpu {
 	 * until we inject an interrupt.
 	 */
 	bool halted;
+	/* kvm_vcpu_kick() sets it too: the software CPU polls it while it runs ring 0. */
+	atomic_int sw_kick;
+	/* The last exit was I/O or MMIO: KVM completes it at the next KVM_RUN. */
+	bool io_pending;
+	/* run->s.regs.sregs is fresh (sync regs, after an exit): the CPL can be read there. */
+	bool sregs_synced;
+	/* Guest TSC - host TSC, as KVM keeps it (KVM_VCPU_TSC_OFFSET, or measured). */
+	int64_t tsc_offset;
 };
 
+void kvm_finish_io(struct vcpu *vcpu);
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st);
 int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st);
 int kvm_set_cpuid(struct vcpu *vcpu);
+int64_t kvm_tsc_offset(struct vcpu *vcpu);
 
 #endif

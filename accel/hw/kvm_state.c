@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <x86intrin.h>
 
 #include "accel/hw/kvm.h"
 #include "machine/cpuid.h"
@@ -74,6 +75,7 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 	struct msr_buf m;
 	int n;
 
+	kvm_finish_io(vcpu);
 	memset(st, 0, sizeof(*st));
 	if (ioctl(kv->fd, KVM_GET_REGS, &r) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
@@ -202,8 +204,79 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		m.hdr.nmsrs++;
 	}
 	ioctl(kv->fd, KVM_SET_MSRS, &m);	/* best effort: not every host has every MSR */
+
+	/*
+	 * Events: what the state still owes the guest replaces what KVM had
+	 * queued (the software CPU delivers what it was handed).
+	 */
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(kv->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+		ev.exception.pending = 0;
+		ev.exception.injected = st->exception.pending || st->exception.injected;
+		ev.exception.nr = st->exception.vector;
+		ev.exception.has_error_code = st->exception.has_error;
+		ev.exception.error_code = st->exception.error;
+		ev.interrupt.injected = st->interrupt.pending || st->interrupt.injected;
+		ev.interrupt.nr = st->interrupt.vector;
+		ev.interrupt.soft = 0;
+		ev.interrupt.shadow = st->int_shadow ? KVM_X86_SHADOW_INT_STI : 0;
+		ev.nmi.pending = st->nmi_pending;
+		ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
+		if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+			return -errno;
+	}
+	/*
+	 * inject_interrupts() reads these from the last exit; the state
+	 * just changed under them, so make them true again. KVM_INTERRUPT
+	 * on a guest with IF=0 would be taken anyway.
+	 */
+	kv->run->if_flag = !!(st->rflags & X86_RFLAGS_IF);
+	kv->run->ready_for_interrupt_injection = kv->run->if_flag && !st->int_shadow &&
+						 !ev.interrupt.injected && !ev.exception.injected;
+	kv->sregs_synced = false;
 	kv->halted = st->halted;
 	return 0;
+}
+
+/*
+ * Guest TSC minus host TSC. KVM says it exactly where it can
+ * (KVM_VCPU_TSC_OFFSET); else the best of a few timed reads of the MSR.
+ */
+int64_t kvm_tsc_offset(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	uint64_t off, best_window = UINT64_MAX;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uint64_t)(uintptr_t)&off,
+	};
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	int64_t best = 0;
+
+	if (ioctl(kv->fd, KVM_HAS_DEVICE_ATTR, &a) == 0 &&
+	    ioctl(kv->fd, KVM_GET_DEVICE_ATTR, &a) == 0)
+		return (int64_t)off;
+	for (int i = 0; i < 16; i++) {
+		uint64_t t0, t1;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e.index = MSR_IA32_TSC;
+		t0 = __rdtsc();
+		if (ioctl(kv->fd, KVM_GET_MSRS, &m) != 1)
+			break;
+		t1 = __rdtsc();
+		if (t1 - t0 < best_window) {
+			best_window = t1 - t0;
+			best = (int64_t)(m.e.data - (t0 + (t1 - t0) / 2));
+		}
+	}
+	return best;
 }
 
 int kvm_set_cpuid(struct vcpu *vcpu)

@@ -135,6 +135,8 @@ struct sw_cpu {
 	enum vcpu_stop stop;		/* set with stop_req by a handler */
 	bool stop_req;
 	bool pending_db_trap;		/* TF single step */
+	/* sw_run() returns at the first boundary in 64-bit code at CPL 3 (fallback.c). */
+	bool stop_at_user;
 };
 
 /* ---- mode helpers ---- */

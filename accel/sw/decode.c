@@ -32,7 +32,7 @@
 
 #define DC_HASH_BITS	16
 #define DC_PAGE_HASH_BITS 10
-#define DC_MAX_ENTRIES	(1u << 14)	/* ~18 MiB of decoded instructions */
+#define DC_MAX_ENTRIES	(1u << 20)	/* ~18 MiB of decoded instructions */
 #define DC_CHUNK	256
 
 struct dc_page;

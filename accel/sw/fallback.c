@@ -5,13 +5,14 @@
  * for instructions it cannot emulate (kvm_pvm: int3, cmpxchg16b, xrstor,
  * fninit in guest kernel mode).
  *
- * The other engine changed guest memory behind our back, so nothing the
- * software CPU cached may be trusted: translations are flushed and the
- * decoded page of each executed instruction is dropped afterwards.
+ * Two uses: KVM's emulation failures (one instruction), and on kvm_pvm
+ * all ring-0 code (until the guest returns to CPL 3), which the
+ * interpreter runs faster than kvm_pvm emulates it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <x86intrin.h>
 
 #include "accel/accel.h"
 #include "accel/sw/core.h"
@@ -46,24 +47,8 @@ static struct sw_fallback *fallback_get(struct vm *vm)
 	return fb;
 }
 
-/* Drop the decoded page at the (already translated) instruction pointer. */
-static void forget_code(struct sw_fallback *fb, uint64_t la)
-{
-	uint64_t gpa;
-
-	/* Translation cannot fault here: the page was just fetched from. */
-	if (!(fb->cpu.st.cr0 & X86_CR0_PG)) {
-		sw_decode_invalidate_range(&fb->svm, la & ~0xfffull, 4096);
-		return;
-	}
-	if (sigsetjmp(fb->cpu.jmp, 0) == 0) {
-		sw_mmu_translate(&fb->cpu, la, SW_ACC_EXEC | SW_ACC_SYS, &gpa);
-		sw_decode_invalidate_range(&fb->svm, gpa & ~0xfffull, 4096);
-	}
-}
-
-enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, unsigned max,
-				 char *why, size_t len)
+enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_emulate *req,
+			 char *why, size_t len)
 {
 	struct sw_fallback *fb = fallback_get(vcpu->vm);
 	struct sw_cpu *cpu;
@@ -78,13 +63,25 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, unsigned max,
 	cpu->vcpu = vcpu;
 	cpu->st = *st;
 	cpu->stop_req = false;
+	cpu->stop_at_user = req->until_user;
+	/* The guest's TSC runs on from where the other engine's was. */
+	if (req->has_tsc_offset)
+		cpu->tsc_offset = (uint64_t)req->tsc_offset;
+	else if (st->msr.tsc)
+		cpu->tsc_offset = st->msr.tsc - __rdtsc();
+	/*
+	 * Page tables and code may have changed under the other engine:
+	 * translations go, and decoded instructions are checked against RAM
+	 * (svm.external_writers) instead of being dropped.
+	 */
 	sw_mmu_flush_all(cpu);
 	start_icount = cpu->icount;
-	stop = sw_run(cpu, max, NULL);
-	forget_code(fb, cpu->st.seg[S_CS].base + st->rip);
+	stop = sw_run(cpu, req->max, req->kick);
+	req->insns = cpu->icount - start_icount;
 	fb->nr_calls++;
-	fb->nr_insns += cpu->icount - start_icount;
+	fb->nr_insns += req->insns;
 	*st = cpu->st;
+	st->msr.tsc = 0;
 	if (stop == VCPU_STOP_ERROR)
 		snprintf(why, len, "software CPU fallback failed at %#llx",
 			 (unsigned long long)st->rip);

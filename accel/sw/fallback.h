@@ -2,10 +2,10 @@
 #ifndef TANDEM_SW_FALLBACK_H
 #define TANDEM_SW_FALLBACK_H
 /* The software CPU's accel_ops.emulate / emulate_cleanup (fallback.c). */
-#include "machine/vm.h"
+#include "accel/accel.h"
 
-enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, unsigned max, char *why,
-			  size_t len);
+enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_emulate *req,
+			  char *why, size_t len);
 void sw_emulate_cleanup(struct vm *vm);
 
 #endif
