@@ -5,7 +5,7 @@
 # Exit 77 (skipped) with the reason when the engine cannot run here.
 engine=$1
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
-guests="hello exceptions paging interrupts pio cpuid modes16 smc"
+guests="hello exceptions paging interrupts pio cpuid modes16 smc ring3 modeswitch prot32 seglimit"
 out=$(mktemp -d) || exit 99
 trap 'rm -rf "$out"' EXIT
 
@@ -35,6 +35,13 @@ pass=0 fail=0 skip=0
 for g in $guests; do
 	elf=$top_builddir/tests/guests/$g.elf
 	exp=$top_srcdir/tests/guests/$g.expected
+	# kvm_pvm (a software nested KVM) gets some of ring 3 wrong; where a
+	# guest meets that, NAME.kvm_pvm.expected lists each deviation and why.
+	if [ "$engine" = kvm ] && [ -e /sys/module/kvm_pvm ] &&
+	   [ -f "$top_srcdir/tests/guests/$g.kvm_pvm.expected" ]; then
+		exp=$top_srcdir/tests/guests/$g.kvm_pvm.expected
+		echo "NOTE: $g on kvm_pvm: comparing with ${exp##*/} (host defects listed there)"
+	fi
 	if ! [ -f "$elf" ] || ! [ -f "$exp" ]; then
 		echo "SKIP: $g (not built)"; skip=$((skip + 1)); continue
 	fi

@@ -117,7 +117,7 @@ static void test_no_eoi(void)
 static void test_mask(void)
 {
 	bool irr, periods_ok;
-	unsigned before;
+	unsigned before, first;
 
 	pit_start(PIT_DIVISOR);
 	pic_set_mask(0xffff);
@@ -133,11 +133,17 @@ static void test_mask(void)
 	check(pic_get_mask() == 0xfffe, "IMR reads back 0xfffe");
 	check(ticks_in_window() == 1, "unmasking delivers the pending IRQ0 (exactly 1)");
 
+	/*
+	 * At least one tick per HLT, not exactly one: the PIT follows the host
+	 * clock, and a host that deschedules the vCPU for over a period (1 ms)
+	 * lets a second edge in before the CLI.
+	 */
 	pit_start(PIT_DIVISOR);
 	before = ticks;
 	sti_hlt_cli();
+	first = ticks;
 	sti_hlt_cli();
-	check(ticks == before + 2, "periodic ticks resume: 2 HLTs, 2 ticks");
+	check(first > before && ticks > first, "periodic ticks resume: each of 2 HLTs ends with a tick");
 }
 
 void guest_main(void)
