@@ -1,0 +1,104 @@
+#!/bin/sh
+# /init of the Linux boot test's initramfs (built by mkinitrd.sh; every
+# busybox applet is a symlink to the static /bin/busybox).
+#
+# Kernel command line switches (read from /proc/cmdline: the kernel keeps
+# dotted parameters away from init's arguments and environment):
+#   tandem.shell=1        interactive shell on the console; power off on exit
+#   tandem.test=reboot    print a marker, then reboot -f
+#   tandem.forks=N        processes the fork/exec test starts (default 200)
+#   (neither)             the scripted test, then poweroff -f
+# Every line meant for the host starts with "TANDEM-LINUX: " and ends with
+# " @SECONDS", the guest's uptime (seconds since the kernel started) then.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=64m tmpfs /tmp
+# The kernel opens /dev/console for init only if the node already exists;
+# with devtmpfs mounted it does now, so rebind to it either way.
+exec </dev/console >/dev/console 2>&1
+
+uptime_s() { read -r up idle </proc/uptime; echo "$up"; }
+mark() { read -r up idle </proc/uptime; echo "TANDEM-LINUX: $* @$up"; }
+
+mark "init"
+
+mode=test forks=200
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	tandem.shell=1) mode=shell ;;
+	tandem.test=*) mode=${arg#tandem.test=} ;;
+	tandem.forks=*) forks=${arg#tandem.forks=} ;;
+	esac
+done
+
+case $mode in
+shell)
+	hostname tandem
+	export PS1='tandem:\w# ' HOME=/root
+	mkdir -p /root
+	cd /root
+	mark "shell (exit or poweroff -f to stop)"
+	# cttyhack opens the real console device (ttyS0) so that job control
+	# and Ctrl-C work; setsid makes it the session's controlling tty.
+	setsid cttyhack sh -l
+	sync
+	poweroff -f
+	;;
+reboot)
+	mark "reboot"
+	reboot -f
+	mark "FAIL reboot -f returned"
+	poweroff -f
+	;;
+test) ;;
+*)
+	mark "FAIL unknown tandem.test=$mode"
+	poweroff -f
+	;;
+esac
+
+mark "kernel $(uname -r)"
+mark "cpus=$(grep -c '^processor' /proc/cpuinfo)"
+
+# 1. Hash a file the host put into the initramfs (random on every build; the
+# host knows its hash).
+set -- $(sha256sum /data/blob)
+mark "blob sha256=$1"
+
+# 2. tmpfs: write, read back, compare; then data generated here and a
+# compress/decompress round trip (integer-heavy work for the CPU).
+cp /data/blob /tmp/blob && cmp /data/blob /tmp/blob && mark "tmpfs copy ok"
+seq 1 "$(cat /data/seq-count)" >/tmp/seq
+set -- $(wc -l </tmp/seq) $(sha256sum /tmp/seq)
+mark "tmpfs seq lines=$1 sha256=$2"
+set -- $(gzip -c /tmp/blob | gunzip -c | sha256sum)
+mark "gzip roundtrip sha256=$1"
+rm /tmp/blob /tmp/seq
+set -- $(df -k /tmp | tail -n 1)
+mark "tmpfs used after rm=${3}k"
+
+# 3. fork + execve: each child is a new /bin/sh process running a script
+# (the kernel loads the busybox ELF for every one).
+n=0 sum=0
+while [ $n -lt "$forks" ]; do
+	r=$(/bin/child "$n") || break
+	sum=$((sum + r))
+	n=$((n + 1))
+done
+mark "forks count=$n sum=$sum"
+
+# 4. Timers: a one-second sleep takes at least one second of guest uptime.
+t0=$(uptime_s)
+sleep 1
+t1=$(uptime_s)
+mark "sleep 1 took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+
+# 5. Wall clock, from the RTC (the host checks it against its own).
+mark "date epoch=$(date +%s)"
+
+mark "done"
+mark "poweroff"
+poweroff -f
+mark "FAIL poweroff -f returned"

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Build the Linux boot test's initramfs from the host's static busybox.
+#
+#   mkinitrd.sh OUT.cpio.gz
+#
+# Writes OUT.cpio.gz (newc cpio, gzip) and OUT.vars next to it: shell
+# assignments of what the guest must print, computed here on the host:
+#   BLOB_SHA256   sha256 of /data/blob (random content, new on every build)
+#   SEQ_COUNT     lines the guest generates with seq
+#   SEQ_SHA256    sha256 of "seq 1 SEQ_COUNT"
+# The image holds /init (init.sh next to this script), /bin/busybox and a
+# symlink per applet, /bin/child (the fork/exec test's child) and /data.
+#
+# Environment: BUSYBOX (default /bin/busybox), SRCDIR (default: this
+# script's directory). Exit status: 0 built; 77 (skip) with the reason when
+# a tool is missing here; 99 on an unexpected error.
+out=$1
+bb=${BUSYBOX:-/bin/busybox}
+: "${SRCDIR:=$(dirname "$0")}"
+seq_count=20000
+blob_kib=256
+
+skip() { echo "mkinitrd: $*" >&2; exit 77; }
+die() { echo "mkinitrd: $*" >&2; exit 99; }
+
+[ -n "$out" ] || die "usage: $0 OUT.cpio.gz"
+case $out in *.cpio.gz) ;; *) die "the output must be named *.cpio.gz: $out" ;; esac
+[ -f "$SRCDIR/init.sh" ] || die "$SRCDIR/init.sh not found"
+[ -x "$bb" ] || skip "$bb not found (Debian: apt-get install busybox-static)"
+# A dynamically linked busybox (Debian's package "busybox") would need its
+# libraries in the image: insist on the static one.
+if command -v file >/dev/null 2>&1; then
+	case $(file -L "$bb") in
+	*statically\ linked* | *static-pie\ linked*) ;;
+	*) skip "$bb is not statically linked (Debian: apt-get install busybox-static)" ;;
+	esac
+elif LC_ALL=C grep -q 'ld-linux' "$bb"; then
+	skip "$bb looks dynamically linked (Debian: apt-get install busybox-static)"
+fi
+command -v cpio >/dev/null 2>&1 || skip "cpio not found (Debian: apt-get install cpio)"
+command -v gzip >/dev/null 2>&1 || skip "gzip not found"
+command -v sha256sum >/dev/null 2>&1 || skip "sha256sum not found (coreutils)"
+
+root=$(mktemp -d) || die "mktemp failed"
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/proc" \
+	 "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/etc" "$root/data" ||
+	die "cannot populate $root"
+cp "$bb" "$root/bin/busybox" || die "cannot copy $bb"
+# One symlink per applet, where busybox itself would install it.
+"$bb" --list-full >"$root/applets" || die "$bb --list-full failed"
+while read -r a; do
+	case $a in bin/busybox | "") continue ;; esac
+	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a" || die "ln $a failed"
+done <"$root/applets"
+rm "$root/applets"
+[ -L "$root/bin/sh" ] || die "$bb has no sh applet"
+
+cp "$SRCDIR/init.sh" "$root/init" && chmod 0755 "$root/init" || die "cannot install /init"
+printf '#!/bin/sh\n# fork/exec test child: prints 3*N+1\necho $(($1 * 3 + 1))\n' \
+	>"$root/bin/child" && chmod 0755 "$root/bin/child" || die "cannot write /bin/child"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+head -c $((blob_kib * 1024)) /dev/urandom >"$root/data/blob" || die "cannot write the blob"
+echo "$seq_count" >"$root/data/seq-count"
+
+blob_sha=$(sha256sum <"$root/data/blob") || die "sha256sum failed"
+seq_sha=$(seq 1 "$seq_count" | sha256sum) || die "seq | sha256sum failed"
+
+tmp=$out.tmp.$$
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$tmp" || { rm -f "$tmp"; die "cpio failed"; }
+mv -f "$tmp" "$out" || die "cannot write $out"
+cat >"${out%.cpio.gz}.vars" <<EOF
+BLOB_SHA256=${blob_sha%% *}
+SEQ_COUNT=$seq_count
+SEQ_SHA256=${seq_sha%% *}
+EOF

@@ -1,0 +1,269 @@
+#!/bin/sh
+# Boot Debian's cloud kernel with a busybox initramfs on one or more engines
+# and check what it prints on the serial console.
+#
+#   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, kvm, qemu
+#   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
+#
+# Options:
+#   --mode test|reboot|both   which boots (default both: the scripted test,
+#                             which ends in poweroff -f, then reboot -f)
+#   --keep DIR                build the initrd and keep the logs in DIR
+#   --verbose                 boot without "quiet" (whole kernel log)
+#   --append PARAMS           more kernel parameters
+#
+# Per engine and boot: the serial log must match tests/linux/MODE.expected
+# and the engine must exit with status 0 (poweroff, and reboot under
+# --no-reboot, both end tandem with 0), within a timeout. The timeouts
+# (seconds: sw 300/180, kvm and qemu 120/60 for test/reboot) are multiplied
+# by LINUX_TIMEOUT_SCALE (default 1; 4 when tandem is built with ASan).
+#
+# Environment: TANDEM, top_srcdir, top_builddir (as set by make check),
+# QEMU_SYSTEM, LINUX_KERNEL (a vmlinuz to use instead of fetching Debian's),
+# TANDEM_CACHE (see fetch-kernel.sh).
+#
+# Exit status: 0 every engine asked for passed (or was skipped); 1 one
+# failed; 77 nothing ran (no kernel, no busybox, no engine usable here);
+# 99 bad usage.
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$here/../..}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
+: "${LINUX_TIMEOUT_SCALE:=}"
+forks=200
+
+usage() { echo "usage: $0 [--shell] [--mode test|reboot|both] [--keep DIR] [--verbose]" \
+	"[--append PARAMS] ENGINE... (sw, sw-nojit, kvm, qemu)" >&2; exit 99; }
+
+shell=0 modes="test reboot" keep= quiet=quiet extra=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--shell) shell=1 ;;
+	--mode)
+		[ $# -ge 2 ] || usage
+		case $2 in test | reboot) modes=$2 ;; both) modes="test reboot" ;; *) usage ;; esac
+		shift ;;
+	--keep) [ $# -ge 2 ] || usage; keep=$2; shift ;;
+	--verbose) quiet= ;;
+	--append) [ $# -ge 2 ] || usage; extra="$extra $2"; shift ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -ge 1 ] || usage
+for e in "$@"; do
+	case $e in sw | sw-nojit | kvm | qemu) ;; *) usage ;; esac
+done
+[ $shell = 0 ] || [ $# = 1 ] || usage
+
+# --- what every boot needs: a kernel, an initramfs, a work directory ------
+if [ -n "$LINUX_KERNEL" ]; then
+	kernel=$LINUX_KERNEL
+	[ -f "$kernel" ] || { echo "LINUX_KERNEL=$kernel: no such file" >&2; exit 99; }
+else
+	kernel=$(sh "$here/fetch-kernel.sh")
+	rc=$?
+	if [ $rc = 77 ]; then echo "SKIP: no Linux kernel to boot (see the line above)"; exit 77; fi
+	[ $rc = 0 ] && [ -f "$kernel" ] || { echo "fetch-kernel.sh failed ($rc)"; exit 99; }
+fi
+case ${kernel##*/} in
+vmlinuz-*) krel=$(echo "${kernel##*/vmlinuz-}" | sed 's/[.]/\\./g') ;;
+*) krel='[^ ]+' ;;
+esac
+
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" || exit 99
+	work=$(cd "$keep" && pwd)
+else
+	work=$(mktemp -d) || exit 99
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT TERM
+fi
+SRCDIR=$here sh "$here/mkinitrd.sh" "$work/initrd.cpio.gz"
+rc=$?
+if [ $rc = 77 ]; then echo "SKIP: cannot build the initramfs (see the line above)"; exit 77; fi
+[ $rc = 0 ] || { echo "mkinitrd.sh failed ($rc)"; exit 99; }
+initrd=$work/initrd.cpio.gz
+. "$work/initrd.vars"
+
+qemu=${QEMU_SYSTEM:-$(command -v qemu-system-x86_64)}
+if [ -z "$LINUX_TIMEOUT_SCALE" ]; then
+	LINUX_TIMEOUT_SCALE=1
+	# The interpreter under ASan/UBSan runs several times slower.
+	if [ -x "$TANDEM" ] && ldd "$TANDEM" 2>/dev/null | grep -q libasan; then
+		LINUX_TIMEOUT_SCALE=4
+		echo "tandem is built with sanitizers: timeouts x4"
+	fi
+fi
+
+# Why ENGINE cannot run here (empty when it can).
+unusable() {
+	case $1 in
+	qemu)
+		[ -n "$qemu" ] && [ -x "$qemu" ] && return
+		echo "qemu-system-x86_64 not found (Debian: qemu-system-x86)" ;;
+	*)
+		if ! [ -x "$TANDEM" ]; then echo "no tandem binary at $TANDEM (set TANDEM)"; return; fi
+		line=$("$TANDEM" info 2>&1 | awk -v e="${1%-nojit}" '$1 == e { print }')
+		case $line in
+		*" usable "*) ;;
+		*) echo "engine ${1%-nojit} not usable here: ${line:-not in 'tandem info'}" ;;
+		esac ;;
+	esac
+}
+
+# The engine's command line for kernel parameters $1, serial back end $2
+# (tandem's spelling: stdio or file:PATH).
+engine_cmd() {
+	case $engine in
+	qemu)
+		case $2 in
+		stdio) s="-nographic -serial mon:stdio" ;;
+		*) s="-display none -monitor none -serial '$2'" ;;
+		esac
+		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -kernel '$kernel'" \
+			"-initrd '$initrd' -append '$1'" ;;
+	*)
+		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
+		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2'" \
+			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
+	esac
+}
+
+cmdline() { # MODE
+	c="console=ttyS0 $quiet panic=-1 tandem.forks=$forks"
+	case $1 in
+	reboot) c="$c tandem.test=reboot" ;;
+	shell) c="$c tandem.shell=1" ;;
+	esac
+	echo "$c$extra" | tr -s ' '
+}
+
+if [ $shell = 1 ]; then
+	engine=$1
+	why=$(unusable "$engine")
+	[ -z "$why" ] || { echo "$engine: $why"; exit 77; }
+	echo "Booting a shell on $engine; 'poweroff -f' (or exit) ends it, Ctrl-A x kills it."
+	cmd=$(engine_cmd "$(cmdline shell)" stdio)
+	echo "$cmd"
+	eval "$cmd"
+	exit $?
+fi
+
+# --- one boot ---------------------------------------------------------
+# Boot $engine in mode $1 with timeout $2 seconds. Sets: b_status, b_wall,
+# b_init and b_last (uptimes of the init and last markers, or "-"),
+# b_fallbacks (kvm: instructions KVM handed to the sw engine), and b_why
+# (the problems found; empty when the boot passed).
+boot() {
+	mode=$1 limit=$2
+	log=$work/$engine-$mode.serial err=$work/$engine-$mode.stderr
+	rm -f "$log"
+	: >"$log"
+	cmd=$(engine_cmd "$(cmdline "$mode")" "file:$log")
+	echo "$cmd" >"$work/$engine-$mode.cmd"
+	t0=$(date +%s.%N)
+	eval "timeout -k 10 $limit $cmd" </dev/null >"$work/$engine-$mode.stdout" 2>"$err"
+	b_status=$?
+	t1=$(date +%s.%N)
+	b_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+
+	# Normalise: no carriage returns, no " @UPTIME" on the marker lines.
+	tr -d '\r' <"$log" | sed 's/^\(TANDEM-LINUX: .*\) @[0-9.]*$/\1/' >"$log.norm"
+	b_init=$(sed -n 's/^TANDEM-LINUX: init @\([0-9.]*\)\r*$/\1/p' "$log" | head -n 1)
+	b_last=$(sed -n 's/^TANDEM-LINUX: .* @\([0-9.]*\)\r*$/\1/p' "$log" | tail -n 1)
+	b_fallbacks=$(sed -n 's/^tandem: kvm: \([0-9]*\) instruction(s) KVM could not.*/\1/p' \
+		"$err" | tail -n 1)
+	: "${b_init:=-}" "${b_last:=-}" "${b_fallbacks:=0}"
+
+	b_why=
+	case $b_status in
+	0) ;;
+	124 | 137) b_why="timed out after ${limit}s (status $b_status)" ;;
+	2) b_why="exit status 2: triple fault" ;;
+	3) b_why="exit status 3: the engine could not go on" ;;
+	4) b_why="exit status 4: guest halted with interrupts disabled" ;;
+	*) b_why="exit status $b_status (want 0)" ;;
+	esac
+
+	sed -e "s/@KREL@/$krel/g" -e "s/@BLOB_SHA256@/$BLOB_SHA256/g" \
+	    -e "s/@SEQ_COUNT@/$SEQ_COUNT/g" -e "s/@SEQ_SHA256@/$SEQ_SHA256/g" \
+	    -e "s/@FORKS@/$forks/g" -e "s/@FORK_SUM@/$((3 * forks * (forks - 1) / 2 + forks))/g" \
+	    "$here/$mode.expected" | grep -v -e '^#' -e '^$' >"$work/$mode.patterns"
+	at=0
+	while IFS= read -r pat; do
+		case $pat in
+		!*)
+			hit=$(grep -n -E -m 1 -- "${pat#!}" "$log.norm")
+			[ -z "$hit" ] || b_why="$b_why${b_why:+; }unexpected line $hit" ;;
+		*)
+			n=$(tail -n +$((at + 1)) "$log.norm" | grep -n -E -m 1 -- "$pat" | cut -d: -f1)
+			if [ -z "$n" ]; then
+				b_why="$b_why${b_why:+; }missing (after log line $at): $pat"
+				break   # the rest would only repeat this
+			fi
+			at=$((at + n)) ;;
+		esac
+	done <"$work/$mode.patterns"
+
+	# The guest's wall clock comes from the RTC: within a day of ours
+	# (whatever the time zone the RTC was set in).
+	epoch=$(sed -n 's/^TANDEM-LINUX: date epoch=\([0-9]*\)$/\1/p' "$log.norm")
+	if [ -n "$epoch" ]; then
+		skew=$(($(date +%s) - epoch))
+		[ ${skew#-} -le 86400 ] ||
+			b_why="$b_why${b_why:+; }guest clock is ${skew}s behind the host's (RTC)"
+	fi
+}
+
+diagnose() {
+	echo "  command: $(cat "$work/$engine-$mode.cmd")"
+	echo "  reached: $(grep -a '^TANDEM-LINUX: ' "$log" | tail -n 1 | tr -d '\r')" \
+		"${b_init:+(init at ${b_init}s)}"
+	echo "  --- last 30 lines of the serial log ($(wc -l <"$log") lines):"
+	tail -n 30 "$log" | tr -d '\r' | sed 's/^/  | /'
+	echo "  --- stderr ($(wc -l <"$err") lines, last 30):"
+	tail -n 30 "$err" | sed 's/^/  | /'
+}
+
+timeout_for() { # ENGINE MODE
+	case $1-$2 in
+	sw*-test) t=300 ;; sw*-reboot) t=180 ;;
+	*-test) t=120 ;; *) t=60 ;;
+	esac
+	awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }'
+}
+
+pass=0 fail=0 skip=0
+for engine in "$@"; do
+	why=$(unusable "$engine")
+	if [ -n "$why" ]; then
+		echo "SKIP: linux on $engine: $why"
+		skip=$((skip + 1))
+		continue
+	fi
+	summary= ok=1
+	for mode in $modes; do
+		boot "$mode" "$(timeout_for "$engine" "$mode")"
+		s="$mode: init at ${b_init}s, last marker at ${b_last}s (guest uptime), wall ${b_wall}s"
+		[ "$engine" != kvm ] || s="$s, $b_fallbacks instruction(s) KVM could not emulate"
+		if [ -n "$b_why" ]; then
+			echo "FAIL: linux $mode on $engine: $b_why"
+			echo "  $s"
+			diagnose
+			ok=0
+			break   # a kernel that fails the test will not reboot any better
+		fi
+		summary="$summary${summary:+; }$s"
+	done
+	if [ $ok = 1 ]; then
+		echo "PASS: linux on $engine: $summary"
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+	fi
+done
+[ -z "$keep" ] || echo "logs and initrd kept in $work"
+echo "linux: $pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ] || exit 1
+[ $pass -gt 0 ] || exit 77
+exit 0
