@@ -45,12 +45,16 @@ struct sw_insn;
 
 typedef void (*sw_handler)(struct sw_cpu *cpu, const struct sw_insn *in);
 
-/* One decoded instruction, cached per guest page (decode.c). */
+/*
+ * One decoded instruction, cached per guest page (decode.c). @fn and @len
+ * come first: with the head of @zi (mnemonic, length, operand counts) they
+ * share the cache line that the decode cache's lookup reads anyway.
+ */
 struct sw_insn {
-	ZydisDecodedInstruction zi;
-	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];	/* visible first, then hidden */
 	sw_handler fn;
 	uint8_t len;
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];	/* visible first, then hidden */
 };
 
 /* Exception vectors. */

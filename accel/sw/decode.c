@@ -24,27 +24,38 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
 
-#define DC_HASH_BITS	16
+/*
+ * One bucket per possible entry: every executed instruction looks itself
+ * up here, and each extra link walked is a cache miss in a table of
+ * entries (~1.2 KiB each) far bigger than the host's caches.
+ */
+#define DC_HASH_BITS	20
 #define DC_PAGE_HASH_BITS 10
-#define DC_MAX_ENTRIES	(1u << 20)	/* ~18 MiB of decoded instructions */
+#define DC_MAX_ENTRIES	(1u << 20)	/* at ~1.2 KiB each: up to 1.2 GiB, allocated as used */
 #define DC_CHUNK	256
 
 struct dc_page;
 
+/*
+ * Cache-line aligned, with what the lookup compares (@key, @hnext) in the
+ * same line as the head of @in that the run loop reads next: a hit costs
+ * one line of the entry.
+ */
 struct dc_entry {
-	struct sw_insn in;		/* first: &in is what callers get */
 	uint64_t key;			/* gpa << 4 | mode */
 	struct dc_entry *hnext;		/* hash chain, or free list */
+	struct sw_insn in;		/* &in is what callers get */
 	struct dc_entry *pnext;		/* entries of the same page */
 	struct dc_page *page;
 	uint8_t bytes[16];
-};
+} __attribute__((aligned(64)));
 
 struct dc_page {
 	uint64_t pfn;
@@ -68,10 +79,17 @@ struct sw_decode_cache {
 /* Instructions that are not cached live here until the next decode on this thread. */
 static __thread struct dc_entry scratch;
 
+/*
+ * Neighbouring instructions go to neighbouring buckets (the low bits of the
+ * address are kept), so a run of straight-line code reads one line of the
+ * table for several instructions; the bits above the table's reach and the
+ * mode move the whole window so that aliases spread out.
+ */
 static inline unsigned hash_key(uint64_t key)
 {
-	key *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(key >> (64 - DC_HASH_BITS));
+	uint64_t gpa = key >> 4, hi = (gpa >> DC_HASH_BITS) << 4 | (key & 15);
+
+	return (unsigned)((gpa + hi * 0x9e3779b97f4a7c15ull) & ((1u << DC_HASH_BITS) - 1));
 }
 
 static inline unsigned hash_pfn(uint64_t pfn)
@@ -130,8 +148,9 @@ void sw_decode_destroy(struct sw_vm *svm)
 
 const uint8_t *sw_insn_bytes(const struct sw_insn *in)
 {
-	/* Every sw_insn handed out is the first member of a dc_entry. */
-	return ((const struct dc_entry *)in)->bytes;
+	/* Every sw_insn handed out is the @in of a dc_entry. */
+	return ((const struct dc_entry *)((const char *)in -
+					  offsetof(struct dc_entry, in)))->bytes;
 }
 
 void sw_decode_get_stats(const struct sw_vm *svm, struct sw_decode_stats *s)
@@ -289,9 +308,10 @@ static struct dc_entry *entry_alloc(struct sw_vm *svm)
 			dc->chunks = c;
 			dc->cap_chunks = cap;
 		}
-		chunk = calloc(DC_CHUNK, sizeof(*chunk));
+		chunk = aligned_alloc(_Alignof(struct dc_entry), DC_CHUNK * sizeof(*chunk));
 		if (!chunk)
 			return NULL;
+		memset(chunk, 0, DC_CHUNK * sizeof(*chunk));
 		dc->chunks[dc->nr_chunks++] = chunk;
 		dc->nr_alloc += DC_CHUNK;
 		for (unsigned i = 0; i < DC_CHUNK; i++) {
@@ -353,11 +373,19 @@ static struct dc_entry *cache_insert(struct sw_vm *svm, const struct dc_entry *s
 
 static struct dc_entry *cache_lookup(struct sw_decode_cache *dc, uint64_t key)
 {
-	struct dc_entry *e;
+	struct dc_entry **head = &dc->hash[hash_key(key)], **pp, *e;
 
-	for (e = dc->hash[hash_key(key)]; e; e = e->hnext)
-		if (e->key == key)
-			return e;
+	for (pp = head; (e = *pp); pp = &e->hnext) {
+		if (e->key != key)
+			continue;
+		/* Move to the front: the next lookup of a hot instruction walks nothing. */
+		if (pp != head) {
+			*pp = e->hnext;
+			e->hnext = *head;
+			*head = e;
+		}
+		return e;
+	}
 	return NULL;
 }
 

@@ -445,8 +445,14 @@ static _Noreturn void page_fault(struct sw_cpu *cpu, struct tlbe *e, uint64_t la
 	sw_raise_pf(cpu, la, err);
 }
 
-static uint8_t *translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa,
-			       bool user, unsigned need)
+/*
+ * Not inlined into sw_mmu_translate(): its walk state would make every
+ * TLB hit (each fetch and data access) pay for a large stack frame and
+ * the callee-saved registers.
+ */
+static __attribute__((noinline)) uint8_t *
+translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, bool user,
+	       unsigned need)
 {
 	struct sw_mmu *m = cpu->mmu;
 	const struct x86_state *st = &cpu->st;
