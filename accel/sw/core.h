@@ -37,6 +37,15 @@ void sw_decode_flush(struct sw_vm *svm);
 /* Drop cached instructions overlapping [gpa, gpa + len) (len <= 4096, one page). */
 void sw_decode_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len);
 
+/* ---- the CPU model's vendor (system.c) ---- */
+/*
+ * Where the SDM and the APM leave an outcome undefined or up to the
+ * implementation, and Intel and AMD hardware differ, the software CPU
+ * does what the model's vendor does. The model has the host's vendor,
+ * so a guest sees the same on this engine as under KVM on that host.
+ */
+bool sw_vendor_amd(void);
+
 /* ---- memory references (mem.c) ---- */
 /*
  * A translated guest memory location of 1..8 bytes, possibly split over

@@ -11,6 +11,10 @@
  *    which leave OF alone;
  *  - RCL/RCR by a multiple of (size + 1) change no flag at all;
  *  - shifts clear AF; over-long 8/16-bit SHL/SHR give CF = 0.
+ * SHLD/SHRD are the exception: AMD's result for a 16-bit operand shifted
+ * past its source, and AMD's undefined flags, differ from Intel's, and a
+ * guest must see on this engine what KVM gives it on the same host, so
+ * they follow the CPU model's vendor (see shd_flags()).
  */
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
@@ -24,6 +28,7 @@ struct shift_ctx {
 	unsigned count;		/* masked, non-zero */
 	uint64_t src;		/* SHLD/SHRD fill bits */
 	bool keep_of;		/* ROL/ROR reg, imm with a count other than 1 */
+	bool amd;		/* SHLD/SHRD: the model's vendor is AMD */
 };
 
 static uint64_t msb(uint64_t v, unsigned size)
@@ -34,6 +39,79 @@ static uint64_t msb(uint64_t v, unsigned size)
 static uint64_t flag_if(bool c, uint64_t f)
 {
 	return c ? f : 0;
+}
+
+/*
+ * SHLD's result and CF: dest:src shifted left. A 16-bit operand can be
+ * shifted by up to 31, past its source (result and flags undefined in the
+ * SDM and the APM): Intel shifts in dest again (a:b:a), AMD src (a:b:b).
+ */
+static uint64_t shld_value(const struct shift_ctx *c, uint64_t a, uint64_t *cf)
+{
+	unsigned bits = c->size * 8, n = c->count, total = 2 * bits;
+	uint64_t mask = sw_mask(c->size), b = c->src & mask;
+	unsigned __int128 v = ((unsigned __int128)a << bits) | b;
+
+	if (bits == 16) {
+		v = (v << 16) | (c->amd ? b : a);
+		total = 48;
+	}
+	*cf = (uint64_t)(v >> (total - n)) & 1;	/* the last bit shifted out */
+	return (uint64_t)((v << n) >> (total - bits)) & mask;
+}
+
+/* SHRD's: src:dest shifted right; past a 16-bit source Intel has a:b:a, AMD b:b:a. */
+static uint64_t shrd_value(const struct shift_ctx *c, uint64_t a, uint64_t *cf)
+{
+	unsigned bits = c->size * 8;
+	uint64_t mask = sw_mask(c->size), b = c->src & mask;
+	unsigned __int128 v = ((unsigned __int128)b << bits) | a, w;
+
+	if (bits == 16)
+		v |= (unsigned __int128)(c->amd ? b : a) << 32;
+	w = v >> (c->count - 1);
+	*cf = (uint64_t)w & 1;
+	return (uint64_t)(w >> 1) & mask;
+}
+
+/*
+ * SHLD/SHRD flags. SF ZF PF come from the result, CF is the last bit out;
+ * OF is defined for a count of 1 only, AF never, nothing past the operand
+ * size. Intel: OF is the 1-bit shift's from the original operand, AF = 0.
+ * AMD (as the oracle test sees it on Zen): OF as if the result came from
+ * a 1-bit shift, i.e. CF ^ the sign of dest << count for SHLD and the top
+ * two result bits differing for SHRD; AF = 1; CF = 0 past the size.
+ */
+static uint64_t shd_flags(const struct shift_ctx *c, uint64_t a, uint64_t r, uint64_t cf)
+{
+	unsigned size = c->size, bits = size * 8, n = c->count;
+	uint64_t of, af = 0;
+
+	if (!c->amd) {
+		if (c->op == SH_SHLD)
+			of = msb(a, size) ^ ((a >> (bits - 2)) & 1);
+		else
+			of = (c->src & 1) ^ msb(a, size);
+	} else {
+		if (n > bits)
+			cf = 0;
+		if (c->op == SH_SHLD)
+			of = cf ^ (n < bits ? msb(a << n, size) : 0);
+		else
+			of = msb(r, size) ^ ((r >> (bits - 2)) & 1);
+		af = X86_RFLAGS_AF;
+	}
+	return sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) | flag_if(of, X86_RFLAGS_OF) |
+	       af;
+}
+
+static uint64_t shift_double(struct sw_cpu *cpu, const struct shift_ctx *c, uint64_t a)
+{
+	uint64_t r, cf;
+
+	r = c->op == SH_SHLD ? shld_value(c, a, &cf) : shrd_value(c, a, &cf);
+	sw_set_flags(cpu, SW_FLAGS_OSZAPC, shd_flags(c, a, r, cf));
+	return r;
 }
 
 static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
@@ -115,36 +193,10 @@ static uint64_t shift_fn(struct sw_cpu *cpu, uint64_t a, void *opaque)
 		sw_set_flags(cpu, X86_RFLAGS_CF | X86_RFLAGS_OF, f);
 		return r;
 	}
-	case SH_SHLD: {
-		/* dest:src shifted left; counts beyond 16 on 16-bit operands wrap through src. */
-		unsigned __int128 v = ((unsigned __int128)a << bits) | (c->src & mask);
-		unsigned total = bits == 16 ? 48 : 2 * bits;
-
-		if (bits == 16)
-			v = (v << 16) | a;	/* a:src:a, 48 bits */
-		r = (uint64_t)((v << n) >> (total - bits)) & mask;
-		cf = (uint64_t)(v >> (total - n)) & 1;	/* the last bit shifted out */
-		/* OF: the 1-bit shift's, from the original value. */
-		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if(msb(a, size) ^ ((a >> (bits - 2)) & 1), X86_RFLAGS_OF);
-		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
-		return r;
-	}
+	case SH_SHLD:
 	case SH_SHRD:
-	default: {
-		unsigned __int128 v = ((unsigned __int128)(c->src & mask) << bits) | a;
-		unsigned __int128 w;
-
-		if (bits == 16)
-			v |= (unsigned __int128)a << 32;	/* a:src:a */
-		w = v >> (n - 1);
-		cf = (uint64_t)w & 1;
-		r = (uint64_t)(w >> 1) & mask;
-		f = sw_flags_szp(r, size) | flag_if(cf, X86_RFLAGS_CF) |
-		    flag_if((c->src & 1) ^ msb(a, size), X86_RFLAGS_OF);
-		sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
-		return r;
-	}
+	default:
+		return shift_double(cpu, c, a);
 	}
 }
 
@@ -155,8 +207,10 @@ static void do_shift(struct sw_cpu *cpu, const struct sw_insn *in, enum shift_op
 	unsigned cmask = c.size == 8 ? 0x3f : 0x1f;
 
 	c.count = (unsigned)sw_op_read(cpu, in, cnt_op) & cmask;
-	if (cnt_op == 2)
+	if (cnt_op == 2) {
 		c.src = sw_op_read(cpu, in, 1);
+		c.amd = sw_vendor_amd();
+	}
 	/*
 	 * Intel leaves OF alone for ROL/ROR of a register by an immediate
 	 * other than 1; the CL and memory forms compute the 1-bit OF.

@@ -169,11 +169,13 @@ void sw_simd_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i,
 	bool mmx = sw_insn_has_mmx(in);
 
 	/*
-	 * Storing an MMX register: the register read has set TOP = 0 by the
-	 * time the store can fault; the tags follow at completion (as seen
-	 * on hardware: a faulting MOVQ m64, mm leaves TOP = 0, tags as they were).
+	 * Storing an MMX register to memory, where the vendors differ (and
+	 * the guest sees the host's): on Intel the register read has set
+	 * TOP = 0 by the time the store can fault, the tags follow at
+	 * completion (a faulting MOVQ m64, mm leaves TOP = 0, tags as they
+	 * were); on AMD a faulting store leaves TOP and the tags alone.
 	 */
-	if (mmx && o->type == ZYDIS_OPERAND_TYPE_MEMORY)
+	if (mmx && o->type == ZYDIS_OPERAND_TYPE_MEMORY && !sw_vendor_amd())
 		sw_fpu_set_top(cpu, 0);
 	switch (o->type) {
 	case ZYDIS_OPERAND_TYPE_REGISTER:

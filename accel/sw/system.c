@@ -19,7 +19,7 @@
 #include <inttypes.h>
 #include <x86intrin.h>
 
-#include "accel/sw/cpu.h"
+#include "accel/sw/core.h"
 #include "accel/sw/sys.h"
 #include "machine/bus.h"
 #include "machine/cpuid.h"
@@ -101,8 +101,8 @@ uint64_t sw_cr4_valid_bits(void)
 	return v;
 }
 
-/* "AuthenticAMD" (and Hygon): AMD's SYSCALL/SYSENTER rules. */
-static bool vendor_amd(void)
+/* "AuthenticAMD" (and Hygon, an AMD design). */
+bool sw_vendor_amd(void)
 {
 	uint32_t b = sw_cpuid_reg(0, 0, EBX);
 
@@ -838,7 +838,7 @@ static void h_syscall(struct sw_cpu *cpu, const struct sw_insn *in)
 	if (!(st->efer & X86_EFER_SCE))
 		sw_ud(cpu);
 	/* Intel: 64-bit mode only. AMD also has compatibility and legacy mode forms. */
-	if (!sw_64bit(cpu) && (!vendor_amd() || !sw_protected(cpu) || sw_vm86(cpu)))
+	if (!sw_64bit(cpu) && (!sw_vendor_amd() || !sw_protected(cpu) || sw_vm86(cpu)))
 		sw_ud(cpu);
 	if (!sw_long_mode(cpu)) {
 		st->gpr[R_CX] = (uint32_t)cpu->next_rip;
@@ -864,7 +864,7 @@ static void h_sysret(struct sw_cpu *cpu, const struct sw_insn *in)
 
 	if (!(st->efer & X86_EFER_SCE))
 		sw_ud(cpu);
-	if (!sw_64bit(cpu) && (!vendor_amd() || !sw_protected(cpu) || sw_vm86(cpu)))
+	if (!sw_64bit(cpu) && (!sw_vendor_amd() || !sw_protected(cpu) || sw_vm86(cpu)))
 		sw_ud(cpu);
 	need_cpl0(cpu);
 	if (!sw_long_mode(cpu)) {
@@ -895,7 +895,7 @@ static void h_sysenter(struct sw_cpu *cpu, const struct sw_insn *in)
 	uint16_t sel = st->msr.sysenter_cs & 0xfffc;
 	bool lm = sw_long_mode(cpu);
 
-	if (lm && vendor_amd())
+	if (lm && sw_vendor_amd())
 		sw_ud(cpu);
 	if (!sw_protected(cpu) || !sel)
 		sw_gp0(cpu);
@@ -912,7 +912,7 @@ static void h_sysexit(struct sw_cpu *cpu, const struct sw_insn *in)
 	uint16_t cs = st->msr.sysenter_cs & 0xffff;
 	bool to64 = sw_opsize(in) == 8;
 
-	if (sw_long_mode(cpu) && vendor_amd())
+	if (sw_long_mode(cpu) && sw_vendor_amd())
 		sw_ud(cpu);
 	if (!sw_protected(cpu) || !(cs & 0xfffc) || sw_cpl(cpu) != 0)
 		sw_gp0(cpu);

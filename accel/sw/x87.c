@@ -173,6 +173,22 @@ static bool sets_eflags(ZydisMnemonic m)
 	       m == ZYDIS_MNEMONIC_FUCOMI || m == ZYDIS_MNEMONIC_FUCOMIP;
 }
 
+/*
+ * The destination of a store an unmasked exception suppressed: Intel does
+ * not even check it; AMD does (segment and paging, #GP or #PF with the
+ * FPU untouched), though nothing is written.
+ */
+static void x87_check_suppressed_store(struct sw_cpu *cpu, enum x86_sreg seg, uint64_t ea,
+				       unsigned len)
+{
+	uint64_t la;
+
+	if (!sw_vendor_amd())
+		return;
+	la = sw_seg_linear(cpu, seg, ea, len, SW_ACC_WRITE);
+	sw_probe_write_lin(cpu, la, len, SW_ACC_WRITE);
+}
+
 static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 {
 	const ZydisDecodedInstruction *zi = &in->zi;
@@ -223,10 +239,9 @@ static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 
 	/*
 	 * A store is suppressed by an unmasked exception other than
-	 * precision (the register stack is then left as it was, too), and
-	 * then the destination is not even checked. Memory is written
-	 * before any register changes, so a fault here leaves the FPU
-	 * untouched.
+	 * precision (the register stack is then left as it was, too).
+	 * Memory is written (or checked) before any register changes, so a
+	 * fault here leaves the FPU untouched.
 	 */
 	if (store && !(img.fsw & ~img.fcw & FSW_EXC & ~FSW_PE)) {
 		if (len == 10) {
@@ -238,6 +253,8 @@ static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 			memcpy(&v, mem, len);
 			sw_write(cpu, seg, ea, v, len);
 		}
+	} else if (store) {
+		x87_check_suppressed_store(cpu, seg, ea, len);
 	}
 
 	fx->fsw = img.fsw;
