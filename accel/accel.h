@@ -36,6 +36,11 @@ struct accel_emulate {
 	bool has_tsc_offset;
 	int64_t tsc_offset;
 	uint64_t insns;		/* out: instructions executed */
+	/*
+	 * out: the guest flushed its TLB (MOV CR3, INVLPG, paging changes):
+	 * page tables may have changed where the caller's engine cached them.
+	 */
+	bool tlb_flushed;
 };
 
 struct accel_ops {

@@ -22,7 +22,7 @@
 
 extern const struct accel_ops kvm_accel_ops;
 static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
-static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
+static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k, bool replay);
 static bool in_ring0(struct kvm_vcpu *kv);
 
 /* Below the 4 GiB boundary, inside the MMIO hole: never guest RAM. */
@@ -179,8 +179,11 @@ static void kvm_vm_destroy(struct vm *vm)
 			"%s engine\n", (unsigned long long)k->nr_fallbacks, fb ? fb->name : "?");
 	if (k->nr_ring0_runs)
 		fprintf(stderr, "tandem: kvm: ring 0 ran on the %s engine %llu times, %llu "
-			"instructions\n", fb ? fb->name : "?", (unsigned long long)k->nr_ring0_runs,
-			(unsigned long long)k->nr_ring0_insns);
+			"instructions (%llu events from user code replayed there; KVM's shadow "
+			"page tables reset %llu times)\n",
+			fb ? fb->name : "?", (unsigned long long)k->nr_ring0_runs,
+			(unsigned long long)k->nr_ring0_insns, (unsigned long long)k->nr_replays,
+			(unsigned long long)k->nr_zaps);
 
 	close(k->vm_fd);
 	close(k->sys_fd);
@@ -356,26 +359,35 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 		 (unsigned long long)tr.linear_address, text, n);
 }
 
-/* Returns true if an interrupt was injected. */
-static bool inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run *run)
+enum { INJECT_NONE, INJECT_DONE, INJECT_ON_SW };
+
+/*
+ * Inject a pending interrupt the guest can take. Under the hidden IDT it
+ * cannot be delivered in KVM: INJECT_ON_SW says the software CPU takes it.
+ */
+static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run *run)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
 
 	run->request_interrupt_window = 0;
 	if (!vm_intr_pending(vcpu->vm))
-		return false;
+		return INJECT_NONE;
 	if (run->ready_for_interrupt_injection && run->if_flag) {
-		int vec = vm_intr_ack(vcpu->vm);
-		struct kvm_interrupt irq = { .irq = (uint32_t)vec };
+		int vec;
+		struct kvm_interrupt irq;
 
+		if (kv->idt_hidden)
+			return INJECT_ON_SW;
+		vec = vm_intr_ack(vcpu->vm);
+		irq.irq = (uint32_t)vec;
 		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
-			return true;
+			return INJECT_DONE;
 		}
-		return false;
+		return INJECT_NONE;
 	}
 	run->request_interrupt_window = 1;
-	return false;
+	return INJECT_NONE;
 }
 
 static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
@@ -384,6 +396,7 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 	struct kvm_vm *k = vm->accel_data;
 	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct kvm_run *run = kv->run;
+	enum vcpu_stop stop;
 
 	kv->thread = pthread_self();
 	atomic_store(&kv->running, true);
@@ -392,16 +405,24 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 		if (atomic_load(&vcpu->kick) || vm_should_stop(vm))
 			return VCPU_STOP_KICK;
 		if (k->ring0_sw && !kv->halted && in_ring0(kv)) {
-			enum vcpu_stop stop = run_ring0_elsewhere(vcpu, k);
-
+			stop = run_ring0_elsewhere(vcpu, k, false);
 			if (stop != VCPU_STOP_KICK)
 				return stop;
 			continue;
 		}
-		if (inject_interrupts(vcpu, k, run))
+		switch (inject_interrupts(vcpu, k, run)) {
+		case INJECT_ON_SW:
+			stop = run_ring0_elsewhere(vcpu, k, false);
+			if (stop != VCPU_STOP_KICK)
+				return stop;
+			continue;
+		case INJECT_DONE:
 			kv->halted = false;
-		else if (kv->halted)
-			return VCPU_STOP_HALT;
+			break;
+		default:
+			if (kv->halted)
+				return VCPU_STOP_HALT;
+		}
 		if (ioctl(kv->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
@@ -432,7 +453,13 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			kv->halted = true;
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			return VCPU_STOP_SHUTDOWN;
+			/* An event in user code under the hidden IDT: replay it on sw. */
+			if (!kv->idt_hidden)
+				return VCPU_STOP_SHUTDOWN;
+			stop = run_ring0_elsewhere(vcpu, k, true);
+			if (stop != VCPU_STOP_KICK)
+				return stop;
+			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
 				return VCPU_STOP_RESET;
@@ -442,8 +469,6 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			return VCPU_STOP_DEBUG;
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
-				enum vcpu_stop stop;
-
 				k->nr_emulation_failures++;
 				stop = emulate_elsewhere(vcpu, k);
 				if (stop != VCPU_STOP_KICK)
@@ -528,22 +553,83 @@ static bool in_ring0(struct kvm_vcpu *kv)
 }
 
 /*
+ * Drop every shadow page KVM built from the guest's page tables: the
+ * software CPU wrote them behind KVM's back. Deleting a memory slot
+ * makes KVM invalidate all its shadow pages; re-adding it restores the
+ * memory.
+ */
+static int kvm_zap_shadow(struct vm *vm)
+{
+	struct kvm_vm *k = vm->accel_data;
+
+	for (unsigned i = 0; i < vm->nr_ram; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = vm->ram[i].slot,
+			.guest_phys_addr = vm->ram[i].gpa,
+			.memory_size = 0,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->ram[i].host,
+		};
+
+		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return -errno;
+		r.memory_size = vm->ram[i].size;
+		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return -errno;
+	}
+	k->nr_zaps++;
+	return 0;
+}
+
+static bool user64(const struct x86_state *st)
+{
+	return (st->cr0 & X86_CR0_PE) && (st->seg[S_CS].sel & 3) == 3 &&
+	       (st->efer & X86_EFER_LMA) && (st->seg[S_CS].attr & SEG_ATTR_L);
+}
+
+/*
+ * A triple fault under the hidden IDT left the state at the user
+ * instruction that raised the event, except for SYSCALL: kvm_pvm jumps to
+ * LSTAR without leaving ring 3 and faults fetching there. Then RCX and R11
+ * hold the return RIP and RFLAGS, as SYSCALL sets them: step back onto the
+ * SYSCALL (checked: 0f 05 at RCX - 2) so the software CPU executes it.
+ */
+static void replay_fixup(struct vcpu *vcpu, struct x86_state *st)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_translation tr = { .linear_address = st->gpr[R_CX] - 2 };
+	const uint8_t *p;
+
+	if (!user64(st) || st->rip != st->msr.lstar)
+		return;
+	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) || !tr.valid ||
+	    !(p = gpa_to_hva(vcpu->vm, tr.physical_address, 2)) || p[0] != 0x0f || p[1] != 0x05)
+		return;
+	st->rip = st->gpr[R_CX] - 2;
+	st->rflags = st->gpr[R_R11] | 2;
+}
+
+/*
  * Run the vCPU on the engine that can (the software CPU) from its current
  * KVM state, as @req says, and put the result back into KVM. KICK means
  * resume in KVM.
  */
-static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req)
+static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req, bool replay)
 {
 	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
 	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	struct x86_dtable idt;
 	struct x86_state st;
 	enum vcpu_stop stop;
+	bool hide;
 	uint64_t rip;
 
 	if (!fb || kvm_get_state(vcpu, &st)) {
 		describe_emulation_failure(vcpu);
 		return VCPU_STOP_ERROR;
 	}
+	if (replay)
+		replay_fixup(vcpu, &st);
 	rip = st.seg[S_CS].base + st.rip;
 	req->kick = &kv->sw_kick;
 	req->has_tsc_offset = true;
@@ -556,12 +642,30 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 			 stop);
 	if (stop != VCPU_STOP_KICK && stop != VCPU_STOP_HALT)
 		return stop;
+	/* 64-bit user code goes back with an empty IDT (struct kvm_vcpu). */
+	hide = k->ring0_sw && user64(&st);
+	idt = st.idt;
+	if (hide)
+		st.idt.limit = 0;
+	/*
+	 * KVM's shadow pages saw none of the software CPU's page-table writes.
+	 * A guest must flush its TLB after changing a present translation,
+	 * so that is when KVM's copies go; new translations KVM finds itself.
+	 */
+	if (req->tlb_flushed && kvm_zap_shadow(vcpu->vm)) {
+		snprintf(vcpu->error, sizeof(vcpu->error), "cannot reset KVM's shadow page tables: %s",
+			 strerror(errno));
+		return VCPU_STOP_ERROR;
+	}
 	if (kvm_set_state(vcpu, &st)) {
 		snprintf(vcpu->error, sizeof(vcpu->error),
 			 "cannot hand the vCPU back to KVM after running from %#llx on %s",
 			 (unsigned long long)rip, fb->name);
 		return VCPU_STOP_ERROR;
 	}
+	kv->idt_hidden = hide;
+	kv->idt = idt;
+	kv->iopl = st.rflags & X86_RFLAGS_IOPL;
 	return stop;
 }
 
@@ -576,20 +680,25 @@ static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
 		vm_trace(vcpu->vm, TRACE_INT | TRACE_EXIT, "kvm: %s: running it on %s\n",
 			 vcpu->error, accel_fallback(&kvm_accel_ops)->name);
 	}
-	stop = run_elsewhere(vcpu, &req);
+	stop = run_elsewhere(vcpu, &req, false);
 	if (stop == VCPU_STOP_KICK || stop == VCPU_STOP_HALT)
 		k->nr_fallbacks++;
 	return stop;
 }
 
-/* ring0=sw: the guest is in its kernel; run it on sw until it returns to user mode. */
-static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
+/*
+ * ring0=sw: the guest is in its kernel, or has an interrupt to take in user
+ * mode, or (@replay) its user code raised an event under the hidden IDT:
+ * run it on sw until it returns to user mode.
+ */
+static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k, bool replay)
 {
 	struct accel_emulate req = { .until_user = true };
 	enum vcpu_stop stop;
 
-	stop = run_elsewhere(vcpu, &req);
+	stop = run_elsewhere(vcpu, &req, replay);
 	k->nr_ring0_runs++;
+	k->nr_replays += replay;
 	k->nr_ring0_insns += req.insns;
 	return stop;
 }

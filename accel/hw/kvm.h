@@ -17,7 +17,7 @@ struct kvm_vm {
 	 * kvm_pvm, which emulates guest ring-0 code at ~1 us per instruction).
 	 */
 	bool ring0_sw;
-	uint64_t nr_ring0_runs, nr_ring0_insns;
+	uint64_t nr_ring0_runs, nr_ring0_insns, nr_replays, nr_zaps;
 };
 
 struct kvm_vcpu {
@@ -39,6 +39,21 @@ struct kvm_vcpu {
 	bool sregs_synced;
 	/* Guest TSC - host TSC, as KVM keeps it (KVM_VCPU_TSC_OFFSET, or measured). */
 	int64_t tsc_offset;
+	/*
+	 * ring0=sw: KVM runs 64-bit user code with an empty IDT (limit 0), so
+	 * that every exception or SYSCALL there ends in a triple-fault exit
+	 * before KVM delivers it (kvm_pvm gets INT n and SYSCALL wrong); the
+	 * software CPU replays it. @idt is the guest's own, which
+	 * kvm_get_state() reports.
+	 */
+	bool idt_hidden;
+	struct x86_dtable idt;
+	/*
+	 * kvm_pvm runs user code with IOPL 0 whatever the guest set; code at
+	 * CPL 3 cannot change IOPL, so the value handed over is still the
+	 * guest's when the hidden IDT brings it back.
+	 */
+	uint64_t iopl;
 };
 
 void kvm_finish_io(struct vcpu *vcpu);

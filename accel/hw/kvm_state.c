@@ -62,7 +62,7 @@ static const struct {
 
 struct msr_buf {
 	struct kvm_msrs hdr;
-	struct kvm_msr_entry e[NR_MSRS];
+	struct kvm_msr_entry e[NR_MSRS + 2];	/* + FS and GS base, on set */
 };
 
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
@@ -100,6 +100,10 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 	st->gdt.limit = s.gdt.limit;
 	st->idt.base = s.idt.base;
 	st->idt.limit = s.idt.limit;
+	if (kv->idt_hidden) {
+		st->idt = kv->idt;
+		st->rflags = (st->rflags & ~X86_RFLAGS_IOPL) | kv->iopl;
+	}
 	st->cr0 = s.cr0; st->cr2 = s.cr2; st->cr3 = s.cr3; st->cr4 = s.cr4; st->cr8 = s.cr8;
 	st->efer = s.efer;
 	st->msr.apic_base = s.apic_base;
@@ -148,6 +152,7 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	struct kvm_fpu fpu;
 	struct msr_buf m;
 
+	kv->idt_hidden = false;		/* @st has the IDT KVM is to use */
 	memset(&r, 0, sizeof(r));
 	r.rax = st->gpr[R_AX]; r.rcx = st->gpr[R_CX]; r.rdx = st->gpr[R_DX];
 	r.rbx = st->gpr[R_BX]; r.rsp = st->gpr[R_SP]; r.rbp = st->gpr[R_BP];
@@ -203,6 +208,15 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		m.e[m.hdr.nmsrs].data = *(const uint64_t *)((const char *)&st->msr + msr_map[i].off);
 		m.hdr.nmsrs++;
 	}
+	/*
+	 * The FS and GS bases once more, as MSRs: kvm_pvm runs user code on
+	 * host segments and takes the bases only from these (a 64-bit
+	 * process's TLS through FS read zeros otherwise).
+	 */
+	m.e[m.hdr.nmsrs].index = MSR_FS_BASE;
+	m.e[m.hdr.nmsrs++].data = st->seg[S_FS].base;
+	m.e[m.hdr.nmsrs].index = MSR_GS_BASE;
+	m.e[m.hdr.nmsrs++].data = st->seg[S_GS].base;
 	ioctl(kv->fd, KVM_SET_MSRS, &m);	/* best effort: not every host has every MSR */
 
 	/*

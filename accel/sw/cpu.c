@@ -266,9 +266,13 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			cpu->stop_req = false;
 			return cpu->stop;
 		}
-		/* Handing ring 0 back to its owner: 64-bit user code runs faster there. */
-		if (__builtin_expect(cpu->stop_at_user, 0) && (st->seg[S_CS].sel & 3) == 3 &&
-		    sw_64bit(cpu))
+		/*
+		 * Handing ring 0 back to its owner: 64-bit user code runs faster
+		 * there. Not before the first instruction or event: a caller
+		 * that hands over user code wants that step replayed here.
+		 */
+		if (__builtin_expect(cpu->stop_at_user, 0) && c->steps &&
+		    (st->seg[S_CS].sel & 3) == 3 && sw_64bit(cpu))
 			return VCPU_STOP_KICK;
 		if (c->max && c->steps >= c->max)
 			return VCPU_STOP_KICK;

@@ -134,6 +134,8 @@ struct sw_cpu {
 
 	uint64_t tsc_offset;		/* guest TSC = host TSC + offset */
 	uint64_t icount;		/* instructions retired */
+	/* Guest TLB flushes (MOV CR3, INVLPG, INVPCID, paging changes), for the fallback. */
+	uint64_t nr_tlb_flushes;
 	uint64_t nr_exceptions, nr_interrupts;
 
 	enum vcpu_stop stop;		/* set with stop_req by a handler */

@@ -53,7 +53,7 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_
 	struct sw_fallback *fb = fallback_get(vcpu->vm);
 	struct sw_cpu *cpu;
 	enum vcpu_stop stop;
-	uint64_t start_icount;
+	uint64_t start_icount, start_flushes;
 
 	if (!fb) {
 		snprintf(why, len, "software CPU fallback: out of memory");
@@ -76,8 +76,10 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_
 	 */
 	sw_mmu_flush_all(cpu);
 	start_icount = cpu->icount;
+	start_flushes = cpu->nr_tlb_flushes;
 	stop = sw_run(cpu, req->max, req->kick);
 	req->insns = cpu->icount - start_icount;
+	req->tlb_flushed = cpu->nr_tlb_flushes != start_flushes;
 	fb->nr_calls++;
 	fb->nr_insns += req->insns;
 	*st = cpu->st;

@@ -528,6 +528,7 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 {
 	struct sw_mmu *m = cpu->mmu;
 
+	cpu->nr_tlb_flushes++;
 	if (mode_sig(&cpu->st) != m->sig || paging_mode(&cpu->st) != m->mode)
 		resync(m);
 	else
@@ -536,11 +537,13 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 
 void sw_mmu_paging_changed(struct sw_cpu *cpu)
 {
+	cpu->nr_tlb_flushes++;
 	resync(cpu->mmu);
 }
 
 void sw_mmu_flush_all(struct sw_cpu *cpu)
 {
+	cpu->nr_tlb_flushes++;
 	resync(cpu->mmu);
 }
 
@@ -567,6 +570,7 @@ void sw_mmu_invlpg(struct sw_cpu *cpu, uint64_t la)
 {
 	struct sw_mmu *m = cpu->mmu;
 
+	cpu->nr_tlb_flushes++;
 	for (unsigned i = 0; i < NR_CTX; i++)
 		if (m->ctx[i].used)
 			ctx_invlpg(&m->ctx[i], la);
