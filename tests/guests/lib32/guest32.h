@@ -28,45 +28,7 @@ extern uint32_t guest_mb_info_addr;
 #define SEL_CODE	0x08
 #define SEL_DATA	0x10
 
-/* ---- port I/O and CPU helpers ----------------------------------------- */
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
-{
-	asm volatile("cpuid"
-		     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-		     : "a"(leaf), "c"(subleaf));
-}
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
-}
+#include "x86io.h"
 
 #define MSR_EFER	0xc0000080u
 #define EFER_NXE	(1ull << 11)
@@ -123,16 +85,9 @@ static inline uint32_t read_eflags(void)
 
 /* ---- libc bits ---------------------------------------------------------- */
 
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
 
 /* ---- serial console (COM1, 115200 8N1), printf, checks, exit ------------ */
 
-#define COM1		0x3f8
-void serial_putc(char c);
-void serial_puts(const char *s);
 /* Conversions: %s %c %d %i %u %x %X %%; flags '0' '-' '#', width; 'l' is a no-op. */
 void guest_vprintf(const char *fmt, va_list ap);
 void guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,75 +18,6 @@ static void (*trap_handlers[256])(struct trap_frame *f);
 
 extern const char trap_stubs[];		/* lib32/entry32.S, 16 bytes per vector */
 
-/* ---- libc bits ---------------------------------------------------------- */
-
-void *memset(void *d, int c, size_t n)
-{
-	unsigned char *p = d;
-
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
-}
-
-void *memcpy(void *d, const void *s, size_t n)
-{
-	unsigned char *dp = d;
-	const unsigned char *sp = s;
-
-	while (n--)
-		*dp++ = *sp++;
-	return d;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	const unsigned char *ap = a, *bp = b;
-
-	for (; n; n--, ap++, bp++)
-		if (*ap != *bp)
-			return *ap - *bp;
-	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-/* ---- serial ------------------------------------------------------------- */
-
-static void serial_init(void)
-{
-	outb(COM1 + 1, 0x00);		/* IER: no UART interrupts */
-	outb(COM1 + 3, 0x80);		/* LCR: DLAB, divisor 1 = 115200 baud */
-	outb(COM1 + 0, 0x01);
-	outb(COM1 + 1, 0x00);
-	outb(COM1 + 3, 0x03);		/* 8N1 */
-	outb(COM1 + 2, 0xc7);		/* FCR: FIFO on, cleared */
-	outb(COM1 + 4, 0x0b);		/* MCR: DTR | RTS | OUT2 */
-}
-
-void serial_putc(char c)
-{
-	unsigned spins = 100000;
-
-	/* A wedged UART must not hang the guest: bounded wait for THRE. */
-	while (!(inb(COM1 + 5) & 0x20) && --spins)
-		;
-	outb(COM1, (uint8_t)c);
-}
-
-void serial_puts(const char *s)
-{
-	while (*s)
-		serial_putc(*s++);
-}
-
 /* ---- printf (32-bit values only: no 64-bit division in freestanding code) */
 
 static void put_pad(unsigned n, char pad)
@@ -295,7 +226,7 @@ void guest_start(void);
 
 void guest_start(void)
 {
-	serial_init();
+	guest_serial_init();
 	idt_init();
 	guest_main();
 	guest_printf("%s: %u checks, %u failed\n", guest_name, guest_checks, guest_failures);
