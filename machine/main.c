@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 		"Console: Ctrl-A x quits, Ctrl-A h helps.\n");
 	if (!g_option_context_parse(ctx, &argc, &argv, &gerr)) {
 		fprintf(stderr, "tandem: %s (try --help)\n", gerr->message);
+		g_error_free(gerr);
+		g_option_context_free(ctx);
 		return 1;
 	}
 	g_option_context_free(ctx);
