@@ -61,7 +61,7 @@ static void far_pointer(struct sw_cpu *cpu, const struct sw_insn *in, uint16_t *
 			uint64_t *off)
 {
 	unsigned size = sw_opsize(in);
-	const ZydisDecodedOperand *op = &in->op[0];
+	const struct sw_op *op = &in->op[0];
 	enum x86_sreg seg;
 	uint64_t ea;
 

@@ -46,15 +46,85 @@ struct sw_insn;
 typedef void (*sw_handler)(struct sw_cpu *cpu, const struct sw_insn *in);
 
 /*
- * One decoded instruction, cached per guest page (decode.c). @fn and @len
- * come first: with the head of @zi (mnemonic, length, operand counts) they
- * share the cache line that the decode cache's lookup reads anyway.
+ * What the handlers read of a ZydisDecodedInstruction, under the same
+ * names, so that "in->zi.mnemonic" reads the same as with Zydis' type.
+ * The full one is ~330 bytes and its operands ~80 bytes each: a guest
+ * keeps several hundred thousand instructions cached, and the lookups are
+ * dominated by cache misses, so decode.c copies out only these fields.
+ * A handler that needs another field fails to compile: add it here and in
+ * decode.c's sw_insn_compact().
+ */
+struct sw_zi {
+	uint16_t mnemonic;		/* ZydisMnemonic */
+	uint8_t length;
+	uint8_t opcode;
+	uint8_t operand_width;
+	uint8_t address_width;
+	uint8_t operand_count;		/* visible + hidden */
+	uint8_t operand_count_visible;
+	struct {
+		struct {
+			uint8_t mod, reg, rm;
+		} modrm;
+	} raw;
+	struct {
+		uint8_t category;	/* ZydisInstructionCategory */
+		uint8_t isa_ext;	/* ZydisISAExt */
+		uint8_t branch_type;	/* ZydisBranchType */
+	} meta;
+	ZydisInstructionAttributes attributes;
+	const ZydisAccessedFlags *cpu_flags;	/* Zydis' static tables */
+};
+
+/*
+ * Likewise for a ZydisDecodedOperand: 24 bytes instead of 80. The union
+ * members start as Zydis' do, so that reg.value of any operand reads the
+ * same value as it would there (mem.type, imm.is_signed/is_relative or
+ * ptr.segment).
+ */
+struct sw_op {
+	uint8_t type;			/* ZydisOperandType */
+	ZydisOperandActions actions;
+	uint16_t size;			/* bits */
+	union {
+		struct {
+			uint16_t value;	/* ZydisRegister */
+		} reg;
+		struct sw_op_mem {
+			/* First, as in Zydis: reg.value of a memory operand reads it. */
+			uint16_t type;	/* ZydisMemoryOperandType */
+			uint16_t segment, base, index;	/* ZydisRegister */
+			uint8_t scale;
+			struct {
+				int64_t value;
+			} __attribute__((packed, aligned(4))) disp;	/* keeps sw_op at 24 bytes */
+		} mem;
+		struct {
+			uint16_t segment;
+			uint32_t offset;
+		} ptr;
+		struct {
+			bool is_signed;
+			bool is_relative;
+			union {
+				uint64_t u;
+				int64_t s;
+			} __attribute__((packed, aligned(4))) value;
+		} imm;
+	};
+};
+
+/*
+ * One decoded instruction, cached per guest page (decode.c). @fn, @len
+ * and @zi share the cache line that the decode cache's lookup reads anyway.
+ * All ZYDIS_MAX_OPERAND_COUNT slots are kept (those past zi.operand_count
+ * zeroed, as Zydis leaves them), so any index below that stays in bounds.
  */
 struct sw_insn {
 	sw_handler fn;
 	uint8_t len;
-	ZydisDecodedInstruction zi;
-	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];	/* visible first, then hidden */
+	struct sw_zi zi;
+	struct sw_op op[ZYDIS_MAX_OPERAND_COUNT];	/* visible first, then hidden */
 };
 
 /* Exception vectors. */

@@ -34,11 +34,11 @@
 /*
  * One bucket per possible entry: every executed instruction looks itself
  * up here, and each extra link walked is a cache miss in a table of
- * entries (~1.2 KiB each) far bigger than the host's caches.
+ * entries (384 bytes each) far bigger than the host's caches.
  */
 #define DC_HASH_BITS	20
 #define DC_PAGE_HASH_BITS 10
-#define DC_MAX_ENTRIES	(1u << 20)	/* at ~1.2 KiB each: up to 1.2 GiB, allocated as used */
+#define DC_MAX_ENTRIES	(1u << 20)	/* at 384 bytes each: up to 384 MiB, allocated as used */
 #define DC_CHUNK	256
 
 struct dc_page;
@@ -78,6 +78,12 @@ struct sw_decode_cache {
 
 /* Instructions that are not cached live here until the next decode on this thread. */
 static __thread struct dc_entry scratch;
+
+/* What Zydis decodes into, before sw_insn_compact() keeps what handlers read. */
+static __thread struct {
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+} full;
 
 /*
  * Neighbouring instructions go to neighbouring buckets (the low bits of the
@@ -416,7 +422,75 @@ static ZyanStatus run_decoder(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
 		d.stack_width = sbits == 32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16;
 		base = &d;
 	}
-	return ZydisDecoderDecodeFull(base, e->bytes, n, &e->in.zi, e->in.op);
+	return ZydisDecoderDecodeFull(base, e->bytes, n, &full.zi, full.op);
+}
+
+/* The narrow fields of struct sw_zi / sw_op must hold every value Zydis produces. */
+_Static_assert(ZYDIS_MNEMONIC_MAX_VALUE <= UINT16_MAX, "mnemonic");
+_Static_assert(ZYDIS_REGISTER_MAX_VALUE <= UINT16_MAX, "register");
+_Static_assert(ZYDIS_CATEGORY_MAX_VALUE <= UINT8_MAX, "category");
+_Static_assert(ZYDIS_ISA_EXT_MAX_VALUE <= UINT8_MAX, "isa_ext");
+_Static_assert(ZYDIS_BRANCH_TYPE_MAX_VALUE <= UINT8_MAX, "branch_type");
+_Static_assert(ZYDIS_OPERAND_TYPE_MAX_VALUE <= UINT8_MAX, "operand type");
+_Static_assert(ZYDIS_MEMOP_TYPE_MAX_VALUE <= UINT16_MAX, "memory operand type");
+_Static_assert(sizeof(struct sw_op) == 24, "sw_op grew");
+_Static_assert(sizeof(struct dc_entry) == 384, "dc_entry grew: lookups miss more");
+
+/* Copy what the handlers read from the decoder's output into @in. */
+static void sw_insn_compact(struct sw_insn *in)
+{
+	const ZydisDecodedInstruction *zi = &full.zi;
+
+	in->zi.mnemonic = (uint16_t)zi->mnemonic;
+	in->zi.length = zi->length;
+	in->zi.opcode = zi->opcode;
+	in->zi.operand_width = zi->operand_width;
+	in->zi.address_width = zi->address_width;
+	in->zi.operand_count = zi->operand_count;
+	in->zi.operand_count_visible = zi->operand_count_visible;
+	in->zi.raw.modrm.mod = zi->raw.modrm.mod;
+	in->zi.raw.modrm.reg = zi->raw.modrm.reg;
+	in->zi.raw.modrm.rm = zi->raw.modrm.rm;
+	in->zi.meta.category = (uint8_t)zi->meta.category;
+	in->zi.meta.isa_ext = (uint8_t)zi->meta.isa_ext;
+	in->zi.meta.branch_type = (uint8_t)zi->meta.branch_type;
+	in->zi.attributes = zi->attributes;
+	in->zi.cpu_flags = zi->cpu_flags;
+
+	/* Every slot, not just operand_count: the unused ones end up zero as in @full. */
+	for (unsigned i = 0; i < ZYDIS_MAX_OPERAND_COUNT; i++) {
+		const ZydisDecodedOperand *o = &full.op[i];
+		struct sw_op *d = &in->op[i];
+
+		memset(d, 0, sizeof(*d));
+		d->type = (uint8_t)o->type;
+		d->actions = o->actions;
+		d->size = o->size;
+		switch (o->type) {
+		case ZYDIS_OPERAND_TYPE_REGISTER:
+			d->reg.value = (uint16_t)o->reg.value;
+			break;
+		case ZYDIS_OPERAND_TYPE_MEMORY:
+			d->mem.type = (uint16_t)o->mem.type;
+			d->mem.scale = o->mem.scale;
+			d->mem.segment = (uint16_t)o->mem.segment;
+			d->mem.base = (uint16_t)o->mem.base;
+			d->mem.index = (uint16_t)o->mem.index;
+			d->mem.disp.value = o->mem.disp.value;
+			break;
+		case ZYDIS_OPERAND_TYPE_POINTER:
+			d->ptr.segment = o->ptr.segment;
+			d->ptr.offset = o->ptr.offset;
+			break;
+		case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+			d->imm.is_signed = o->imm.is_signed;
+			d->imm.is_relative = o->imm.is_relative;
+			d->imm.value.u = o->imm.value.u;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 static bool canonical(uint64_t la)
@@ -499,6 +573,7 @@ const struct sw_insn *sw_decode(struct sw_cpu *cpu)
 	if (!ZYAN_SUCCESS(s))
 		sw_ud(cpu);
 
+	sw_insn_compact(&e->in);
 	e->in.len = e->in.zi.length;
 	e->in.fn = sw_handlers[e->in.zi.mnemonic];
 	e->key = gpa << 4 | mode;

@@ -133,7 +133,7 @@ enum x86_sreg sw_op_seg(const struct sw_insn *in, unsigned i)
 
 uint64_t sw_op_ea(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i)
 {
-	const ZydisDecodedOperandMem *m = &in->op[i].mem;
+	const struct sw_op_mem *m = &in->op[i].mem;
 	uint64_t ea = (uint64_t)m->disp.value;
 
 	if (m->base != ZYDIS_REGISTER_NONE) {
@@ -162,7 +162,7 @@ uint64_t sw_op_ea(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i)
  */
 static uint64_t imm_value(const struct sw_insn *in, unsigned i)
 {
-	const ZydisDecodedOperand *op = &in->op[i];
+	const struct sw_op *op = &in->op[i];
 	unsigned size = in->zi.operand_width > op->size ? in->zi.operand_width : op->size;
 
 	return (op->imm.is_signed ? (uint64_t)op->imm.value.s : op->imm.value.u) &
@@ -171,7 +171,7 @@ static uint64_t imm_value(const struct sw_insn *in, unsigned i)
 
 uint64_t sw_op_read(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i)
 {
-	const ZydisDecodedOperand *op = &in->op[i];
+	const struct sw_op *op = &in->op[i];
 
 	switch (op->type) {
 	case ZYDIS_OPERAND_TYPE_REGISTER:
@@ -189,7 +189,7 @@ uint64_t sw_op_read(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i)
 
 void sw_op_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i, uint64_t v)
 {
-	const ZydisDecodedOperand *op = &in->op[i];
+	const struct sw_op *op = &in->op[i];
 
 	switch (op->type) {
 	case ZYDIS_OPERAND_TYPE_REGISTER:

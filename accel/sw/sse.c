@@ -128,7 +128,7 @@ void sw_fpu_write_buf(struct sw_cpu *cpu, uint64_t la, const void *buf, unsigned
 
 void sw_simd_read(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i, union sw_vec *v)
 {
-	const ZydisDecodedOperand *o = &in->op[i];
+	const struct sw_op *o = &in->op[i];
 	unsigned len = o->size / 8;
 
 	memset(v, 0, sizeof(*v));
@@ -164,7 +164,7 @@ void sw_simd_read(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i, unio
 void sw_simd_write(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i,
 		   const union sw_vec *v)
 {
-	const ZydisDecodedOperand *o = &in->op[i];
+	const struct sw_op *o = &in->op[i];
 	unsigned len = o->size / 8;
 	bool mmx = sw_insn_has_mmx(in);
 

@@ -61,7 +61,7 @@ static void advance(struct sw_cpu *cpu, unsigned r, uint64_t n, const struct str
 static enum x86_sreg source_seg(const struct sw_insn *in)
 {
 	for (unsigned i = 0; i < in->zi.operand_count; i++) {
-		const ZydisDecodedOperand *op = &in->op[i];
+		const struct sw_op *op = &in->op[i];
 
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
 		    (op->mem.base == ZYDIS_REGISTER_SI || op->mem.base == ZYDIS_REGISTER_ESI ||

@@ -191,7 +191,7 @@ static void x87_check_suppressed_store(struct sw_cpu *cpu, enum x86_sreg seg, ui
 
 static void x87_host(struct sw_cpu *cpu, const struct sw_insn *in)
 {
-	const ZydisDecodedInstruction *zi = &in->zi;
+	const struct sw_zi *zi = &in->zi;
 	struct x86_fxsave *fx = &cpu->st.fx;
 	struct x86_fxsave img;
 	uint8_t mem[16];
