@@ -111,14 +111,30 @@ static bool value_ok(const char *values, const char *val, size_t n)
 	}
 }
 
+/*
+ * Step through "name=value,..." in @*p: the next item's start (its length
+ * in @n), advancing @*p past it; NULL at the end.
+ */
+static const char *next_opt(const char **p, size_t *n)
+{
+	const char *item = *p, *end;
+
+	if (!item || !*item)
+		return NULL;
+	end = strchr(item, ',');
+	*n = end ? (size_t)(end - item) : strlen(item);
+	*p = end ? end + 1 : NULL;
+	return item;
+}
+
 int accel_check_opts(const struct accel_ops *a, const char *opts, char *why, size_t len)
 {
-	const char *p = opts;
+	const char *p;
+	size_t n;
 
-	while (p && *p) {
-		const char *end = strchr(p, ','), *eq;
-		size_t n = end ? (size_t)(end - p) : strlen(p);
+	while ((p = next_opt(&opts, &n))) {
 		const struct accel_opt *o = NULL;
+		const char *eq;
 
 		eq = memchr(p, '=', n);
 		for (const struct accel_opt *i = a->opts; eq && i && i->name; i++)
@@ -134,25 +150,20 @@ int accel_check_opts(const struct accel_ops *a, const char *opts, char *why, siz
 				 o->name, o->values, (int)(n - (size_t)(eq + 1 - p)), eq + 1);
 			return -EINVAL;
 		}
-		p = end ? end + 1 : NULL;
 	}
 	return 0;
 }
 
 const char *accel_opt_value(const char *opts, const char *name, char *buf, size_t len)
 {
-	size_t nl = strlen(name);
-	const char *p = opts;
+	size_t nl = strlen(name), n;
+	const char *p;
 
-	while (p && *p) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
+	while ((p = next_opt(&opts, &n))) {
 		if (n > nl && p[nl] == '=' && !strncmp(p, name, nl)) {
 			snprintf(buf, len, "%.*s", (int)(n - nl - 1), p + nl + 1);
 			return buf;
 		}
-		p = end ? end + 1 : NULL;
 	}
 	return NULL;
 }

@@ -111,6 +111,19 @@ static bool ring0_on_sw(struct vm *vm)
 	return why != NULL;
 }
 
+/* Map RAM region @i of @vm into KVM with @size bytes (0 deletes the slot). */
+static int set_ram_slot(struct kvm_vm *k, const struct vm *vm, unsigned i, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = vm->ram[i].slot,
+		.guest_phys_addr = vm->ram[i].gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)vm->ram[i].host,
+	};
+
+	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
 static void kick_signal(int sig)
 {
 	(void)sig;	/* only interrupts KVM_RUN */
@@ -140,17 +153,9 @@ static int kvm_vm_init(struct vm *vm)
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
 
 	ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);	/* optional on some hosts */
-	for (unsigned i = 0; i < vm->nr_ram; i++) {
-		struct kvm_userspace_memory_region r = {
-			.slot = vm->ram[i].slot,
-			.guest_phys_addr = vm->ram[i].gpa,
-			.memory_size = vm->ram[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->ram[i].host,
-		};
-
-		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+	for (unsigned i = 0; i < vm->nr_ram; i++)
+		if (set_ram_slot(k, vm, i, vm->ram[i].size))
 			goto err;
-	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	k->ring0_sw = ring0_on_sw(vm);
@@ -561,20 +566,14 @@ static bool in_ring0(struct kvm_vcpu *kv)
 static int kvm_zap_shadow(struct vm *vm)
 {
 	struct kvm_vm *k = vm->accel_data;
+	int ret;
 
 	for (unsigned i = 0; i < vm->nr_ram; i++) {
-		struct kvm_userspace_memory_region r = {
-			.slot = vm->ram[i].slot,
-			.guest_phys_addr = vm->ram[i].gpa,
-			.memory_size = 0,
-			.userspace_addr = (uint64_t)(uintptr_t)vm->ram[i].host,
-		};
-
-		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return -errno;
-		r.memory_size = vm->ram[i].size;
-		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return -errno;
+		ret = set_ram_slot(k, vm, i, 0);
+		if (!ret)
+			ret = set_ram_slot(k, vm, i, vm->ram[i].size);
+		if (ret)
+			return ret;
 	}
 	k->nr_zaps++;
 	return 0;
@@ -652,10 +651,14 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	 * A guest must flush its TLB after changing a present translation,
 	 * so that is when KVM's copies go; new translations KVM finds itself.
 	 */
-	if (req->tlb_flushed && kvm_zap_shadow(vcpu->vm)) {
-		snprintf(vcpu->error, sizeof(vcpu->error), "cannot reset KVM's shadow page tables: %s",
-			 strerror(errno));
-		return VCPU_STOP_ERROR;
+	if (req->tlb_flushed) {
+		int ret = kvm_zap_shadow(vcpu->vm);
+
+		if (ret) {
+			snprintf(vcpu->error, sizeof(vcpu->error),
+				 "cannot reset KVM's shadow page tables: %s", strerror(-ret));
+			return VCPU_STOP_ERROR;
+		}
 	}
 	if (kvm_set_state(vcpu, &st)) {
 		snprintf(vcpu->error, sizeof(vcpu->error),
