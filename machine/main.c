@@ -104,7 +104,7 @@ static int parse_trace(const char *s, unsigned *mask)
 		unsigned bit;
 	} classes[] = {
 		{ "in_asm", TRACE_IN_ASM }, { "int", TRACE_INT }, { "cpu", TRACE_CPU },
-		{ "io", TRACE_IO }, { "exit", TRACE_EXIT },
+		{ "io", TRACE_IO }, { "exit", TRACE_EXIT }, { "out_asm", TRACE_OUT_ASM },
 	};
 	char **parts = g_strsplit(s, ",", -1);
 	int ret = 0;
@@ -116,7 +116,7 @@ static int parse_trace(const char *s, unsigned *mask)
 			if (!strcmp(*p, classes[i].name))
 				break;
 		if (i == G_N_ELEMENTS(classes)) {
-			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, "
+			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, out_asm, "
 				"cpu, io, exit)\n", *p);
 			ret = -EINVAL;
 			break;

@@ -33,6 +33,7 @@ enum {
 	TRACE_CPU	= 1u << 2,	/* registers before each insn */
 	TRACE_IO	= 1u << 3,	/* port and MMIO accesses */
 	TRACE_EXIT	= 1u << 4,	/* engine exits (KVM) */
+	TRACE_OUT_ASM	= 1u << 5,	/* each translated block: guest and host code */
 };
 
 struct vm_config {

@@ -22,6 +22,7 @@
 #include "accel/sw/fallback.h"
 #include "accel/sw/fpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/translator/tb.h"
 #include "machine/cpuid.h"
 
 sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
@@ -135,9 +136,8 @@ static void no_handler(struct sw_cpu *cpu, const struct sw_insn *in)
 
 /* ---- one instruction ---- */
 
-static ZydisMnemonic step(struct sw_cpu *cpu)
+ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 {
-	const struct sw_insn *in = sw_decode(cpu);
 	unsigned bits = sw_code_bits(cpu);
 	uint64_t next = cpu->st.rip + in->len;
 	ZydisMnemonic mn = in->zi.mnemonic;
@@ -165,6 +165,11 @@ static ZydisMnemonic step(struct sw_cpu *cpu)
 	cpu->st.rip = sw_64bit(cpu) ? cpu->next_rip : cpu->next_rip & 0xffffffff;
 	cpu->icount++;
 	return mn;
+}
+
+static ZydisMnemonic step(struct sw_cpu *cpu)
+{
+	return sw_exec_insn(cpu, sw_decode(cpu));
 }
 
 void sw_step(struct sw_cpu *cpu)
@@ -277,6 +282,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		if (c->max && c->steps >= c->max)
 			return VCPU_STOP_KICK;
 		if (c->kick && atomic_load_explicit(c->kick, memory_order_relaxed)) {
+			tb_kick_clear(cpu);
 			atomic_store(c->kick, 0);
 			if (must_return(cpu))
 				return VCPU_STOP_KICK;
@@ -301,6 +307,15 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
+		/* Translated code, where it can run; it returns for anything above. */
+		if (!c->max && cpu->tb.tv && !tf && !shadow) {
+			uint64_t n = tb_exec(cpu);
+
+			if (n) {
+				c->steps += n;
+				continue;
+			}
+		}
 		c->steps++;
 		mn = step(cpu);
 		/* The shadow covers exactly one instruction after STI / MOV SS. */
@@ -351,6 +366,35 @@ static uint64_t ram_pages(const struct vm *vm)
 	return (end + 4095) >> 12;
 }
 
+/*
+ * jit=on (the default), off or check. Per-instruction traces (in_asm,
+ * cpu) come from the interpreter, so they turn the translator off.
+ */
+static enum tb_mode jit_mode(struct vm *vm)
+{
+	char v[8];
+
+	if (!vm)
+		return TB_ON;
+	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
+		return TB_OFF;
+	if (accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
+		return TB_ON;
+	if (!strcmp(v, "off"))
+		return TB_OFF;
+	if (!strcmp(v, "check"))
+		return TB_CHECK;
+	return TB_ON;
+}
+
+static bool jit_perfmap(struct vm *vm)
+{
+	char v[8];
+
+	return vm && !accel_opt_value(vm->cfg.accel_opts, "perfmap", v, sizeof(v)) &&
+	       strcmp(v, "off");
+}
+
 int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
 {
 	int ret;
@@ -368,17 +412,19 @@ int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
 		svm->page_flags = NULL;
 		return ret;
 	}
-	{
-		char v[8];
-
-		svm->jit = !accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)) ||
-			   strcmp(v, "off");
+	ret = tb_vm_init(svm, jit_mode(vm), jit_perfmap(vm));
+	if (ret) {
+		sw_decode_destroy(svm);
+		free(svm->page_flags);
+		svm->page_flags = NULL;
+		return ret;
 	}
 	return 0;
 }
 
 void sw_vm_destroy_data(struct sw_vm *svm)
 {
+	tb_vm_destroy(svm);
 	sw_decode_destroy(svm);
 	free(svm->page_flags);
 	svm->page_flags = NULL;
@@ -415,11 +461,17 @@ int sw_cpu_init(struct sw_cpu *cpu, struct vm *vm, struct sw_vm *svm)
 	ret = sw_mmu_init(cpu);
 	if (ret)
 		return ret;
+	ret = tb_cpu_init(cpu);
+	if (ret) {
+		sw_mmu_destroy(cpu);
+		return ret;
+	}
 	return 0;
 }
 
 void sw_cpu_destroy(struct sw_cpu *cpu)
 {
+	tb_cpu_destroy(cpu);
 	sw_mmu_destroy(cpu);
 	for (int i = 0; i < 3; i++) {
 		if (trace_cs_open[i])
@@ -507,8 +559,10 @@ static void sw_vcpu_kick(struct vcpu *vcpu)
 {
 	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
 
-	if (sv)
+	if (sv) {
 		atomic_store(&sv->kick, 1);
+		tb_kick(&sv->cpu);
+	}
 }
 
 static int sw_get_state(struct vcpu *vcpu, struct x86_state *st)
@@ -537,6 +591,7 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	 * that memory cannot be trusted.
 	 */
 	sw_decode_flush(cpu->svm);
+	tb_flush(cpu->svm);
 	return 0;
 }
 
@@ -575,17 +630,20 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 	fprintf(out, "sw: decode cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
 		" uncached, %" PRIu64 " invalidations, %" PRIu64 " flushes\n", ds.hits,
 		ds.misses, ds.uncached, ds.invalidations, ds.flushes);
+	if (vm->accel_data)
+		tb_print_stats(vm->accel_data, out);
 }
 
 static const struct accel_opt sw_opts[] = {
-	{ "jit", "on|off", "the binary translator; off runs the interpreter only (the "
-	  "translator is not built yet, so both run the interpreter today)" },
+	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
+	  "interpreter alone; check replays every block on the interpreter and compares" },
+	{ "perfmap", "on|off", "write /tmp/perf-PID.map so that perf names translated blocks" },
 	{ NULL, NULL, NULL },
 };
 
 const struct accel_ops sw_accel_ops = {
 	.name = "sw",
-	.desc = "software x86 CPU (interpreter)",
+	.desc = "software x86 CPU (binary translator over a reference interpreter)",
 	.probe = sw_probe,
 	.vm_init = sw_vm_init,
 	.vm_destroy = sw_vm_destroy,

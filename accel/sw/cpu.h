@@ -37,6 +37,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "accel/sw/translator/tb_state.h"
 #include "machine/vm.h"
 #include "machine/x86_state.h"
 
@@ -162,6 +163,7 @@ enum sw_event_type {
 /* Per-page flags (struct sw_vm.page_flags, indexed by gpa >> 12). */
 #define SW_PAGE_CODE	0x01	/* decoded instructions cached from this page */
 #define SW_PAGE_PT	0x02	/* a guest paging structure lives here */
+#define SW_PAGE_TB	0x04	/* translated code comes from here */
 
 /* Engine-wide data (vm->accel_data). */
 struct sw_vm {
@@ -169,7 +171,7 @@ struct sw_vm {
 	uint8_t *page_flags;		/* one byte per 4 KiB of guest-physical space */
 	uint64_t nr_pages;		/* covers [0, highest RAM end) */
 	struct sw_decode_cache *dc;	/* decode.c, shared by all vCPUs */
-	bool jit;			/* "jit=off" turns the translator off */
+	struct tb_vm *tb;		/* the translator (NULL: jit=off) */
 	/*
 	 * Another engine (KVM) also writes guest memory, unseen by the
 	 * SMC tracking: every decode-cache hit is checked against the
@@ -181,7 +183,12 @@ struct sw_vm {
 struct sw_mmu;
 
 struct sw_cpu {
-	struct x86_state st;		/* architectural state */
+	/*
+	 * Architectural state first, then what translated code reaches
+	 * relative to it through the host's GS base (translator/tb_state.h).
+	 */
+	struct x86_state st;
+	struct tb_cpu_state tb;
 	struct vcpu *vcpu;
 	struct vm *vm;
 	struct sw_vm *svm;
@@ -326,6 +333,15 @@ int sw_decode_init(struct sw_vm *svm);
 void sw_decode_destroy(struct sw_vm *svm);
 /* Decode (or find cached) the instruction at cpu->st.rip; raises #PF/#GP/#UD. */
 const struct sw_insn *sw_decode(struct sw_cpu *cpu);
+/*
+ * Decode one instruction from @n bytes at @bytes for @bits-bit code on a
+ * @sbits-bit stack into caller-owned storage: Zydis' full output (@zi,
+ * @ops; both may be NULL) and the compact form handlers run (@in). Never
+ * faults: 0, or -EAGAIN when the bytes end first, -EINVAL when invalid.
+ */
+int sw_decode_at(struct sw_cpu *cpu, const uint8_t *bytes, unsigned n, unsigned bits,
+		 unsigned sbits, ZydisDecodedInstruction *zi, ZydisDecodedOperand *ops,
+		 struct sw_insn *in);
 void sw_decode_invalidate_page(struct sw_vm *svm, uint64_t gpa);
 
 /* ---- operands (operand.c) ---- */
@@ -393,6 +409,11 @@ void sw_register_seg(void);
 /* ---- the run loop (cpu.c) ---- */
 /* Execute one instruction (the unit the KVM fallback and tests use). */
 void sw_step(struct sw_cpu *cpu);
+/*
+ * Execute decoded instruction @in at cpu->st.rip, no event checks: the
+ * handler, then RIP committed. The translator's helpers call this.
+ */
+ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in);
 /* Set up a CPU for unit tests (no vCPU thread): state reset, decoders. */
 int sw_cpu_init(struct sw_cpu *cpu, struct vm *vm, struct sw_vm *svm);
 void sw_cpu_destroy(struct sw_cpu *cpu);

@@ -30,6 +30,7 @@
 
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
+#include "accel/sw/translator/tb.h"
 
 /*
  * One bucket per possible entry: every executed instruction looks itself
@@ -330,6 +331,16 @@ static struct dc_entry *entry_alloc(struct sw_vm *svm)
 	return e;
 }
 
+/* Writes to the page now go through mem.c, which tells us: none may bypass it inline. */
+static void mark_code(struct sw_vm *svm, uint64_t pfn)
+{
+	bool was = svm->page_flags[pfn] != 0;
+
+	svm->page_flags[pfn] |= SW_PAGE_CODE;
+	if (!was)
+		tb_page_flagged(svm, pfn);
+}
+
 /* Insert a decoded copy of @src (already in scratch) into the cache; NULL if out of memory. */
 static struct dc_entry *cache_insert(struct sw_vm *svm, const struct dc_entry *src)
 {
@@ -347,7 +358,7 @@ static struct dc_entry *cache_insert(struct sw_vm *svm, const struct dc_entry *s
 		h = hash_pfn(pfn);
 		page->hnext = dc->pages[h];
 		dc->pages[h] = page;
-		svm->page_flags[pfn] |= SW_PAGE_CODE;
+		mark_code(svm, pfn);
 	}
 	e = entry_alloc(svm);
 	if (!e)
@@ -364,7 +375,7 @@ static struct dc_entry *cache_insert(struct sw_vm *svm, const struct dc_entry *s
 		h = hash_pfn(pfn);
 		page->hnext = dc->pages[h];
 		dc->pages[h] = page;
-		svm->page_flags[pfn] |= SW_PAGE_CODE;
+		mark_code(svm, pfn);
 	}
 	*e = *src;
 	e->page = page;
@@ -409,8 +420,9 @@ static void fetch_bytes(struct sw_cpu *cpu, uint8_t *dst, const uint8_t *host, u
 		dst[i] = (uint8_t)sw_phys_read(cpu, gpa + i, 1);
 }
 
-static ZyanStatus run_decoder(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
-			      struct dc_entry *e, unsigned n)
+static ZyanStatus decode_bytes(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
+			       const uint8_t *bytes, unsigned n, ZydisDecodedInstruction *zi,
+			       ZydisDecodedOperand *ops)
 {
 	const ZydisDecoder *base = bits == 64 ? &cpu->dec64 : bits == 32 ? &cpu->dec32 :
 				   &cpu->dec16;
@@ -422,7 +434,13 @@ static ZyanStatus run_decoder(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
 		d.stack_width = sbits == 32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16;
 		base = &d;
 	}
-	return ZydisDecoderDecodeFull(base, e->bytes, n, &full.zi, full.op);
+	return ZydisDecoderDecodeFull(base, bytes, n, zi, ops);
+}
+
+static ZyanStatus run_decoder(struct sw_cpu *cpu, unsigned bits, unsigned sbits,
+			      struct dc_entry *e, unsigned n)
+{
+	return decode_bytes(cpu, bits, sbits, e->bytes, n, &full.zi, full.op);
 }
 
 /* The narrow fields of struct sw_zi / sw_op must hold every value Zydis produces. */
@@ -437,10 +455,9 @@ _Static_assert(sizeof(struct sw_op) == 24, "sw_op grew");
 _Static_assert(sizeof(struct dc_entry) == 384, "dc_entry grew: lookups miss more");
 
 /* Copy what the handlers read from the decoder's output into @in. */
-static void sw_insn_compact(struct sw_insn *in)
+static void insn_compact(struct sw_insn *in, const ZydisDecodedInstruction *zi,
+			 const ZydisDecodedOperand *ops)
 {
-	const ZydisDecodedInstruction *zi = &full.zi;
-
 	in->zi.mnemonic = (uint16_t)zi->mnemonic;
 	in->zi.length = zi->length;
 	in->zi.opcode = zi->opcode;
@@ -459,7 +476,7 @@ static void sw_insn_compact(struct sw_insn *in)
 
 	/* Every slot, not just operand_count: the unused ones end up zero as in @full. */
 	for (unsigned i = 0; i < ZYDIS_MAX_OPERAND_COUNT; i++) {
-		const ZydisDecodedOperand *o = &full.op[i];
+		const ZydisDecodedOperand *o = &ops[i];
 		struct sw_op *d = &in->op[i];
 
 		memset(d, 0, sizeof(*d));
@@ -491,6 +508,29 @@ static void sw_insn_compact(struct sw_insn *in)
 			break;
 		}
 	}
+}
+
+static void sw_insn_compact(struct sw_insn *in)
+{
+	insn_compact(in, &full.zi, full.op);
+}
+
+int sw_decode_at(struct sw_cpu *cpu, const uint8_t *bytes, unsigned n, unsigned bits,
+		 unsigned sbits, ZydisDecodedInstruction *zi, ZydisDecodedOperand *ops,
+		 struct sw_insn *in)
+{
+	ZydisDecodedInstruction *z = zi ? zi : &full.zi;
+	ZydisDecodedOperand *o = ops ? ops : full.op;
+	ZyanStatus s = decode_bytes(cpu, bits, sbits, bytes, n, z, o);
+
+	if (s == ZYDIS_STATUS_NO_MORE_DATA)
+		return -EAGAIN;
+	if (!ZYAN_SUCCESS(s))
+		return -EINVAL;
+	insn_compact(in, z, o);
+	in->len = in->zi.length;
+	in->fn = sw_handlers[in->zi.mnemonic];
+	return 0;
 }
 
 static bool canonical(uint64_t la)

@@ -12,6 +12,7 @@
 
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
+#include "accel/sw/translator/tb.h"
 #include "machine/bus.h"
 #include "machine/memory.h"
 
@@ -173,6 +174,8 @@ void sw_page_written(struct sw_cpu *cpu, uint64_t gpa, unsigned len)
 	f = svm->page_flags[pfn];
 	if (f & SW_PAGE_CODE)
 		sw_decode_invalidate_range(svm, gpa, len);
+	if (f & SW_PAGE_TB)
+		tb_invalidate_range(svm, gpa, len);
 	if (f & SW_PAGE_PT)
 		sw_mmu_pt_written(cpu, gpa);
 }

@@ -54,6 +54,7 @@
 
 #include "accel/sw/cpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/translator/tb.h"
 #include "machine/memory.h"
 
 #define TLB_BITS	10
@@ -179,8 +180,13 @@ static void ctx_depend(struct sw_mmu *m, struct ctx *c, uint64_t gpa)
 	unsigned h = dep_hash(pfn);
 	uint64_t bit = 1ull << (h & 63);
 
-	if (pfn < svm->nr_pages && !(svm->page_flags[pfn] & SW_PAGE_PT))
-		__atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_PT, __ATOMIC_SEQ_CST);
+	if (pfn < svm->nr_pages && !(svm->page_flags[pfn] & SW_PAGE_PT)) {
+		uint8_t was = __atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_PT, __ATOMIC_SEQ_CST);
+
+		/* Its writes must reach mem.c from now on, translated code's too. */
+		if (!was)
+			tb_page_flagged(svm, pfn);
+	}
 	/* A locked OR is a full barrier: the flag is visible before the entry is read. */
 	if (!(atomic_load_explicit(&c->deps[h >> 6], memory_order_relaxed) & bit))
 		atomic_fetch_or(&c->deps[h >> 6], bit);
@@ -255,6 +261,7 @@ static void resync(struct sw_mmu *m)
 	}
 	m->cur = NULL;
 	select_ctx(m);
+	tb_tlb_flush(m->cpu);
 }
 
 /* ---- page walk ---- */
@@ -422,6 +429,9 @@ static bool set_ad(struct sw_mmu *m, struct walk *w, bool write)
 		if ((w->gpa[i] >> 12) < svm->nr_pages &&
 		    (svm->page_flags[w->gpa[i] >> 12] & SW_PAGE_CODE))
 			sw_decode_invalidate_page(svm, w->gpa[i] & ~0xfffull);
+		if ((w->gpa[i] >> 12) < svm->nr_pages &&
+		    (svm->page_flags[w->gpa[i] >> 12] & SW_PAGE_TB))
+			tb_invalidate_range(svm, w->gpa[i], w->wide ? 8 : 4);
 	}
 	return true;
 }
@@ -529,10 +539,12 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 	struct sw_mmu *m = cpu->mmu;
 
 	cpu->nr_tlb_flushes++;
-	if (mode_sig(&cpu->st) != m->sig || paging_mode(&cpu->st) != m->mode)
+	if (mode_sig(&cpu->st) != m->sig || paging_mode(&cpu->st) != m->mode) {
 		resync(m);
-	else
+	} else {
 		select_ctx(m);
+		tb_tlb_flush(cpu);
+	}
 }
 
 void sw_mmu_paging_changed(struct sw_cpu *cpu)
@@ -570,10 +582,20 @@ void sw_mmu_invlpg(struct sw_cpu *cpu, uint64_t la)
 {
 	struct sw_mmu *m = cpu->mmu;
 
+	bool large = false;
+
 	cpu->nr_tlb_flushes++;
-	for (unsigned i = 0; i < NR_CTX; i++)
-		if (m->ctx[i].used)
+	for (unsigned i = 0; i < NR_CTX; i++) {
+		if (m->ctx[i].used) {
 			ctx_invlpg(&m->ctx[i], la);
+			large |= m->ctx[i].has_large;
+		}
+	}
+	/* The inline TLB keeps 4 KiB pieces of large pages without their size. */
+	if (large)
+		tb_tlb_flush(cpu);
+	else
+		tb_tlb_flush_page(cpu, la);
 }
 
 void sw_mmu_pt_written(struct sw_cpu *cpu, uint64_t gpa)

@@ -6,6 +6,7 @@
 #include "machine/cpuid.h"
 #include "machine/memory.h"
 #include "tests/unit/sw_harness.h"
+#include "accel/sw/translator/tb.h"
 
 static void seg(struct x86_seg *s, uint16_t sel, uint32_t limit, uint32_t attr)
 {
@@ -123,8 +124,10 @@ void swh_poke(struct swh *h, uint64_t gpa, const void *src, size_t len)
 	if (vm_mem_write(&h->vm, gpa, src, len))
 		abort();	/* a test bug, not guest input */
 	/* Like a DMA write: drop decoded instructions of the pages touched. */
-	for (uint64_t p = gpa & ~0xfffull; p < gpa + len; p += 4096)
+	for (uint64_t p = gpa & ~0xfffull; p < gpa + len; p += 4096) {
 		sw_decode_invalidate_page(&h->svm, p);
+		tb_invalidate_range(&h->svm, p, 4096);
+	}
 }
 
 void swh_peek(struct swh *h, uint64_t gpa, void *dst, size_t len)

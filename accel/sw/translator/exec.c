@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Running translated code: the code cache and its shared stubs, block
+ * lookup and chaining, the C side of helper calls and of the inline TLB's
+ * slow path, invalidation (x86 TLB points, self-modifying code) and the
+ * counters behind --stats.
+ *
+ * One code cache per vCPU, so that chaining, patching and flushing never
+ * race with another thread running the same code. Blocks are found by
+ * guest-physical address, mode and virtual PC; they are chained only to
+ * blocks that start in the same virtual page (as QEMU does), so a chain
+ * never outlives the mapping it was made under: the first block of a
+ * page is always reached through a lookup that translated its address
+ * afresh (or the jump cache, which every TLB invalidation point empties).
+ *
+ * Dead blocks (overwritten code) are unlinked at once but their code and
+ * data stay until the whole cache is flushed, because a helper called
+ * from the block that its own store killed returns into it.
+ */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <capstone/capstone.h>
+
+#include "accel/sw/core.h"
+#include "accel/sw/cpu.h"
+#include "accel/sw/translator/emit.h"
+#include "accel/sw/translator/tb_int.h"
+#include "machine/memory.h"
+
+/* Guest registers kept in host registers of the same number. */
+static const unsigned mapped[] = {
+	H_RAX, H_RCX, H_RDX, H_RBX, H_RBP, H_RSI, H_RDI, H_R8, H_R9, H_R10, H_R11, H_R12, H_R13,
+};
+
+static __thread void *thread_gs;	/* the GS base this thread runs translated code with */
+
+static bool canonical(uint64_t la)
+{
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+/* ---- shared code at the start of each cache ---- */
+
+static void emit_spill(struct emit *e)
+{
+	for (unsigned i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++)
+		e_store(e, 8, e_gs(TB_GS_GPR(mapped[i])), mapped[i]);
+}
+
+static void emit_reload(struct emit *e)
+{
+	for (unsigned i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++)
+		e_load(e, 8, mapped[i], e_gs(TB_GS_GPR(mapped[i])));
+}
+
+static void emit_rsp_imm(struct emit *e, unsigned ext, uint8_t n)
+{
+	e_op_reg(e, 8, (const uint8_t[]){ 0x83 }, 1, ext, H_RSP);	/* add/sub rsp, n */
+	e_u8(e, n);
+}
+
+static const unsigned saved[] = { H_RBX, H_RBP, H_R12, H_R13, H_R14, H_R15 };
+
+/*
+ * A trampoline into C for translated code: r14 = site, r15 = linear
+ * address (slow path). The C function returns 0 (leave: cpu->st is
+ * current), 1 (go on after the call) or a host address (slow path: r15
+ * gets it, and the return goes 5 bytes further, to the stub's second jmp).
+ */
+static uint8_t *emit_tramp(struct tb_vcpu *tv, struct emit *e, void *fn)
+{
+	uint8_t *start = e->p;
+	uint32_t jz, je;
+
+	emit_spill(e);
+	e_pushf(e);
+	e_pop_mem(e, e_gs(TB_GS(tb.hflags)));
+	e_load(e, 8, H_RDI, e_gs(TB_GS(tb.self)));
+	e_mov_rr(e, 8, H_RSI, H_R14);
+	e_mov_rr(e, 8, H_RDX, H_R15);
+	emit_rsp_imm(e, 5, 8);
+	e_mov_imm(e, H_RAX, (uint64_t)(uintptr_t)fn);
+	e_call_reg(e, H_RAX);
+	emit_rsp_imm(e, 0, 8);
+	e_op_reg(e, 8, (const uint8_t[]){ 0x85 }, 1, H_RAX, H_RAX);	/* test rax, rax */
+	jz = e_jcc(e, CC_E, e->p);
+	e_op_reg(e, 8, (const uint8_t[]){ 0x83 }, 1, 7, H_RAX);	/* cmp rax, 1 */
+	e_u8(e, 1);
+	je = e_jcc(e, CC_E, e->p);
+	e_mov_rr(e, 8, H_R15, H_RAX);
+	e_op_mem(e, 8, (const uint8_t[]){ 0x83 }, 1, 0, e_base(H_RSP, 0));	/* add [rsp], 5 */
+	e_u8(e, 5);
+	e_patch_rel32(e->start + je, e->p);
+	emit_reload(e);
+	e_push_mem(e, e_gs(TB_GS(tb.hflags)));
+	e_popf(e);
+	e_u8(e, 0xc3);
+	e_patch_rel32(e->start + jz, e->p);
+	emit_rsp_imm(e, 0, 8);		/* drop the return address */
+	e_jmp(e, tv->exit_synced);
+	return start;
+}
+
+static void emit_common(struct tb_vcpu *tv)
+{
+	struct emit e = { .start = tv->cache, .p = tv->cache, .end = tv->cache_end };
+
+	tv->enter = (void (*)(void *))(void *)e.p;
+	for (unsigned i = 0; i < 6; i++)
+		e_push(&e, saved[i]);
+	emit_rsp_imm(&e, 5, 8);		/* 16-byte aligned inside translated code */
+	e_store(&e, 8, e_gs(TB_GS(tb.entry)), H_RDI);
+	emit_reload(&e);
+	e_push_mem(&e, e_gs(TB_GS(tb.hflags)));
+	e_popf(&e);
+	e_jmp_mem(&e, e_gs(TB_GS(tb.entry)));
+
+	tv->exit_common = e.p;
+	emit_spill(&e);
+	e_pushf(&e);
+	e_pop_mem(&e, e_gs(TB_GS(tb.hflags)));
+	tv->exit_synced = e.p;
+	emit_rsp_imm(&e, 0, 8);
+	for (unsigned i = 6; i-- > 0;)
+		e_pop(&e, saved[i]);
+	e_u8(&e, 0xc3);
+
+	/* r15 = the struct tb_exit taken. */
+	tv->exit_direct = e.p;
+	e_store(&e, 8, e_gs(TB_GS(tb.exit)), H_R15);
+	e_load(&e, 8, H_R15, e_base(H_R15, (int32_t)offsetof(struct tb_exit, target)));
+	e_store(&e, 8, e_gs(TB_GS(st.rip)), H_R15);
+	e_jmp(&e, tv->exit_common);
+
+	tv->mem_tramp = emit_tramp(tv, &e, (void *)tb_slow_mem);
+	tv->help_tramp = emit_tramp(tv, &e, (void *)tb_helper);
+	tv->cache_blocks = (uint8_t *)(((uintptr_t)e.p + 63) & ~(uintptr_t)63);
+	tv->cache_ptr = tv->cache_blocks;
+}
+
+/* ---- inline TLB and jump caches ---- */
+
+static void tlb_poison(struct tb_tlbe *t)
+{
+	/* Slot i holds a tag whose own slot is i + 2: no access probing slot i matches it. */
+	for (unsigned i = 0; i < TB_TLB_SIZE; i++) {
+		t[i].tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+		t[i].addend = 0;
+	}
+}
+
+static void jc_poison(struct tb_jce *jc)
+{
+	/* Likewise: RIP i + 1 is never looked up in slot i. */
+	for (unsigned i = 0; i < TB_JC_SIZE; i++) {
+		jc[i].rip = i + 1;
+		jc[i].code = NULL;
+	}
+}
+
+void tb_tlb_flush(struct sw_cpu *cpu)
+{
+	if (!cpu->tb.tv)
+		return;
+	for (unsigned p = 0; p < 2; p++) {
+		tlb_poison(cpu->tb.tlb[p][TB_TLB_READ]);
+		tlb_poison(cpu->tb.tlb[p][TB_TLB_WRITE]);
+		jc_poison(cpu->tb.jc[p]);
+	}
+}
+
+void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la)
+{
+	unsigned i = (la >> 12) & (TB_TLB_SIZE - 1);
+	uint64_t page = la & ~0xfffull;
+
+	if (!cpu->tb.tv)
+		return;
+	for (unsigned p = 0; p < 2; p++) {
+		for (unsigned k = 0; k < 2; k++) {
+			struct tb_tlbe *t = &cpu->tb.tlb[p][k][i];
+
+			if (t->tag == page) {
+				t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+				t->addend = 0;
+			}
+		}
+		/* Jump-cache entries are keyed by RIP, not page: drop the page's. */
+		for (unsigned j = 0; j < TB_JC_SIZE; j++)
+			if ((cpu->tb.jc[p][j].rip & ~0xfffull) == page) {
+				cpu->tb.jc[p][j].rip = j + 1;
+				cpu->tb.jc[p][j].code = NULL;
+			}
+	}
+}
+
+void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
+{
+	struct tb_vm *tvm = svm->tb;
+
+	if (!tvm)
+		return;
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++) {
+		struct sw_cpu *cpu = tvm->vcpus[v] ? tvm->vcpus[v]->cpu : NULL;
+
+		if (!cpu)
+			continue;
+		for (unsigned p = 0; p < 2; p++) {
+			for (unsigned i = 0; i < TB_TLB_SIZE; i++) {
+				struct tb_tlbe *t = &cpu->tb.tlb[p][TB_TLB_WRITE][i];
+
+				if ((cpu->tb.tlb_wgpa[p][i] >> 12) == pfn &&
+				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i) {
+					t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+					t->addend = 0;
+				}
+			}
+		}
+	}
+}
+
+static void tlb_fill(struct sw_cpu *cpu, unsigned priv, bool write, uint64_t la, uint8_t *host,
+		     uint64_t gpa)
+{
+	unsigned i = (la >> 12) & (TB_TLB_SIZE - 1);
+	uint64_t page = la & ~0xfffull;
+	struct tb_tlbe e = { page, (uint64_t)(uintptr_t)(host - (la & 0xfff)) - page };
+
+	cpu->tb.tlb[priv][TB_TLB_READ][i] = e;
+	if (write) {
+		cpu->tb.tlb[priv][TB_TLB_WRITE][i] = e;
+		cpu->tb.tlb_wgpa[priv][i] = gpa & ~0xfffull;
+	}
+}
+
+/* ---- blocks ---- */
+
+static unsigned hash_key(uint64_t key, uint64_t pc)
+{
+	uint64_t h = (key ^ (pc << 7)) * 0x9e3779b97f4a7c15ull;
+
+	return (unsigned)(h >> (64 - TB_HASH_BITS));
+}
+
+static unsigned hash_pfn(uint64_t pfn)
+{
+	return (unsigned)((pfn * 0x9e3779b97f4a7c15ull) >> (64 - TB_PHASH_BITS));
+}
+
+static void tb_free(struct tb *tb)
+{
+	free(tb->bytes);
+	free(tb->sites);
+	free(tb);
+}
+
+static void cache_flush(struct tb_vcpu *tv)
+{
+	struct tb *tb = tv->all;
+
+	while (tb) {
+		struct tb *n = tb->all_next;
+
+		tb_free(tb);
+		tb = n;
+	}
+	tv->all = NULL;
+	memset(tv->hash, 0, sizeof(tv->hash));
+	memset(tv->phash, 0, sizeof(tv->phash));
+	tv->cache_ptr = tv->cache_blocks;
+	tv->cpu->tb.exit = NULL;
+	jc_poison(tv->cpu->tb.jc[0]);
+	jc_poison(tv->cpu->tb.jc[1]);
+	tv->stats.flushes++;
+}
+
+static void unlink_list(struct tb **pp, struct tb *tb, size_t next_off)
+{
+	while (*pp) {
+		if (*pp == tb) {
+			*pp = *(struct tb **)((char *)tb + next_off);
+			return;
+		}
+		pp = (struct tb **)((char *)*pp + next_off);
+	}
+}
+
+/* Overwritten: no lookup, chain or jump-cache entry reaches the block any more. */
+static void tb_kill(struct tb_vcpu *tv, struct tb *tb)
+{
+	struct sw_cpu *cpu = tv->cpu;
+
+	if (tb->dead)
+		return;
+	tb->dead = true;
+	unlink_list(&tv->hash[hash_key(tb->key, tb->pc)], tb, offsetof(struct tb, hnext));
+	unlink_list(&tv->phash[hash_pfn(tb->gpa >> 12)], tb, offsetof(struct tb, pnext));
+	for (struct tb_exit *ex = tb->incoming; ex; ex = ex->in_next) {
+		e_patch_rel32(ex->tb->code + ex->patch, ex->tb->code + ex->stub);
+		ex->dest = NULL;
+		tv->stats.unchains++;
+	}
+	tb->incoming = NULL;
+	for (unsigned i = 0; i < tb->nexit; i++) {
+		struct tb_exit *ex = &tb->exit[i], **pp;
+
+		if (!ex->dest)
+			continue;
+		for (pp = &ex->dest->incoming; *pp; pp = &(*pp)->in_next) {
+			if (*pp == ex) {
+				*pp = ex->in_next;
+				break;
+			}
+		}
+		ex->dest = NULL;
+	}
+	if (tb->code) {
+		for (unsigned p = 0; p < 2; p++)
+			for (unsigned j = 0; j < TB_JC_SIZE; j++)
+				if (cpu->tb.jc[p][j].code == tb->code) {
+					cpu->tb.jc[p][j].rip = j + 1;
+					cpu->tb.jc[p][j].code = NULL;
+				}
+	}
+	if (cpu->tb.exit && cpu->tb.exit->tb == tb)
+		cpu->tb.exit = NULL;
+	tv->stats.invalidations++;
+}
+
+static void invalidate_vcpu(struct tb_vcpu *tv, uint64_t gpa, unsigned len)
+{
+	uint64_t pfn = gpa >> 12;
+	struct tb *tb = tv->phash[hash_pfn(pfn)];
+
+	while (tb) {
+		struct tb *n = tb->pnext;
+		/* A block that is the interpreter's covers its first instruction at most. */
+		uint64_t end = tb->gpa + (tb->ninsn ? tb->glen : 15);
+
+		if ((tb->gpa >> 12) == pfn && tb->gpa < gpa + len && gpa < end)
+			tb_kill(tv, tb);
+		tb = n;
+	}
+}
+
+void tb_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len)
+{
+	struct tb_vm *tvm = svm->tb;
+
+	if (!tvm)
+		return;
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
+		if (tvm->vcpus[v])
+			invalidate_vcpu(tvm->vcpus[v], gpa, len);
+}
+
+void tb_flush(struct sw_vm *svm)
+{
+	struct tb_vm *tvm = svm->tb;
+
+	if (!tvm)
+		return;
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
+		if (tvm->vcpus[v])
+			cache_flush(tvm->vcpus[v]);
+}
+
+static void mark_code_page(struct sw_vm *svm, uint64_t gpa)
+{
+	uint64_t pfn = gpa >> 12;
+
+	if (pfn >= svm->nr_pages || (svm->page_flags[pfn] & SW_PAGE_TB))
+		return;
+	__atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_TB, __ATOMIC_SEQ_CST);
+	tb_page_flagged(svm, pfn);
+}
+
+static struct tb *lookup(struct tb_vcpu *tv, struct sw_cpu *cpu, unsigned mode)
+{
+	struct x86_state *st = &cpu->st;
+	struct sw_vm *svm = cpu->svm;
+	uint64_t la = st->rip, gpa, key;
+	struct tb *tb;
+	uint8_t *host;
+	unsigned h;
+
+	if (mode & 4) {
+		if (!canonical(la))
+			return NULL;
+	} else {
+		la &= 0xffffffff;
+	}
+	/* A fault here is the one the interpreter's fetch would raise, with the same state. */
+	host = sw_mmu_translate(cpu, la, SW_ACC_EXEC, &gpa);
+	if (!host || (gpa >> 12) >= svm->nr_pages)
+		return NULL;
+	key = gpa << 8 | mode;
+	h = hash_key(key, st->rip);
+	for (tb = tv->hash[h]; tb; tb = tb->hnext) {
+		if (tb->key != key || tb->pc != st->rip)
+			continue;
+		/* KVM writes guest RAM unseen: trust a block only while its bytes are the same. */
+		if (tb->bytes && memcmp(tb->bytes, host, tb->glen)) {
+			tb_kill(tv, tb);
+			break;
+		}
+		return tb;
+	}
+	if ((size_t)(tv->cache_end - tv->cache_ptr) < TB_BLOCK_MAX)
+		cache_flush(tv);
+	tb = tb_translate(tv, st->rip, gpa, host, mode);
+	if (!tb)
+		return NULL;
+	if (svm->external_writers && tb->ninsn) {
+		tb->bytes = malloc(tb->glen);
+		if (tb->bytes)
+			memcpy(tb->bytes, host, tb->glen);
+	}
+	tv->stats.blocks++;
+	if (!tb->ninsn)
+		tv->stats.empty++;
+	tv->stats.guest_bytes += tb->glen;
+	tv->stats.code_bytes += tb->size;
+	tb->hnext = tv->hash[h];
+	tv->hash[h] = tb;
+	tb->pnext = tv->phash[hash_pfn(gpa >> 12)];
+	tv->phash[hash_pfn(gpa >> 12)] = tb;
+	tb->all_next = tv->all;
+	tv->all = tb;
+	mark_code_page(svm, gpa);
+	if (tb->ninsn)
+		tb_announce(tv, tb);
+	return tb;
+}
+
+static void chain(struct tb_vcpu *tv, struct tb_exit *ex, struct tb *to)
+{
+	struct tb *from = ex->tb;
+
+	if (from->dead || to->dead || !to->ninsn || ex->dest || ex->target != to->pc ||
+	    from->mode != to->mode || (from->pc >> 12) != (to->pc >> 12))
+		return;
+	e_patch_rel32(from->code + ex->patch, to->code);
+	ex->dest = to;
+	ex->in_next = to->incoming;
+	to->incoming = ex;
+	tv->stats.chains++;
+}
+
+/* ---- running ---- */
+
+static bool flat_data(const struct x86_seg *s)
+{
+	unsigned type = SEG_ATTR_TYPE(s->attr);
+
+	return s->base == 0 && s->limit == 0xffffffffu && !(s->attr & SEG_ATTR_UNUSABLE) &&
+	       (type & 0xe) == 2;	/* data, writable, expand-up */
+}
+
+static bool can_run(struct sw_cpu *cpu)
+{
+	const struct x86_state *st = &cpu->st;
+
+	if (!(st->cr0 & X86_CR0_PE) || (st->rflags & (X86_RFLAGS_TF | X86_RFLAGS_VM)) ||
+	    st->int_shadow || st->halted || cpu->pending_db_trap)
+		return false;
+	if (st->exception.pending || st->exception.injected || st->interrupt.pending ||
+	    st->interrupt.injected || st->nmi_pending)
+		return false;
+	if (st->dr[7] & 0xff)
+		return false;
+	if ((st->rflags & X86_RFLAGS_AC) && (st->cr0 & X86_CR0_AM) && sw_cpl(cpu) == 3)
+		return false;
+	/* Under KVM, user code runs there; what sw replays of it is one instruction. */
+	if (cpu->svm->external_writers && sw_cpl(cpu) == 3)
+		return false;
+	if (sw_64bit(cpu))
+		return true;
+	if (!(st->seg[S_CS].attr & SEG_ATTR_DB) || st->seg[S_CS].base ||
+	    st->seg[S_CS].limit != 0xffffffffu)
+		return false;
+	return flat_data(&st->seg[S_DS]) && flat_data(&st->seg[S_ES]) &&
+	       flat_data(&st->seg[S_SS]) && (st->seg[S_SS].attr & SEG_ATTR_DB);
+}
+
+static void set_gs(struct sw_cpu *cpu)
+{
+	if (thread_gs == &cpu->st)
+		return;
+	syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)&cpu->st);
+	thread_gs = &cpu->st;
+}
+
+uint64_t tb_exec(struct sw_cpu *cpu)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+	struct x86_state *st = &cpu->st;
+	uint64_t n = 0;
+
+	if (!tv)
+		return 0;
+	set_gs(cpu);
+	while (can_run(cpu)) {
+		unsigned mode = tb_mode_of(cpu), cls = (mode & 3) == 3;
+		struct tb *tb;
+		struct tb_jce *jce;
+
+		/* The jump caches hold blocks of one mode per privilege class. */
+		if (tv->jc_mode[cls] != mode) {
+			jc_poison(cpu->tb.jc[cls]);
+			tv->jc_mode[cls] = mode;
+		}
+		tb = lookup(tv, cpu, mode);
+		if (!tb || !tb->ninsn)
+			break;
+		if (cpu->tb.exit)
+			chain(tv, cpu->tb.exit, tb);
+		jce = &cpu->tb.jc[cls][st->rip & (TB_JC_SIZE - 1)];
+		if (jce->code != tb->code) {
+			jce->rip = st->rip;
+			jce->code = tb->code;
+			tv->stats.jc_fills++;
+		}
+		cpu->tb.exit = NULL;
+		cpu->tb.hflags = (st->rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		tv->stats.dispatches++;
+		tv->enter(tb->code);
+		st->rflags = (st->rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+		n++;
+		if (cpu->tb.exit)
+			tv->stats.exits_direct++;
+		else
+			tv->stats.exits_synced++;
+		if (cpu->tb.exit_req || cpu->stop_req) {
+			tv->stats.exits_req++;
+			break;
+		}
+	}
+	return n;
+}
+
+void tb_kick(struct sw_cpu *cpu)
+{
+	cpu->tb.exit_req = 1;
+}
+
+void tb_kick_clear(struct sw_cpu *cpu)
+{
+	cpu->tb.exit_req = 0;
+}
+
+/* ---- C entry points of translated code ---- */
+
+/* After C ran an instruction: go on in the block only if nothing needs the run loop. */
+static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
+{
+	cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || cpu->tb.exit_req)
+		return 0;
+	return 1;
+}
+
+static void enter_c(struct sw_cpu *cpu, const struct tb_site *site)
+{
+	struct x86_state *st = &cpu->st;
+
+	st->rflags = (st->rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+	st->rip = site->rip;
+	cpu->tb.exit = NULL;
+}
+
+uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+	bool str = site->in.zi.meta.category == ZYDIS_CATEGORY_STRINGOP;
+
+	enter_c(cpu, site);
+	tv->stats.helper_calls++;
+	tv->stats.helper_mn[site->in.zi.mnemonic]++;
+	do
+		sw_exec_insn(cpu, &site->in);
+	while (str && cpu->st.rip == site->rip && !cpu->stop_req && !cpu->tb.exit_req &&
+	       !site->tb->dead);
+	return back_to_code(cpu, site);
+}
+
+uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+	struct sw_vm *svm = cpu->svm;
+	unsigned size = site->size, mode = site->tb->mode;
+	bool write = site->acc == SW_ACC_WRITE;
+	uint64_t gpa, pfn;
+	uint8_t *host;
+
+	enter_c(cpu, site);
+	if (!(mode & 4) ? la + size - 1 > 0xffffffffull :
+			  !canonical(la) || !canonical(la + size - 1))
+		goto interp;	/* the interpreter raises #GP / #SS */
+	if ((la & 0xfff) + size > 4096)
+		goto interp;
+	host = sw_mmu_translate(cpu, la, site->acc, &gpa);	/* may raise #PF */
+	if (!host)
+		goto interp;	/* MMIO */
+	pfn = gpa >> 12;
+	if (pfn >= svm->nr_pages || (write && svm->page_flags[pfn]))
+		goto interp;	/* code or page tables: the interpreter's store reports it */
+	/* SMAP's EFLAGS.AC escape must not be cached for later accesses. */
+	if ((mode & 3) == 3 || !(cpu->st.cr4 & X86_CR4_SMAP) ||
+	    !(cpu->st.rflags & X86_RFLAGS_AC)) {
+		tlb_fill(cpu, (mode & 3) == 3 ? TB_TLB_USER : TB_TLB_SUP, write, la, host, gpa);
+		tv->stats.tlb_fills++;
+	}
+	return (uint64_t)(uintptr_t)host + size - 1;
+interp:
+	tv->stats.mem_interp++;
+	sw_exec_insn(cpu, &site->in);
+	return back_to_code(cpu, site);
+}
+
+/* ---- tracing and the perf map ---- */
+
+static __thread csh cs_host, cs_guest[2];
+static __thread bool cs_open_host, cs_open_guest[2];
+
+static void trace_block(struct tb_vcpu *tv, struct tb *tb)
+{
+	struct vm *vm = tv->cpu->vm;
+	unsigned g = (tb->mode & 4) ? 1 : 0;
+	const uint8_t *gbytes = gpa_to_hva(vm, tb->gpa, tb->glen);
+	cs_insn *ci;
+	size_t n;
+
+	if (!cs_open_host && cs_open(CS_ARCH_X86, CS_MODE_64, &cs_host) == CS_ERR_OK)
+		cs_open_host = true;
+	if (!cs_open_guest[g] &&
+	    cs_open(CS_ARCH_X86, g ? CS_MODE_64 : CS_MODE_32, &cs_guest[g]) == CS_ERR_OK)
+		cs_open_guest[g] = true;
+	vm_trace(vm, TRACE_OUT_ASM, "IN: pc 0x%" PRIx64 " gpa 0x%" PRIx64 " cpl %u, %u insns, %u bytes\n",
+		 tb->pc, tb->gpa, tb->mode & 3, tb->ninsn, tb->glen);
+	if (gbytes && cs_open_guest[g]) {
+		n = cs_disasm(cs_guest[g], gbytes, tb->glen, tb->pc, 0, &ci);
+		for (size_t i = 0; i < n; i++)
+			vm_trace(vm, TRACE_OUT_ASM, "  0x%" PRIx64 ": %s %s\n", ci[i].address,
+				 ci[i].mnemonic, ci[i].op_str);
+		if (n)
+			cs_free(ci, n);
+	}
+	vm_trace(vm, TRACE_OUT_ASM, "OUT: [size=%u]\n", tb->size);
+	if (cs_open_host) {
+		n = cs_disasm(cs_host, tb->code, tb->size, (uint64_t)(uintptr_t)tb->code, 0, &ci);
+		for (size_t i = 0; i < n; i++)
+			vm_trace(vm, TRACE_OUT_ASM, "  0x%" PRIx64 ": %s %s\n", ci[i].address,
+				 ci[i].mnemonic, ci[i].op_str);
+		if (n)
+			cs_free(ci, n);
+	}
+}
+
+void tb_announce(struct tb_vcpu *tv, struct tb *tb)
+{
+	if (tv->tvm->perfmap)
+		fprintf(tv->tvm->perfmap, "%" PRIxPTR " %x tb_%s%" PRIx64 "\n",
+			(uintptr_t)tb->code, tb->size, (tb->mode & 3) == 3 ? "u_" : "k_", tb->pc);
+	if (vm_tracing(tv->cpu->vm, TRACE_OUT_ASM))
+		trace_block(tv, tb);
+}
+
+/* ---- setup ---- */
+
+int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap)
+{
+	struct tb_vm *tvm;
+
+	svm->tb = NULL;
+	if (mode == TB_OFF)
+		return 0;
+	tvm = calloc(1, sizeof(*tvm));
+	if (!tvm)
+		return -ENOMEM;
+	tvm->mode = mode;
+	if (perfmap) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		tvm->perfmap = fopen(path, "a");
+		if (tvm->perfmap)
+			setvbuf(tvm->perfmap, NULL, _IOLBF, 0);
+	}
+	svm->tb = tvm;
+	return 0;
+}
+
+void tb_vm_destroy(struct sw_vm *svm)
+{
+	struct tb_vm *tvm = svm->tb;
+
+	if (!tvm)
+		return;
+	if (tvm->perfmap)
+		fclose(tvm->perfmap);
+	free(tvm);
+	svm->tb = NULL;
+}
+
+int tb_cpu_init(struct sw_cpu *cpu)
+{
+	struct tb_vm *tvm = cpu->svm->tb;
+	struct tb_vcpu *tv;
+	unsigned slot;
+
+	cpu->tb.tv = NULL;
+	cpu->tb.self = cpu;
+	if (!tvm)
+		return 0;
+	for (slot = 0; slot < TB_MAX_VCPUS && tvm->vcpus[slot]; slot++)
+		;
+	if (slot == TB_MAX_VCPUS)
+		return -ENOSPC;
+	tv = calloc(1, sizeof(*tv));
+	if (!tv)
+		return -ENOMEM;
+	tv->cpu = cpu;
+	tv->tvm = tvm;
+	tv->scratch = tb_translate_scratch_new();
+	tv->cache = mmap(NULL, TB_CACHE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!tv->scratch || tv->cache == MAP_FAILED) {
+		if (tv->cache != MAP_FAILED)
+			munmap(tv->cache, TB_CACHE_SIZE);
+		free(tv->scratch);
+		free(tv);
+		return -ENOMEM;
+	}
+	tv->cache_end = tv->cache + TB_CACHE_SIZE;
+	tv->jc_mode[0] = tv->jc_mode[1] = ~0u;
+	emit_common(tv);
+	if (tvm->perfmap)
+		fprintf(tvm->perfmap, "%" PRIxPTR " %" PRIxPTR " tb_stubs\n", (uintptr_t)tv->cache,
+			(uintptr_t)(tv->cache_blocks - tv->cache));
+	tvm->vcpus[slot] = tv;
+	if (slot >= tvm->nr_vcpus)
+		tvm->nr_vcpus = slot + 1;
+	cpu->tb.tv = tv;
+	tb_tlb_flush(cpu);
+	return 0;
+}
+
+void tb_cpu_destroy(struct sw_cpu *cpu)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+
+	if (!tv)
+		return;
+	for (unsigned i = 0; i < tv->tvm->nr_vcpus; i++)
+		if (tv->tvm->vcpus[i] == tv)
+			tv->tvm->vcpus[i] = NULL;
+	cache_flush(tv);
+	munmap(tv->cache, TB_CACHE_SIZE);
+	free(tv->scratch);
+	free(tv);
+	cpu->tb.tv = NULL;
+	if (thread_gs == &cpu->st)
+		thread_gs = NULL;
+}
+
+/* ---- statistics ---- */
+
+static void add_stats(struct tb_stats *sum, const struct tb_stats *s)
+{
+	const uint64_t *a = (const uint64_t *)s;
+	uint64_t *b = (uint64_t *)sum;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		b[i] += a[i];
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+void tb_print_stats(struct sw_vm *svm, FILE *out)
+{
+	struct tb_vm *tvm = svm->tb;
+	struct tb_stats *s;
+	unsigned top[10] = { 0 };
+
+	if (!tvm) {
+		fprintf(out, "sw: translator off (jit=off)\n");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
+		if (tvm->vcpus[v])
+			add_stats(s, &tvm->vcpus[v]->stats);
+	fprintf(out, "sw: translator: %" PRIu64 " blocks (%" PRIu64 " left to the interpreter), %"
+		PRIu64 " guest bytes -> %" PRIu64 " host bytes, %" PRIu64 " cache flushes, %" PRIu64
+		" invalidated (SMC)\n", s->blocks, s->empty, s->guest_bytes, s->code_bytes,
+		s->flushes, s->invalidations);
+	fprintf(out, "sw: translator: %" PRIu64 " dispatches; exits: %" PRIu64 " direct, %" PRIu64
+		" other (indirect miss, helper, check), %" PRIu64 " for the run loop; %" PRIu64
+		" chains made, %" PRIu64 " unchained; %" PRIu64 " jump-cache fills\n",
+		s->dispatches, s->exits_direct, s->exits_synced, s->exits_req, s->chains,
+		s->unchains, s->jc_fills);
+	fprintf(out, "sw: translator: inline TLB: %" PRIu64 " fills (misses), %" PRIu64
+		" accesses interpreted (MMIO, page-crossing, code/page-table writes); %" PRIu64
+		" helper calls, %" PRIu64 " encodings left to helpers\n", s->tlb_fills,
+		s->mem_interp, s->helper_calls, s->encode_fallbacks);
+	/* The ten mnemonics helpers ran most (selection, no sort of the whole table). */
+	for (unsigned m = 1; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++) {
+		unsigned k;
+
+		if (!s->helper_mn[m])
+			continue;
+		for (k = 10; k > 0 && (!top[k - 1] || s->helper_mn[top[k - 1]] < s->helper_mn[m]); k--)
+			if (k < 10)
+				top[k] = top[k - 1];
+		if (k < 10)
+			top[k] = m;
+	}
+	if (top[0]) {
+		fprintf(out, "sw: translator: helper calls by mnemonic:");
+		for (unsigned k = 0; k < 10 && top[k]; k++)
+			fprintf(out, " %s %.1f%%", ZydisMnemonicGetString((ZydisMnemonic)top[k]),
+				pct(s->helper_mn[top[k]], s->helper_calls));
+		fprintf(out, "\n");
+	}
+	free(s);
+}
+
+const char *tb_describe(void)
+{
+	return "translates 32-bit protected-mode (flat segments) and 64-bit code; integer "
+	       "instructions are copied, memory operands go through an inline TLB; system "
+	       "instructions, far transfers, real/16-bit/vm86 code run in the interpreter, "
+	       "x87/SSE and string instructions through interpreter helpers";
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef TANDEM_SW_TRANSLATOR_TB_INT_H
+#define TANDEM_SW_TRANSLATOR_TB_INT_H
+/*
+ * Private to accel/sw/translator/: blocks, exits, call sites, the
+ * per-vCPU translator and the code-cache layout shared by translate.c
+ * (which writes blocks) and exec.c (which runs, chains and drops them).
+ *
+ * Host register use inside translated code:
+ *   rax rcx rdx rbx rbp rsi rdi r8-r13   the guest's registers of the same number
+ *   r14 r15                              scratch (the guest's r14/r15 live in cpu->st)
+ *   rsp                                  the host stack (the guest's rsp lives in cpu->st)
+ *   gs base                              &cpu->st: gs:[8 * n] is guest GPR n
+ *   OSZAPC of RFLAGS                     the guest's; host DF stays 0
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <Zydis/Zydis.h>
+
+#include "accel/sw/cpu.h"
+#include "accel/sw/translator/tb.h"
+
+#define TB_MAX_INSNS	64
+#define TB_HASH_BITS	16
+#define TB_PHASH_BITS	12
+#define TB_CACHE_SIZE	(128u << 20)	/* per vCPU, reserved lazily */
+#define TB_BLOCK_MAX	(32u << 10)	/* room a block may need */
+
+#define TB_OSZAPC	(X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_AF | \
+			 X86_RFLAGS_PF | X86_RFLAGS_CF)
+
+/* gs:-relative displacement of a field of struct sw_cpu (gs base = &cpu->st). */
+#define TB_GS(field)	((int32_t)(offsetof(struct sw_cpu, field) - offsetof(struct sw_cpu, st)))
+#define TB_GS_GPR(n)	TB_GS(st.gpr[n])
+
+/* Guest registers that live in cpu->st rather than in a host register. */
+static inline bool tb_gpr_in_mem(int g)
+{
+	return g == R_SP || g == R_R14 || g == R_R15;
+}
+
+struct tb;
+
+/* A direct exit: a jmp/jcc rel32 that goes to its stub until chained. */
+struct tb_exit {
+	struct tb *tb;			/* owner */
+	uint64_t target;		/* guest RIP */
+	uint32_t patch;			/* offset in tb->code of the rel32 */
+	uint32_t stub;			/* offset in tb->code of the exit stub */
+	struct tb *dest;		/* chained to, or NULL */
+	struct tb_exit *in_next;	/* dest's incoming list */
+};
+
+/* An instruction the generated code hands to C: a helper call or a memory slow path. */
+struct tb_site {
+	struct tb *tb;
+	uint64_t rip, next;
+	int8_t mem;			/* memory operand index (slow path), -1 */
+	uint8_t size;			/* its size in bytes */
+	uint8_t acc;			/* SW_ACC_READ / SW_ACC_WRITE */
+	struct sw_insn in;		/* what the interpreter executes */
+};
+
+struct tb {
+	uint64_t key;			/* gpa << 8 | mode */
+	uint64_t pc;			/* guest RIP of the first instruction */
+	uint64_t gpa;
+	uint8_t *code;
+	uint32_t size;			/* host bytes */
+	uint16_t ninsn;			/* 0: the first instruction is the interpreter's */
+	uint16_t glen;			/* guest bytes */
+	uint8_t mode;
+	bool dead;
+	struct tb *hnext, *pnext, *all_next;
+	struct tb_exit exit[2];
+	unsigned nexit;
+	struct tb_exit *incoming;
+	struct tb_site *sites;
+	unsigned nsites;
+	uint8_t *bytes;			/* guest bytes, kept where another engine writes RAM */
+};
+
+struct tb_stats {
+	uint64_t blocks, empty, guest_bytes, code_bytes, flushes, dispatches, lookups_missed;
+	uint64_t exits_direct, exits_indirect, exits_req, exits_synced;
+	uint64_t chains, unchains, jc_fills, invalidations;
+	uint64_t tlb_fills, mem_interp, helper_calls, encode_fallbacks;
+	uint64_t helper_mn[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+};
+
+struct tb_vcpu {
+	struct sw_cpu *cpu;
+	struct tb_vm *tvm;
+	uint8_t *cache, *cache_end, *cache_ptr, *cache_blocks;
+	/* Shared code at the start of the cache (exec.c). */
+	void (*enter)(void *code);
+	uint8_t *exit_common, *exit_synced, *exit_direct, *mem_tramp, *help_tramp;
+	struct tb *hash[1u << TB_HASH_BITS];
+	struct tb *phash[1u << TB_PHASH_BITS];
+	struct tb *all;
+	unsigned jc_mode[2];		/* the mode each jump cache holds blocks of */
+	struct tb_stats stats;
+	/* Translation scratch (translate.c). */
+	void *scratch;
+};
+
+#define TB_MAX_VCPUS	64
+
+struct tb_vm {
+	enum tb_mode mode;
+	FILE *perfmap;
+	struct tb_vcpu *vcpus[TB_MAX_VCPUS];
+	unsigned nr_vcpus;
+};
+
+/* Mode bits of a block key: CPL, code size, stack size. */
+static inline unsigned tb_mode_of(const struct sw_cpu *cpu)
+{
+	return sw_cpl(cpu) | (sw_code_bits(cpu) == 64 ? 4 : 0) | (sw_stack_bits(cpu) == 64 ? 8 : 0);
+}
+
+/* translate.c: one block at @pc (guest-physical @gpa, bytes at @host up to the page end). */
+struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uint8_t *host,
+			unsigned mode);
+/* translate.c: the per-vCPU scratch it needs. */
+void *tb_translate_scratch_new(void);
+
+/* exec.c: C entry points of translated code. */
+uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site);
+uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la);
+
+/* exec.c: out_asm trace and perf map of a new block. */
+void tb_announce(struct tb_vcpu *tv, struct tb *tb);
+
+#endif
