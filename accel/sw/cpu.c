@@ -282,7 +282,6 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		if (c->max && c->steps >= c->max)
 			return VCPU_STOP_KICK;
 		if (c->kick && atomic_load_explicit(c->kick, memory_order_relaxed)) {
-			tb_kick_clear(cpu);
 			atomic_store(c->kick, 0);
 			if (must_return(cpu))
 				return VCPU_STOP_KICK;
@@ -341,6 +340,7 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 	struct run_ctx ctx = { .max = max_insns, .kick = kick, .intr_hint = true };
 	struct run_ctx *volatile c = &ctx;
 
+	tb_set_kick(cpu, (const volatile int *)kick);
 	/* savemask 0: no signal mask syscall per exception. */
 	if (sigsetjmp(cpu->jmp, 0)) {
 		cpu->insn = NULL;
@@ -561,7 +561,6 @@ static void sw_vcpu_kick(struct vcpu *vcpu)
 
 	if (sv) {
 		atomic_store(&sv->kick, 1);
-		tb_kick(&sv->cpu);
 	}
 }
 

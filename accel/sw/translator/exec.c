@@ -538,7 +538,7 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			tv->stats.exits_direct++;
 		else
 			tv->stats.exits_synced++;
-		if (cpu->tb.exit_req || cpu->stop_req) {
+		if (*cpu->tb.kick || cpu->stop_req) {
 			tv->stats.exits_req++;
 			break;
 		}
@@ -546,14 +546,9 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 	return n;
 }
 
-void tb_kick(struct sw_cpu *cpu)
+void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)
 {
-	cpu->tb.exit_req = 1;
-}
-
-void tb_kick_clear(struct sw_cpu *cpu)
-{
-	cpu->tb.exit_req = 0;
+	cpu->tb.kick = kick ? kick : &cpu->tb.kick_none;
 }
 
 /* ---- C entry points of translated code ---- */
@@ -562,7 +557,7 @@ void tb_kick_clear(struct sw_cpu *cpu)
 static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
 {
 	cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
-	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || cpu->tb.exit_req)
+	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || *cpu->tb.kick)
 		return 0;
 	return 1;
 }
@@ -586,7 +581,7 @@ uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 	tv->stats.helper_mn[site->in.zi.mnemonic]++;
 	do
 		sw_exec_insn(cpu, &site->in);
-	while (str && cpu->st.rip == site->rip && !cpu->stop_req && !cpu->tb.exit_req &&
+	while (str && cpu->st.rip == site->rip && !cpu->stop_req && !*cpu->tb.kick &&
 	       !site->tb->dead);
 	return back_to_code(cpu, site);
 }
@@ -718,6 +713,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 
 	cpu->tb.tv = NULL;
 	cpu->tb.self = cpu;
+	cpu->tb.kick = &cpu->tb.kick_none;
 	if (!tvm)
 		return 0;
 	for (slot = 0; slot < TB_MAX_VCPUS && tvm->vcpus[slot]; slot++)

@@ -35,10 +35,8 @@ void tb_cpu_destroy(struct sw_cpu *cpu);
  * stop request. Faults unwind through cpu->jmp as in the interpreter.
  */
 uint64_t tb_exec(struct sw_cpu *cpu);
-/* Make translated code return to the run loop soon (any thread). */
-void tb_kick(struct sw_cpu *cpu);
-/* The run loop took the kick. */
-void tb_kick_clear(struct sw_cpu *cpu);
+/* The flag that asks translated code to leave (sw_run()'s kick; NULL: none). */
+void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick);
 
 /* x86 TLB invalidation points of this vCPU (mmu.c): the inline TLB and jump caches follow. */
 void tb_tlb_flush(struct sw_cpu *cpu);

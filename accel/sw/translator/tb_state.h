@@ -48,8 +48,13 @@ struct tb_cpu_state {
 	void *entry;			/* where tb_enter jumps */
 	void *self;			/* struct sw_cpu * */
 	struct tb_exit *exit;		/* direct exit taken last, or NULL */
-	volatile uint8_t exit_req;	/* leave translated code at the next check */
-	uint8_t pad[7];
+	/*
+	 * The run loop's kick flag (an atomic int, or @kick_none): translated
+	 * code leaves at its next check while it is set, and only the run loop
+	 * clears it, so no kick is ever lost between two flags.
+	 */
+	const volatile int *kick;
+	int kick_none;
 	struct tb_vcpu *tv;		/* exec.c's per-vCPU data */
 	struct tb_tlbe tlb[2][2][TB_TLB_SIZE];	/* [TB_TLB_SUP/USER][READ/WRITE] */
 	uint64_t tlb_wgpa[2][TB_TLB_SIZE];	/* guest page of each write entry */

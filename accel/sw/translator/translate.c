@@ -1061,7 +1061,8 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 
 			if (save)
 				e_pushf(&x.e);
-			e_cmp_mem8_imm(&x.e, e_gs(TB_GS(tb.exit_req)), 0);
+			e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
+			e_cmp_mem8_imm(&x.e, e_base(H_R15, 0), 0);
 			x.check.jne = e_jcc(&x.e, CC_NE, x.e.p);
 			x.check.rip = t->rip;
 			x.check.popf = save;
