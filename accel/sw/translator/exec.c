@@ -156,11 +156,18 @@ static void tlb_poison(struct tb_tlbe *t)
 	}
 }
 
+/* A RIP that is never looked up in slot @i (it has another slot). */
+static uint64_t jc_empty_rip(unsigned i)
+{
+	for (uint64_t r = 1;; r++)
+		if (tb_jc_slot(r) != i)
+			return r;
+}
+
 static void jc_poison(struct tb_jce *jc)
 {
-	/* Likewise: RIP i + 1 is never looked up in slot i. */
 	for (unsigned i = 0; i < TB_JC_SIZE; i++) {
-		jc[i].rip = i + 1;
+		jc[i].rip = jc_empty_rip(i);
 		jc[i].code = NULL;
 	}
 }
@@ -195,7 +202,7 @@ void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la)
 		/* Jump-cache entries are keyed by RIP, not page: drop the page's. */
 		for (unsigned j = 0; j < TB_JC_SIZE; j++)
 			if ((cpu->tb.jc[p][j].rip & ~0xfffull) == page) {
-				cpu->tb.jc[p][j].rip = j + 1;
+				cpu->tb.jc[p][j].rip = jc_empty_rip(j);
 				cpu->tb.jc[p][j].code = NULL;
 			}
 	}
@@ -325,7 +332,7 @@ static void tb_kill(struct tb_vcpu *tv, struct tb *tb)
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned j = 0; j < TB_JC_SIZE; j++)
 				if (cpu->tb.jc[p][j].code == tb->code) {
-					cpu->tb.jc[p][j].rip = j + 1;
+					cpu->tb.jc[p][j].rip = jc_empty_rip(j);
 					cpu->tb.jc[p][j].code = NULL;
 				}
 	}
@@ -522,7 +529,7 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			break;
 		if (cpu->tb.exit)
 			chain(tv, cpu->tb.exit, tb);
-		jce = &cpu->tb.jc[cls][st->rip & (TB_JC_SIZE - 1)];
+		jce = &cpu->tb.jc[cls][tb_jc_slot(st->rip)];
 		if (jce->code != tb->code) {
 			jce->rip = st->rip;
 			jce->code = tb->code;

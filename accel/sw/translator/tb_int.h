@@ -114,6 +114,12 @@ struct tb_vm {
 	unsigned nr_vcpus;
 };
 
+/* The jump-cache slot of a RIP; the inline lookup computes the same. */
+static inline unsigned tb_jc_slot(uint64_t rip)
+{
+	return (unsigned)((rip ^ (rip >> 4)) & (TB_JC_SIZE - 1));
+}
+
 /* Mode bits of a block key: CPL, code size, stack size. */
 static inline unsigned tb_mode_of(const struct sw_cpu *cpu)
 {

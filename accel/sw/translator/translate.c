@@ -621,7 +621,10 @@ static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_del
 	int32_t jc = TB_GS(tb.jc[x->cpl == 3 ? 1 : 0]);
 	uint32_t miss;
 
+	/* Slot (rip ^ rip >> 4) & mask, times 16: branch targets are often 16-byte aligned. */
 	e_mov_rr(e, 4, H_R14, H_R15);
+	e_shr_imm(e, 4, H_R14, 4);
+	e_op_reg(e, 4, (const uint8_t[]){ 0x31 }, 1, H_R15, H_R14);	/* xor r14d, r15d */
 	e_op_reg(e, 4, (const uint8_t[]){ 0xc1 }, 1, 4, H_R14);	/* shl r14d, 4 */
 	e_u8(e, 4);
 	e_and_imm(e, 4, H_R14, (int32_t)((TB_JC_SIZE - 1) << 4));
