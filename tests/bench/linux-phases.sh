@@ -98,6 +98,7 @@ fail() { # target phase reason
 guest_why=
 prepare_guest() {
 	[ -z "$initrd" ] || return 0
+	[ -z "$guest_why" ] || return 1
 	if [ -n "$LINUX_KERNEL" ]; then
 		kernel=$LINUX_KERNEL
 		[ -f "$kernel" ] || { guest_why="LINUX_KERNEL=$kernel: no such file"; return 1; }
@@ -304,7 +305,13 @@ run_guest() {
 		fi ;;
 	esac
 	set -- "$@" --kernel "$kernel" --initrd "$initrd" --append "$append"
-	printf '%s\n' "$*" >"$logdir/$target.cmd"
+	{
+		echo "# the serial fifo was copied to $log"
+		for a in "$@"; do
+			printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+		done
+		echo
+	} >"$logdir/$target.cmd"
 
 	# We hold the fifo open for writing too, so that the reader neither
 	# blocks in open nor sees an early end; it ends when we let go after
