@@ -332,7 +332,8 @@ run_guest() {
 	wait $wd 2>/dev/null
 	exec 9>&-
 	wait $rd
-	echo "linux: $target ran $(secs $((t1 - t0))) s, exit status $status; logs $logdir/$target.*"
+	echo "linux: $target ran $(secs $((t1 - t0))) s, exit status $status;" \
+		"stderr$([ $target = qemu ] || echo " with --stats"): $err, console: $log"
 
 	# What went wrong, if anything (for every phase without a result).
 	why=
