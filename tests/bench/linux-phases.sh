@@ -195,12 +195,16 @@ run_native() {
 	else
 		fs=$(mktemp -d /dev/shm/tandem-bench.XXXXXX) || {
 			fail native all "no tmpfs: cannot mount one, no /dev/shm"
+			for p in $phases; do
+				[ $p = boot ] || echo "native $p FAIL" >>"$results"
+			done
 			return
 		}
 	fi
 	ln -sf "$BUSYBOX" "$tmp/bin/true"
 	out=$logdir/native.out
 	: >"$out"
+	: >"$tmp/native.phases"
 	echo "native: $BUSYBOX sh $here/linux-init.sh native $fs $tmp/bin/true" >"$logdir/native.cmd"
 	i=0
 	while [ $i -lt 3 ]; do
