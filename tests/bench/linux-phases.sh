@@ -59,9 +59,10 @@ esac
 mkdir -p "$BENCH_LINUX_LOGDIR" || exit 99
 logdir=$(cd "$BENCH_LINUX_LOGDIR" && pwd)
 tmp=$(mktemp -d) || exit 99
-pid='' mnt=''
+pid='' wd='' mnt=''
 cleanup() {
 	[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null
+	[ -z "$wd" ] || kill "$wd" 2>/dev/null
 	[ -z "$mnt" ] || umount "$mnt" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -334,6 +335,7 @@ run_guest() {
 	pid=
 	kill $wd 2>/dev/null
 	wait $wd 2>/dev/null
+	wd=
 	exec 9>&-
 	wait $rd
 	echo "linux: $target ran $(secs $((t1 - t0))) s, exit status $status;" \
