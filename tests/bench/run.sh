@@ -11,16 +11,23 @@
 # it runs), or the script fails.
 #
 # Environment (all optional):
-#   BENCH_TARGETS    default "native sw kvm kvm-r0 qemu"
+#   BENCH_TARGETS    default "native sw kvm kvm-r0 qemu"; sw-nojit
+#                    (--accel=sw,jit=off) is another
 #   BENCH_WORKLOADS  default: every workload `bench-native -l` lists
 #   BENCH_REPEAT     runs per workload and target, best one counts (1)
 #   BENCH_TIMEOUT    seconds one run may take before it is killed (120)
 #   BENCH_CPL        ring the guest runs workloads in: 3 (default) or 0.
 #                    At CPL 0 tandem's kvm engine runs them on the sw
 #                    engine (or, with ring0=kvm, on kvm_pvm's slow ring 0).
+#   BENCH_LINUX      1 (default): then run the Linux phases,
+#                    tests/bench/linux-phases.sh, on BENCH_LINUX_TARGETS
+#                    (default: BENCH_TARGETS where it is set, else
+#                    "native qemu sw kvm"); 0: the workloads only. See that
+#                    script for BENCH_LINUX_TIMEOUT and BENCH_PERF.
 # Exit status: 0 every run agreed, 1 a run failed (status, checksum,
 # timeout), 99 the benchmark is not built.
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
+user_targets=${BENCH_TARGETS-}
 : "${QEMU_SYSTEM:=$(command -v qemu-system-x86_64)}"
 : "${BENCH_TARGETS:=native sw kvm kvm-r0 qemu}"
 : "${BENCH_REPEAT:=1}" "${BENCH_TIMEOUT:=120}" "${BENCH_CPL:=3}"
@@ -53,6 +60,9 @@ probe() {
 	case $1 in
 	native)	desc="host CPU, bench-native" ;;
 	sw)	desc="tandem --accel=sw" ;;
+	sw-nojit)
+		desc="tandem --accel=sw,jit=off"
+		"$TANDEM" info 2>&1 | grep -q 'jit=' || why="this tandem has no sw jit= option" ;;
 	kvm|kvm-r0)
 		if [ "$1" = kvm ]; then
 			desc="tandem --accel=kvm"
@@ -89,6 +99,8 @@ probe() {
 guest() {
 	case $1 in
 	sw)	exec "$TANDEM" --accel=sw --no-reboot --serial "file:$3" --kernel "$elf" --append "$2" ;;
+	sw-nojit) exec "$TANDEM" --accel=sw,jit=off --no-reboot --serial "file:$3" \
+			--kernel "$elf" --append "$2" ;;
 	kvm)	exec "$TANDEM" --accel=kvm --no-reboot --serial "file:$3" --kernel "$elf" --append "$2" ;;
 	kvm-r0)	exec "$TANDEM" --accel=kvm,ring0=kvm --no-reboot --serial "file:$3" \
 			--kernel "$elf" --append "$2" ;;
@@ -280,8 +292,8 @@ awk -v targets="$targets" -v workloads="$BENCH_WORKLOADS" '
 
 		# The ratios asked of the benchmark, where both sides ran.
 		np = 0
-		split("sw qemu sw native kvm native kvm-r0 native qemu native", p, " ")
-		for (k = 1; k + 1 <= 10; k += 2) {
+		n = split("sw qemu sw-nojit qemu sw native kvm native kvm-r0 native qemu native", p, " ")
+		for (k = 1; k + 1 <= n; k += 2) {
 			have_a = have_b = 0
 			for (i = 1; i <= nt; i++) {
 				have_a += t[i] == p[k]
@@ -314,6 +326,30 @@ awk -v targets="$targets" -v workloads="$BENCH_WORKLOADS" '
 		}
 		printf "\n"
 	}' "$tmp/results"
+
+# ---- the Linux phases -------------------------------------------------
+
+if [ "${BENCH_LINUX:-1}" != 0 ]; then
+	echo
+	: "${BENCH_LINUX_TARGETS:=${user_targets:-native qemu sw kvm}}"
+	# Targets only the workloads know (none today) are left out.
+	lt=
+	for target in $BENCH_LINUX_TARGETS; do
+		case $target in
+		native | qemu | sw | sw-nojit | kvm | kvm-r0) lt="$lt $target" ;;
+		*) echo "bench: no Linux phases for target $target" ;;
+		esac
+	done
+	if [ -n "$lt" ]; then
+		export top_srcdir top_builddir TANDEM QEMU_SYSTEM
+		# shellcheck disable=SC2086 # one argument per target
+		sh "$top_srcdir/tests/bench/linux-phases.sh" $lt
+		case $? in
+		0 | 77) ;;
+		*) failed=1 ;;
+		esac
+	fi
+fi
 
 if [ $failed -ne 0 ]; then
 	echo
