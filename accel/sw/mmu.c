@@ -618,6 +618,16 @@ void sw_mmu_pt_written(struct sw_cpu *cpu, uint64_t gpa)
 				atomic_store(&c->stale, true);
 		}
 	}
+	/*
+	 * Every context that read the page is stale now and is flushed before
+	 * it is used after its next invalidation point; a context that walks
+	 * the page again flags it again first (ctx_depend). Until then its
+	 * writes need not be reported: unflagged, the page's writes go the
+	 * fast way again (pages freed from page tables are reused for data).
+	 */
+	if ((gpa >> 12) < cpu->svm->nr_pages)
+		__atomic_fetch_and(&cpu->svm->page_flags[gpa >> 12], (uint8_t)~SW_PAGE_PT,
+				   __ATOMIC_SEQ_CST);
 }
 
 bool sw_mmu_pdptes_valid(struct sw_cpu *cpu, uint64_t cr3)

@@ -357,15 +357,30 @@ static void invalidate_vcpu(struct tb_vcpu *tv, uint64_t gpa, unsigned len)
 	}
 }
 
+static bool page_has_blocks(struct tb_vcpu *tv, uint64_t pfn)
+{
+	for (struct tb *tb = tv->phash[hash_pfn(pfn)]; tb; tb = tb->pnext)
+		if ((tb->gpa >> 12) == pfn)
+			return true;
+	return false;
+}
+
 void tb_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len)
 {
 	struct tb_vm *tvm = svm->tb;
+	uint64_t pfn = gpa >> 12;
+	bool left = false;
 
 	if (!tvm)
 		return;
 	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
 		if (tvm->vcpus[v])
 			invalidate_vcpu(tvm->vcpus[v], gpa, len);
+	for (unsigned v = 0; v < tvm->nr_vcpus && !left; v++)
+		left = tvm->vcpus[v] && page_has_blocks(tvm->vcpus[v], pfn);
+	/* No translation left: the page's writes may take the inline path again. */
+	if (!left && pfn < svm->nr_pages)
+		__atomic_fetch_and(&svm->page_flags[pfn], (uint8_t)~SW_PAGE_TB, __ATOMIC_SEQ_CST);
 }
 
 void tb_flush(struct sw_vm *svm)

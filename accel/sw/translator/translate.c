@@ -615,7 +615,11 @@ static void emit_exit_here(struct tctx *x, uint64_t rip, bool popf)
  * stack pointer, if any) and jump; on a miss exit before the instruction,
  * which the interpreter then runs (and the dispatcher caches the target).
  */
-static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_delta)
+/*
+ * Jump-cache probe for guest RIP r15 (flags already saved): on a hit r14 =
+ * the block's host code. Returns the rel32 of the jne taken on a miss.
+ */
+static uint32_t emit_jc_lookup(struct tctx *x)
 {
 	struct emit *e = &x->e;
 	int32_t jc = TB_GS(tb.jc[x->cpl == 3 ? 1 : 0]);
@@ -631,6 +635,14 @@ static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_del
 	e_alu_mem(e, 0x3b, H_R15, e_gs_base(H_R14, jc));		/* cmp r15, [jc.rip] */
 	miss = e_jcc(e, CC_NE, e->p);
 	e_load(e, 8, H_R14, e_gs_base(H_R14, jc + 8));
+	return miss;
+}
+
+static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_delta)
+{
+	struct emit *e = &x->e;
+	uint32_t miss = emit_jc_lookup(x);
+
 	if (rsp_delta) {
 		unsigned ss = x->sbits == 64 ? 8 : 4;
 
@@ -967,6 +979,22 @@ static void emit_exit_stubs(struct tctx *x)
 
 		ex->stub = e_off(&x->e);
 		e_patch_rel32(at(x, ex->patch), x->e.p);
+		/*
+		 * Another page: chains never go there (they would outlive the
+		 * mapping), but the jump cache, which every TLB invalidation
+		 * point empties, may know the block.
+		 */
+		if ((ex->target >> 12) != (tb->pc >> 12)) {
+			uint32_t miss;
+
+			e_pushf(&x->e);
+			e_mov_imm(&x->e, H_R15, ex->target);
+			miss = emit_jc_lookup(x);
+			e_popf(&x->e);
+			e_jmp_reg(&x->e, H_R14);
+			e_patch_rel32(at(x, miss), x->e.p);
+			e_popf(&x->e);
+		}
 		e_mov_imm(&x->e, H_R15, (uint64_t)(uintptr_t)ex);
 		e_jmp(&x->e, x->tv->exit_direct);
 	}
