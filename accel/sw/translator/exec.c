@@ -172,15 +172,51 @@ static void jc_poison(struct tb_jce *jc)
 	}
 }
 
+static void tlb_poison_slot(struct sw_cpu *cpu, unsigned p, unsigned i)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		cpu->tb.tlb[p][k][i].tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+		cpu->tb.tlb[p][k][i].addend = 0;
+	}
+}
+
+static void note_dirty(uint16_t *list, unsigned *nr, unsigned v)
+{
+	if (*nr < TB_DIRTY_MAX)
+		list[*nr] = (uint16_t)v;
+	if (*nr <= TB_DIRTY_MAX)
+		(*nr)++;
+}
+
 void tb_tlb_flush(struct sw_cpu *cpu)
 {
-	if (!cpu->tb.tv)
+	struct tb_vcpu *tv = cpu->tb.tv;
+
+	if (!tv)
 		return;
-	for (unsigned p = 0; p < 2; p++) {
-		tlb_poison(cpu->tb.tlb[p][TB_TLB_READ]);
-		tlb_poison(cpu->tb.tlb[p][TB_TLB_WRITE]);
-		jc_poison(cpu->tb.jc[p]);
+	if (tv->nr_tlb_dirty > TB_DIRTY_MAX) {
+		for (unsigned p = 0; p < 2; p++) {
+			tlb_poison(cpu->tb.tlb[p][TB_TLB_READ]);
+			tlb_poison(cpu->tb.tlb[p][TB_TLB_WRITE]);
+		}
+	} else {
+		for (unsigned k = 0; k < tv->nr_tlb_dirty; k++)
+			tlb_poison_slot(cpu, tv->tlb_dirty[k] >> TB_TLB_BITS,
+					tv->tlb_dirty[k] & (TB_TLB_SIZE - 1));
 	}
+	tv->nr_tlb_dirty = 0;
+	if (tv->nr_jc_dirty > TB_DIRTY_MAX) {
+		jc_poison(cpu->tb.jc[0]);
+		jc_poison(cpu->tb.jc[1]);
+	} else {
+		for (unsigned k = 0; k < tv->nr_jc_dirty; k++) {
+			unsigned c = tv->jc_dirty[k] >> TB_JC_BITS, i = tv->jc_dirty[k] & (TB_JC_SIZE - 1);
+
+			cpu->tb.jc[c][i].rip = jc_empty_rip(i);
+			cpu->tb.jc[c][i].code = NULL;
+		}
+	}
+	tv->nr_jc_dirty = 0;
 }
 
 void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la)
@@ -240,6 +276,7 @@ static void tlb_fill(struct sw_cpu *cpu, unsigned priv, bool write, uint64_t la,
 	uint64_t page = la & ~0xfffull;
 	struct tb_tlbe e = { page, (uint64_t)(uintptr_t)(host - (la & 0xfff)) - page };
 
+	note_dirty(cpu->tb.tv->tlb_dirty, &cpu->tb.tv->nr_tlb_dirty, priv << TB_TLB_BITS | i);
 	cpu->tb.tlb[priv][TB_TLB_READ][i] = e;
 	if (write) {
 		cpu->tb.tlb[priv][TB_TLB_WRITE][i] = e;
@@ -546,6 +583,8 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			chain(tv, cpu->tb.exit, tb);
 		jce = &cpu->tb.jc[cls][tb_jc_slot(st->rip)];
 		if (jce->code != tb->code) {
+			note_dirty(tv->jc_dirty, &tv->nr_jc_dirty,
+				   cls << TB_JC_BITS | tb_jc_slot(st->rip));
 			jce->rip = st->rip;
 			jce->code = tb->code;
 			tv->stats.jc_fills++;
@@ -621,7 +660,7 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
 	if (!(mode & 4) ? la + size - 1 > 0xffffffffull :
 			  !canonical(la) || !canonical(la + size - 1))
 		goto interp;	/* the interpreter raises #GP / #SS */
-	if ((la & 0xfff) + size > 4096)
+	if ((la & 0xfff) + size > 4096 || (site->align && (la & (size - 1))))
 		goto interp;
 	host = sw_mmu_translate(cpu, la, site->acc, &gpa);	/* may raise #PF */
 	if (!host)
@@ -759,6 +798,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 	}
 	tv->cache_end = tv->cache + TB_CACHE_SIZE;
 	tv->jc_mode[0] = tv->jc_mode[1] = ~0u;
+	tv->nr_tlb_dirty = tv->nr_jc_dirty = TB_DIRTY_MAX + 1;	/* first flush: whole */
 	emit_common(tv);
 	if (tvm->perfmap)
 		fprintf(tvm->perfmap, "%" PRIxPTR " %" PRIxPTR " tb_stubs\n", (uintptr_t)tv->cache,

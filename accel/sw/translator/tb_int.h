@@ -26,6 +26,7 @@
 #define TB_PHASH_BITS	12
 #define TB_CACHE_SIZE	(128u << 20)	/* per vCPU, reserved lazily */
 #define TB_BLOCK_MAX	(32u << 10)	/* room a block may need */
+#define TB_DIRTY_MAX	512
 
 #define TB_OSZAPC	(X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_AF | \
 			 X86_RFLAGS_PF | X86_RFLAGS_CF)
@@ -59,6 +60,7 @@ struct tb_site {
 	int8_t mem;			/* memory operand index (slow path), -1 */
 	uint8_t size;			/* its size in bytes */
 	uint8_t acc;			/* SW_ACC_READ / SW_ACC_WRITE */
+	bool align;			/* misaligned is #GP (aligned SSE forms) */
 	struct sw_insn in;		/* what the interpreter executes */
 };
 
@@ -100,6 +102,13 @@ struct tb_vcpu {
 	struct tb *phash[1u << TB_PHASH_BITS];
 	struct tb *all;
 	unsigned jc_mode[2];		/* the mode each jump cache holds blocks of */
+	/*
+	 * Slots filled since the last flush (all fills go through C), so that
+	 * a flush, which x86 asks for at every MOV CR3, costs what was used;
+	 * past TB_DIRTY_MAX the flush is whole.
+	 */
+	uint16_t tlb_dirty[TB_DIRTY_MAX], jc_dirty[TB_DIRTY_MAX];
+	unsigned nr_tlb_dirty, nr_jc_dirty;
 	struct tb_stats stats;
 	/* Translation scratch (translate.c). */
 	void *scratch;
@@ -121,9 +130,14 @@ static inline unsigned tb_jc_slot(uint64_t rip)
 }
 
 /* Mode bits of a block key: CPL, code size, stack size. */
+#define TB_MODE_SSE	16	/* SSE runs without #NM/#UD: CR0.TS = EM = 0, CR4.OSFXSR = 1 */
+
 static inline unsigned tb_mode_of(const struct sw_cpu *cpu)
 {
-	return sw_cpl(cpu) | (sw_code_bits(cpu) == 64 ? 4 : 0) | (sw_stack_bits(cpu) == 64 ? 8 : 0);
+	bool sse = !(cpu->st.cr0 & (X86_CR0_TS | X86_CR0_EM)) && (cpu->st.cr4 & X86_CR4_OSFXSR);
+
+	return sw_cpl(cpu) | (sw_code_bits(cpu) == 64 ? 4 : 0) |
+	       (sw_stack_bits(cpu) == 64 ? 8 : 0) | (sse ? TB_MODE_SSE : 0);
 }
 
 /* translate.c: one block at @pc (guest-physical @gpa, bytes at @host up to the page end). */

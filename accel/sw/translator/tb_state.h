@@ -18,9 +18,9 @@
  */
 #include <stdint.h>
 
-#define TB_TLB_BITS	10
+#define TB_TLB_BITS	11
 #define TB_TLB_SIZE	(1u << TB_TLB_BITS)
-#define TB_JC_BITS	10
+#define TB_JC_BITS	12
 #define TB_JC_SIZE	(1u << TB_JC_BITS)
 
 /* Inline TLB tables: [privilege][kind]. */

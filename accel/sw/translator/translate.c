@@ -45,12 +45,14 @@ struct tinsn {
 	int mem;			/* accessing memory operand, -1 */
 	unsigned msize;			/* its size in bytes */
 	bool mwrite;
+	bool malign;			/* must be aligned to its size (SSE) */
 	uint32_t fl_read, fl_write;
 	bool live_in;			/* guest OSZAPC needed before this insn */
 };
 
 struct pending_slow {
 	uint32_t jnz;			/* rel32 of the probe's jnz */
+	uint32_t jalign;		/* rel32 of the alignment check's jnz, or 0 */
 	uint32_t resume, next;
 	int32_t tlb;			/* gs: offset of the table probed */
 	unsigned size;
@@ -86,6 +88,7 @@ struct tctx {
 	struct emit e;
 	struct tb *tb;
 	unsigned bits, sbits, cpl;
+	bool sse;			/* SSE instructions may run natively */
 	struct scratch *s;
 	unsigned nslow, nsites, nrefs;
 	uint32_t pending_next[TB_MAX_SITES];	/* slow entries whose 'next' is this insn's end */
@@ -166,6 +169,63 @@ static bool native_mnemonic(ZydisMnemonic m)
 		/* SETcc, CMOVcc (Jcc are branches and never get here). */
 		return is_cc_mnemonic(m);
 	}
+}
+
+/*
+ * SSE/SSE2 instructions whose host execution is the guest's: integer,
+ * logical and data movement, nothing that reads MXCSR or raises #XM.
+ */
+static bool sse_native_mnemonic(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_MOVAPS: case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVAPD:
+	case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQA: case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_MOVD: case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVNTDQ:
+	case ZYDIS_MNEMONIC_MOVNTPS: case ZYDIS_MNEMONIC_MOVNTPD: case ZYDIS_MNEMONIC_MOVNTI:
+	case ZYDIS_MNEMONIC_MOVHLPS: case ZYDIS_MNEMONIC_MOVLHPS: case ZYDIS_MNEMONIC_MOVLPS:
+	case ZYDIS_MNEMONIC_MOVHPS: case ZYDIS_MNEMONIC_MOVLPD: case ZYDIS_MNEMONIC_MOVHPD:
+	case ZYDIS_MNEMONIC_PXOR: case ZYDIS_MNEMONIC_POR: case ZYDIS_MNEMONIC_PAND:
+	case ZYDIS_MNEMONIC_PANDN: case ZYDIS_MNEMONIC_XORPS: case ZYDIS_MNEMONIC_XORPD:
+	case ZYDIS_MNEMONIC_ANDPS: case ZYDIS_MNEMONIC_ANDPD: case ZYDIS_MNEMONIC_ORPS:
+	case ZYDIS_MNEMONIC_ORPD: case ZYDIS_MNEMONIC_ANDNPS: case ZYDIS_MNEMONIC_ANDNPD:
+	case ZYDIS_MNEMONIC_PCMPEQB: case ZYDIS_MNEMONIC_PCMPEQW: case ZYDIS_MNEMONIC_PCMPEQD:
+	case ZYDIS_MNEMONIC_PCMPGTB: case ZYDIS_MNEMONIC_PCMPGTW: case ZYDIS_MNEMONIC_PCMPGTD:
+	case ZYDIS_MNEMONIC_PMOVMSKB: case ZYDIS_MNEMONIC_MOVMSKPS: case ZYDIS_MNEMONIC_MOVMSKPD:
+	case ZYDIS_MNEMONIC_PADDB: case ZYDIS_MNEMONIC_PADDW: case ZYDIS_MNEMONIC_PADDD:
+	case ZYDIS_MNEMONIC_PADDQ: case ZYDIS_MNEMONIC_PSUBB: case ZYDIS_MNEMONIC_PSUBW:
+	case ZYDIS_MNEMONIC_PSUBD: case ZYDIS_MNEMONIC_PSUBQ: case ZYDIS_MNEMONIC_PADDUSB:
+	case ZYDIS_MNEMONIC_PADDUSW: case ZYDIS_MNEMONIC_PSUBUSB: case ZYDIS_MNEMONIC_PSUBUSW:
+	case ZYDIS_MNEMONIC_PADDSB: case ZYDIS_MNEMONIC_PADDSW: case ZYDIS_MNEMONIC_PSUBSB:
+	case ZYDIS_MNEMONIC_PSUBSW: case ZYDIS_MNEMONIC_PMINUB: case ZYDIS_MNEMONIC_PMAXUB:
+	case ZYDIS_MNEMONIC_PMINSW: case ZYDIS_MNEMONIC_PMAXSW: case ZYDIS_MNEMONIC_PAVGB:
+	case ZYDIS_MNEMONIC_PAVGW: case ZYDIS_MNEMONIC_PSADBW: case ZYDIS_MNEMONIC_PMULLW:
+	case ZYDIS_MNEMONIC_PMULHW: case ZYDIS_MNEMONIC_PMULHUW: case ZYDIS_MNEMONIC_PMULUDQ:
+	case ZYDIS_MNEMONIC_PMADDWD: case ZYDIS_MNEMONIC_PSHUFD: case ZYDIS_MNEMONIC_PSHUFLW:
+	case ZYDIS_MNEMONIC_PSHUFHW: case ZYDIS_MNEMONIC_SHUFPS: case ZYDIS_MNEMONIC_SHUFPD:
+	case ZYDIS_MNEMONIC_PUNPCKLBW: case ZYDIS_MNEMONIC_PUNPCKLWD: case ZYDIS_MNEMONIC_PUNPCKLDQ:
+	case ZYDIS_MNEMONIC_PUNPCKLQDQ: case ZYDIS_MNEMONIC_PUNPCKHBW: case ZYDIS_MNEMONIC_PUNPCKHWD:
+	case ZYDIS_MNEMONIC_PUNPCKHDQ: case ZYDIS_MNEMONIC_PUNPCKHQDQ: case ZYDIS_MNEMONIC_UNPCKLPS:
+	case ZYDIS_MNEMONIC_UNPCKHPS: case ZYDIS_MNEMONIC_UNPCKLPD: case ZYDIS_MNEMONIC_UNPCKHPD:
+	case ZYDIS_MNEMONIC_PACKSSWB: case ZYDIS_MNEMONIC_PACKUSWB: case ZYDIS_MNEMONIC_PACKSSDW:
+	case ZYDIS_MNEMONIC_PSLLDQ: case ZYDIS_MNEMONIC_PSRLDQ: case ZYDIS_MNEMONIC_PSLLW:
+	case ZYDIS_MNEMONIC_PSLLD: case ZYDIS_MNEMONIC_PSLLQ: case ZYDIS_MNEMONIC_PSRLW:
+	case ZYDIS_MNEMONIC_PSRLD: case ZYDIS_MNEMONIC_PSRLQ: case ZYDIS_MNEMONIC_PSRAW:
+	case ZYDIS_MNEMONIC_PSRAD: case ZYDIS_MNEMONIC_PEXTRW: case ZYDIS_MNEMONIC_PINSRW:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The 16-byte memory forms that do not require alignment. */
+static bool sse_unaligned_ok(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_MOVUPS || m == ZYDIS_MNEMONIC_MOVUPD || m == ZYDIS_MNEMONIC_MOVDQU;
+}
+
+static bool is_xmm(ZydisRegister r)
+{
+	return r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15;
 }
 
 /* Instructions the interpreter runs in the middle of a block. */
@@ -261,6 +321,11 @@ static bool native_form(const struct tctx *x, struct tinsn *t)
 			    o->reg.value == ZYDIS_REGISTER_EFLAGS ||
 			    o->reg.value == ZYDIS_REGISTER_FLAGS)
 				break;
+			if (is_xmm(o->reg.value) && x->sse && (x->bits == 64 ||
+			    o->reg.value <= ZYDIS_REGISTER_XMM7))
+				break;
+			if (o->reg.value == ZYDIS_REGISTER_MXCSR)
+				return false;
 			if (gpr_of(o->reg.value) < 0)
 				return false;
 			break;
@@ -277,7 +342,8 @@ static bool native_form(const struct tctx *x, struct tinsn *t)
 				break;
 			if (o->mem.type != ZYDIS_MEMOP_TYPE_MEM || !seg_ok(x, o->mem.segment))
 				return false;
-			if (o->size != 8 && o->size != 16 && o->size != 32 && o->size != 64)
+			if (o->size != 8 && o->size != 16 && o->size != 32 && o->size != 64 &&
+			    !(o->size == 128 && x->sse))
 				return false;
 			nmem++;
 			t->mem = (int)i;
@@ -413,7 +479,7 @@ static void classify(const struct tctx *x, struct tinsn *t)
 			return;
 		}
 	}
-	if (native_mnemonic(m) && native_form(x, t)) {
+	if ((native_mnemonic(m) || (x->sse && sse_native_mnemonic(m))) && native_form(x, t)) {
 		t->kind = K_NATIVE;
 		t->fl_read = zflags(f ? f->tested : TB_OSZAPC);
 		t->fl_write = flags_conditional(t) ? 0 :
@@ -444,6 +510,7 @@ static unsigned new_site(struct tctx *x, const struct tinsn *t)
 	s->mem = (int8_t)t->mem;
 	s->size = (uint8_t)t->msize;
 	s->acc = t->mwrite ? SW_ACC_WRITE : SW_ACC_READ;
+	s->align = t->malign;
 	s->in = t->in;
 	return x->nsites++;
 }
@@ -536,7 +603,7 @@ static bool emit_la(struct tctx *x, const struct tinsn *t, const ZydisDecodedOpe
  * the caller already pushed them (the slow stub must pop them).
  */
 static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, bool write,
-		       bool save_flags, bool in_pushf)
+		       bool save_flags, bool in_pushf, bool align)
 {
 	struct emit *e = &x->e;
 	int32_t off = tlb_off(x, write);
@@ -545,9 +612,17 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 
 	copy.msize = size;
 	copy.mwrite = write;
+	copy.malign = align;
 	if (save_flags)
 		e_pushf(e);
 	e_mov_rr(e, 4, H_R14, H_R15);
+	if (align) {
+		/* Misaligned: to C with r15 as it is, where the interpreter raises #GP. */
+		e_test_imm(e, 4, H_R15, (int32_t)(size - 1));
+		ps->jalign = e_jcc(e, CC_NE, e->p);
+	} else {
+		ps->jalign = 0;
+	}
 	e_shr_imm(e, 4, H_R14, 12 - 4);
 	e_and_imm(e, 4, H_R14, (int32_t)((TB_TLB_SIZE - 1) << 4));
 	if (size > 1)
@@ -697,7 +772,7 @@ static void emit_push_value(struct tctx *x, const struct tinsn *t, unsigned sz, 
 	struct e_mem dst = e_base(H_R15, -(int32_t)(sz - 1));
 
 	emit_sp(x, (int32_t)sz);
-	emit_probe(x, t, sz, true, save_flags, in_pushf);
+	emit_probe(x, t, sz, true, save_flags, in_pushf, false);
 	if (is_imm) {
 		if (imm == (int32_t)imm || sz < 8) {
 			e_store_imm(e, sz, dst, (int32_t)imm);
@@ -714,6 +789,15 @@ static void emit_push_value(struct tctx *x, const struct tinsn *t, unsigned sz, 
 		}
 		e_store(e, sz, dst, (unsigned)h);
 	}
+}
+
+/* movdqu xmmN, gs:[guest xmmN] (or the store back). */
+static void emit_xmm(struct emit *e, unsigned n, bool store)
+{
+	e_u8(e, 0x65);
+	e_u8(e, 0xf3);
+	e_op_mem(e, 4, (const uint8_t[]){ 0x0f, store ? 0x7f : 0x6f }, 2, n,
+		 e_base(-1, TB_GS(st.fx.xmm[n])));
 }
 
 static bool emit_native(struct tctx *x, struct tinsn *t)
@@ -812,11 +896,21 @@ static bool emit_native(struct tctx *x, struct tinsn *t)
 	if (t->mem >= 0) {
 		if (!emit_la(x, t, &t->op[t->mem]))
 			goto undo;
-		emit_probe(x, t, t->msize, t->mwrite, t->live_in, false);
+		/* Aligned SSE forms: a misaligned address is the interpreter's #GP. */
+		emit_probe(x, t, t->msize, t->mwrite, t->live_in, false,
+			   t->msize == 16 && !sse_unaligned_ok(t->zi.mnemonic));
 	}
 	for (unsigned j = 0; j < nsub; j++)
 		e_load(e, 8, sub_h[j], e_gs(TB_GS_GPR(sub_g[j])));
+	/* Guest XMM registers live in the FXSAVE image: in before, out after. */
+	for (unsigned i = 0; i < t->zi.operand_count_visible; i++)
+		if (t->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_xmm(t->op[i].reg.value))
+			emit_xmm(e, t->op[i].reg.value - ZYDIS_REGISTER_XMM0, false);
 	e_bytes(e, buf, (unsigned)len);
+	for (unsigned i = 0; i < t->zi.operand_count_visible; i++)
+		if (t->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_xmm(t->op[i].reg.value) &&
+		    (t->op[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			emit_xmm(e, t->op[i].reg.value - ZYDIS_REGISTER_XMM0, true);
 	for (unsigned j = 0; j < nsub; j++)
 		if (sub_w[j])
 			e_store(e, 8, e_gs(TB_GS_GPR(sub_g[j])), sub_h[j]);
@@ -859,7 +953,7 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 		unsigned h = tb_gpr_in_mem(g) ? H_R14 : (unsigned)g;
 
 		emit_sp(x, 0);
-		emit_probe(x, t, sz, false, t->live_in, false);
+		emit_probe(x, t, sz, false, t->live_in, false, false);
 		e_load(e, sz, h, e_base(H_R15, -(int32_t)(sz - 1)));
 		emit_sp_add(x, (int32_t)sz);
 		if (tb_gpr_in_mem(g))
@@ -901,7 +995,7 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 
 		e_pushf(e);
 		emit_sp(x, 0);
-		emit_probe(x, t, sz, false, false, true);
+		emit_probe(x, t, sz, false, false, true, false);
 		e_load(e, sz, H_R15, e_base(H_R15, -(int32_t)(sz - 1)));
 		emit_indirect(x, t, (int32_t)sz + extra);
 		close_insn(x);
@@ -917,7 +1011,7 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 				e->p = mark;
 				return false;
 			}
-			emit_probe(x, t, sz, false, false, true);
+			emit_probe(x, t, sz, false, false, true, false);
 			e_load(e, sz, H_R15, e_base(H_R15, -(int32_t)(sz - 1)));
 		} else {
 			int g = visible_gpr(t, 0);
@@ -955,6 +1049,8 @@ static void emit_slow_stubs(struct tctx *x)
 		e_alu_mem(e, 0x33, H_R15, e_gs_base(H_R14, ps->tlb));
 		if (ps->size > 1)
 			e_lea(e, 8, H_R15, e_base(H_R15, -(int32_t)(ps->size - 1)));
+		if (ps->jalign)
+			e_patch_rel32(at(x, ps->jalign), e->p);
 		if (ps->popf)
 			e_popf(e);
 		emit_site_load(x, ps->site);
@@ -1064,6 +1160,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	x.cpl = mode & 3;
 	x.bits = (mode & 4) ? 64 : 32;
 	x.sbits = (mode & 8) ? 64 : 32;
+	x.sse = mode & TB_MODE_SSE;
 	tb->pc = pc;
 	tb->gpa = gpa;
 	tb->mode = (uint8_t)mode;
