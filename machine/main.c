@@ -35,7 +35,7 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,io,exit (sw engine: in_asm, cpu)", "LIST" },
+	  "Trace classes: in_asm,int,cpu,io,exit,out_asm (sw engine: in_asm, cpu, out_asm)", "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
@@ -140,6 +140,8 @@ static int cmd_info(void)
 
 		printf("  %-4s %-8s %s: %s\n", accel_list[i]->name, ret ? "unusable" : "usable",
 		       accel_list[i]->desc, why[0] ? why : "always available");
+		if (accel_list[i]->coverage)
+			printf("       %s\n", accel_list[i]->coverage);
 		for (const struct accel_opt *o = accel_list[i]->opts; o && o->name; o++)
 			printf("       option %s=%s: %s\n", o->name, o->values, o->help);
 	}

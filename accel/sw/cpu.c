@@ -413,6 +413,9 @@ int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
 		return ret;
 	}
 	ret = tb_vm_init(svm, jit_mode(vm), jit_perfmap(vm));
+	if (ret == -ENOSYS)
+		fprintf(stderr, "tandem: sw: jit=check (lockstep replay) is not implemented yet; "
+			"use jit=on or jit=off\n");
 	if (ret) {
 		sw_decode_destroy(svm);
 		free(svm->page_flags);
@@ -634,8 +637,8 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 }
 
 static const struct accel_opt sw_opts[] = {
-	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
-	  "interpreter alone; check replays every block on the interpreter and compares" },
+	{ "jit", "on|off", "the binary translator (on by default); off runs the interpreter "
+	  "alone (check, the lockstep replay, is refused until it exists)" },
 	{ "perfmap", "on|off", "write /tmp/perf-PID.map so that perf names translated blocks" },
 	{ NULL, NULL, NULL },
 };
@@ -643,6 +646,11 @@ static const struct accel_opt sw_opts[] = {
 const struct accel_ops sw_accel_ops = {
 	.name = "sw",
 	.desc = "software x86 CPU (binary translator over a reference interpreter)",
+	.coverage = "translator: 32-bit flat protected-mode and 64-bit code at any CPL; integer "
+		    "and SSE2 integer/move instructions copied, memory through an inline TLB; "
+		    "system instructions, far transfers, x87, SSE floating point, string "
+		    "instructions run in the interpreter (the last three called from "
+		    "translated code); real, 16-bit and vm86 code interpreted",
 	.probe = sw_probe,
 	.vm_init = sw_vm_init,
 	.vm_destroy = sw_vm_destroy,

@@ -738,6 +738,8 @@ int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap)
 	svm->tb = NULL;
 	if (mode == TB_OFF)
 		return 0;
+	if (mode == TB_CHECK)
+		return -ENOSYS;
 	tvm = calloc(1, sizeof(*tvm));
 	if (!tvm)
 		return -ENOMEM;
@@ -894,12 +896,4 @@ void tb_print_stats(struct sw_vm *svm, FILE *out)
 		fprintf(out, "\n");
 	}
 	free(s);
-}
-
-const char *tb_describe(void)
-{
-	return "translates 32-bit protected-mode (flat segments) and 64-bit code; integer "
-	       "instructions are copied, memory operands go through an inline TLB; system "
-	       "instructions, far transfers, real/16-bit/vm86 code run in the interpreter, "
-	       "x87/SSE and string instructions through interpreter helpers";
 }

@@ -19,7 +19,7 @@ struct sw_vm;
 enum tb_mode {
 	TB_OFF,		/* jit=off: the interpreter alone */
 	TB_ON,
-	TB_CHECK,	/* jit=check: every block replayed on the interpreter */
+	TB_CHECK,	/* jit=check: every block replayed on the interpreter (refused: to come) */
 };
 
 int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap);
@@ -49,7 +49,5 @@ void tb_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len);
 void tb_flush(struct sw_vm *svm);
 
 void tb_print_stats(struct sw_vm *svm, FILE *out);
-/* One line on what the translator covers, for `tandem info`. */
-const char *tb_describe(void);
 
 #endif
