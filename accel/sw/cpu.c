@@ -378,7 +378,7 @@ static enum tb_mode jit_mode(struct vm *vm)
 		return TB_ON;
 	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
 		return TB_OFF;
-	if (accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
+	if (!accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
 		return TB_ON;
 	if (!strcmp(v, "off"))
 		return TB_OFF;
@@ -391,7 +391,7 @@ static bool jit_perfmap(struct vm *vm)
 {
 	char v[8];
 
-	return vm && !accel_opt_value(vm->cfg.accel_opts, "perfmap", v, sizeof(v)) &&
+	return vm && accel_opt_value(vm->cfg.accel_opts, "perfmap", v, sizeof(v)) &&
 	       strcmp(v, "off");
 }
 
