@@ -632,12 +632,32 @@ static void enter_c(struct sw_cpu *cpu, const struct tb_site *site)
 	cpu->tb.exit = NULL;
 }
 
+static bool can_run(struct sw_cpu *cpu);
+
 uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 {
 	struct tb_vcpu *tv = cpu->tb.tv;
 	bool str = site->in.zi.meta.category == ZYDIS_CATEGORY_STRINGOP;
 
 	enter_c(cpu, site);
+	if (site->sys) {
+		uint64_t old = cpu->st.rflags;
+
+		tv->stats.helper_calls++;
+		tv->stats.helper_mn[site->in.zi.mnemonic]++;
+		sw_exec_insn(cpu, &site->in);
+		/*
+		 * Interrupts just enabled may be pending (the run loop takes
+		 * them); TF, a segment load, a mode change: the block's
+		 * assumptions may not hold any more.
+		 */
+		if ((!(old & X86_RFLAGS_IF) && (cpu->st.rflags & X86_RFLAGS_IF)) ||
+		    !can_run(cpu) || tb_mode_of(cpu) != site->tb->mode) {
+			cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+			return 0;
+		}
+		return back_to_code(cpu, site);
+	}
 	tv->stats.helper_calls++;
 	tv->stats.helper_mn[site->in.zi.mnemonic]++;
 	do

@@ -61,6 +61,7 @@ struct tb_site {
 	uint8_t size;			/* its size in bytes */
 	uint8_t acc;			/* SW_ACC_READ / SW_ACC_WRITE */
 	bool align;			/* misaligned is #GP (aligned SSE forms) */
+	bool sys;			/* may change what the block depends on: check after */
 	struct sw_insn in;		/* what the interpreter executes */
 };
 

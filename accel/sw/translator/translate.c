@@ -46,6 +46,7 @@ struct tinsn {
 	unsigned msize;			/* its size in bytes */
 	bool mwrite;
 	bool malign;			/* must be aligned to its size (SSE) */
+	bool sys;			/* a system instruction run by a helper */
 	uint32_t fl_read, fl_write;
 	bool live_in;			/* guest OSZAPC needed before this insn */
 };
@@ -228,6 +229,43 @@ static bool is_xmm(ZydisRegister r)
 	return r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15;
 }
 
+/*
+ * System instructions the interpreter may run in the middle of a block:
+ * none of them changes what the block was translated for, or if it does
+ * (POPF setting TF, STI enabling interrupts, a segment load making 32-bit
+ * code non-flat) the helper sees it afterwards and leaves (exec.c).
+ */
+static bool sys_helper_ok(const struct tctx *x, const struct tinsn *t)
+{
+	const ZydisDecodedOperand *d = &t->op[0], *s = &t->op[1];
+
+	switch (t->zi.mnemonic) {
+	case ZYDIS_MNEMONIC_CLI: case ZYDIS_MNEMONIC_STI: case ZYDIS_MNEMONIC_POPF:
+	case ZYDIS_MNEMONIC_POPFD: case ZYDIS_MNEMONIC_POPFQ: case ZYDIS_MNEMONIC_SWAPGS:
+	case ZYDIS_MNEMONIC_VERW: case ZYDIS_MNEMONIC_VERR: case ZYDIS_MNEMONIC_RDMSR:
+	case ZYDIS_MNEMONIC_IN: case ZYDIS_MNEMONIC_OUT: case ZYDIS_MNEMONIC_LSL:
+	case ZYDIS_MNEMONIC_LAR: case ZYDIS_MNEMONIC_STR: case ZYDIS_MNEMONIC_SLDT:
+	case ZYDIS_MNEMONIC_SGDT: case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SMSW:
+	case ZYDIS_MNEMONIC_RDPMC: case ZYDIS_MNEMONIC_RDPID:
+		return true;
+	case ZYDIS_MNEMONIC_MOV:
+		if (d->type != ZYDIS_OPERAND_TYPE_REGISTER && d->type != ZYDIS_OPERAND_TYPE_MEMORY)
+			return false;
+		if (s->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ZydisRegisterGetClass(s->reg.value) == ZYDIS_REGCLASS_CONTROL)
+			return true;	/* reads of CR0-CR8 */
+		if (s->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ZydisRegisterGetClass(s->reg.value) == ZYDIS_REGCLASS_SEGMENT)
+			return true;	/* reads of a selector */
+		/* Loads of DS, ES, FS, GS in 64-bit code: bases are read at run time. */
+		return x->bits == 64 && d->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		       (d->reg.value == ZYDIS_REGISTER_DS || d->reg.value == ZYDIS_REGISTER_ES ||
+			d->reg.value == ZYDIS_REGISTER_FS || d->reg.value == ZYDIS_REGISTER_GS);
+	default:
+		return false;
+	}
+}
+
 /* Instructions the interpreter runs in the middle of a block. */
 static bool helper_ok(const struct tinsn *t)
 {
@@ -403,6 +441,7 @@ static void classify(const struct tctx *x, struct tinsn *t)
 	const ZydisAccessedFlags *f = t->zi.cpu_flags;
 
 	t->mem = -1;
+	t->sys = false;
 	t->fl_read = (uint32_t)TB_OSZAPC;	/* conservative default */
 	t->fl_write = 0;
 	t->kind = K_TERM;
@@ -491,6 +530,11 @@ static void classify(const struct tctx *x, struct tinsn *t)
 		t->kind = K_HELPER;
 		return;
 	}
+	if (sys_helper_ok(x, t)) {
+		t->kind = K_HELPER;
+		t->sys = true;
+		return;
+	}
 }
 
 /* ---- code ---- */
@@ -511,6 +555,7 @@ static unsigned new_site(struct tctx *x, const struct tinsn *t)
 	s->size = (uint8_t)t->msize;
 	s->acc = t->mwrite ? SW_ACC_WRITE : SW_ACC_READ;
 	s->align = t->malign;
+	s->sys = t->sys;
 	s->in = t->in;
 	return x->nsites++;
 }
