@@ -57,8 +57,7 @@ struct pending_slow {
 	uint32_t resume, next;
 	int32_t tlb;			/* gs: offset of the table probed */
 	unsigned size;
-	bool popf;			/* the guest flags are on the host stack */
-	bool repush;			/* ... and the code resumed expects them there */
+	bool popf;			/* the guest flags are saved (flags_save) */
 	unsigned site;
 };
 
@@ -580,6 +579,30 @@ static int32_t tlb_off(const struct tctx *x, bool write)
 }
 
 /*
+ * Guest OSZAPC to a slot and back, where inserted code must not change
+ * them: LAHF/SETO and ADD/SAHF cost a few cycles, where POPF costs
+ * twenty. Both keep every register (rax goes through a slot) and the
+ * restore may run more than once for one save.
+ */
+static void flags_save(struct emit *e)
+{
+	e_store(e, 8, e_gs(TB_GS(tb.slot[2])), H_RAX);
+	e_u8(e, 0x9f);					/* lahf */
+	e_bytes(e, (const uint8_t[]){ 0x0f, 0x90, 0xc0 }, 3);	/* seto al */
+	e_store(e, 2, e_gs(TB_GS(tb.slot[3])), H_RAX);
+	e_load(e, 8, H_RAX, e_gs(TB_GS(tb.slot[2])));
+}
+
+static void flags_restore(struct emit *e)
+{
+	e_store(e, 8, e_gs(TB_GS(tb.slot[2])), H_RAX);
+	e_load(e, 2, H_RAX, e_gs(TB_GS(tb.slot[3])));
+	e_bytes(e, (const uint8_t[]){ 0x04, 0x7f }, 2);	/* add al, 0x7f: OF = al */
+	e_u8(e, 0x9e);					/* sahf */
+	e_load(e, 8, H_RAX, e_gs(TB_GS(tb.slot[2])));
+}
+
+/*
  * The linear address of memory operand @o into r15 (may use r14).
  * Returns false where the form is not one we compute inline.
  */
@@ -659,7 +682,7 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	copy.mwrite = write;
 	copy.malign = align;
 	if (save_flags)
-		e_pushf(e);
+		flags_save(e);
 	e_mov_rr(e, 4, H_R14, H_R15);
 	if (align) {
 		/* Misaligned: to C with r15 as it is, where the interpreter raises #GP. */
@@ -678,10 +701,9 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	e_alu_mem(e, 0x33, H_R15, e_gs_base(H_R14, off));		/* xor r15, tag */
 	e_alu_mem(e, 0x03, H_R15, e_gs_base(H_R14, off + 8));	/* add r15, addend */
 	if (save_flags)
-		e_popf(e);
+		flags_restore(e);
 	ps->resume = e_off(e);
 	ps->popf = save_flags || in_pushf;
-	ps->repush = in_pushf;
 	ps->tlb = off;
 	ps->size = size;
 	ps->site = new_site(x, &copy);
@@ -722,7 +744,7 @@ static void emit_exit_here(struct tctx *x, uint64_t rip, bool popf)
 	struct emit *e = &x->e;
 
 	if (popf)
-		e_popf(e);
+		flags_restore(e);
 	e_mov_imm(e, H_R15, rip);
 	e_store(e, 8, e_gs(TB_GS(st.rip)), H_R15);
 	e_store_imm(e, 8, e_gs(TB_GS(tb.exit)), 0);
@@ -770,7 +792,7 @@ static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_del
 		e_lea(e, ss, H_R15, e_base(H_R15, rsp_delta));
 		e_store(e, 8, e_gs(TB_GS_GPR(R_SP)), H_R15);
 	}
-	e_popf(e);
+	flags_restore(e);
 	e_jmp_reg(e, H_R14);
 	/*
 	 * Miss: the interpreter runs the branch (nothing of it was committed)
@@ -778,7 +800,7 @@ static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_del
 	 * if the target is the next instruction.
 	 */
 	e_patch_rel32(at(x, miss), e->p);
-	e_popf(e);
+	flags_restore(e);
 	{
 		struct tinsn copy = *t;
 
@@ -1038,7 +1060,7 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 				t->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE ?
 				(int32_t)(t->op[0].imm.value.u & 0xffff) : 0;
 
-		e_pushf(e);
+		flags_save(e);
 		emit_sp(x, 0);
 		emit_probe(x, t, sz, false, false, true, false);
 		e_load(e, sz, H_R15, e_base(H_R15, -(int32_t)(sz - 1)));
@@ -1050,7 +1072,7 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 	case K_CALL_IND: {
 		uint8_t *mark = e->p;
 
-		e_pushf(e);
+		flags_save(e);
 		if (t->mem >= 0) {
 			if (!emit_la(x, t, &t->op[0])) {
 				e->p = mark;
@@ -1097,13 +1119,11 @@ static void emit_slow_stubs(struct tctx *x)
 		if (ps->jalign)
 			e_patch_rel32(at(x, ps->jalign), e->p);
 		if (ps->popf)
-			e_popf(e);
+			flags_restore(e);
 		emit_site_load(x, ps->site);
 		e_call(e, x->tv->mem_tramp);
 		e_jmp(e, at(x, ps->next));	/* interpreted: go on after it */
-		if (ps->repush)			/* filled: r15 = host address + size - 1 */
-			e_pushf(e);
-		e_jmp(e, at(x, ps->resume));
+		e_jmp(e, at(x, ps->resume));	/* filled: r15 = host address + size - 1 */
 	}
 }
 
@@ -1128,13 +1148,13 @@ static void emit_exit_stubs(struct tctx *x)
 		if ((ex->target >> 12) != (tb->pc >> 12)) {
 			uint32_t miss;
 
-			e_pushf(&x->e);
+			flags_save(&x->e);
 			e_mov_imm(&x->e, H_R15, ex->target);
 			miss = emit_jc_lookup(x);
-			e_popf(&x->e);
+			flags_restore(&x->e);
 			e_jmp_reg(&x->e, H_R14);
 			e_patch_rel32(at(x, miss), x->e.p);
-			e_popf(&x->e);
+			flags_restore(&x->e);
 		}
 		e_mov_imm(&x->e, H_R15, (uint64_t)(uintptr_t)ex);
 		e_jmp(&x->e, x->tv->exit_direct);
@@ -1233,7 +1253,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 			bool save = check_at == n;
 
 			if (save)
-				e_pushf(&x.e);
+				flags_save(&x.e);
 			e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
 			e_cmp_mem8_imm(&x.e, e_base(H_R15, 0), 0);
 			x.check.jne = e_jcc(&x.e, CC_NE, x.e.p);
@@ -1241,7 +1261,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 			x.check.popf = save;
 			x.has_check = true;
 			if (save)
-				e_popf(&x.e);
+				flags_restore(&x.e);
 		}
 		if (!emit_insn(&x, t)) {
 			/* Untranslatable after all: end the block before it. */
