@@ -301,6 +301,7 @@ static unsigned hash_pfn(uint64_t pfn)
 static void tb_free(struct tb *tb)
 {
 	free(tb->bytes);
+	free(tb->insn_off);
 	free(tb->sites);
 	free(tb);
 }
@@ -523,7 +524,7 @@ static bool flat_data(const struct x86_seg *s)
 	       (type & 0xe) == 2;	/* data, writable, expand-up */
 }
 
-static bool can_run(struct sw_cpu *cpu)
+bool tb_can_run(struct sw_cpu *cpu)
 {
 	const struct x86_state *st = &cpu->st;
 
@@ -566,7 +567,7 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 	if (!tv)
 		return 0;
 	set_gs(cpu);
-	while (can_run(cpu)) {
+	while (tb_can_run(cpu)) {
 		unsigned mode = tb_mode_of(cpu), cls = (mode & 3) == 3;
 		struct tb *tb;
 		struct tb_jce *jce;
@@ -579,6 +580,21 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 		tb = lookup(tv, cpu, mode);
 		if (!tb || !tb->ninsn)
 			break;
+		if (tv->check) {
+			/* One block at a time, each compared with the interpreter. */
+			tv->stats.dispatches++;
+			tb_check_block(tv, tb);
+			n++;
+			if (tv->cut) {
+				/* Left before an instruction C runs: the interpreter's now. */
+				tv->cut = false;
+				tv->stats.check_cuts++;
+				sw_step(cpu);
+			}
+			if (*cpu->tb.kick || cpu->stop_req)
+				break;
+			continue;
+		}
 		if (cpu->tb.exit)
 			chain(tv, cpu->tb.exit, tb);
 		jce = &cpu->tb.jc[cls][tb_jc_slot(st->rip)];
@@ -632,14 +648,18 @@ static void enter_c(struct sw_cpu *cpu, const struct tb_site *site)
 	cpu->tb.exit = NULL;
 }
 
-static bool can_run(struct sw_cpu *cpu);
-
 uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 {
 	struct tb_vcpu *tv = cpu->tb.tv;
 	bool str = site->in.zi.meta.category == ZYDIS_CATEGORY_STRINGOP;
 
 	enter_c(cpu, site);
+	if (tv->check) {
+		/* Only jump-cache misses get here: leave before the branch. */
+		tv->cut = true;
+		cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		return 0;
+	}
 	if (site->sys) {
 		uint64_t old = cpu->st.rflags;
 
@@ -652,7 +672,7 @@ uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 		 * assumptions may not hold any more.
 		 */
 		if ((!(old & X86_RFLAGS_IF) && (cpu->st.rflags & X86_RFLAGS_IF)) ||
-		    !can_run(cpu) || tb_mode_of(cpu) != site->tb->mode) {
+		    !tb_can_run(cpu) || tb_mode_of(cpu) != site->tb->mode) {
 			cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
 			return 0;
 		}
@@ -688,6 +708,14 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
 	pfn = gpa >> 12;
 	if (pfn >= svm->nr_pages || (write && svm->page_flags[pfn]))
 		goto interp;	/* code or page tables: the interpreter's store reports it */
+	if (tv->check) {
+		/* No write entries: every write comes here and is journaled. */
+		if (write)
+			tb_check_journal(tv, host, size);
+		else
+			tlb_fill(cpu, (mode & 3) == 3 ? TB_TLB_USER : TB_TLB_SUP, false, la, host, gpa);
+		return (uint64_t)(uintptr_t)host + size - 1;
+	}
 	/* SMAP's EFLAGS.AC escape must not be cached for later accesses. */
 	if ((mode & 3) == 3 || !(cpu->st.cr4 & X86_CR4_SMAP) ||
 	    !(cpu->st.rflags & X86_RFLAGS_AC)) {
@@ -697,6 +725,11 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
 	return (uint64_t)(uintptr_t)host + size - 1;
 interp:
 	tv->stats.mem_interp++;
+	if (tv->check) {
+		tv->cut = true;
+		cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		return 0;
+	}
 	sw_exec_insn(cpu, &site->in);
 	return back_to_code(cpu, site);
 }
@@ -758,8 +791,6 @@ int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap)
 	svm->tb = NULL;
 	if (mode == TB_OFF)
 		return 0;
-	if (mode == TB_CHECK)
-		return -ENOSYS;
 	tvm = calloc(1, sizeof(*tvm));
 	if (!tvm)
 		return -ENOMEM;
@@ -819,6 +850,12 @@ int tb_cpu_init(struct sw_cpu *cpu)
 		return -ENOMEM;
 	}
 	tv->cache_end = tv->cache + TB_CACHE_SIZE;
+	if (tvm->mode == TB_CHECK && !(tv->check = tb_check_new())) {
+		munmap(tv->cache, TB_CACHE_SIZE);
+		free(tv->scratch);
+		free(tv);
+		return -ENOMEM;
+	}
 	tv->jc_mode[0] = tv->jc_mode[1] = ~0u;
 	tv->nr_tlb_dirty = tv->nr_jc_dirty = TB_DIRTY_MAX + 1;	/* first flush: whole */
 	emit_common(tv);
@@ -843,6 +880,7 @@ void tb_cpu_destroy(struct sw_cpu *cpu)
 		if (tv->tvm->vcpus[i] == tv)
 			tv->tvm->vcpus[i] = NULL;
 	cache_flush(tv);
+	tb_check_free(tv->check);
 	munmap(tv->cache, TB_CACHE_SIZE);
 	free(tv->scratch);
 	free(tv);
@@ -896,6 +934,10 @@ void tb_print_stats(struct sw_vm *svm, FILE *out)
 		" accesses interpreted (MMIO, page-crossing, code/page-table writes); %" PRIu64
 		" helper calls, %" PRIu64 " encodings left to helpers\n", s->tlb_fills,
 		s->mem_interp, s->helper_calls, s->encode_fallbacks);
+	if (tvm->mode == TB_CHECK)
+		fprintf(out, "sw: translator: jit=check: %" PRIu64 " blocks compared with the "
+			"interpreter, %" PRIu64 " mismatches, %" PRIu64 " cut before an access or "
+			"branch C runs\n", s->checked, s->check_mismatches, s->check_cuts);
 	/* The ten mnemonics helpers ran most (selection, no sort of the whole table). */
 	for (unsigned m = 1; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++) {
 		unsigned k;

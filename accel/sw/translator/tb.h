@@ -19,7 +19,7 @@ struct sw_vm;
 enum tb_mode {
 	TB_OFF,		/* jit=off: the interpreter alone */
 	TB_ON,
-	TB_CHECK,	/* jit=check: every block replayed on the interpreter (refused: to come) */
+	TB_CHECK,	/* jit=check: every block replayed on the interpreter and compared */
 };
 
 int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap);

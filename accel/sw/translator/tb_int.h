@@ -82,6 +82,9 @@ struct tb {
 	struct tb_site *sites;
 	unsigned nsites;
 	uint8_t *bytes;			/* guest bytes, kept where another engine writes RAM */
+	uint32_t undef;			/* OSZAPC some instruction leaves undefined (jit=check) */
+	uint16_t *insn_off;		/* jit=check: each instruction's offset from @pc */
+	uint64_t live_bits;		/* jit=check: bit i, OSZAPC live before instruction i */
 };
 
 struct tb_stats {
@@ -89,6 +92,7 @@ struct tb_stats {
 	uint64_t exits_direct, exits_indirect, exits_req, exits_synced;
 	uint64_t chains, unchains, jc_fills, invalidations;
 	uint64_t tlb_fills, mem_interp, helper_calls, encode_fallbacks;
+	uint64_t checked, check_mismatches, check_cuts;
 	uint64_t helper_mn[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 };
 
@@ -113,6 +117,8 @@ struct tb_vcpu {
 	struct tb_stats stats;
 	/* Translation scratch (translate.c). */
 	void *scratch;
+	struct tb_check *check;		/* jit=check (check.c), or NULL */
+	bool cut;			/* jit=check: C left the block before an instruction */
 };
 
 #define TB_MAX_VCPUS	64
@@ -153,5 +159,20 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la);
 
 /* exec.c: out_asm trace and perf map of a new block. */
 void tb_announce(struct tb_vcpu *tv, struct tb *tb);
+/* exec.c: the block/lookup half of tb_exec() that check.c shares. */
+bool tb_can_run(struct sw_cpu *cpu);
+
+/*
+ * check.c, jit=check: run @tb once translated, undo its memory writes,
+ * run the same instructions on the interpreter from the same state and
+ * compare; the interpreter's result stands. Translated code then never
+ * writes memory behind the journal: no inline write entries, and C
+ * leaves ("cuts") the block before an access it would interpret.
+ */
+struct tb_check *tb_check_new(void);
+void tb_check_free(struct tb_check *c);
+void tb_check_block(struct tb_vcpu *tv, struct tb *tb);
+/* The slow path is about to hand out @host for a write of @size bytes. */
+void tb_check_journal(struct tb_vcpu *tv, uint8_t *host, unsigned size);
 
 #endif

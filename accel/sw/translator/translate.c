@@ -47,6 +47,7 @@ struct tinsn {
 	bool mwrite;
 	bool malign;			/* must be aligned to its size (SSE) */
 	bool sys;			/* a system instruction run by a helper */
+	uint32_t undef;			/* OSZAPC it leaves undefined */
 	uint32_t fl_read, fl_write;
 	bool live_in;			/* guest OSZAPC needed before this insn */
 };
@@ -89,6 +90,7 @@ struct tctx {
 	struct tb *tb;
 	unsigned bits, sbits, cpl;
 	bool sse;			/* SSE instructions may run natively */
+	bool lockstep;			/* jit=check: helpers end the block (see check.c) */
 	struct scratch *s;
 	unsigned nslow, nsites, nrefs;
 	uint32_t pending_next[TB_MAX_SITES];	/* slow entries whose 'next' is this insn's end */
@@ -441,6 +443,7 @@ static void classify(const struct tctx *x, struct tinsn *t)
 
 	t->mem = -1;
 	t->sys = false;
+	t->undef = 0;
 	t->fl_read = (uint32_t)TB_OSZAPC;	/* conservative default */
 	t->fl_write = 0;
 	t->kind = K_TERM;
@@ -519,6 +522,7 @@ static void classify(const struct tctx *x, struct tinsn *t)
 	}
 	if ((native_mnemonic(m) || (x->sse && sse_native_mnemonic(m))) && native_form(x, t)) {
 		t->kind = K_NATIVE;
+		t->undef = zflags(f ? f->undefined : 0);
 		t->fl_read = zflags(f ? f->tested : TB_OSZAPC);
 		t->fl_write = flags_conditional(t) ? 0 :
 			      zflags(f ? (f->modified | f->set_0 | f->set_1 | f->undefined) : 0);
@@ -1186,6 +1190,8 @@ static unsigned decode_block(struct tctx *x, uint64_t pc, uint64_t gpa, const ui
 		if (x->bits != 64)
 			t->next &= 0xffffffff;
 		classify(x, t);
+		if (t->kind == K_HELPER && x->lockstep)
+			t->kind = K_TERM;
 		if (t->kind == K_TERM)
 			break;
 		n++;
@@ -1226,6 +1232,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	x.bits = (mode & 4) ? 64 : 32;
 	x.sbits = (mode & 8) ? 64 : 32;
 	x.sse = mode & TB_MODE_SSE;
+	x.lockstep = tv->check != NULL;
 	tb->pc = pc;
 	tb->gpa = gpa;
 	tb->mode = (uint8_t)mode;
@@ -1237,6 +1244,8 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	if (!n)
 		return tb;	/* the interpreter's; cached so that we do not decode it again */
 	liveness(x.s->t, n);
+	for (unsigned i = 0; i < n; i++)
+		tb->undef |= x.s->t[i].undef;
 
 	x.e.start = tv->cache_ptr;
 	x.e.p = tv->cache_ptr;
@@ -1305,6 +1314,18 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 			uint64_t v = (uint64_t)(uintptr_t)&tb->sites[x.s->refs[i].site];
 
 			memcpy(at(&x, x.s->refs[i].imm), &v, 8);
+		}
+	}
+	if (x.lockstep) {
+		tb->insn_off = malloc(tb->ninsn * sizeof(*tb->insn_off));
+		if (!tb->insn_off) {
+			free(tb->sites);
+			free(tb);
+			return NULL;
+		}
+		for (unsigned i = 0; i < tb->ninsn; i++) {
+			tb->insn_off[i] = (uint16_t)(x.s->t[i].rip - pc);
+			tb->live_bits |= (uint64_t)x.s->t[i].live_in << i;
 		}
 	}
 	tb->size = (uint32_t)(x.e.p - x.e.start);
