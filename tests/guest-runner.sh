@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every test guest of the kit on one engine and compare its serial
 # output and exit status with tests/guests/NAME.expected.
-#   guest-runner.sh kvm|sw|sw-nojit|qemu
+#   guest-runner.sh kvm|sw|sw-nojit|sw-check|qemu
 # Exit 77 (skipped) with the reason when the engine cannot run here.
 engine=$1
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
@@ -19,6 +19,17 @@ kvm)
 	run() { "$TANDEM" --accel=kvm --no-reboot --serial "file:$2" --kernel "$1"; } ;;
 sw)	run() { "$TANDEM" --accel=sw --no-reboot --serial "file:$2" --kernel "$1"; } ;;
 sw-nojit) run() { "$TANDEM" --accel=sw,jit=off --no-reboot --serial "file:$2" --kernel "$1"; } ;;
+sw-check)
+	# Every block replayed on the interpreter: any mismatch fails the guest.
+	run() {
+		"$TANDEM" --accel=sw,jit=check --stats --no-reboot --serial "file:$2" --kernel "$1" \
+			2>"$2.err"
+		rc=$?
+		grep -v '^sw: \|^tandem: unmapped' "$2.err" >&2
+		grep -q '^sw: translator: jit=check: [0-9]* blocks compared with the interpreter, 0 mismatches' \
+			"$2.err" || return 98
+		return $rc
+	} ;;
 qemu)
 	if [ -z "$QEMU_SYSTEM" ] || ! [ -x "$QEMU_SYSTEM" ]; then
 		echo "SKIP: qemu-system-x86_64 not found (Debian: qemu-system-x86)"; exit 77
@@ -28,7 +39,7 @@ qemu)
 			-chardev "file,id=s0,path=$2" -serial chardev:s0 -monitor none \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$1" </dev/null
 	} ;;
-*) echo "usage: $0 kvm|sw|sw-nojit|qemu"; exit 99 ;;
+*) echo "usage: $0 kvm|sw|sw-nojit|sw-check|qemu"; exit 99 ;;
 esac
 
 pass=0 fail=0 skip=0

@@ -2,7 +2,7 @@
 # Boot Debian's cloud kernel with a busybox initramfs on one or more engines
 # and check what it prints on the serial console.
 #
-#   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, kvm, qemu
+#   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, sw-check, kvm, qemu
 #   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
 #
 # Options:
@@ -31,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 forks=200
 
 usage() { echo "usage: $0 [--shell] [--mode test|reboot|both] [--keep DIR] [--verbose]" \
-	"[--append PARAMS] ENGINE... (sw, sw-nojit, kvm, qemu)" >&2; exit 99; }
+	"[--append PARAMS] ENGINE... (sw, sw-nojit, sw-check, kvm, qemu)" >&2; exit 99; }
 
 shell=0 modes="test reboot" keep= quiet=quiet extra=
 while [ $# -gt 0 ]; do
@@ -51,7 +51,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || usage
 for e in "$@"; do
-	case $e in sw | sw-nojit | kvm | qemu) ;; *) usage ;; esac
+	case $e in sw | sw-nojit | sw-check | kvm | qemu) ;; *) usage ;; esac
 done
 [ $shell = 0 ] || [ $# = 1 ] || usage
 
@@ -123,7 +123,11 @@ engine_cmd() {
 		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -kernel '$kernel'" \
 			"-initrd '$initrd' -append '$1'" ;;
 	*)
-		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
+		case $engine in
+		sw-nojit) accel=sw,jit=off ;;
+		sw-check) accel="sw,jit=check --stats" ;;	# every block replayed and compared
+		*) accel=$engine ;;
+		esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2'" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
 	esac
@@ -179,6 +183,17 @@ boot() {
 	b_ring0=$(sed -n 's/^tandem: kvm: ring 0 ran on the \(.*\)$/; ring 0 on \1/p' "$err" | tail -n 1)
 
 	b_why=
+	b_check=
+	if [ "$engine" = sw-check ]; then
+		b_check=$(sed -n 's/^sw: translator: jit=check: \([0-9]*\) blocks compared with the interpreter, \([0-9]*\) mismatches.*/\1 \2/p' "$err")
+		set -- $b_check
+		if [ -z "$b_check" ]; then
+			b_why="no jit=check counts on stderr"
+		elif [ "$2" != 0 ]; then
+			b_why="jit=check: $2 of $1 blocks differ from the interpreter ($(grep -c 'jit=check: block' "$err") shown on stderr)"
+		fi
+		b_check=${1:+, jit=check: $1 blocks compared, ${2:-?} mismatches}
+	fi
 	case $b_status in
 	0) ;;
 	124 | 137) b_why="timed out after ${limit}s (status $b_status)" ;;
@@ -231,6 +246,7 @@ diagnose() {
 timeout_for() { # ENGINE MODE
 	# kvm runs the kernel on the sw engine where KVM is kvm_pvm: as slow.
 	case $1-$2 in
+	sw-check-test) t=900 ;; sw-check-reboot) t=300 ;;
 	sw*-test | kvm-test) t=300 ;; sw*-reboot | kvm-reboot) t=180 ;;
 	*-test) t=120 ;; *) t=60 ;;
 	esac
@@ -250,6 +266,7 @@ for engine in "$@"; do
 		boot "$mode" "$(timeout_for "$engine" "$mode")"
 		s="$mode: init at ${b_init}s, last marker at ${b_last}s (guest uptime), wall ${b_wall}s"
 		[ "$engine" != kvm ] || s="$s, $b_fallbacks instruction(s) KVM could not emulate$b_ring0"
+		s="$s$b_check"
 		if [ -n "$b_why" ]; then
 			echo "FAIL: linux $mode on $engine: $b_why"
 			echo "  $s"
