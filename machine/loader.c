@@ -379,7 +379,7 @@ int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *bo
 	} else if (size >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
 		kind = KERNEL_ELF;
 	} else {
-		ret = ldr_err(err, errlen, -ENOEXEC, "'%s' is not a multiboot or ELF64 kernel",
+		ret = ldr_err(err, errlen, -ENOEXEC, "'%s' is not a bzImage, multiboot or ELF64 kernel",
 			      name);
 		goto out;
 	}
