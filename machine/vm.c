@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -208,12 +209,51 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Outputs never destroy inputs: an output file (--serial file:,
+ * --trace-file) that is the kernel or the initrd -- the same device and
+ * inode, whatever the spelling, links included -- is refused before
+ * anything is opened. (Outputs are also opened only after the loaders
+ * have read the inputs; see vm_create().)
+ */
+static int check_outputs(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct { const char *what, *path; } in[] = {
+		{ "kernel", cfg->kernel }, { "initrd", cfg->initrd },
+	};
+	const struct { const char *opt, *path; } out[] = {
+		{ "--serial file:", cfg->serial && !strncmp(cfg->serial, "file:", 5) ?
+				    cfg->serial + 5 : NULL },
+		{ "--trace-file ", cfg->trace_file },
+	};
+	struct stat so, si;
+
+	for (size_t o = 0; o < sizeof(out) / sizeof(out[0]); o++) {
+		if (!out[o].path || stat(out[o].path, &so))
+			continue;	/* not there yet: it cannot be an input */
+		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+			if (!in[i].path || stat(in[i].path, &si))
+				continue;
+			if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+				snprintf(err, errlen, "%s%s is the %s '%s': refusing to overwrite "
+					 "an input", out[o].opt, out[o].path, in[i].what,
+					 in[i].path);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
 	      char *err, size_t errlen)
 {
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	ret = check_outputs(cfg, err, errlen);
+	if (ret)
+		return ret;
 	vm->cfg = *cfg;
 	vm->accel = accel;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -222,33 +262,39 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	vm->mainloop = g_main_loop_new(NULL, FALSE);
 	vm_clock_ns(vm);	/* starts the guest clock */
 
-	if (cfg->trace) {
-		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
-		if (!vm->trace) {
-			snprintf(err, errlen, "cannot open trace file '%s': %s", cfg->trace_file,
-				 strerror(errno));
-			return -errno;
-		}
-	}
 	accel_cpuid_init(cfg->smp);
 	ret = vm_mem_init(vm, cfg->ram_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
 			 (unsigned long long)(cfg->ram_size >> 20), strerror(-ret));
-		return ret;
+		goto err_destroy;
 	}
 	ret = accel->vm_init(vm);
 	if (ret) {
 		snprintf(err, errlen, "%s engine: cannot create the VM: %s", accel->name,
 			 strerror(-ret));
-		goto err_mem;
+		goto err_destroy;
 	}
 	ret = board_create(vm, err, errlen);
 	if (ret)
-		goto err_accel;
+		goto err_destroy;
 	ret = board_load(vm, err, errlen);
 	if (ret)
-		goto err_accel;
+		goto err_destroy;
+
+	/* The inputs are read: only now may outputs be created or truncated. */
+	ret = chardev_start(vm->serial, err, errlen);
+	if (ret)
+		goto err_destroy;
+	if (cfg->trace) {
+		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
+		if (!vm->trace) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot open trace file '%s': %s", cfg->trace_file,
+				 strerror(-ret));
+			goto err_destroy;
+		}
+	}
 
 	/* Secondary CPUs need INIT-SIPI from a local APIC: only the BSP runs for now. */
 	for (unsigned i = 0; i < 1; i++) {
@@ -257,7 +303,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (!v) {
 			ret = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
-			goto err_accel;
+			goto err_destroy;
 		}
 		v->vm = vm;
 		v->id = i;
@@ -268,16 +314,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (ret) {
 			snprintf(err, errlen, "%s engine: cannot create vCPU %u: %s", accel->name,
 				 i, strerror(-ret));
-			goto err_accel;
+			goto err_destroy;
 		}
 	}
 	return 0;
 
-err_accel:
+err_destroy:
+	/* vm_destroy() takes a half-built VM: each part checks whether it exists. */
 	vm_destroy(vm);
-	return ret;
-err_mem:
-	vm_mem_exit(vm);
 	return ret;
 }
 

@@ -64,6 +64,35 @@ expect_error "unknown chardev id" "no -chardev with id=s1" -serial chardev:s1
 expect_error "socket chardev" "tandem has file" -chardev socket,id=s0,port=4444
 expect_error "-d with a bad class" "unknown trace class" -d nonsense
 
+hello=$top_builddir/tests/guests/hello.elf
+# Outputs never destroy inputs: an output that is an input is refused and
+# the input is left as it was; outputs are opened after the inputs are read.
+cp "$hello" "$tmp/k.elf" && ln "$tmp/k.elf" "$tmp/k-link.elf" && ln -s k.elf "$tmp/k-sym.elf"
+printf 'initrd\n' >"$tmp/initrd"
+expect_error "serial file is the kernel" "is the kernel" --serial "file:$tmp/k.elf" --kernel "$tmp/k.elf"
+expect_error "serial file is a hard link to the kernel" "is the kernel" \
+	--serial "file:$tmp/k-link.elf" --kernel "$tmp/k.elf"
+expect_error "trace file is the kernel (symlink)" "is the kernel" --trace=int \
+	--trace-file="$tmp/k-sym.elf" --kernel "$tmp/k.elf"
+expect_error "trace file is the initrd" "is the initrd" --trace=int --trace-file="$tmp/initrd" \
+	--kernel "$tmp/k.elf" --initrd "$tmp/initrd"
+expect_error "QEMU spelling: -serial file: is the initrd" "is the initrd" \
+	-serial "file:$tmp/initrd" -kernel "$tmp/k.elf" -initrd "$tmp/initrd"
+if cmp -s "$hello" "$tmp/k.elf" && [ "$(cat "$tmp/initrd")" = initrd ]; then
+	pass=$((pass + 1))
+else
+	echo "FAIL: an output overwrote the kernel or the initrd"; fail=$((fail + 1))
+fi
+printf 'last run\n' >"$tmp/serial.log"
+expect_error "a failed load leaves the serial log alone" "No such file" \
+	--serial "file:$tmp/serial.log" --trace=int --trace-file="$tmp/trace.log" \
+	--kernel "$tmp/does-not-exist"
+if [ "$(cat "$tmp/serial.log")" = "last run" ] && ! [ -e "$tmp/trace.log" ]; then
+	pass=$((pass + 1))
+else
+	echo "FAIL: outputs opened before the kernel was read"; fail=$((fail + 1))
+fi
+
 expect_ok() { # description, expected-status, expected-substring (stdout+stderr), args...
 	what=$1 want_status=$2 want=$3
 	shift 3
@@ -78,7 +107,6 @@ expect_ok() { # description, expected-status, expected-substring (stdout+stderr)
 	fi
 }
 
-hello=$top_builddir/tests/guests/hello.elf
 # The guest kit's own QEMU command line (tests/guest-runner.sh), word for word.
 expect_ok "the guest kit's QEMU line" 1 "engine sw" \
 	-accel tcg -M pc -m 128 -display none -no-reboot -chardev "file,id=s0,path=$tmp/s0" \
