@@ -43,6 +43,9 @@ expect_error "bad engine" "unknown engine" --accel=warp
 expect_error "bad serial" "serial" --serial bogus:x
 expect_error "bad smp" "invalid --smp" --smp 0
 expect_error "bad trace class" "unknown trace class" --trace=nonsense
+# This error path leaked the timer list and the main loop (LeakSanitizer).
+expect_error "trace file in a missing directory" "cannot open trace file" --trace=int \
+	--trace-file="$tmp/no/such/dir/trace.log"
 expect_error "initrd without kernel" "needs --kernel" --initrd "$tmp/text"
 expect_error "missing initrd" "No such file" --kernel "$top_builddir/tests/guests/hello.elf" --initrd "$tmp/nope"
 
