@@ -96,6 +96,33 @@ else
 	echo "FAIL: outputs opened before the kernel was read"; fail=$((fail + 1))
 fi
 
+# Sizes are checked before anything is read, and files are mapped, not read:
+# a 3 GiB sparse initrd took 20-50 s and 3 GB of RSS to be refused.
+truncate -s 3G "$tmp/huge.initrd" && truncate -s 127M "$tmp/big.initrd" || exit 99
+t0=$(date +%s)
+expect_error "3 GiB initrd, -m 128" "larger than guest RAM" -m 128 --kernel "$hello" \
+	--initrd "$tmp/huge.initrd"
+t1=$(date +%s)
+if [ $((t1 - t0)) -le 10 ]; then
+	pass=$((pass + 1))
+else
+	echo "FAIL: 3 GiB initrd: refused after $((t1 - t0)) s"; fail=$((fail + 1))
+fi
+expect_error "127 MiB initrd, -m 128" "does not fit" -m 128 --kernel "$hello" \
+	--initrd "$tmp/big.initrd"
+# Refused without reading it: far below its 127 MiB of RSS (not under ASan's shadow).
+if [ -x /usr/bin/time ] && ! ldd "$TANDEM" 2>/dev/null | grep -q libasan; then
+	/usr/bin/time -f %M -o "$tmp/rss" "$TANDEM" --accel=sw -m 128 --kernel "$hello" \
+		--initrd "$tmp/big.initrd" >/dev/null 2>&1 </dev/null
+	rss=$(tail -n 1 "$tmp/rss")
+	if [ "$rss" -lt 65536 ]; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL: 127 MiB initrd: $rss KiB RSS to refuse it"; fail=$((fail + 1))
+	fi
+fi
+rm -f "$tmp/huge.initrd" "$tmp/big.initrd"
+
 expect_ok() { # description, expected-status, expected-substring (stdout+stderr), args...
 	what=$1 want_status=$2 want=$3
 	shift 3
