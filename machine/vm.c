@@ -5,11 +5,13 @@
  * calls the engine's vcpu_run() and handles what it returns.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -160,6 +162,20 @@ static void vcpu_handle_reset(struct vm *vm, const char *why)
 	vm_reset(vm);
 }
 
+/*
+ * A register dump asked for from outside (SIGUSR1, SIGTERM). Printed by
+ * the vCPU's own thread between runs: get_state() is only safe there on
+ * every engine (KVM's vCPU ioctls wait for KVM_RUN; the sw CPU's state is
+ * its thread's). A kick gets the thread here from anywhere: KVM_RUN
+ * returns on the kick signal, the sw CPU checks at block boundaries, HLT
+ * waits wake up.
+ */
+static void vcpu_dump_if_asked(struct vcpu *vcpu)
+{
+	if (atomic_exchange(&vcpu->dump, false))
+		dump_vcpu(vcpu, "register dump on request");
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -168,12 +184,15 @@ static void *vcpu_thread(void *arg)
 	while (!vm_should_stop(vm)) {
 		uint64_t gen;
 
+
 		if (vcpu->id == 0 && atomic_exchange(&vm->reset_request, false)) {
 			vcpu_handle_reset(vm, "guest reset");
 			continue;
 		}
 		gen = intr_gen(vm);
 		atomic_store(&vcpu->kick, false);
+		/* After clearing the kick: a request set before it is seen here, a later one kicks. */
+		vcpu_dump_if_asked(vcpu);
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -197,7 +216,16 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	vcpu_dump_if_asked(vcpu);	/* SIGTERM: the state it stopped in */
 	return NULL;
+}
+
+static void vm_request_dump(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		atomic_store(&vm->vcpus[i]->dump, true);
+		vcpu_kick(vm->vcpus[i]);
+	}
 }
 
 static gboolean on_signal(gpointer data)
@@ -207,6 +235,85 @@ static gboolean on_signal(gpointer data)
 	fprintf(stderr, "tandem: terminating on signal\n");
 	vm_request_exit(vm, VM_EXIT_USER, 0);
 	return G_SOURCE_CONTINUE;
+}
+
+/* SIGTERM: say where the guest was, then stop, so a killed hung run leaves a clue. */
+static gboolean on_sigterm(gpointer data)
+{
+	struct vm *vm = data;
+
+	fprintf(stderr, "tandem: terminating on SIGTERM\n");
+	vm_request_dump(vm);
+	vm_request_exit(vm, VM_EXIT_USER, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+/*
+ * SIGUSR1 is also an engine's kick signal (KVM interrupts KVM_RUN with
+ * pthread_kill(SIGUSR1)), so it cannot simply be GLib's: our handler
+ * tells the two apart by si_code -- a kick is SI_TKILL from this process,
+ * a user's "kill -USR1" is SI_USER -- passes kicks on to the engine's
+ * handler, and turns the rest into a byte on a pipe the main loop
+ * watches (write() is async-signal-safe; the dump itself is not).
+ */
+static int usr1_pipe[2] = { -1, -1 };
+static struct sigaction usr1_chained;
+
+static void usr1_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	if (si && si->si_code == SI_TKILL && si->si_pid == getpid()) {
+		if (usr1_chained.sa_flags & SA_SIGINFO)
+			usr1_chained.sa_sigaction(sig, si, uc);
+		else if (usr1_chained.sa_handler != SIG_DFL && usr1_chained.sa_handler != SIG_IGN)
+			usr1_chained.sa_handler(sig);
+	} else if (usr1_pipe[1] >= 0 && write(usr1_pipe[1], "", 1) < 0) {
+		/* The pipe is full: a dump is already on its way. */
+	}
+	errno = saved;
+}
+
+static gboolean on_sigusr1(gint fd, GIOCondition cond, gpointer data)
+{
+	struct vm *vm = data;
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	fprintf(stderr, "tandem: SIGUSR1: dumping the vCPUs' registers\n");
+	vm_request_dump(vm);
+	return G_SOURCE_CONTINUE;
+}
+
+static unsigned usr1_attach(struct vm *vm)
+{
+	struct sigaction sa;
+
+	if (pipe2(usr1_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		usr1_pipe[0] = usr1_pipe[1] = -1;
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = usr1_handler;
+	/* SA_RESTART, as the engine's own: a kick may land in a write(). */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &usr1_chained);
+	return g_unix_fd_add(usr1_pipe[0], G_IO_IN, on_sigusr1, vm);
+}
+
+static void usr1_detach(unsigned source)
+{
+	/* Back to the engine's handler: kicks may still come until it is gone. */
+	sigaction(SIGUSR1, &usr1_chained, NULL);
+	if (source)
+		g_source_remove(source);
+	for (int i = 0; i < 2; i++) {
+		if (usr1_pipe[i] >= 0)
+			close(usr1_pipe[i]);
+		usr1_pipe[i] = -1;
+	}
 }
 
 /*
@@ -327,10 +434,13 @@ err_destroy:
 
 int vm_run(struct vm *vm)
 {
+	unsigned usr1;
+
 	vm_timers_attach(vm);
 	g_unix_signal_add(SIGINT, on_signal, vm);
-	g_unix_signal_add(SIGTERM, on_signal, vm);
+	g_unix_signal_add(SIGTERM, on_sigterm, vm);
 	g_unix_signal_add(SIGHUP, on_signal, vm);
+	usr1 = usr1_attach(vm);
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
@@ -345,6 +455,7 @@ int vm_run(struct vm *vm)
 	vm_kick_all(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i]->thread, NULL);
+	usr1_detach(usr1);
 	return vm->exit_code;
 }
 
