@@ -421,7 +421,12 @@ static void test_chardev_specs(void)
 	CU_ASSERT_PTR_NULL(chardev_open(&vm, "bogus", err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "bogus"));
 	CU_ASSERT_PTR_NULL(chardev_open(&vm, "file:", err, sizeof(err)));
-	CU_ASSERT_PTR_NULL(chardev_open(&vm, "file:/nonexistent-dir/x", err, sizeof(err)));
+	/* A file is only opened by chardev_start(), after the loaders read their inputs. */
+	cd = chardev_open(&vm, "file:/nonexistent-dir/x", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
+	CU_ASSERT_EQUAL(chardev_start(cd, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/x"));
+	chardev_close(cd);
 
 	cd = chardev_open(&vm, "none", err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
@@ -436,6 +441,11 @@ static void test_chardev_specs(void)
 	snprintf(buf, sizeof(buf), "file:%s", path);
 	cd = chardev_open(&vm, buf, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
+	/* Not touched before chardev_start(). */
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_EQUAL(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	CU_ASSERT_EQUAL(chardev_start(cd, err, sizeof(err)), 0);
 	chardev_write(cd, (const uint8_t *)"new", 3);
 	chardev_close(cd);
 	fd = open(path, O_RDONLY);
