@@ -95,6 +95,7 @@ struct vm {
 
 	struct irq_listener {
 		irq_line_fn fn;
+		irq_busy_fn busy;
 		void *opaque;
 		struct irq_listener *next;
 	} *irq_lines[VM_NR_IRQ_LINES];
