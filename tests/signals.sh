@@ -59,9 +59,15 @@ for e in $engines; do
 			bad "no dump after a second SIGUSR1"; kill -9 $pid; wait $pid; pid=; continue
 		fi
 		kill -TERM $pid
-		( sleep 30; kill -9 $pid 2>/dev/null ) & watchdog=$!
+		# Polled, not a background watchdog: dash runs the EXIT trap (rm -rf
+		# $tmp) in a ( ... ) & subshell that outlives its kill.
+		n=0
+		while kill -0 $pid 2>/dev/null && [ $n -lt 150 ]; do
+			sleep 0.2
+			n=$((n + 1))
+		done
+		kill -9 $pid 2>/dev/null
 		wait $pid; status=$?
-		kill $watchdog 2>/dev/null; wait $watchdog 2>/dev/null
 		pid=
 		dumps=$(grep -c '^RIP=' "$tmp/err")
 		if [ $status -ne 0 ]; then
