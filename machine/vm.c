@@ -184,7 +184,6 @@ static void *vcpu_thread(void *arg)
 	while (!vm_should_stop(vm)) {
 		uint64_t gen;
 
-
 		if (vcpu->id == 0 && atomic_exchange(&vm->reset_request, false)) {
 			vcpu_handle_reset(vm, "guest reset");
 			continue;
