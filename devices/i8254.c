@@ -11,6 +11,17 @@
  * Channel states: IDLE (no count loaded since the control word),
  * WAIT_TRIGGER (modes 1 and 5 before a gate edge), RUNNING, FROZEN (gate
  * low in modes 0, 2, 3, 4: the count holds at frozen_ticks).
+ *
+ * Timer storms: a periodic channel 0 faster than PIT_STORM_NS (divisor 1
+ * is ~600 kHz) outruns what can be delivered -- under KVM every interrupt
+ * costs exits -- and the guest would do nothing but take ticks. So at such
+ * rates an edge is raised only once the CPU is done with the previous one
+ * (irq_line_busy(): neither requested nor in service); until then the
+ * tick is held back and looked at again after a gap that doubles up to
+ * PIT_BACKOFF_MAX_NS, and all the periods missed meanwhile coalesce into
+ * that one edge (QEMU's lost-tick policy "discard"; KVM's PIT waits for the
+ * ack the same way). At ordinary rates the 8254/8259 behave exactly:
+ * a tick during service latches in IRR.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,6 +42,9 @@
  * (100 kHz is far above what any OS asks for).
  */
 #define PIT_MIN_IRQ_NS		10000ull
+/* Periods below this are a storm (an OS tick is 1 ms or more); see the top. */
+#define PIT_STORM_NS		100000ull
+#define PIT_BACKOFF_MAX_NS	1000000ull
 
 enum pit_state {
 	PIT_IDLE,
@@ -75,6 +89,8 @@ struct i8254 {
 	struct pit_channel ch[3];
 	uint8_t port61;		/* bits 0-3 as written */
 	struct vm_timer *timer;	/* channel 0 output edges */
+	uint64_t backoff_ns;	/* storm: the gap before looking again, 0 when not held */
+	uint64_t held;		/* storm: ticks held back (coalesced) */
 };
 
 static uint64_t ns_to_ticks(uint64_t ns)
@@ -219,6 +235,12 @@ static void pit_arm(struct i8254 *pit, uint64_t now)
 	vm_timer_mod(pit->timer, deadline);
 }
 
+/* A periodic channel faster than interrupts can be taken: see the top. */
+static bool pit_storm(const struct pit_channel *c)
+{
+	return (c->mode == 2 || c->mode == 3) && ticks_to_ns(c->reload) < PIT_STORM_NS;
+}
+
 static void pit_timer_cb(void *opaque)
 {
 	struct i8254 *pit = opaque;
@@ -227,6 +249,16 @@ static void pit_timer_cb(void *opaque)
 
 	if (c->state == PIT_RUNNING && c->next_edge != UINT64_MAX &&
 	    pit_ticks(c, now) >= c->next_edge) {
+		if (pit_storm(c) && irq_line_busy(pit->vm, pit->irq)) {
+			/* Hold the tick; next_edge stays due, so it fires once taken. */
+			pit->held++;
+			pit->backoff_ns = pit->backoff_ns ? pit->backoff_ns * 2 : PIT_MIN_IRQ_NS;
+			if (pit->backoff_ns > PIT_BACKOFF_MAX_NS)
+				pit->backoff_ns = PIT_BACKOFF_MAX_NS;
+			vm_timer_mod(pit->timer, now + pit->backoff_ns);
+			return;
+		}
+		pit->backoff_ns = 0;
 		irq_set(pit->vm, pit->irq, 1);
 		irq_set(pit->vm, pit->irq, 0);
 	}
@@ -498,7 +530,13 @@ void i8254_reset(struct i8254 *pit)
 		};
 	}
 	pit->port61 = 0;
+	pit->backoff_ns = 0;
 	vm_timer_del(pit->timer);
+}
+
+uint64_t i8254_held_ticks(const struct i8254 *pit)
+{
+	return pit->held;
 }
 
 struct i8254 *i8254_create(struct vm *vm, uint16_t base, unsigned irq)

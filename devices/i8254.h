@@ -27,5 +27,7 @@ void i8254_destroy(struct i8254 *pit);
 
 /* Output pin of channel @ch now (tests, debugging). */
 bool i8254_out(struct i8254 *pit, unsigned ch);
+/* Channel 0 ticks held back (coalesced) in timer storms, see i8254.c. */
+uint64_t i8254_held_ticks(const struct i8254 *pit);
 
 #endif

@@ -153,6 +153,22 @@ static void pic_line(void *opaque, unsigned line, int level)
 	pic_update(p);
 }
 
+/*
+ * irq_line_busy(): @line's IR is unmasked and still requested or in
+ * service. A masked IR is never busy: its IRR latch delivers nothing, and
+ * the line may well be served by the I/O APIC instead.
+ */
+static bool pic_line_busy(void *opaque, unsigned line)
+{
+	struct i8259 *p = opaque;
+	const struct pic_chip *c = &p->c[line >> 3];
+	uint8_t bit = 1u << (line & 7);
+
+	if (line >= 16 || (c->imr & bit))
+		return false;
+	return (c->irr | c->isr) & bit;
+}
+
 static bool pic_pending(void *opaque)
 {
 	struct i8259 *p = opaque;
@@ -450,8 +466,11 @@ struct i8259 *i8259_create(struct vm *vm)
 	if (!ret)
 		ret = pio_register(vm, I8259_ELCR_BASE, 2, &elcr_ops, p, "elcr");
 	for (unsigned line = 0; !ret && line < 16; line++)
-		if (line != CASCADE_IR)
+		if (line != CASCADE_IR) {
 			ret = irq_connect(vm, line, pic_line, p);
+			if (!ret)
+				irq_set_busy_fn(vm, line, p, pic_line_busy);
+		}
 	if (ret < 0) {
 		/*
 		 * Ranges and listeners already registered cannot be taken back

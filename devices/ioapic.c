@@ -107,6 +107,27 @@ static void ioapic_line(void *opaque, unsigned line, int level)
 		pin_send(io, pin);
 }
 
+/*
+ * irq_line_busy(): an unmasked edge pin whose fixed vector the local APIC
+ * still holds in IRR or ISR. Masked pins never are (nothing is sent).
+ */
+static bool ioapic_line_busy(void *opaque, unsigned line)
+{
+	struct ioapic *io = opaque;
+	unsigned pin, dm;
+	uint64_t e;
+
+	if (line >= VM_NR_IRQ_LINES || io->line_pin[line] == NO_PIN || !io->lapic)
+		return false;
+	pin = io->line_pin[line];
+	e = io->redir[pin];
+	dm = (e >> RTE_DM_SHIFT) & 7;
+	if ((e & (RTE_MASKED | RTE_LEVEL)) || (dm != APIC_DM_FIXED && dm != APIC_DM_LOWEST))
+		return false;
+	return lapic_irr_test(io->lapic, e & RTE_VECTOR) ||
+	       lapic_isr_test(io->lapic, e & RTE_VECTOR);
+}
+
 /* EOI for @vector: level entries with that vector may send again. */
 static void ioapic_eoi(void *opaque, uint8_t vector)
 {
@@ -286,8 +307,11 @@ struct ioapic *ioapic_create(struct vm *vm, uint64_t base, uint8_t id,
 		return NULL;
 	}
 	for (unsigned line = 0; !ret && line < VM_NR_IRQ_LINES; line++)
-		if (io->line_pin[line] != NO_PIN)
+		if (io->line_pin[line] != NO_PIN) {
 			ret = irq_connect(vm, line, ioapic_line, io);
+			if (!ret)
+				irq_set_busy_fn(vm, line, io, ioapic_line_busy);
+		}
 	if (ret < 0) {
 		/*
 		 * The MMIO range and the listeners already connected cannot be

@@ -19,6 +19,15 @@
  * The timer keeps no running counter: "start" is when the count last held
  * the initial value, and the current count is derived from the VM clock,
  * so reads are exact at any time and no callback runs per tick.
+ *
+ * Timer storms: a periodic timer asked for a period under
+ * LAPIC_MIN_PERIOD_NS (count 1, divide 1 is 1 ns) is stretched to that
+ * period, and even then can outrun interrupt delivery (under KVM each one
+ * costs exits: the guest would only take ticks). At such rates a tick
+ * fires only once the CPU is done with the previous one (its vector
+ * neither in IRR nor in ISR); until then it is held and looked at again
+ * after a gap that doubles up to LAPIC_BACKOFF_MAX_NS, the missed periods
+ * coalescing into one interrupt, as in i8254.c (QEMU's lost-tick policy).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +124,8 @@ struct lapic {
 	uint64_t start_ns;		/* when the count last equalled tmict; may wrap */
 	uint64_t tick_ns;		/* ns per count, divider and period clamp applied */
 	struct vm_timer *timer;
+	uint64_t backoff_ns;		/* storm: the gap before looking again, 0 when not held */
+	uint64_t held;			/* storm: ticks held back (coalesced) */
 
 	/* INTR as last reported, to signal only rising outputs (see lapic_update). */
 	bool out_vector, out_routed;
@@ -473,6 +484,22 @@ static void timer_start(struct lapic *l, uint64_t now)
 	timer_arm(l, now);
 }
 
+/* Periodic and asked for a period under the clamp: see the top. */
+static bool timer_storm(const struct lapic *l)
+{
+	uint64_t asked = timer_divisor(l->tdcr) * (1000000000ull / LAPIC_BUS_HZ) * l->tmict;
+
+	return timer_periodic(l) && asked < LAPIC_MIN_PERIOD_NS;
+}
+
+/* The CPU is not done with the timer's last interrupt. */
+static bool timer_busy(const struct lapic *l)
+{
+	unsigned v = l->lvt[LVT_TIMER] & LVT_VECTOR;
+
+	return vec_test(l->irr, v) || vec_test(l->isr, v);
+}
+
 static void timer_cb(void *opaque)
 {
 	struct lapic *l = opaque;
@@ -480,6 +507,15 @@ static void timer_cb(void *opaque)
 
 	if (!l->tmict)
 		return;
+	if (timer_storm(l) && timer_busy(l)) {
+		l->held++;
+		l->backoff_ns = l->backoff_ns ? l->backoff_ns * 2 : LAPIC_MIN_PERIOD_NS / 8;
+		if (l->backoff_ns > LAPIC_BACKOFF_MAX_NS)
+			l->backoff_ns = LAPIC_BACKOFF_MAX_NS;
+		vm_timer_mod(l->timer, now + l->backoff_ns);
+		return;
+	}
+	l->backoff_ns = 0;
 	/* Periods missed while the host was busy coalesce into this one (IRR holds one). */
 	lvt_fire(l, LVT_TIMER);
 	if (timer_periodic(l))
@@ -694,6 +730,7 @@ void lapic_reset(struct lapic *l)
 	l->tdcr = 0;
 	l->start_ns = 0;
 	l->tick_ns = timer_tick_ns(l);
+	l->backoff_ns = 0;
 	l->out_vector = false;
 	l->out_routed = false;
 	lapic_update(l);
@@ -762,4 +799,9 @@ bool lapic_tmr_test(const struct lapic *l, uint8_t vector)
 uint64_t lapic_dropped_messages(const struct lapic *l)
 {
 	return l->dropped;
+}
+
+uint64_t lapic_held_ticks(const struct lapic *l)
+{
+	return l->held;
 }

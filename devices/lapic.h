@@ -45,6 +45,8 @@ struct lapic;
 #define LAPIC_BUS_HZ		1000000000u
 /* Periodic mode never fires more often than this (a guest cannot flood the host). */
 #define LAPIC_MIN_PERIOD_NS	100000u
+/* The longest a storm tick is held before the next look (see lapic.c). */
+#define LAPIC_BACKOFF_MAX_NS	1000000u
 
 /* Delivery modes: one encoding for ICR, LVT and I/O APIC redirection entries. */
 enum {
@@ -87,5 +89,7 @@ bool lapic_irr_test(const struct lapic *l, uint8_t vector);
 bool lapic_isr_test(const struct lapic *l, uint8_t vector);
 bool lapic_tmr_test(const struct lapic *l, uint8_t vector);
 uint64_t lapic_dropped_messages(const struct lapic *l);
+/* Timer ticks held back (coalesced) in timer storms, see lapic.c. */
+uint64_t lapic_held_ticks(const struct lapic *l);
 
 #endif

@@ -42,6 +42,7 @@ struct chardev {
 	enum chardev_kind kind;
 	int out_fd;		/* -1: output discarded */
 	int in_fd;		/* -1: no input */
+	char *path;		/* file: the output, opened by chardev_start() */
 	bool out_dead;		/* a write failed for good: stop trying */
 	bool in_eof;		/* input ended: never watch again */
 	bool escapes;		/* Ctrl-A handling (terminal input only) */
@@ -339,12 +340,12 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 		cd->kind = CHARDEV_STDIO;
 		ret = chardev_open_stdio(cd);
 	} else if (!strncmp(spec, "file:", 5) && spec[5]) {
+		/* Opened by chardev_start(), once the loaders have read their files. */
 		cd->kind = CHARDEV_FILE;
-		/* Truncated, as QEMU does: a log holds one run. */
-		cd->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (cd->out_fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", spec + 5, strerror(errno));
+		cd->path = strdup(spec + 5);
+		if (!cd->path) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
 		}
 	} else {
 		snprintf(err, errlen, "unknown serial back end '%s' (stdio, file:PATH, none)",
@@ -362,6 +363,22 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 	return cd;
 }
 
+int chardev_start(struct chardev *cd, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cd || cd->kind != CHARDEV_FILE || cd->out_fd >= 0)
+		return 0;
+	/* Truncated, as QEMU does: a log holds one run. */
+	cd->out_fd = open(cd->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (cd->out_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", cd->path, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 void chardev_close(struct chardev *cd)
 {
 	if (!cd)
@@ -377,5 +394,6 @@ void chardev_close(struct chardev *cd)
 		tty_restore();
 	if (cd->kind == CHARDEV_FILE && cd->out_fd >= 0)
 		close(cd->out_fd);
+	free(cd->path);
 	free(cd);
 }

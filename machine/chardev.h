@@ -18,8 +18,14 @@ struct chardev_receiver {
 	void (*receive)(void *opaque, const uint8_t *buf, size_t len);
 };
 
-/* Parse "stdio", "file:PATH", "none"; NULL + message in @err on error. */
+/*
+ * Parse "stdio", "file:PATH", "none"; NULL + message in @err on error.
+ * A file is not touched until chardev_start(): outputs are opened (and
+ * truncated) only after the loaders have read the inputs.
+ */
 struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t errlen);
+/* Open the output file, if any; 0, or -errno with one line in @err. */
+int chardev_start(struct chardev *cd, char *err, size_t errlen);
 void chardev_close(struct chardev *cd);
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len);
 void chardev_set_receiver(struct chardev *cd, const struct chardev_receiver *rx, void *opaque);

@@ -31,6 +31,25 @@ void irq_set(struct vm *vm, unsigned line, int level)
 		l->fn(l->opaque, line, level);
 }
 
+void irq_set_busy_fn(struct vm *vm, unsigned line, void *opaque, irq_busy_fn fn)
+{
+	if (line >= VM_NR_IRQ_LINES)
+		return;
+	for (struct irq_listener *l = vm->irq_lines[line]; l; l = l->next)
+		if (l->opaque == opaque)
+			l->busy = fn;
+}
+
+bool irq_line_busy(struct vm *vm, unsigned line)
+{
+	if (line >= VM_NR_IRQ_LINES)
+		return false;
+	for (struct irq_listener *l = vm->irq_lines[line]; l; l = l->next)
+		if (l->busy && l->busy(l->opaque, line))
+			return true;
+	return false;
+}
+
 void irq_free(struct vm *vm)
 {
 	for (unsigned i = 0; i < VM_NR_IRQ_LINES; i++) {

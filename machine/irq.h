@@ -21,11 +21,22 @@ struct vm;
 #define VM_NR_IRQ_LINES		24
 
 typedef void (*irq_line_fn)(void *opaque, unsigned line, int level);
+/* Is the CPU not done with @line's last edge (see irq_line_busy())? */
+typedef bool (*irq_busy_fn)(void *opaque, unsigned line);
 
 /* Route @line to a controller input; several listeners per line allowed. */
 int irq_connect(struct vm *vm, unsigned line, irq_line_fn fn, void *opaque);
+/* Let @opaque's listener on @line answer irq_line_busy(). */
+void irq_set_busy_fn(struct vm *vm, unsigned line, void *opaque, irq_busy_fn fn);
 /* Set a line's level (edge devices pulse: 1 then 0). Out of range: ignored. */
 void irq_set(struct vm *vm, unsigned line, int level);
+/*
+ * Has the CPU not finished with @line's last edge yet: still requested or
+ * in service at a controller that would deliver it (not masked there)?
+ * Timers running faster than interrupts can be delivered ask this to
+ * coalesce their ticks (i8254.c); false when no controller can tell.
+ */
+bool irq_line_busy(struct vm *vm, unsigned line);
 void irq_free(struct vm *vm);
 
 struct intr_ops {

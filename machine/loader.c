@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,12 +40,19 @@ const char *ldr_kernel_name(const struct loader_args *a)
 	return a->kernel ? a->kernel : "(built-in)";
 }
 
-int ldr_read_file(const char *path, const char *what, uint8_t **data, size_t *size,
-		  char *err, size_t errlen)
+/*
+ * Map @path read-only instead of reading it: a kernel or initrd costs no
+ * memory until a loader copies the parts it places, and a file that can
+ * never fit (more than @max bytes: the guest's RAM) is refused from its
+ * size alone, before a byte is read. MAP_PRIVATE with PROT_READ: nothing
+ * we do can write the file. The price: a file truncated by someone else
+ * while we copy it faults (SIGBUS) instead of reading short.
+ */
+int ldr_map_file(const char *path, const char *what, uint64_t max, const uint8_t **data,
+		 size_t *size, char *err, size_t errlen)
 {
-	uint8_t *buf = NULL;
 	struct stat st;
-	size_t len, done = 0;
+	void *map;
 	int fd, ret;
 
 	*data = NULL;
@@ -69,44 +77,40 @@ int ldr_read_file(const char *path, const char *what, uint8_t **data, size_t *si
 		ret = ldr_err(err, errlen, -ENOEXEC, "%s '%s' is empty", what, path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > SIZE_MAX / 2) {
-		ret = ldr_err(err, errlen, -EFBIG, "%s '%s' is too large", what, path);
+	if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX / 2) {
+		ret = ldr_err(err, errlen, -EFBIG, "%s '%s' (%llu bytes) is larger than guest "
+			      "RAM (%llu bytes); give the guest more memory", what, path,
+			      (unsigned long long)st.st_size, (unsigned long long)max);
 		goto out;
 	}
-	len = (size_t)st.st_size;
-	buf = malloc(len);
-	if (!buf) {
-		ret = ldr_err(err, errlen, -ENOMEM, "%s '%s' is too large to read (%zu bytes)",
-			      what, path, len);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		ret = -errno;
+		ldr_err(err, errlen, ret, "cannot map %s '%s': %s", what, path, strerror(-ret));
 		goto out;
 	}
-	while (done < len) {
-		ssize_t n = read(fd, buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			ldr_err(err, errlen, ret, "cannot read %s '%s': %s", what, path,
-				strerror(-ret));
-			goto out;
-		}
-		if (n == 0) {
-			/* The file shrank under us: refuse rather than load a prefix. */
-			ret = ldr_err(err, errlen, -EIO, "%s '%s' shrank while being read", what,
-				      path);
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	*data = buf;
-	*size = len;
-	buf = NULL;
+	*data = map;
+	*size = (size_t)st.st_size;
 	ret = 0;
 out:
-	free(buf);
-	close(fd);
+	close(fd);	/* the mapping keeps the file */
 	return ret;
+}
+
+void ldr_unmap_file(const uint8_t *data, size_t size)
+{
+	if (data)
+		munmap((void *)data, size);
+}
+
+/* Guest RAM in bytes: nothing larger can be loaded whole. */
+static uint64_t ram_total(const struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < vm->nr_ram && i < VM_MAX_RAM_REGIONS; i++)
+		n += vm->ram[i].size;
+	return n;
 }
 
 void ldr_image_free(struct ldr_image *im)
@@ -347,9 +351,9 @@ int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *bo
 	const char *name = ldr_kernel_name(a);
 	struct ldr_blob initrd = { .path = a->initrd };
 	enum kernel_kind kind;
-	uint8_t *file = NULL;
+	const uint8_t *file = NULL;
 	const uint8_t *img;
-	size_t size;
+	size_t size = 0;
 	long off;
 	int ret;
 
@@ -359,7 +363,8 @@ int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *bo
 		if (!size)
 			return ldr_err(err, errlen, -ENOEXEC, "kernel '%s' is empty", name);
 	} else if (a->kernel) {
-		ret = ldr_read_file(a->kernel, "kernel", &file, &size, err, errlen);
+		/* No RAM bound: an ELF file's debug sections need not fit, only its segments. */
+		ret = ldr_map_file(a->kernel, "kernel", UINT64_MAX, &file, &size, err, errlen);
 		if (ret)
 			return ret;
 		img = file;
@@ -379,13 +384,14 @@ int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *bo
 	} else if (size >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
 		kind = KERNEL_ELF;
 	} else {
-		ret = ldr_err(err, errlen, -ENOEXEC, "'%s' is not a multiboot or ELF64 kernel",
-			      name);
+		ret = ldr_err(err, errlen, -ENOEXEC,
+			      "'%s' is not a bzImage, multiboot or ELF64 kernel", name);
 		goto out;
 	}
 
 	if (a->initrd) {
-		ret = ldr_read_file(a->initrd, "initrd", &initrd.data, &initrd.size, err, errlen);
+		ret = ldr_map_file(a->initrd, "initrd", ram_total(vm), &initrd.data, &initrd.size,
+				   err, errlen);
 		if (ret)
 			goto out;
 	}
@@ -403,8 +409,8 @@ int loader_load(struct vm *vm, const struct loader_args *a, struct x86_state *bo
 		break;
 	}
 out:
-	free(initrd.data);
-	free(file);
+	ldr_unmap_file(initrd.data, initrd.size);
+	ldr_unmap_file(file, size);
 	return ret;
 }
 
@@ -415,11 +421,12 @@ int ldr_with_initrd(struct vm *vm, const uint8_t *img, size_t size, const struct
 	int ret;
 
 	if (a->initrd) {
-		ret = ldr_read_file(a->initrd, "initrd", &initrd.data, &initrd.size, err, errlen);
+		ret = ldr_map_file(a->initrd, "initrd", ram_total(vm), &initrd.data, &initrd.size,
+				   err, errlen);
 		if (ret)
 			return ret;
 	}
 	ret = fn(vm, img, size, a, a->initrd ? &initrd : NULL, boot, err, errlen);
-	free(initrd.data);
+	ldr_unmap_file(initrd.data, initrd.size);
 	return ret;
 }

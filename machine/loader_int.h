@@ -61,10 +61,10 @@ struct ldr_image {
 	uint64_t end;			/* highest paddr + memsz */
 };
 
-/* A file read into memory (the initrd). */
+/* A file mapped into memory (the initrd). */
 struct ldr_blob {
 	const char *path;
-	uint8_t *data;
+	const uint8_t *data;
 	size_t size;
 };
 
@@ -79,9 +79,14 @@ int ldr_err(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 const char *ldr_kernel_name(const struct loader_args *a);
 
-/* Read a regular, non-empty file; @what is "kernel" or "initrd". */
-int ldr_read_file(const char *path, const char *what, uint8_t **data, size_t *size,
-		  char *err, size_t errlen);
+/*
+ * Map a regular, non-empty file of at most @max bytes read-only (checked
+ * from its size before anything is read); @what is "kernel" or "initrd".
+ * Undo with ldr_unmap_file().
+ */
+int ldr_map_file(const char *path, const char *what, uint64_t max, const uint8_t **data,
+		 size_t *size, char *err, size_t errlen);
+void ldr_unmap_file(const uint8_t *data, size_t size);
 
 void ldr_image_free(struct ldr_image *im);
 int ldr_image_add(struct ldr_image *im, uint64_t paddr, const uint8_t *src, uint64_t filesz,

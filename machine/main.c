@@ -6,6 +6,8 @@
  * on stderr and exit status 1.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,49 +26,259 @@ static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
 	  "Engine: auto (default), kvm (alias hw), sw (alias tcg); sw,jit=off", "ENGINE" },
 	{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel,
-	  "Kernel: multiboot or ELF64 image (default: the built-in demo guest)", "FILE" },
+	  "Kernel: bzImage, multiboot or ELF64 image (default: the built-in demo guest)",
+	  "FILE" },
 	{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &opt_initrd, "Initial ramdisk / module", "FILE" },
 	{ "append", 0, 0, G_OPTION_ARG_STRING, &opt_append, "Kernel command line", "CMDLINE" },
 	{ "memory", 'm', 0, G_OPTION_ARG_STRING, &opt_mem,
 	  "Guest RAM, e.g. 256M or 2G (default 128M; plain numbers are MiB)", "SIZE" },
 	{ "smp", 0, 0, G_OPTION_ARG_INT, &opt_smp, "Number of CPUs (default 1)", "N" },
 	{ "serial", 0, 0, G_OPTION_ARG_STRING, &opt_serial,
-	  "COM1 back end: stdio (default), file:PATH, none", "DEV" },
+	  "COM1 back end: stdio (default), file:PATH, none (alias null), chardev:ID", "DEV" },
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,io,exit,out_asm (sw engine: in_asm, cpu, out_asm)", "LIST" },
+	  "Trace classes: in_asm,int,cpu,io,exit,out_asm; 'help' says which engine has which",
+	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
 	{ "nographic", 0, 0, G_OPTION_ARG_NONE, &opt_nographic,
 	  "Accepted for QEMU compatibility (tandem has no display)", NULL },
 	{ "enable-kvm", 0, 0, G_OPTION_ARG_NONE, &opt_enable_kvm, "Same as --accel=kvm", NULL },
-	{ "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu, "Accepted for QEMU compatibility: host/max/qemu64 all give the tandem CPU model", "MODEL" },
-	{ "machine", 'M', 0, G_OPTION_ARG_STRING, &opt_machine, "Board (only 'pc')", "TYPE" },
+	{ "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu,
+	  "CPU model: tandem has one; host, max and qemu64 all name it", "MODEL" },
+	{ "machine", 'M', 0, G_OPTION_ARG_STRING, &opt_machine,
+	  "Board: pc (the only one), with QEMU's accel= property", "pc[,accel=ENGINE]" },
 	{ "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
 	{ NULL }
 };
 
-/* QEMU spellings: "-kernel" -> "--kernel"; single-letter options stay. */
-static void rewrite_qemu_args(int argc, char **argv)
+/*
+ * -serial chardev:ID refers to a -chardev BACKEND,id=ID; we keep each as
+ * the --serial spelling it stands for.
+ */
+#define MAX_CHARDEVS	4
+static struct {
+	char *id;
+	char *spec;
+} chardevs[MAX_CHARDEVS];
+static unsigned nr_chardevs;
+
+static gboolean bad_value(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean bad_value(GError **error, const char *fmt, ...)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	va_list ap;
+	char *msg;
 
-		if (!strcmp(a, "--"))
-			break;
-		if (a[0] != '-' || a[1] == '-' || a[1] == 0 || a[2] == 0)
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, msg);
+	g_free(msg);
+	return FALSE;
+}
+
+/* -display, -vga, -monitor: tandem has none of them, so only "none" means what it does. */
+static gboolean opt_only_none(const char *name, const char *value, gpointer data,
+			      GError **error)
+{
+	if (!strcmp(value, "none"))
+		return TRUE;
+	return bad_value(error, "%s %s: tandem has no %s; only '%s none' is accepted",
+			 name + 1, value, name + 2, name + 1);
+}
+
+/* -nodefaults, -no-user-config: tandem has no default devices and no config files. */
+static gboolean opt_ignore(const char *name, const char *value, gpointer data,
+			   GError **error)
+{
+	return TRUE;
+}
+
+/* Is @n (C syntax: 0xf4, 244, 0364) the number @want? */
+static bool num_is(const char *n, unsigned long want)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(n, &end, 0);
+	return !errno && end != n && !*end && v == want;
+}
+
+/* -device: the board's one optional-in-QEMU device, which tandem always has. */
+static gboolean opt_device(const char *name, const char *value, gpointer data,
+			   GError **error)
+{
+	char **parts = g_strsplit(value, ",", -1);
+	gboolean ok = TRUE;
+
+	if (strcmp(parts[0], "isa-debug-exit")) {
+		ok = bad_value(error, "-device %s: no such device in tandem (its pc board has "
+			       "isa-debug-exit at iobase=0xf4,iosize=0x04, always)", parts[0]);
+		goto out;
+	}
+	for (char **p = parts + 1; *p && ok; p++) {
+		if (!strncmp(*p, "iobase=", 7) && num_is(*p + 7, 0xf4))
 			continue;
-		for (const GOptionEntry *e = entries; e->long_name; e++) {
-			size_t n = strlen(e->long_name);
+		if (!strncmp(*p, "iosize=", 7) && num_is(*p + 7, 4))
+			continue;
+		ok = bad_value(error, "-device isa-debug-exit: '%s' not supported (tandem's "
+			       "is fixed at iobase=0xf4,iosize=0x04)", *p);
+	}
+out:
+	g_strfreev(parts);
+	return ok;
+}
 
-			if (!strncmp(a + 1, e->long_name, n) && (a[n + 1] == 0 || a[n + 1] == '=')) {
-				argv[i] = g_strdup_printf("-%s", a);
-				break;
+/* -chardev file,id=ID,path=PATH | stdio,id=ID | null,id=ID */
+static gboolean opt_chardev(const char *name, const char *value, gpointer data,
+			    GError **error)
+{
+	char **parts = g_strsplit(value, ",", -1);
+	const char *id = NULL, *path = NULL;
+	gboolean ok = TRUE;
+
+	if (strcmp(parts[0], "file") && strcmp(parts[0], "stdio") && strcmp(parts[0], "null")) {
+		ok = bad_value(error, "-chardev %s: tandem has file (with path=), stdio and null",
+			       parts[0]);
+		goto out;
+	}
+	for (char **p = parts + 1; *p && ok; p++) {
+		if (!strncmp(*p, "id=", 3))
+			id = *p + 3;
+		else if (!strncmp(*p, "path=", 5))
+			path = *p + 5;
+		else if (strncmp(*p, "signal=", 7) && strncmp(*p, "mux=off", 7))
+			ok = bad_value(error, "-chardev %s: '%s' not supported", parts[0], *p);
+	}
+	if (!ok)
+		goto out;
+	if (!id || !*id) {
+		ok = bad_value(error, "-chardev %s: needs id=", value);
+		goto out;
+	}
+	if (nr_chardevs == MAX_CHARDEVS) {
+		ok = bad_value(error, "-chardev: at most %d", MAX_CHARDEVS);
+		goto out;
+	}
+	if (!strcmp(parts[0], "file") && path && *path) {
+		chardevs[nr_chardevs].spec = g_strdup_printf("file:%s", path);
+	} else if (!strcmp(parts[0], "stdio") && !path) {
+		chardevs[nr_chardevs].spec = g_strdup("stdio");
+	} else if (!strcmp(parts[0], "null") && !path) {
+		chardevs[nr_chardevs].spec = g_strdup("none");
+	} else {
+		ok = bad_value(error, "-chardev %s: tandem has file (with path=), stdio and null",
+			       value);
+		goto out;
+	}
+	chardevs[nr_chardevs++].id = g_strdup(id);
+out:
+	g_strfreev(parts);
+	return ok;
+}
+
+static void chardevs_free(void)
+{
+	for (unsigned i = 0; i < nr_chardevs; i++) {
+		g_free(chardevs[i].id);
+		g_free(chardevs[i].spec);
+	}
+	nr_chardevs = 0;
+}
+
+/* What QEMU command lines for test kernels pass; each means what tandem does anyway. */
+static GOptionEntry qemu_entries[] = {
+	{ "display", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
+	{ "vga", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
+	{ "monitor", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
+	{ "nodefaults", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
+	  "Accepted (no default devices to drop)", NULL },
+	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
+	  "Accepted (no configuration files)", NULL },
+	{ "device", 0, 0, G_OPTION_ARG_CALLBACK, opt_device,
+	  "Only isa-debug-exit,iobase=0xf4,iosize=0x04 (always on the board)", "DEVICE" },
+	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
+	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
+	{ NULL }
+};
+
+/* GOption's own: --help, -h, -?, --help-all, --help-qemu (our group). */
+static const char *const help_names[] = { "help", "help-all", "help-qemu", NULL };
+
+static const GOptionEntry *find_long(const char *name, size_t n)
+{
+	static const GOptionEntry *const tables[] = { entries, qemu_entries };
+
+	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+		for (const GOptionEntry *e = tables[t]; e->long_name; e++)
+			if (strlen(e->long_name) == n && !strncmp(name, e->long_name, n))
+				return e;
+	return NULL;
+}
+
+static bool takes_value(const GOptionEntry *e)
+{
+	return e && e->arg != G_OPTION_ARG_NONE && !(e->flags & G_OPTION_FLAG_NO_ARG);
+}
+
+/*
+ * QEMU spellings: "-kernel" -> "--kernel". GOption would read an unknown
+ * "-hda" as the short options -h -d -a (and print the help), so any other
+ * single-dash word longer than one letter is an error here. Option values
+ * ("-append -x") are left alone. Returns a new vector (g_strfreev it), or
+ * NULL with the reason in @err.
+ */
+static char **rewrite_qemu_args(int argc, char **argv, char *err, size_t errlen)
+{
+	char **out = g_new0(char *, argc + 1);
+	bool value_next = false, rest = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *name = a + 1, *eq;
+		const GOptionEntry *e = NULL;
+		size_t n;
+
+		if (i == 0 || rest || value_next || a[0] != '-' || a[1] == 0) {
+			value_next = false;
+			out[i] = g_strdup(a);
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			rest = true;
+			out[i] = g_strdup(a);
+			continue;
+		}
+		if (a[1] == '-')
+			name = a + 2;
+		eq = strchr(name, '=');
+		n = eq ? (size_t)(eq - name) : strlen(name);
+		if (a[1] != '-' && n == 1) {
+			/* A short option (-m 128); GOption knows which. */
+			for (e = entries; e->long_name && e->short_name != name[0]; e++)
+				;
+			value_next = takes_value(e) && !name[1];
+			out[i] = g_strdup(a);
+			continue;
+		}
+		e = find_long(name, n);
+		if (!e && a[1] != '-') {
+			bool help = false;
+
+			for (const char *const *h = help_names; *h; h++)
+				help |= strlen(*h) == n && !strncmp(name, *h, n);
+			if (!help) {
+				snprintf(err, errlen, "unknown option '%s'", a);
+				g_strfreev(out);
+				return NULL;
 			}
 		}
+		value_next = takes_value(e) && !eq;
+		out[i] = a[1] == '-' ? g_strdup(a) : g_strdup_printf("-%s", a);
 	}
+	return out;
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -77,7 +289,8 @@ static int parse_size(const char *s, uint64_t *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v <= 0)
+	/* strtod takes "inf" and "nan"; casting those (or >= 2^64) is undefined. */
+	if (errno || end == s || !isfinite(v) || v <= 0)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': mul = 1ull << 10; end++; break;
@@ -93,38 +306,121 @@ static int parse_size(const char *s, uint64_t *out)
 		end++;
 	if (*end)
 		return -EINVAL;
+	if (v * (double)mul >= 0x1p64)
+		return -ERANGE;
 	*out = (uint64_t)(v * (double)mul);
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	unsigned bit;
+	const char *help;
+} trace_classes[] = {
+	{ "in_asm", TRACE_IN_ASM, "disassembly of each instruction executed (sw)" },
+	{ "int", TRACE_INT, "exceptions and interrupts" },
+	{ "cpu", TRACE_CPU, "registers before each instruction (sw)" },
+	{ "io", TRACE_IO, "port and MMIO accesses" },
+	{ "exit", TRACE_EXIT, "engine exits (kvm)" },
+	{ "out_asm", TRACE_OUT_ASM, "each translated block: guest and host code (sw)" },
+};
+
+/* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */
 static int parse_trace(const char *s, unsigned *mask)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} classes[] = {
-		{ "in_asm", TRACE_IN_ASM }, { "int", TRACE_INT }, { "cpu", TRACE_CPU },
-		{ "io", TRACE_IO }, { "exit", TRACE_EXIT }, { "out_asm", TRACE_OUT_ASM },
-	};
 	char **parts = g_strsplit(s, ",", -1);
 	int ret = 0;
 
 	for (char **p = parts; *p; p++) {
 		unsigned i;
 
-		for (i = 0; i < G_N_ELEMENTS(classes); i++)
-			if (!strcmp(*p, classes[i].name))
+		if (!strcmp(*p, "help")) {
+			printf("Trace classes (-d LIST, comma-separated):\n");
+			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
+				printf("  %-7s %s\n", trace_classes[i].name, trace_classes[i].help);
+			ret = 1;
+			break;
+		}
+		for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
+			if (!strcmp(*p, trace_classes[i].name))
 				break;
-		if (i == G_N_ELEMENTS(classes)) {
-			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, out_asm, "
-				"cpu, io, exit)\n", *p);
+		if (i == G_N_ELEMENTS(trace_classes)) {
+			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, "
+				"out_asm, cpu, io, exit; -d help lists them)\n", *p);
 			ret = -EINVAL;
 			break;
 		}
-		*mask |= classes[i].bit;
+		*mask |= trace_classes[i].bit;
 	}
 	g_strfreev(parts);
 	return ret;
+}
+
+/*
+ * -machine pc[,accel=A][,type=pc]: QEMU's accel= is a ':'-separated list
+ * tried in order; "kvm:tcg" is what tandem's auto does.
+ */
+static int parse_machine(char *s, const char **accel)
+{
+	char **parts = g_strsplit(s, ",", -1);
+	static char accel_buf[64];
+	int ret = 0;
+
+	*accel = NULL;
+	for (char **p = parts; *p && !ret; p++) {
+		const char *v = *p;
+
+		if (!strncmp(v, "type=", 5))
+			v += 5;
+		else if (!strncmp(v, "accel=", 6)) {
+			v += 6;
+			if (!strcmp(v, "kvm:tcg") || !strcmp(v, "hw:sw"))
+				v = "auto";
+			else if (strchr(v, ':'))
+				*strchr(*p, ':') = 0;	/* the first one; it must exist */
+			snprintf(accel_buf, sizeof(accel_buf), "%s", v);
+			*accel = accel_buf;
+			continue;
+		} else if (strchr(v, '=') || p != parts) {
+			fprintf(stderr, "tandem: -machine: unknown property '%s' (tandem takes "
+				"type= and accel=)\n", v);
+			ret = -EINVAL;
+			break;
+		}
+		if (strcmp(v, "pc")) {
+			fprintf(stderr, "tandem: unknown machine '%s' (only 'pc')\n", v);
+			ret = -EINVAL;
+		}
+	}
+	g_strfreev(parts);
+	return ret;
+}
+
+/* -cpu: one CPU model, whichever of QEMU's names a script uses for "the usual one". */
+static int check_cpu(const char *cpu)
+{
+	static const char *const names[] = { "host", "max", "qemu64" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		if (!strcmp(cpu, names[i]))
+			return 0;
+	fprintf(stderr, "tandem: unknown CPU model '%s' (tandem has one model; host, max "
+		"and qemu64 name it)\n", cpu);
+	return -EINVAL;
+}
+
+/* -serial chardev:ID -> the -chardev's spelling; others as given ("null" is "none"). */
+static const char *serial_spec(const char *s)
+{
+	if (!strcmp(s, "null"))
+		return "none";
+	if (strncmp(s, "chardev:", 8))
+		return s;
+	for (unsigned i = 0; i < nr_chardevs; i++)
+		if (!strcmp(chardevs[i].id, s + 8))
+			return chardevs[i].spec;
+	fprintf(stderr, "tandem: -serial %s: no -chardev with id=%s\n", s, s + 8);
+	return NULL;
 }
 
 static int cmd_info(void)
@@ -150,103 +446,148 @@ static int cmd_info(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything but the run itself; 0 to go on, else the exit status (-1: 0). */
+static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 {
-	struct vm_config cfg = { .ram_size = 128ull << 20, .smp = 1, .accel = "auto",
-				 .serial = "stdio" };
-	const struct accel_ops *accel;
 	GOptionContext *ctx;
+	GOptionGroup *qemu;
 	GError *gerr = NULL;
-	char why[512], err[512];
-	struct vm vm;
-	int status;
+	const char *machine_accel = NULL;
+	gboolean ok;
+	int ret;
 
-	if (argc >= 2 && !strcmp(argv[1], "info"))
-		return cmd_info();
-
-	rewrite_qemu_args(argc, argv);
 	ctx = g_option_context_new("[info] - run an x86 guest on KVM or the software CPU");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	qemu = g_option_group_new("qemu", "QEMU spellings accepted (single dash works too):",
+				  "Show the QEMU options tandem accepts", NULL, NULL);
+	g_option_group_add_entries(qemu, qemu_entries);
+	g_option_context_add_group(ctx, qemu);
 	g_option_context_set_description(ctx,
+		"Kernels: Linux bzImage, multiboot v1 (ELF32/ELF64/a.out kludge) or plain ELF64.\n"
 		"With no kernel, tandem boots its built-in demo guest.\n"
 		"Exit status: 0 guest powered off (or reset with --no-reboot), (v<<1)|1 after the\n"
 		"guest writes v to the isa-debug-exit port 0xf4, 1 bad usage, 2 triple fault\n"
 		"with --no-reboot, 3 engine error, 4 guest halted with interrupts disabled.\n"
+		"Signals: SIGUSR1 dumps the vCPUs' registers; SIGTERM dumps them and stops.\n"
 		"Console: Ctrl-A x quits, Ctrl-A h helps.\n");
-	if (!g_option_context_parse(ctx, &argc, &argv, &gerr)) {
+	ok = g_option_context_parse_strv(ctx, args, &gerr);
+	*argc = (int)g_strv_length(*args);
+	g_option_context_free(ctx);
+	if (!ok) {
 		fprintf(stderr, "tandem: %s (try --help)\n", gerr->message);
 		g_error_free(gerr);
-		g_option_context_free(ctx);
 		return 1;
 	}
-	g_option_context_free(ctx);
 	if (opt_version) {
 		printf("tandem %s\n", PACKAGE_VERSION);
-		return 0;
+		return -1;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "tandem: unexpected argument '%s' (try --help)\n", argv[1]);
+	if (*argc > 1) {
+		fprintf(stderr, "tandem: unexpected argument '%s' (try --help)\n", (*args)[1]);
 		return 1;
 	}
-	if (opt_machine && strcmp(opt_machine, "pc") && strncmp(opt_machine, "pc,", 3)) {
-		fprintf(stderr, "tandem: unknown machine '%s' (only 'pc')\n", opt_machine);
+	if (opt_machine && parse_machine(opt_machine, &machine_accel))
 		return 1;
-	}
-	if (opt_mem && (parse_size(opt_mem, &cfg.ram_size) || cfg.ram_size < (2ull << 20) ||
-			cfg.ram_size > (1ull << 40))) {
+	if (opt_cpu && check_cpu(opt_cpu))
+		return 1;
+	if (opt_mem && (parse_size(opt_mem, &cfg->ram_size) || cfg->ram_size < (2ull << 20) ||
+			cfg->ram_size > (1ull << 40))) {
 		fprintf(stderr, "tandem: invalid memory size '%s' (use e.g. 256M or 2G, "
 			"2 MiB to 1 TiB)\n", opt_mem);
 		return 1;
 	}
-	cfg.ram_size = (cfg.ram_size + 0xfff) & ~0xfffull;
+	cfg->ram_size = (cfg->ram_size + 0xfff) & ~0xfffull;
 	if (opt_smp < 1 || opt_smp > VM_MAX_VCPUS) {
 		fprintf(stderr, "tandem: invalid --smp %d (1 to %d)\n", opt_smp, VM_MAX_VCPUS);
 		return 1;
 	}
-	cfg.smp = (unsigned)opt_smp;
-	if (opt_trace && parse_trace(opt_trace, &cfg.trace))
+	cfg->smp = (unsigned)opt_smp;
+	if (opt_trace) {
+		ret = parse_trace(opt_trace, &cfg->trace);
+		if (ret)
+			return ret > 0 ? -1 : 1;
+	}
+	cfg->trace_file = opt_trace_file;
+	cfg->kernel = opt_kernel;
+	cfg->initrd = opt_initrd;
+	cfg->append = opt_append;
+	cfg->no_reboot = opt_no_reboot;
+	if (opt_serial) {
+		cfg->serial = serial_spec(opt_serial);
+		if (!cfg->serial)
+			return 1;
+	}
+	if (machine_accel && (opt_accel || opt_enable_kvm)) {
+		fprintf(stderr, "tandem: -machine accel= and %s are two engine choices; give one\n",
+			opt_accel ? "-accel" : "-enable-kvm");
 		return 1;
-	cfg.trace_file = opt_trace_file;
-	cfg.kernel = opt_kernel;
-	cfg.initrd = opt_initrd;
-	cfg.append = opt_append;
-	cfg.no_reboot = opt_no_reboot;
-	if (opt_serial)
-		cfg.serial = opt_serial;
+	}
+	if (machine_accel)
+		cfg->accel = machine_accel;
 	if (opt_enable_kvm)
-		cfg.accel = "kvm";
+		cfg->accel = "kvm";
 	if (opt_accel) {
 		char *comma = strchr(opt_accel, ',');
 
 		/* QEMU writes "-accel kvm" and "-accel tcg,thread=single": options after a comma. */
 		if (comma) {
 			*comma = 0;
-			cfg.accel_opts = comma + 1;
+			cfg->accel_opts = comma + 1;
 		}
-		cfg.accel = opt_accel;
+		cfg->accel = opt_accel;
 	}
-	if (cfg.initrd && !cfg.kernel) {
+	if (cfg->initrd && !cfg->kernel) {
 		fprintf(stderr, "tandem: --initrd needs --kernel\n");
 		return 1;
 	}
+	return 0;
+}
 
+int main(int argc, char **argv)
+{
+	struct vm_config cfg = { .ram_size = 128ull << 20, .smp = 1, .accel = "auto",
+				 .serial = "stdio" };
+	const struct accel_ops *accel;
+	char why[512], err[512];
+	char **args;
+	struct vm vm;
+	int status;
+
+	if (argc >= 2 && !strcmp(argv[1], "info"))
+		return cmd_info();
+
+	args = rewrite_qemu_args(argc, argv, err, sizeof(err));
+	if (!args) {
+		fprintf(stderr, "tandem: %s (try --help)\n", err);
+		return 1;
+	}
+	status = parse_args(&argc, &args, &cfg);
+	if (status) {
+		status = status < 0 ? 0 : status;
+		goto out;
+	}
+
+	status = 1;
 	accel = accel_select(cfg.accel, why, sizeof(why));
 	if (!accel) {
 		fprintf(stderr, "tandem: %s\n", why);
-		return 1;
+		goto out;
 	}
 	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
-		return 1;
+		goto out;
 	}
 	fprintf(stderr, "tandem: %s\n", why);
 	if (vm_create(&vm, &cfg, accel, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
-		return 1;
+		goto out;
 	}
 	status = vm_run(&vm);
 	if (opt_stats)
 		vm_print_stats(&vm, stderr);
 	vm_destroy(&vm);
+out:
+	chardevs_free();
+	g_strfreev(args);
 	return status;
 }

@@ -22,6 +22,7 @@ struct vm_timer {
 	void (*cb)(void *opaque);
 	void *opaque;
 	uint64_t deadline;	/* vm clock ns; UINT64_MAX = not armed */
+	uint64_t ran;		/* run_expired() pass that last ran it */
 	struct vm_timer *next;
 };
 
@@ -31,6 +32,8 @@ struct vm_timers {
 	unsigned source;
 	bool manual;
 	uint64_t manual_ns;
+	uint64_t pass;		/* run_expired() passes so far */
+	bool running;		/* in run_expired(): one rearm() at the end */
 };
 
 static uint64_t host_ns(void)
@@ -80,7 +83,7 @@ static void rearm(struct vm *vm)
 	uint64_t first = UINT64_MAX;
 	struct itimerspec its = { 0 };
 
-	if (!t || t->fd < 0 || t->manual)
+	if (!t || t->fd < 0 || t->manual || t->running)
 		return;
 	for (struct vm_timer *x = t->list; x; x = x->next)
 		if (x->deadline < first)
@@ -147,21 +150,33 @@ void vm_timer_free(struct vm_timer *x)
 	free(x);
 }
 
-/* Caller holds vm->lock. A callback may re-arm its own or other timers. */
+/*
+ * Caller holds vm->lock. A callback may re-arm its own or other timers.
+ *
+ * Each timer runs at most once per pass, against one "now": a timer that
+ * re-arms itself at or before now (a guest asking for more interrupts than
+ * we can deliver, or a host that fell behind) waits for the next wakeup
+ * instead of looping here. Looping kept vm->lock held for milliseconds at
+ * a time -- 64 rounds of callbacks and timerfd updates -- and starved the
+ * vCPU threads, which need the lock for every I/O exit and interrupt.
+ * Missed periods coalesce in the devices (see i8254.c, lapic.c).
+ */
 static void run_expired(struct vm *vm)
 {
 	struct vm_timers *t = vm->timers;
+	uint64_t now, pass;
 	bool again = true;
 
 	if (!t)
 		return;
-	/* Bounded: a callback that keeps re-arming in the past cannot hang us. */
-	for (int round = 0; again && round < 64; round++) {
-		uint64_t now = vm_clock_ns(vm);
-
+	now = vm_clock_ns(vm);
+	pass = ++t->pass;
+	t->running = true;
+	while (again) {
 		again = false;
 		for (struct vm_timer *x = t->list; x; x = x->next) {
-			if (x->deadline <= now) {
+			if (x->deadline <= now && x->ran != pass) {
+				x->ran = pass;
 				x->deadline = UINT64_MAX;
 				x->cb(x->opaque);
 				again = true;
@@ -169,6 +184,7 @@ static void run_expired(struct vm *vm)
 			}
 		}
 	}
+	t->running = false;
 	rearm(vm);
 }
 

@@ -5,10 +5,13 @@
  * calls the engine's vcpu_run() and handles what it returns.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -159,6 +162,20 @@ static void vcpu_handle_reset(struct vm *vm, const char *why)
 	vm_reset(vm);
 }
 
+/*
+ * A register dump asked for from outside (SIGUSR1, SIGTERM). Printed by
+ * the vCPU's own thread between runs: get_state() is only safe there on
+ * every engine (KVM's vCPU ioctls wait for KVM_RUN; the sw CPU's state is
+ * its thread's). A kick gets the thread here from anywhere: KVM_RUN
+ * returns on the kick signal, the sw CPU checks at block boundaries, HLT
+ * waits wake up.
+ */
+static void vcpu_dump_if_asked(struct vcpu *vcpu)
+{
+	if (atomic_exchange(&vcpu->dump, false))
+		dump_vcpu(vcpu, "register dump on request");
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -173,6 +190,8 @@ static void *vcpu_thread(void *arg)
 		}
 		gen = intr_gen(vm);
 		atomic_store(&vcpu->kick, false);
+		/* After clearing the kick: a request set before it is seen here, a later one kicks. */
+		vcpu_dump_if_asked(vcpu);
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -196,7 +215,16 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	vcpu_dump_if_asked(vcpu);	/* SIGTERM: the state it stopped in */
 	return NULL;
+}
+
+static void vm_request_dump(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		atomic_store(&vm->vcpus[i]->dump, true);
+		vcpu_kick(vm->vcpus[i]);
+	}
 }
 
 static gboolean on_signal(gpointer data)
@@ -208,12 +236,130 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* SIGTERM: say where the guest was, then stop, so a killed hung run leaves a clue. */
+static gboolean on_sigterm(gpointer data)
+{
+	struct vm *vm = data;
+
+	fprintf(stderr, "tandem: terminating on SIGTERM\n");
+	vm_request_dump(vm);
+	vm_request_exit(vm, VM_EXIT_USER, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+/*
+ * SIGUSR1 is also an engine's kick signal (KVM interrupts KVM_RUN with
+ * pthread_kill(SIGUSR1)), so it cannot simply be GLib's: our handler
+ * tells the two apart by si_code -- a kick is SI_TKILL from this process,
+ * a user's "kill -USR1" is SI_USER -- passes kicks on to the engine's
+ * handler, and turns the rest into a byte on a pipe the main loop
+ * watches (write() is async-signal-safe; the dump itself is not).
+ */
+static int usr1_pipe[2] = { -1, -1 };
+static struct sigaction usr1_chained;
+
+static void usr1_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	if (si && si->si_code == SI_TKILL && si->si_pid == getpid()) {
+		if (usr1_chained.sa_flags & SA_SIGINFO)
+			usr1_chained.sa_sigaction(sig, si, uc);
+		else if (usr1_chained.sa_handler != SIG_DFL && usr1_chained.sa_handler != SIG_IGN)
+			usr1_chained.sa_handler(sig);
+	} else if (usr1_pipe[1] >= 0 && write(usr1_pipe[1], "", 1) < 0) {
+		/* The pipe is full: a dump is already on its way. */
+	}
+	errno = saved;
+}
+
+static gboolean on_sigusr1(gint fd, GIOCondition cond, gpointer data)
+{
+	struct vm *vm = data;
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	fprintf(stderr, "tandem: SIGUSR1: dumping the vCPUs' registers\n");
+	vm_request_dump(vm);
+	return G_SOURCE_CONTINUE;
+}
+
+static unsigned usr1_attach(struct vm *vm)
+{
+	struct sigaction sa;
+
+	if (pipe2(usr1_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		usr1_pipe[0] = usr1_pipe[1] = -1;
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = usr1_handler;
+	/* SA_RESTART, as the engine's own: a kick may land in a write(). */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &usr1_chained);
+	return g_unix_fd_add(usr1_pipe[0], G_IO_IN, on_sigusr1, vm);
+}
+
+static void usr1_detach(unsigned source)
+{
+	/* Back to the engine's handler: kicks may still come until it is gone. */
+	sigaction(SIGUSR1, &usr1_chained, NULL);
+	if (source)
+		g_source_remove(source);
+	for (int i = 0; i < 2; i++) {
+		if (usr1_pipe[i] >= 0)
+			close(usr1_pipe[i]);
+		usr1_pipe[i] = -1;
+	}
+}
+
+/*
+ * Outputs never destroy inputs: an output file (--serial file:,
+ * --trace-file) that is the kernel or the initrd -- the same device and
+ * inode, whatever the spelling, links included -- is refused before
+ * anything is opened. (Outputs are also opened only after the loaders
+ * have read the inputs; see vm_create().)
+ */
+static int check_outputs(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct { const char *what, *path; } in[] = {
+		{ "kernel", cfg->kernel }, { "initrd", cfg->initrd },
+	};
+	const struct { const char *opt, *path; } out[] = {
+		{ "--serial file:", cfg->serial && !strncmp(cfg->serial, "file:", 5) ?
+				    cfg->serial + 5 : NULL },
+		{ "--trace-file ", cfg->trace_file },
+	};
+	struct stat so, si;
+
+	for (size_t o = 0; o < sizeof(out) / sizeof(out[0]); o++) {
+		if (!out[o].path || stat(out[o].path, &so))
+			continue;	/* not there yet: it cannot be an input */
+		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+			if (!in[i].path || stat(in[i].path, &si))
+				continue;
+			if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+				snprintf(err, errlen, "%s%s is the %s '%s': refusing to overwrite "
+					 "an input", out[o].opt, out[o].path, in[i].what,
+					 in[i].path);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
 	      char *err, size_t errlen)
 {
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	ret = check_outputs(cfg, err, errlen);
+	if (ret)
+		return ret;
 	vm->cfg = *cfg;
 	vm->accel = accel;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -222,33 +368,39 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	vm->mainloop = g_main_loop_new(NULL, FALSE);
 	vm_clock_ns(vm);	/* starts the guest clock */
 
-	if (cfg->trace) {
-		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
-		if (!vm->trace) {
-			snprintf(err, errlen, "cannot open trace file '%s': %s", cfg->trace_file,
-				 strerror(errno));
-			return -errno;
-		}
-	}
 	accel_cpuid_init(cfg->smp);
 	ret = vm_mem_init(vm, cfg->ram_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
 			 (unsigned long long)(cfg->ram_size >> 20), strerror(-ret));
-		return ret;
+		goto err_destroy;
 	}
 	ret = accel->vm_init(vm);
 	if (ret) {
 		snprintf(err, errlen, "%s engine: cannot create the VM: %s", accel->name,
 			 strerror(-ret));
-		goto err_mem;
+		goto err_destroy;
 	}
 	ret = board_create(vm, err, errlen);
 	if (ret)
-		goto err_accel;
+		goto err_destroy;
 	ret = board_load(vm, err, errlen);
 	if (ret)
-		goto err_accel;
+		goto err_destroy;
+
+	/* The inputs are read: only now may outputs be created or truncated. */
+	ret = chardev_start(vm->serial, err, errlen);
+	if (ret)
+		goto err_destroy;
+	if (cfg->trace) {
+		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
+		if (!vm->trace) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot open trace file '%s': %s", cfg->trace_file,
+				 strerror(-ret));
+			goto err_destroy;
+		}
+	}
 
 	/* Secondary CPUs need INIT-SIPI from a local APIC: only the BSP runs for now. */
 	for (unsigned i = 0; i < 1; i++) {
@@ -257,7 +409,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (!v) {
 			ret = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
-			goto err_accel;
+			goto err_destroy;
 		}
 		v->vm = vm;
 		v->id = i;
@@ -268,25 +420,26 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (ret) {
 			snprintf(err, errlen, "%s engine: cannot create vCPU %u: %s", accel->name,
 				 i, strerror(-ret));
-			goto err_accel;
+			goto err_destroy;
 		}
 	}
 	return 0;
 
-err_accel:
+err_destroy:
+	/* vm_destroy() takes a half-built VM: each part checks whether it exists. */
 	vm_destroy(vm);
-	return ret;
-err_mem:
-	vm_mem_exit(vm);
 	return ret;
 }
 
 int vm_run(struct vm *vm)
 {
+	unsigned usr1;
+
 	vm_timers_attach(vm);
 	g_unix_signal_add(SIGINT, on_signal, vm);
-	g_unix_signal_add(SIGTERM, on_signal, vm);
+	g_unix_signal_add(SIGTERM, on_sigterm, vm);
 	g_unix_signal_add(SIGHUP, on_signal, vm);
+	usr1 = usr1_attach(vm);
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
@@ -301,6 +454,7 @@ int vm_run(struct vm *vm)
 	vm_kick_all(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i]->thread, NULL);
+	usr1_detach(usr1);
 	return vm->exit_code;
 }
 

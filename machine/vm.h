@@ -66,6 +66,7 @@ struct vcpu {
 	pthread_t thread;
 	void *accel_data;
 	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
+	atomic_bool dump;	/* print the registers at the next stop (SIGUSR1, SIGTERM) */
 	char error[512];	/* why, for VCPU_STOP_ERROR */
 };
 
@@ -94,6 +95,7 @@ struct vm {
 
 	struct irq_listener {
 		irq_line_fn fn;
+		irq_busy_fn busy;
 		void *opaque;
 		struct irq_listener *next;
 	} *irq_lines[VM_NR_IRQ_LINES];

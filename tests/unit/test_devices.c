@@ -421,7 +421,12 @@ static void test_chardev_specs(void)
 	CU_ASSERT_PTR_NULL(chardev_open(&vm, "bogus", err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "bogus"));
 	CU_ASSERT_PTR_NULL(chardev_open(&vm, "file:", err, sizeof(err)));
-	CU_ASSERT_PTR_NULL(chardev_open(&vm, "file:/nonexistent-dir/x", err, sizeof(err)));
+	/* A file is only opened by chardev_start(), after the loaders read their inputs. */
+	cd = chardev_open(&vm, "file:/nonexistent-dir/x", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
+	CU_ASSERT_EQUAL(chardev_start(cd, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/x"));
+	chardev_close(cd);
 
 	cd = chardev_open(&vm, "none", err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
@@ -436,6 +441,11 @@ static void test_chardev_specs(void)
 	snprintf(buf, sizeof(buf), "file:%s", path);
 	cd = chardev_open(&vm, buf, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cd);
+	/* Not touched before chardev_start(). */
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_EQUAL(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	CU_ASSERT_EQUAL(chardev_start(cd, err, sizeof(err)), 0);
 	chardev_write(cd, (const uint8_t *)"new", 3);
 	chardev_close(cd);
 	fd = open(path, O_RDONLY);
@@ -797,6 +807,68 @@ static void test_pit_mode2(void)
 	/* A new control word stops channel 0: no more interrupts. */
 	outb(0x43, 0x34);
 	advance_to(pit_ns(20000));
+	CU_ASSERT_EQUAL(line_edges[0], 5);
+
+	i8254_destroy(pit);
+	vm_teardown();
+}
+
+static bool line0_busy;
+
+static bool spy_busy(void *opaque, unsigned line)
+{
+	return line0_busy;
+}
+
+/*
+ * Divisor 1: a tick is raised only once the CPU is done with the last one;
+ * while it is not, the tick is held (looked at again after a doubling gap)
+ * and the missed periods coalesce into one edge. At 1 kHz, ticks come on
+ * time whatever the CPU does (the 8259 latches them, as on hardware).
+ */
+static void test_pit_storm(void)
+{
+	struct i8254 *pit;
+	uint64_t t, held;
+
+	vm_setup();
+	spy_line(0);
+	irq_set_busy_fn(&vm, 0, NULL, spy_busy);
+	line0_busy = false;
+	pit = i8254_create(&vm, 0x40, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pit);
+
+	outb(0x43, 0x34);		/* ch0, lo/hi, mode 2 */
+	outb(0x40, 1);
+	outb(0x40, 0);
+	for (t = 1000; line_edges[0] == 0 && t < 100000; t += 1000)
+		advance_to(t);
+	CU_ASSERT_EQUAL(line_edges[0], 1);
+
+	/* 10 ms while the CPU has not finished with it: nothing, and few looks. */
+	line0_busy = true;
+	for (; t < 10000000; t += 1000)
+		advance_to(t);
+	CU_ASSERT_EQUAL(line_edges[0], 1);
+	held = i8254_held_ticks(pit);
+	CU_ASSERT(held >= 5 && held <= 20);
+
+	/* Taken: one edge for all the missed periods, within the longest gap. */
+	line0_busy = false;
+	t += 1000000;
+	advance_to(t);
+	CU_ASSERT_EQUAL(line_edges[0], 2);
+
+	/* An OS's 1 kHz tick: on time, busy or not. */
+	line0_busy = true;
+	outb(0x43, 0x34);
+	outb(0x40, 1193 & 0xff);
+	outb(0x40, 1193 >> 8);
+	line_edges[0] = 0;
+	for (unsigned k = 1; k <= 5; k++) {
+		t += pit_ns(1193);
+		advance_to(t + 1);
+	}
 	CU_ASSERT_EQUAL(line_edges[0], 5);
 
 	i8254_destroy(pit);
@@ -1387,6 +1459,7 @@ int main(void)
 		{ "pic level, edge, spurious", test_pic_level_edge_spurious },
 		{ "pit mode 2", test_pit_mode2 },
 		{ "pit mode 0 and port 0x61", test_pit_mode0_and_port61 },
+		{ "pit storm coalesces", test_pit_storm },
 		{ "rtc time formats", test_rtc_time_formats },
 		{ "rtc interrupts", test_rtc_interrupts },
 		{ "rtc cmos memory", test_rtc_cmos_memory },

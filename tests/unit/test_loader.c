@@ -663,7 +663,7 @@ static void test_err_formats(void)
 	uint8_t *img;
 	size_t size;
 
-	expect_fail(&a, RAM_SIZE, -ENOEXEC, "'%s' is not a multiboot or ELF64 kernel", a.kernel);
+	expect_fail(&a, RAM_SIZE, -ENOEXEC, "'%s' is not a bzImage, multiboot or ELF64 kernel", a.kernel);
 
 	size = build_elf(&plain64, &img);
 	a.kernel = write_file("trunc-ehdr", img, 30);

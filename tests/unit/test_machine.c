@@ -206,6 +206,40 @@ static void test_timers_manual_clock(void)
 	vm_timers_free(&vm);
 }
 
+static struct vm_timer *eager;
+
+/* A callback that always wants to run again now (a guest asking too much). */
+static void on_eager(void *opaque)
+{
+	(void)opaque;
+	fired++;
+	vm_timer_mod(eager, 0);
+}
+
+/*
+ * A timer re-armed at or before "now" runs once per pass, not in a loop
+ * under vm->lock (which starved the vCPU threads: 64 rounds per wakeup).
+ */
+static void test_timers_once_per_pass(void)
+{
+	struct vm vm;
+
+	init_vm(&vm);
+	fired = 0;
+	vm_clock_set_manual(&vm, 1000);
+	eager = vm_timer_new(&vm, on_eager, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(eager);
+	vm_timer_mod(eager, 500);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 1);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 2);
+	vm_timer_del(eager);
+	vm_timers_run(&vm);
+	CU_ASSERT_EQUAL(fired, 2);
+	vm_timers_free(&vm);
+}
+
 static void test_cpuid_model(void)
 {
 	uint32_t r[4];
@@ -242,6 +276,7 @@ int main(void)
 	CU_add_test(s, "RAM above the 32-bit hole", test_ram_above_hole);
 	CU_add_test(s, "IRQ routing", test_irq_routing);
 	CU_add_test(s, "timers on a manual clock", test_timers_manual_clock);
+	CU_add_test(s, "timers run once per pass", test_timers_once_per_pass);
 	CU_add_test(s, "CPUID model", test_cpuid_model);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

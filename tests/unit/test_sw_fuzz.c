@@ -27,7 +27,22 @@
 #define CODE_GPA	0x9000u		/* below 64 KiB: reachable in real mode */
 #define DATA_GPA	0x10000u	/* random data the code may read */
 #define STEPS_PER_ROUND	3000
+/*
+ * The hang alarm, in seconds, on a plain build. Scaled like
+ * tests/linux/run.sh's timeouts: x4 when built with ASan (the
+ * interpreter runs several times slower), or TANDEM_TIMEOUT_SCALE.
+ */
 #define ALARM_SECONDS	240
+#if defined(__SANITIZE_ADDRESS__)
+#define ALARM_SCALE	4
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALARM_SCALE	4
+#endif
+#endif
+#ifndef ALARM_SCALE
+#define ALARM_SCALE	1
+#endif
 
 static uint64_t rng_state;
 
@@ -138,11 +153,15 @@ int main(void)
 	const char *s = getenv("TANDEM_FUZZ_SEED"), *n = getenv("TANDEM_FUZZ_ROUNDS");
 	uint64_t seed = s ? strtoull(s, NULL, 0) : 0x7a6e64656du;
 	unsigned rounds = n ? (unsigned)strtoul(n, NULL, 0) : 1000;
+	const char *sc = getenv("TANDEM_TIMEOUT_SCALE");
+	unsigned scale = sc && strtoul(sc, NULL, 0) ? (unsigned)strtoul(sc, NULL, 0) : ALARM_SCALE;
 	unsigned long faults = 0;
 	struct swh *h;
 
+	printf("fuzz: alarm after %u s (%u x %u%s)\n", ALARM_SECONDS * scale, ALARM_SECONDS,
+	       scale, sc ? ", TANDEM_TIMEOUT_SCALE" : ALARM_SCALE > 1 ? ", sanitizer build" : "");
 	signal(SIGALRM, on_alarm);
-	alarm(ALARM_SECONDS);
+	alarm(ALARM_SECONDS * scale);
 	h = swh_new(RAM_SIZE, SWH_LONG64);
 	if (!h) {
 		printf("fuzz: FAIL: cannot create the harness VM\n");

@@ -1,0 +1,84 @@
+#!/bin/sh
+# SIGUSR1 dumps the vCPU registers and the guest runs on; SIGTERM dumps
+# them and stops with status 0. On every engine, with the vCPU spinning
+# and with it asleep in HLT (tests/guests/wait.elf).
+: "${top_builddir:=.}" "${TANDEM:=./tandem}"
+guest=$top_builddir/tests/guests/wait.elf
+[ -f "$guest" ] || { echo "SKIP: $guest not built"; exit 77; }
+tmp=$(mktemp -d) || exit 99
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+engines=sw
+case $("$TANDEM" info 2>&1 | awk '$1 == "kvm" { print }') in
+*" usable "*) engines="sw kvm kvm,ring0=kvm" ;;
+*) echo "NOTE: KVM engine not usable here: sw only" ;;
+esac
+
+# wait_for FILE PATTERN [COUNT] : up to 30 s for COUNT lines matching in FILE
+wait_for() {
+	n=0
+	while [ $n -lt 150 ]; do
+		c=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${c:-0}" -ge "${3:-1}" ] && return 0
+		kill -0 $pid 2>/dev/null || return 1
+		sleep 0.2
+		n=$((n + 1))
+	done
+	return 1
+}
+
+bad() {
+	echo "FAIL: $what: $1"
+	sed 's/^/  /' "$tmp/err" | head -30
+	fail=$((fail + 1))
+}
+
+for e in $engines; do
+	for mode in spin hlt; do
+		what="$e, $mode"
+		rm -f "$tmp/serial" "$tmp/err"
+		"$TANDEM" --accel=$e --serial "file:$tmp/serial" --kernel "$guest" --append $mode \
+			</dev/null >/dev/null 2>"$tmp/err" &
+		pid=$!
+		if ! wait_for "$tmp/serial" "waiting"; then
+			bad "the guest did not start"; kill -9 $pid; wait $pid; pid=; continue
+		fi
+		kill -USR1 $pid
+		if ! wait_for "$tmp/err" "^RIP=" 1; then
+			bad "no register dump after SIGUSR1"; kill -9 $pid; wait $pid; pid=; continue
+		fi
+		sleep 0.5
+		if ! kill -0 $pid 2>/dev/null; then
+			bad "SIGUSR1 ended the run"; wait $pid; pid=; continue
+		fi
+		# A second one works too (the handler stays).
+		kill -USR1 $pid
+		if ! wait_for "$tmp/err" "^RIP=" 2; then
+			bad "no dump after a second SIGUSR1"; kill -9 $pid; wait $pid; pid=; continue
+		fi
+		kill -TERM $pid
+		# Polled, not a background watchdog: dash runs the EXIT trap (rm -rf
+		# $tmp) in a ( ... ) & subshell that outlives its kill.
+		n=0
+		while kill -0 $pid 2>/dev/null && [ $n -lt 150 ]; do
+			sleep 0.2
+			n=$((n + 1))
+		done
+		kill -9 $pid 2>/dev/null
+		wait $pid; status=$?
+		pid=
+		dumps=$(grep -c '^RIP=' "$tmp/err")
+		if [ $status -ne 0 ]; then
+			bad "status $status after SIGTERM (want 0)"
+		elif [ "$dumps" -ne 3 ]; then
+			bad "$dumps register dumps (want 3: two SIGUSR1, one SIGTERM)"
+		else
+			echo "PASS: $what"
+			pass=$((pass + 1))
+		fi
+	done
+done
+echo "signals: $pass passed, $fail failed"
+[ $fail -eq 0 ]
