@@ -92,7 +92,10 @@ struct ctx {
 	bool has_large;
 	atomic_bool stale;
 	_Atomic uint64_t deps[DEP_WORDS];
+	uint64_t tag;		/* new at every flush: names the translations it holds */
 };
+
+static _Atomic uint64_t ctx_tags;
 
 enum mode { M_NONE, M_32, M_PAE, M_4L };
 
@@ -169,6 +172,7 @@ static void ctx_flush(struct sw_mmu *m, struct ctx *c)
 	for (unsigned i = 0; i < DEP_WORDS; i++)
 		atomic_store_explicit(&c->deps[i], 0, memory_order_relaxed);
 	c->has_large = false;
+	c->tag = atomic_fetch_add(&ctx_tags, 1) + 1;
 	m->nr_flushes++;
 }
 
@@ -543,7 +547,7 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 		resync(m);
 	} else {
 		select_ctx(m);
-		tb_tlb_flush(cpu);
+		tb_tlb_switch(cpu, m->cur->tag);
 	}
 }
 
@@ -596,6 +600,8 @@ void sw_mmu_invlpg(struct sw_cpu *cpu, uint64_t la)
 		tb_tlb_flush(cpu);
 	else
 		tb_tlb_flush_page(cpu, la);
+	/* Other address spaces' copies held for a switch back: INVLPG drops them everywhere. */
+	tb_tlb_forget(cpu);
 }
 
 void sw_mmu_pt_written(struct sw_cpu *cpu, uint64_t gpa)

@@ -194,6 +194,7 @@ void tb_tlb_flush(struct sw_cpu *cpu)
 
 	if (!tv)
 		return;
+	tv->cur_tag = 0;	/* a switch that follows keeps nothing of these */
 	if (tv->nr_tlb_dirty > TB_DIRTY_MAX) {
 		for (unsigned p = 0; p < 2; p++) {
 			tlb_poison(cpu->tb.tlb[p][TB_TLB_READ]);
@@ -217,6 +218,101 @@ void tb_tlb_flush(struct sw_cpu *cpu)
 		}
 	}
 	tv->nr_jc_dirty = 0;
+}
+
+void tb_tlb_forget(struct sw_cpu *cpu)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+
+	if (!tv)
+		return;
+	for (unsigned i = 0; i < TB_SAVED; i++)
+		tv->saved[i].tag = 0;
+}
+
+/* Keep the live tables' filled slots as those of context @tag. */
+static void keep_tables(struct tb_vcpu *tv, uint64_t tag)
+{
+	struct sw_cpu *cpu = tv->cpu;
+	struct tb_saved *s = &tv->saved[0];
+
+	if (!tag || tv->nr_tlb_dirty > TB_DIRTY_MAX || tv->nr_jc_dirty > TB_DIRTY_MAX)
+		return;		/* unknown, or more filled than listed */
+	for (unsigned i = 0; i < TB_SAVED; i++) {
+		if (tv->saved[i].tag == tag) {
+			s = &tv->saved[i];
+			break;
+		}
+		if (tv->saved[i].lru < s->lru)
+			s = &tv->saved[i];
+	}
+	s->tag = tag;
+	s->lru = ++tv->saved_clock;
+	s->ntlb = tv->nr_tlb_dirty;
+	for (unsigned k = 0; k < s->ntlb; k++) {
+		unsigned p = tv->tlb_dirty[k] >> TB_TLB_BITS, i = tv->tlb_dirty[k] & (TB_TLB_SIZE - 1);
+
+		s->tlb[k].slot = tv->tlb_dirty[k];
+		s->tlb[k].r = cpu->tb.tlb[p][TB_TLB_READ][i];
+		s->tlb[k].w = cpu->tb.tlb[p][TB_TLB_WRITE][i];
+		s->tlb[k].wgpa = cpu->tb.tlb_wgpa[p][i];
+	}
+	s->njc = tv->nr_jc_dirty;
+	for (unsigned k = 0; k < s->njc; k++) {
+		unsigned c = tv->jc_dirty[k] >> TB_JC_BITS, i = tv->jc_dirty[k] & (TB_JC_SIZE - 1);
+
+		s->jc[k].slot = tv->jc_dirty[k];
+		s->jc[k].mode = tv->jc_mode[c];
+		s->jc[k].e = cpu->tb.jc[c][i];
+	}
+}
+
+/* Bring back what was kept for context @tag, if anything. */
+static void restore_tables(struct tb_vcpu *tv, uint64_t tag)
+{
+	struct sw_cpu *cpu = tv->cpu;
+	struct tb_saved *s = NULL;
+
+	for (unsigned i = 0; i < TB_SAVED && !s; i++)
+		if (tv->saved[i].tag == tag)
+			s = &tv->saved[i];
+	if (!s)
+		return;
+	for (unsigned k = 0; k < s->ntlb; k++) {
+		unsigned p = s->tlb[k].slot >> TB_TLB_BITS, i = s->tlb[k].slot & (TB_TLB_SIZE - 1);
+
+		cpu->tb.tlb[p][TB_TLB_READ][i] = s->tlb[k].r;
+		cpu->tb.tlb[p][TB_TLB_WRITE][i] = s->tlb[k].w;
+		cpu->tb.tlb_wgpa[p][i] = s->tlb[k].wgpa;
+		note_dirty(tv->tlb_dirty, &tv->nr_tlb_dirty, s->tlb[k].slot);
+	}
+	for (unsigned k = 0; k < s->njc; k++) {
+		unsigned c = s->jc[k].slot >> TB_JC_BITS, i = s->jc[k].slot & (TB_JC_SIZE - 1);
+
+		/* A block of another mode (or one since dropped: NULL) stays out. */
+		if (s->jc[k].mode != tv->jc_mode[c] || !s->jc[k].e.code)
+			continue;
+		cpu->tb.jc[c][i] = s->jc[k].e;
+		note_dirty(tv->jc_dirty, &tv->nr_jc_dirty, s->jc[k].slot);
+	}
+	tv->stats.switch_restores++;
+}
+
+void tb_tlb_switch(struct sw_cpu *cpu, uint64_t tag)
+{
+	struct tb_vcpu *tv = cpu->tb.tv;
+
+	if (!tv)
+		return;
+	tv->stats.switches++;
+	/* Reloading the context in use: its translations stay exact (mmu.c). */
+	if (tag && tag == tv->cur_tag)
+		return;
+	keep_tables(tv, tv->cur_tag);
+	tb_tlb_flush(cpu);
+	if (tag)
+		restore_tables(tv, tag);
+	tv->cur_tag = tag;
 }
 
 void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la)
@@ -263,6 +359,19 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i) {
 					t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
 					t->addend = 0;
+				}
+			}
+		}
+		/* The copies kept for other address spaces lose theirs too. */
+		for (unsigned k = 0; k < TB_SAVED; k++) {
+			struct tb_saved *s = &tvm->vcpus[v]->saved[k];
+
+			for (unsigned e = 0; s->tag && e < s->ntlb; e++) {
+				unsigned i = s->tlb[e].slot & (TB_TLB_SIZE - 1);
+
+				if ((s->tlb[e].wgpa >> 12) == pfn) {
+					s->tlb[e].w.tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+					s->tlb[e].w.addend = 0;
 				}
 			}
 		}
@@ -321,6 +430,8 @@ static void cache_flush(struct tb_vcpu *tv)
 	memset(tv->phash, 0, sizeof(tv->phash));
 	tv->cache_ptr = tv->cache_blocks;
 	tv->cpu->tb.exit = NULL;
+	for (unsigned k = 0; k < TB_SAVED; k++)
+		tv->saved[k].njc = 0;	/* their code is gone */
 	jc_poison(tv->cpu->tb.jc[0]);
 	jc_poison(tv->cpu->tb.jc[1]);
 	tv->stats.flushes++;
@@ -373,6 +484,10 @@ static void tb_kill(struct tb_vcpu *tv, struct tb *tb)
 					cpu->tb.jc[p][j].rip = jc_empty_rip(j);
 					cpu->tb.jc[p][j].code = NULL;
 				}
+		for (unsigned k = 0; k < TB_SAVED; k++)
+			for (unsigned e = 0; tv->saved[k].tag && e < tv->saved[k].njc; e++)
+				if (tv->saved[k].jc[e].e.code == tb->code)
+					tv->saved[k].jc[e].e.code = NULL;
 	}
 	if (cpu->tb.exit && cpu->tb.exit->tb == tb)
 		cpu->tb.exit = NULL;
@@ -930,6 +1045,9 @@ void tb_print_stats(struct sw_vm *svm, FILE *out)
 		" chains made, %" PRIu64 " unchained; %" PRIu64 " jump-cache fills\n",
 		s->dispatches, s->exits_direct, s->exits_synced, s->exits_req, s->chains,
 		s->unchains, s->jc_fills);
+	fprintf(out, "sw: translator: %" PRIu64 " address-space switches, %" PRIu64
+		" of them found their inline TLB and jump caches kept\n", s->switches,
+		s->switch_restores);
 	fprintf(out, "sw: translator: inline TLB: %" PRIu64 " fills (misses), %" PRIu64
 		" accesses interpreted (MMIO, page-crossing, code/page-table writes); %" PRIu64
 		" helper calls, %" PRIu64 " encodings left to helpers\n", s->tlb_fills,

@@ -41,6 +41,15 @@ void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick);
 /* x86 TLB invalidation points of this vCPU (mmu.c): the inline TLB and jump caches follow. */
 void tb_tlb_flush(struct sw_cpu *cpu);
 void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la);
+/*
+ * MOV CR3 selected the MMU context named @tag (mmu.c: a new tag at every
+ * flush of a context). The inline TLB and jump caches of the context left
+ * are kept aside and those of @tag come back, as the MMU keeps contexts
+ * across switches (see mmu.c's top comment for why that is exact).
+ */
+void tb_tlb_switch(struct sw_cpu *cpu, uint64_t tag);
+/* Drop the copies kept aside (an invalidation that reaches every context). */
+void tb_tlb_forget(struct sw_cpu *cpu);
 /* Page @pfn just got SW_PAGE_* flags: no inline write access may reach it any more. */
 void tb_page_flagged(struct sw_vm *svm, uint64_t pfn);
 /* Guest code at [gpa, gpa + len) was written (one page at most). */

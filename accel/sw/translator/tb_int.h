@@ -93,7 +93,27 @@ struct tb_stats {
 	uint64_t chains, unchains, jc_fills, invalidations;
 	uint64_t tlb_fills, mem_interp, helper_calls, encode_fallbacks;
 	uint64_t checked, check_mismatches, check_cuts;
+	uint64_t switches, switch_restores;
 	uint64_t helper_mn[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+};
+
+#define TB_SAVED	4	/* address spaces whose inline TLB and jump caches are kept */
+
+/* What tb_tlb_switch() keeps of an address space: the slots it had filled. */
+struct tb_saved {
+	uint64_t tag;			/* the MMU context's; 0: empty */
+	uint64_t lru;
+	unsigned ntlb, njc;
+	struct {
+		uint16_t slot;		/* priv << TB_TLB_BITS | index */
+		struct tb_tlbe r, w;
+		uint64_t wgpa;
+	} tlb[TB_DIRTY_MAX];
+	struct {
+		uint16_t slot;		/* class << TB_JC_BITS | index */
+		unsigned mode;		/* jc_mode of the class when kept */
+		struct tb_jce e;
+	} jc[TB_DIRTY_MAX];
 };
 
 struct tb_vcpu {
@@ -114,6 +134,9 @@ struct tb_vcpu {
 	 */
 	uint16_t tlb_dirty[TB_DIRTY_MAX], jc_dirty[TB_DIRTY_MAX];
 	unsigned nr_tlb_dirty, nr_jc_dirty;
+	uint64_t cur_tag;		/* MMU context the live tables belong to; 0: unknown */
+	uint64_t saved_clock;
+	struct tb_saved saved[TB_SAVED];
 	struct tb_stats stats;
 	/* Translation scratch (translate.c). */
 	void *scratch;
