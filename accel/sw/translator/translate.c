@@ -59,6 +59,7 @@ struct pending_slow {
 	int32_t tlb;			/* gs: offset of the table probed */
 	unsigned size;
 	bool popf;			/* the guest flags are saved (flags_save) */
+	bool pushed;			/* ... or pushed on the host stack */
 	unsigned site;
 };
 
@@ -68,11 +69,11 @@ struct site_ref {
 	unsigned site;
 };
 
-/* The exit-request check's stub, written after the block. */
+/* The exit-request check at the block's start, whose table goes after the block. */
 struct pending_check {
-	uint32_t jne;
+	uint32_t table_rel;		/* rel32 of the lea of the table */
+	uint32_t on;			/* where the block goes on */
 	uint64_t rip;
-	bool popf;
 };
 
 #define TB_MAX_SITES	(TB_MAX_INSNS * 2)
@@ -685,8 +686,16 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	copy.msize = size;
 	copy.mwrite = write;
 	copy.malign = align;
+	/*
+	 * Flags dead here may still show: a fault in this access pushes them.
+	 * PUSHF keeps them for the slow path (which raises the fault), and the
+	 * hit path drops them with a flag-free LEA; live flags are restored.
+	 */
+	ps->pushed = !save_flags && !in_pushf;
 	if (save_flags)
 		flags_save(e);
+	else if (ps->pushed)
+		e_pushf(e);
 	e_mov_rr(e, 4, H_R14, H_R15);
 	if (align) {
 		/* Misaligned: to C with r15 as it is, where the interpreter raises #GP. */
@@ -706,6 +715,8 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	e_alu_mem(e, 0x03, H_R15, e_gs_base(H_R14, off + 8));	/* add r15, addend */
 	if (save_flags)
 		flags_restore(e);
+	else if (ps->pushed)
+		e_lea(e, 8, H_RSP, e_base(H_RSP, 8));
 	ps->resume = e_off(e);
 	ps->popf = save_flags || in_pushf;
 	ps->tlb = off;
@@ -801,9 +812,35 @@ static void emit_indirect(struct tctx *x, const struct tinsn *t, int32_t rsp_del
 	/*
 	 * Miss: the interpreter runs the branch (nothing of it was committed)
 	 * and the dispatcher finds and caches the target. It comes back only
-	 * if the target is the next instruction.
+	 * if the target is the next instruction. Not so an indirect CALL: it
+	 * already pushed, and may have overwritten its own pointer, so it is
+	 * finished here and leaves for its target -- unless that target is
+	 * not canonical, where the interpreter raises the #GP.
 	 */
 	e_patch_rel32(at(x, miss), e->p);
+	if (t->kind == K_CALL_IND && !x->lockstep) {
+		uint32_t bad = 0;
+
+		if (x->bits == 64) {
+			e_mov_rr(e, 8, H_R14, H_R15);
+			e_op_reg(e, 8, (const uint8_t[]){ 0xc1 }, 1, 7, H_R14);	/* sar r14, 47 */
+			e_u8(e, 47);
+			e_op_reg(e, 8, (const uint8_t[]){ 0x83 }, 1, 0, H_R14);	/* add r14, 1 */
+			e_u8(e, 1);
+			e_op_reg(e, 8, (const uint8_t[]){ 0x83 }, 1, 7, H_R14);	/* cmp r14, 1 */
+			e_u8(e, 1);
+			bad = e_jcc(e, CC_A, e->p);
+		}
+		e_load(e, 8, H_R14, e_gs(TB_GS_GPR(R_SP)));
+		e_lea(e, x->sbits == 64 ? 8 : 4, H_R14, e_base(H_R14, rsp_delta));
+		e_store(e, 8, e_gs(TB_GS_GPR(R_SP)), H_R14);
+		flags_restore(e);
+		e_store(e, 8, e_gs(TB_GS(st.rip)), H_R15);
+		e_store_imm(e, 8, e_gs(TB_GS(tb.exit)), 0);
+		e_jmp(e, x->tv->exit_common);
+		if (bad)
+			e_patch_rel32(at(x, bad), e->p);
+	}
 	flags_restore(e);
 	{
 		struct tinsn copy = *t;
@@ -963,6 +1000,16 @@ static bool emit_native(struct tctx *x, struct tinsn *t)
 		return false;		/* AH..BH cannot be encoded with REX */
 	if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, buf, &len)))
 		return false;
+	/*
+	 * XCHG of a 32-bit register with itself zero-extends it in 64-bit
+	 * code; the encoder's shortest form of XCHG EAX, EAX is 90, a NOP.
+	 */
+	if (len == 1 && buf[0] == 0x90 && t->zi.mnemonic == ZYDIS_MNEMONIC_XCHG) {
+		struct emit one = { .start = buf, .p = buf, .end = buf + sizeof(buf) };
+
+		e_mov_rr(&one, 4, H_RAX, H_RAX);
+		len = (ZyanUSize)(one.p - buf);
+	}
 
 	if (t->mem >= 0) {
 		if (!emit_la(x, t, &t->op[t->mem]))
@@ -1124,6 +1171,8 @@ static void emit_slow_stubs(struct tctx *x)
 			e_patch_rel32(at(x, ps->jalign), e->p);
 		if (ps->popf)
 			flags_restore(e);
+		else if (ps->pushed)
+			e_popf(e);
 		emit_site_load(x, ps->site);
 		e_call(e, x->tv->mem_tramp);
 		e_jmp(e, at(x, ps->next));	/* interpreted: go on after it */
@@ -1136,8 +1185,19 @@ static void emit_exit_stubs(struct tctx *x)
 	struct tb *tb = x->tb;
 
 	if (x->has_check) {
-		e_patch_rel32(at(x, x->check.jne), x->e.p);
-		emit_exit_here(x, x->check.rip, x->check.popf);
+		uint32_t leave = e_off(&x->e);
+		uint64_t v;
+
+		emit_exit_here(x, x->check.rip, false);
+		/* The table: 16 bytes, 8-byte aligned, after code that never falls into it. */
+		while (e_off(&x->e) & 7)
+			e_u8(&x->e, 0xcc);
+		if (!x->e.overflow)
+			e_patch_rel32(at(x, x->check.table_rel), x->e.p);
+		v = (uint64_t)(uintptr_t)at(x, x->check.on);
+		e_u64(&x->e, v);
+		v = (uint64_t)(uintptr_t)at(x, leave);
+		e_u64(&x->e, v);
 	}
 	for (unsigned i = 0; i < tb->nexit; i++) {
 		struct tb_exit *ex = &tb->exit[i];
@@ -1222,7 +1282,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	struct tctx x = { .tv = tv, .s = tv->scratch };
 	struct tb *tb = calloc(1, sizeof(*tb));
 	uint64_t end_rip;
-	unsigned n, check_at;
+	unsigned n;
 	bool ended = false;
 
 	if (!tb)
@@ -1252,26 +1312,26 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	x.e.end = tv->cache_ptr + TB_BLOCK_MAX;
 	tb->code = x.e.start;
 
-	/* One exit-request check, where the flags are dead if anywhere. */
-	for (check_at = 0; check_at < n && x.s->t[check_at].live_in; check_at++)
-		;
+	/*
+	 * The exit-request check, flag-free so that the state at an exit (and
+	 * in the frame of the interrupt that follows) is exact: the kick flag
+	 * (0 or 1) indexes a two-entry table of where to go, {on, leave}.
+	 */
+	e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
+	e_op_mem(&x.e, 4, (const uint8_t[]){ 0x0f, 0xb6 }, 2, H_R15, e_base(H_R15, 0));
+	e_u8(&x.e, 0x4c);				/* lea r14, [rip + table] */
+	e_u8(&x.e, 0x8d);
+	e_u8(&x.e, 0x35);
+	x.check.table_rel = e_off(&x.e);
+	e_u32(&x.e, 0);
+	e_op_mem(&x.e, 4, (const uint8_t[]){ 0xff }, 1, 4,
+		 (struct e_mem){ .base = H_R14, .index = H_R15, .scale = 8 });	/* jmp [r14 + r15 * 8] */
+	x.check.on = e_off(&x.e);
+	x.check.rip = pc;
+	x.has_check = true;
 	for (unsigned i = 0; i < n && !ended; i++) {
 		struct tinsn *t = &x.s->t[i];
 
-		if (i == check_at || (check_at == n && i == 0)) {
-			bool save = check_at == n;
-
-			if (save)
-				flags_save(&x.e);
-			e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
-			e_cmp_mem8_imm(&x.e, e_base(H_R15, 0), 0);
-			x.check.jne = e_jcc(&x.e, CC_NE, x.e.p);
-			x.check.rip = t->rip;
-			x.check.popf = save;
-			x.has_check = true;
-			if (save)
-				flags_restore(&x.e);
-		}
 		if (!emit_insn(&x, t)) {
 			/* Untranslatable after all: end the block before it. */
 			tb->ninsn = (uint16_t)i;
