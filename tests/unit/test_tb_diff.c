@@ -1,0 +1,2069 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The binary translator against the interpreter: a differential test.
+ *
+ * Each case is a random sequence of integer instructions (8-40 of them,
+ * encoded with the Zydis encoder, plus some random raw bytes) followed by
+ * HLT, run from the same registers, flags and memory on two harness VMs:
+ * once through the translator (tb_exec() where it takes the code, the
+ * interpreter for what it leaves, as sw_run() does) and once on the
+ * interpreter alone (sw_step() only). The interpreter is the reference of
+ * every instruction's semantics, so whatever differs is a translator bug:
+ * the GPRs, RIP, RFLAGS (less the arithmetic flags the SDM leaves
+ * undefined on the path the interpreter took), segment and control
+ * registers, the data area the memory operands point into, the code pages
+ * (the sequence may patch itself), and how each run ended: HLT, or the
+ * fault with its vector, error code, CR2 and the state at the fault.
+ *
+ * Memory operands point into a scratch data area through "pointer"
+ * registers that no generated instruction writes (rsp among them, and
+ * often r14/r15, which the translator keeps in memory rather than in
+ * host registers), RIP-relative and absolute displacements, small index
+ * registers, FS/GS overrides with nonzero bases; now and then a "wild"
+ * base register with a random value, so that faults are compared too.
+ * Control flow is forward only (Jcc/JMP skips, CALL/RET pairs, indirect
+ * calls), so every case ends; the kick that asks translated code to
+ * leave is raised from a 1 ms timer, which both exercises the exit-request
+ * path and bounds a case that loops after all.
+ *
+ * Flags an instruction leaves undefined are tracked along the way; the
+ * generator never emits an instruction that reads one (its result would be
+ * undefined too), and the interpreter's run re-derives them per executed
+ * instruction, so only what the SDM defines is compared.
+ *
+ * Modes: 64-bit (CPL 0 and 3) and 32-bit flat protected mode (CPL 0 and
+ * 3). Reproducible: a fixed seed unless TANDEM_TB_DIFF_SEED is set;
+ * TANDEM_TB_DIFF_CASES sets the number of cases. Plain C (no CUnit).
+ * Prints "tb-diff: N cases, M mismatches (K faulted on both)" and exits
+ * 1 on any mismatch (each one disassembled, with a C initializer that
+ * reproduces it), or while a bug of the known_bugs[] list still
+ * reproduces.
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <Zydis/Zydis.h>
+
+#include "accel/sw/translator/tb.h"
+#include "tests/unit/sw_harness.h"
+
+#define RAM_SIZE	(4u << 20)
+#define CODE_GPA	0x10000ull	/* three pages of HLT with the sequence in them */
+#define CODE_SIZE	0x3000u
+#define DATA_GPA	0x20000ull	/* what memory operands reach */
+#define DATA_SIZE	0x10000u
+#define PTR_LO		(DATA_GPA + 0x2000)	/* pointer registers: PTR_LO + [0, PTR_SPAN) */
+#define PTR_SPAN	0x8000u
+#define STACK_TOP	(DATA_GPA + 0xd000)	/* above everything a pointer but rsp reaches */
+#define SEG_BASE_MAX	0x1000u		/* FS/GS bases */
+#define MAX_CODE	1400		/* bytes of one sequence */
+#define RUN_LIMIT	4000		/* interpreter steps, or loop turns, per run */
+#define KICK_LIMIT	3000		/* 1 ms kicks before a translated run counts as a hang */
+#define ALARM_SECONDS	600
+
+#define OSZAPC		(X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_AF | \
+			 X86_RFLAGS_PF | X86_RFLAGS_CF)
+
+/* ---- random numbers ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: fast, and the same sequence on every host. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned rn(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+static bool chance(unsigned percent)
+{
+	return rn(100) < percent;
+}
+
+/* ---- a case: everything needed to run it again ---- */
+
+struct tcase {
+	const char *name;		/* known bugs only */
+	bool m64;
+	unsigned cpl;
+	uint64_t gpr[16];
+	uint64_t rflags;
+	uint64_t fs_base, gs_base;
+	uint64_t code_addr;		/* linear = physical */
+	uint64_t data_seed;		/* the data area's bytes */
+	/*
+	 * Run it a second time on the translator, on warm blocks, chains and
+	 * jump caches: only where nothing can write outside the compared
+	 * areas (such writes would happen twice).
+	 */
+	bool warm;
+	unsigned len;
+	uint8_t code[MAX_CODE + 16];
+};
+
+/* ---- the generator ---- */
+
+enum {
+	U_BODY = 1,			/* in a skipped or called body: no control flow, stack, raw */
+};
+
+struct gen {
+	struct tcase *c;
+	bool m64;
+	unsigned nregs;
+	unsigned ninsn;
+	uint32_t undef;			/* OSZAPC undefined here (on some path) */
+	uint16_t prot;			/* GPRs no instruction may write: rsp and the pointers */
+	uint8_t base[4], nbase;		/* pointer registers (rsp is one) */
+	uint8_t idx[2], nidx;		/* small index registers */
+	uint64_t rip_target;		/* of the memory operand being encoded, if RIP-relative */
+	/*
+	 * In a called body: the return address is on the stack, so no store
+	 * may reach it (no rsp base, no wild pointer).
+	 */
+	bool in_call;
+	bool stray;			/* something may write outside the data area */
+	ZydisDecoder dec;
+};
+
+struct mark {
+	unsigned len, ninsn;
+	uint32_t undef;
+};
+
+static struct mark mark(const struct gen *g)
+{
+	return (struct mark){ g->c->len, g->ninsn, g->undef };
+}
+
+static void rollback(struct gen *g, const struct mark *m)
+{
+	g->c->len = m->len;
+	g->ninsn = m->ninsn;
+	g->undef = m->undef;
+}
+
+static bool is_shift(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
+	case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL:
+	case ZYDIS_MNEMONIC_RCR: case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Flags an instruction reads must be defined; what it leaves undefined
+ * is undefined after it. A shift or rotate may leave the flags alone
+ * (count 0), so it never makes an undefined flag defined.
+ */
+static bool flags_step(uint32_t *undef, const ZydisDecodedInstruction *zi)
+{
+	const ZydisAccessedFlags *f = zi->cpu_flags;
+	uint32_t written;
+
+	if (!f)
+		return true;
+	if (f->tested & *undef & OSZAPC)
+		return false;
+	written = is_shift(zi->mnemonic) ? 0 : (f->modified | f->set_0 | f->set_1);
+	*undef = ((*undef & ~written) | f->undefined) & OSZAPC;
+	return true;
+}
+
+/* Append one instruction's bytes (they must decode to exactly @n bytes). */
+static bool put(struct gen *g, const uint8_t *b, unsigned n)
+{
+	ZydisDecodedInstruction zi;
+	struct tcase *c = g->c;
+
+	if (c->len + n > MAX_CODE)
+		return false;
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&g->dec, NULL, b, n, &zi)) ||
+	    zi.length != n)
+		return false;
+	if (!flags_step(&g->undef, &zi))
+		return false;
+	memcpy(c->code + c->len, b, n);
+	c->len += n;
+	g->ninsn++;
+	return true;
+}
+
+static bool put1(struct gen *g, uint8_t b0)
+{
+	return put(g, &b0, 1);
+}
+
+static uint64_t here(const struct gen *g)
+{
+	return g->c->code_addr + g->c->len;
+}
+
+static bool put_req(struct gen *g, ZydisEncoderRequest *q)
+{
+	uint8_t b[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	ZyanUSize n = sizeof(b), n2 = sizeof(b);
+	ZydisEncoderOperand *rip = NULL;
+
+	q->machine_mode = g->m64 ? ZYDIS_MACHINE_MODE_LONG_64 : ZYDIS_MACHINE_MODE_LEGACY_32;
+	for (unsigned i = 0; i < q->operand_count; i++)
+		if (q->operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    (q->operands[i].mem.base == ZYDIS_REGISTER_RIP ||
+		     q->operands[i].mem.base == ZYDIS_REGISTER_EIP))
+			rip = &q->operands[i];
+	if (rip)
+		rip->mem.displacement = 0;
+	if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(q, b, &n)))
+		return false;
+	if (rip) {
+		/* RIP-relative: disp32 always, so the length does not depend on it. */
+		rip->mem.displacement = (int64_t)(g->rip_target - (here(g) + n));
+		if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(q, b, &n2)) || n2 != n)
+			return false;
+	}
+	return put(g, b, (unsigned)n);
+}
+
+static void req_init(ZydisEncoderRequest *q, ZydisMnemonic mn)
+{
+	memset(q, 0, sizeof(*q));
+	q->mnemonic = mn;
+}
+
+/* Register @r (0-15) in @size bytes; @high8: AH..BH (r < 4). */
+static ZydisRegister zreg(unsigned r, unsigned size, bool high8)
+{
+	switch (size) {
+	case 1:
+		if (high8)
+			return (ZydisRegister)(ZYDIS_REGISTER_AH + r);
+		if (r < 4)
+			return (ZydisRegister)(ZYDIS_REGISTER_AL + r);
+		if (r < 8)
+			return (ZydisRegister)(ZYDIS_REGISTER_SPL + r - 4);
+		return (ZydisRegister)(ZYDIS_REGISTER_R8B + r - 8);
+	case 2:
+		return (ZydisRegister)(ZYDIS_REGISTER_AX + r);
+	case 4:
+		return (ZydisRegister)(ZYDIS_REGISTER_EAX + r);
+	default:
+		return (ZydisRegister)(ZYDIS_REGISTER_RAX + r);
+	}
+}
+
+static bool writable(const struct gen *g, unsigned r)
+{
+	return !(g->prot & (1u << r));
+}
+
+/* A register to write (@w) or read, as a Zydis register of @size bytes; NONE if none fits. */
+static ZydisRegister pick_reg(struct gen *g, unsigned size, bool w)
+{
+	for (unsigned tries = 0; tries < 32; tries++) {
+		unsigned r = rn(g->nregs);
+		bool high8 = false;
+
+		if (size == 1) {
+			/* 32-bit code has no SPL..DIL: byte registers 4-7 are AH..BH. */
+			if (chance(25) || (!g->m64 && r >= 4)) {
+				r &= 3;
+				high8 = true;
+			}
+		}
+		if (w && !writable(g, r))
+			continue;
+		return zreg(r, size, high8);
+	}
+	return ZYDIS_REGISTER_NONE;
+}
+
+static unsigned pick_size(const struct gen *g)
+{
+	unsigned r = rn(100);
+
+	if (g->m64)
+		return r < 20 ? 1 : r < 35 ? 2 : r < 70 ? 4 : 8;
+	return r < 25 ? 1 : r < 45 ? 2 : 4;
+}
+
+static unsigned pick_size_wide(const struct gen *g)
+{
+	unsigned s;
+
+	while ((s = pick_size(g)) == 1)
+		;
+	return s;
+}
+
+static uint64_t gen_imm(unsigned size)
+{
+	uint64_t r = rnd();
+
+	if (r & 1)
+		return (uint64_t)(int64_t)(int8_t)(r >> 8);
+	if (size == 1)
+		return (r >> 8) & 0xff;
+	if (size == 2)
+		return (r >> 8) & 0xffff;
+	return (uint64_t)(int64_t)(int32_t)(r >> 8);
+}
+
+struct memop {
+	ZydisRegister base, index;
+	uint8_t scale;
+	int64_t disp;
+	uint64_t rip_target;
+	ZydisInstructionAttributes seg;
+};
+
+static int64_t gen_disp(void)
+{
+	unsigned r = rn(100);
+
+	if (r < 30)
+		return 0;
+	if (r < 70)
+		return (int64_t)rn(256) - 128;
+	return (int64_t)rn(0x2000) - 0x1000;
+}
+
+/*
+ * A memory operand into the data area (or, unless @safe, now and then
+ * anywhere: a base register with a random value).
+ */
+static void gen_mem(struct gen *g, struct memop *m, bool safe)
+{
+	unsigned r = rn(100);
+	bool a32 = false;
+
+	memset(m, 0, sizeof(*m));
+	if (g->in_call) {
+		safe = true;
+		if (r >= 32 && g->nbase < 2)
+			r = 25;
+	}
+	if (!safe && rn(1000) < 15) {
+		g->stray = true;
+		m->base = zreg(rn(g->nregs), g->m64 ? 8 : 4, false);
+		m->disp = gen_disp();
+	} else if (g->m64 && r < 22) {
+		m->base = chance(5) ? ZYDIS_REGISTER_EIP : ZYDIS_REGISTER_RIP;
+		m->rip_target = PTR_LO + rn(PTR_SPAN);
+	} else if (r < 32) {
+		/* Absolute, or index only. */
+		m->disp = (int64_t)(PTR_LO + rn(PTR_SPAN));
+		if (g->nidx && chance(40)) {
+			m->index = zreg(g->idx[rn(g->nidx)], g->m64 ? 8 : 4, false);
+			m->scale = (uint8_t)(1u << rn(4));
+		}
+	} else {
+		unsigned b = g->in_call ? 1 + rn(g->nbase - 1u) : rn(g->nbase);
+
+		a32 = g->m64 && chance(8);
+		m->base = zreg(g->base[b], g->m64 && !a32 ? 8 : 4, false);
+		m->disp = gen_disp();
+		if (g->nidx && chance(40)) {
+			m->index = zreg(g->idx[rn(g->nidx)], g->m64 && !a32 ? 8 : 4, false);
+			m->scale = (uint8_t)(1u << rn(4));
+		}
+	}
+	r = rn(100);
+	if (r < 12)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+	else if (r < 24)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_GS;
+	else if (r < 27)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_DS;
+	else if (r < 29)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_ES;
+	else if (r < 31)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_SS;
+	else if (r < 32)
+		m->seg = ZYDIS_ATTRIB_HAS_SEGMENT_CS;	/* a write through it is #GP in 32-bit code */
+}
+
+static void o_reg(ZydisEncoderRequest *q, ZydisRegister r)
+{
+	ZydisEncoderOperand *o = &q->operands[q->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_REGISTER;
+	o->reg.value = r;
+}
+
+static void o_imm(ZydisEncoderRequest *q, uint64_t v)
+{
+	ZydisEncoderOperand *o = &q->operands[q->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+	o->imm.u = v;
+}
+
+static void o_mem(struct gen *g, ZydisEncoderRequest *q, const struct memop *m, unsigned size)
+{
+	ZydisEncoderOperand *o = &q->operands[q->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_MEMORY;
+	o->mem.base = m->base;
+	o->mem.index = m->index;
+	o->mem.scale = m->index ? m->scale : 0;
+	o->mem.displacement = m->disp;
+	o->mem.size = (ZyanU16)size;
+	q->prefixes |= m->seg;
+	g->rip_target = m->rip_target;
+}
+
+/* mov r32, imm32 (B8+r): the offset of the imm32 in the code, or -1. */
+static int put_mov_imm32(struct gen *g, unsigned r, uint32_t imm)
+{
+	uint8_t b[6];
+	unsigned n = 0;
+	int at;
+
+	if (r >= 8)
+		b[n++] = 0x41;
+	b[n++] = (uint8_t)(0xb8 + (r & 7));
+	at = (int)(g->c->len + n);
+	memcpy(b + n, &imm, 4);
+	n += 4;
+	return put(g, b, n) ? at : -1;
+}
+
+static void patch32(struct gen *g, int at, uint32_t v)
+{
+	memcpy(g->c->code + at, &v, 4);
+}
+
+static bool gen_unit(struct gen *g, unsigned flags);
+
+/* ---- instruction families ---- */
+
+static const ZydisMnemonic alu_mn[] = {
+	ZYDIS_MNEMONIC_ADD, ZYDIS_MNEMONIC_OR, ZYDIS_MNEMONIC_ADC, ZYDIS_MNEMONIC_SBB,
+	ZYDIS_MNEMONIC_AND, ZYDIS_MNEMONIC_SUB, ZYDIS_MNEMONIC_XOR, ZYDIS_MNEMONIC_CMP,
+	ZYDIS_MNEMONIC_TEST,
+};
+
+/* Two-operand forms: r,r  r,imm  r,m  m,r  m,imm. */
+static bool gen_binop(struct gen *g, ZydisMnemonic mn, unsigned size, bool dst_w, bool lockable,
+		      bool imm_ok)
+{
+	ZydisEncoderRequest q;
+	struct memop m;
+	unsigned form = rn(5);
+
+	req_init(&q, mn);
+	if (!imm_ok && (form == 1 || form == 4))
+		form = 0;
+	switch (form) {
+	case 0:
+		o_reg(&q, pick_reg(g, size, dst_w));
+		o_reg(&q, pick_reg(g, size, false));
+		break;
+	case 1:
+		o_reg(&q, pick_reg(g, size, dst_w));
+		o_imm(&q, gen_imm(size));
+		break;
+	case 2:
+		o_reg(&q, pick_reg(g, size, dst_w));
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		break;
+	case 3:
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		o_reg(&q, pick_reg(g, size, false));
+		break;
+	default:
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		o_imm(&q, gen_imm(size));
+		break;
+	}
+	if (q.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    q.operands[0].reg.value == ZYDIS_REGISTER_NONE)
+		return false;
+	if (lockable && q.operands[0].type == ZYDIS_OPERAND_TYPE_MEMORY && chance(30))
+		q.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+	return put_req(g, &q);
+}
+
+static bool gen_alu(struct gen *g, unsigned flags)
+{
+	ZydisMnemonic mn = alu_mn[rn(sizeof(alu_mn) / sizeof(alu_mn[0]))];
+	bool w = mn != ZYDIS_MNEMONIC_CMP && mn != ZYDIS_MNEMONIC_TEST;
+
+	return gen_binop(g, mn, pick_size(g), w, w, true);
+}
+
+static bool gen_unary(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic mns[] = { ZYDIS_MNEMONIC_INC, ZYDIS_MNEMONIC_DEC,
+					     ZYDIS_MNEMONIC_NEG, ZYDIS_MNEMONIC_NOT };
+	ZydisEncoderRequest q;
+	unsigned size = pick_size(g);
+	struct memop m;
+
+	req_init(&q, mns[rn(4)]);
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, true));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		if (chance(30))
+			q.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+	}
+	return put_req(g, &q);
+}
+
+static bool gen_mov(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned size = pick_size(g);
+
+	if (g->m64 && size == 8 && chance(15)) {
+		req_init(&q, ZYDIS_MNEMONIC_MOV);
+		o_reg(&q, pick_reg(g, 8, true));
+		o_imm(&q, rnd());
+		return put_req(g, &q);
+	}
+	return gen_binop(g, ZYDIS_MNEMONIC_MOV, size, true, false, true);
+}
+
+static const uint8_t cl_counts[] = { 0, 0, 1, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255 };
+
+/* mov cl, n: a chosen shift count. */
+static bool put_cl(struct gen *g, unsigned max)
+{
+	uint8_t n = cl_counts[rn(sizeof(cl_counts))];
+	uint8_t b[2] = { 0xb1, 0 };
+
+	if (!writable(g, R_CX))
+		return false;
+	if (n > max)
+		n = (uint8_t)rn(max + 1);
+	b[1] = n;
+	return put(g, b, 2);
+}
+
+static bool gen_shift(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic mns[] = {
+		ZYDIS_MNEMONIC_ROL, ZYDIS_MNEMONIC_ROR, ZYDIS_MNEMONIC_RCL, ZYDIS_MNEMONIC_RCR,
+		ZYDIS_MNEMONIC_SHL, ZYDIS_MNEMONIC_SHR, ZYDIS_MNEMONIC_SAR,
+		ZYDIS_MNEMONIC_SHLD, ZYDIS_MNEMONIC_SHRD,
+	};
+	ZydisMnemonic mn = mns[rn(sizeof(mns) / sizeof(mns[0]))];
+	bool dbl = mn == ZYDIS_MNEMONIC_SHLD || mn == ZYDIS_MNEMONIC_SHRD;
+	unsigned size = dbl ? pick_size_wide(g) : pick_size(g), count = rn(3);
+	/* A 16-bit SHLD/SHRD past 16 has an undefined result: stay at or below. */
+	unsigned max = dbl && size == 2 ? 16 : 255;
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	if (count == 2 && (chance(70) || max < 255) && !put_cl(g, max))
+		return false;
+	req_init(&q, mn);
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, true));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+	}
+	if (dbl)
+		o_reg(&q, pick_reg(g, size, false));
+	if (count == 0 && !dbl)
+		o_imm(&q, 1);
+	else if (count == 2)
+		o_reg(&q, ZYDIS_REGISTER_CL);
+	else
+		o_imm(&q, chance(70) ? rn(max < 255 ? max + 1 : size * 8 + 2) : rn(256) % (max + 1));
+	return put_req(g, &q);
+}
+
+static bool gen_mul(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	struct memop m;
+	unsigned size, form = rn(3);
+
+	if (form == 0) {
+		if (!writable(g, R_AX) || !writable(g, R_DX))
+			return false;
+		size = pick_size(g);
+		req_init(&q, chance(50) ? ZYDIS_MNEMONIC_MUL : ZYDIS_MNEMONIC_IMUL);
+		if (chance(50)) {
+			o_reg(&q, pick_reg(g, size, false));
+		} else {
+			gen_mem(g, &m, false);
+			o_mem(g, &q, &m, size);
+		}
+		return put_req(g, &q);
+	}
+	size = pick_size_wide(g);
+	req_init(&q, ZYDIS_MNEMONIC_IMUL);
+	o_reg(&q, pick_reg(g, size, true));
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, false));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+	}
+	if (form == 2)
+		o_imm(&q, gen_imm(size));
+	return put_req(g, &q);
+}
+
+static bool gen_div(struct gen *g, unsigned flags)
+{
+	bool sgn = chance(50);
+	unsigned size = pick_size(g);
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	if (!writable(g, R_AX) || !writable(g, R_DX))
+		return false;
+	if (chance(85)) {
+		/* Make the dividend small enough for most divisors. */
+		if (size == 1) {
+			if (!put(g, (const uint8_t[]){ 0x0f, 0xb6, 0xc0 }, 3))	/* movzx eax, al */
+				return false;
+		} else if (!sgn) {
+			if (!put(g, (const uint8_t[]){ 0x31, 0xd2 }, 2))	/* xor edx, edx */
+				return false;
+		} else {
+			req_init(&q, size == 2 ? ZYDIS_MNEMONIC_CWD : size == 4 ? ZYDIS_MNEMONIC_CDQ :
+				 ZYDIS_MNEMONIC_CQO);
+			if (!put_req(g, &q))
+				return false;
+		}
+	}
+	req_init(&q, sgn ? ZYDIS_MNEMONIC_IDIV : ZYDIS_MNEMONIC_DIV);
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, false));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+	}
+	return put_req(g, &q);
+}
+
+static const ZydisMnemonic setcc_mn[16] = {
+	ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
+	ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
+	ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+	ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
+};
+
+static const ZydisMnemonic cmov_mn[16] = {
+	ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB, ZYDIS_MNEMONIC_CMOVNB,
+	ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE,
+	ZYDIS_MNEMONIC_CMOVNBE, ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS,
+	ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP, ZYDIS_MNEMONIC_CMOVL,
+	ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE,
+};
+
+static bool gen_setcc(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	req_init(&q, setcc_mn[rn(16)]);
+	if (chance(60)) {
+		o_reg(&q, pick_reg(g, 1, true));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, 1);
+	}
+	return put_req(g, &q);
+}
+
+static bool gen_cmov(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned size = pick_size_wide(g);
+	struct memop m;
+
+	req_init(&q, cmov_mn[rn(16)]);
+	o_reg(&q, pick_reg(g, size, true));
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, false));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+	}
+	return put_req(g, &q);
+}
+
+/* Jcc or JMP forward over a few units: both paths' undefined flags join after. */
+static bool gen_skip(struct gen *g, unsigned flags)
+{
+	bool uncond = chance(20), rel32 = chance(25);
+	unsigned cc = rn(16), at, n = rn(5);
+	uint8_t b[6];
+	unsigned bl;
+	uint32_t undef_at;
+	int64_t rel;
+
+	if (uncond) {
+		b[0] = rel32 ? 0xe9 : 0xeb;
+		bl = rel32 ? 5 : 2;
+	} else if (rel32) {
+		b[0] = 0x0f;
+		b[1] = (uint8_t)(0x80 + cc);
+		bl = 6;
+	} else {
+		b[0] = (uint8_t)(0x70 + cc);
+		bl = 2;
+	}
+	memset(b + (bl == 6 ? 2 : 1), 0, bl - (bl == 6 ? 2 : 1));
+	at = g->c->len;
+	if (!put(g, b, bl))
+		return false;
+	undef_at = g->undef;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	rel = (int64_t)(g->c->len - (at + bl));
+	if (!rel32 && rel > 127)
+		return false;
+	if (rel32)
+		patch32(g, (int)(at + bl - 4), (uint32_t)rel);
+	else
+		g->c->code[at + 1] = (uint8_t)rel;
+	if (!uncond)
+		g->undef |= undef_at;
+	else
+		g->undef = undef_at;
+	return true;
+}
+
+static bool gen_push_pop(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned size = g->m64 ? 8 : 4, r = rn(100);
+	struct memop m;
+
+	if (chance(12))
+		size = 2;
+	if (r < 55) {
+		req_init(&q, ZYDIS_MNEMONIC_PUSH);
+		r = rn(100);
+		if (r < 60) {
+			o_reg(&q, zreg(rn(g->nregs), size, false));
+		} else if (r < 80) {
+			o_imm(&q, gen_imm(size == 2 ? 2 : 4));
+			q.operand_size_hint = size == 2 ? ZYDIS_OPERAND_SIZE_HINT_16 :
+				size == 4 ? ZYDIS_OPERAND_SIZE_HINT_32 : ZYDIS_OPERAND_SIZE_HINT_64;
+		} else {
+			gen_mem(g, &m, false);
+			o_mem(g, &q, &m, size);
+		}
+	} else {
+		req_init(&q, ZYDIS_MNEMONIC_POP);
+		if (chance(75)) {
+			o_reg(&q, pick_reg(g, size, true));
+		} else {
+			/* Its address is computed with rsp already incremented. */
+			gen_mem(g, &m, false);
+			o_mem(g, &q, &m, size);
+		}
+	}
+	if (q.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    q.operands[0].reg.value == ZYDIS_REGISTER_NONE)
+		return false;
+	return put_req(g, &q);
+}
+
+static bool gen_stack_adj(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned n = 8 * (1 + rn(4)), sp = g->m64 ? 8 : 4;
+	struct memop m = { .base = zreg(R_SP, sp, false) };
+
+	if (chance(50)) {
+		req_init(&q, chance(50) ? ZYDIS_MNEMONIC_ADD : ZYDIS_MNEMONIC_SUB);
+		o_reg(&q, zreg(R_SP, sp, false));
+		o_imm(&q, n);
+	} else {
+		req_init(&q, ZYDIS_MNEMONIC_LEA);
+		o_reg(&q, zreg(R_SP, sp, false));
+		m.disp = chance(50) ? -(int64_t)n : (int64_t)n;
+		o_mem(g, &q, &m, 0);
+	}
+	return put_req(g, &q);
+}
+
+static bool gen_lea(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned size = pick_size_wide(g);
+	struct memop m;
+
+	req_init(&q, ZYDIS_MNEMONIC_LEA);
+	o_reg(&q, pick_reg(g, size, true));
+	gen_mem(g, &m, false);
+	m.seg = 0;
+	o_mem(g, &q, &m, 0);
+	return put_req(g, &q);
+}
+
+static bool gen_xchg(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic mns[] = { ZYDIS_MNEMONIC_XCHG, ZYDIS_MNEMONIC_CMPXCHG,
+					     ZYDIS_MNEMONIC_XADD };
+	ZydisMnemonic mn = mns[rn(3)];
+	unsigned size = pick_size(g);
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	if (mn == ZYDIS_MNEMONIC_CMPXCHG && !writable(g, R_AX))
+		return false;
+	req_init(&q, mn);
+	if (chance(40)) {
+		o_reg(&q, pick_reg(g, size, true));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		if (chance(50))
+			q.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+	}
+	/* XCHG and XADD write their source too; CMPXCHG only reads it. */
+	o_reg(&q, pick_reg(g, size, mn != ZYDIS_MNEMONIC_CMPXCHG));
+	if (q.operands[0].reg.value == ZYDIS_REGISTER_NONE &&
+	    q.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER)
+		return false;
+	if (q.operands[1].reg.value == ZYDIS_REGISTER_NONE)
+		return false;
+	return put_req(g, &q);
+}
+
+static bool gen_bt(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic mns[] = { ZYDIS_MNEMONIC_BT, ZYDIS_MNEMONIC_BTS,
+					     ZYDIS_MNEMONIC_BTR, ZYDIS_MNEMONIC_BTC };
+	ZydisMnemonic mn = mns[rn(4)];
+	bool w = mn != ZYDIS_MNEMONIC_BT;
+	unsigned size = pick_size_wide(g);
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	req_init(&q, mn);
+	if (chance(45)) {
+		o_reg(&q, pick_reg(g, size, w));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+		if (w && chance(30))
+			q.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+	}
+	if (chance(50)) {
+		o_imm(&q, rn(256));
+	} else if (q.operands[0].type == ZYDIS_OPERAND_TYPE_MEMORY && g->nidx &&
+		   (chance(80) || g->in_call)) {
+		/* A register bit offset reaches beyond the operand: keep it small. */
+		o_reg(&q, zreg(g->idx[rn(g->nidx)], size, false));
+	} else if (q.operands[0].type == ZYDIS_OPERAND_TYPE_MEMORY && g->in_call) {
+		o_imm(&q, rn(256));
+	} else {
+		o_reg(&q, pick_reg(g, size, false));
+		g->stray |= q.operands[0].type == ZYDIS_OPERAND_TYPE_MEMORY;
+	}
+	if (q.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    q.operands[0].reg.value == ZYDIS_REGISTER_NONE)
+		return false;
+	return put_req(g, &q);
+}
+
+static bool gen_bitscan(struct gen *g, unsigned flags)
+{
+	/* No POPCNT: #UD on the CPU model, which ends a case early. */
+	static const ZydisMnemonic mns[] = { ZYDIS_MNEMONIC_BSF, ZYDIS_MNEMONIC_BSR,
+					     ZYDIS_MNEMONIC_BSWAP, ZYDIS_MNEMONIC_LZCNT,
+					     ZYDIS_MNEMONIC_TZCNT };
+	ZydisMnemonic mn = mns[rn(5)];
+	ZydisEncoderRequest q;
+	unsigned size;
+	struct memop m;
+
+	req_init(&q, mn);
+	if (mn == ZYDIS_MNEMONIC_BSWAP) {
+		/* 16-bit BSWAP is undefined. */
+		size = g->m64 && chance(50) ? 8 : 4;
+		o_reg(&q, pick_reg(g, size, true));
+		return put_req(g, &q);
+	}
+	size = pick_size_wide(g);
+	o_reg(&q, pick_reg(g, size, true));
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, size, false));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, size);
+	}
+	return put_req(g, &q);
+}
+
+static bool gen_movx(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	unsigned dsize = pick_size_wide(g), ssize;
+	struct memop m;
+	ZydisMnemonic mn = chance(50) ? ZYDIS_MNEMONIC_MOVZX : ZYDIS_MNEMONIC_MOVSX;
+
+	if (g->m64 && chance(15)) {
+		mn = ZYDIS_MNEMONIC_MOVSXD;
+		dsize = 8;
+		ssize = 4;
+	} else {
+		ssize = dsize == 2 || chance(50) ? 1 : 2;
+	}
+	req_init(&q, mn);
+	o_reg(&q, pick_reg(g, dsize, true));
+	if (chance(50)) {
+		o_reg(&q, pick_reg(g, ssize, false));
+	} else {
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, ssize);
+	}
+	return put_req(g, &q);
+}
+
+static bool gen_convert(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic mns[] = { ZYDIS_MNEMONIC_CBW, ZYDIS_MNEMONIC_CWDE,
+					     ZYDIS_MNEMONIC_CWD, ZYDIS_MNEMONIC_CDQ,
+					     ZYDIS_MNEMONIC_CDQE, ZYDIS_MNEMONIC_CQO };
+	ZydisEncoderRequest q;
+
+	if (!writable(g, R_AX) || !writable(g, R_DX))
+		return false;
+	req_init(&q, mns[rn(g->m64 ? 6 : 4)]);
+	return put_req(g, &q);
+}
+
+static bool gen_flagop(struct gen *g, unsigned flags)
+{
+	static const uint8_t ops[] = { 0xf8, 0xf9, 0xf5, 0x9f, 0x9e, 0xfc, 0xfd, 0x90 };
+	unsigned r = rn(10);
+
+	if (r == 3 && !writable(g, R_AX))
+		return false;		/* lahf */
+	if (r < 8)
+		return put1(g, ops[r]);
+	if (flags & U_BODY)
+		return false;
+	/* pushf; pop r: the whole of RFLAGS in a register (it reads every flag). */
+	{
+		unsigned reg = rn(g->nregs);
+		uint8_t b[2] = { 0x41, (uint8_t)(0x58 + (reg & 7)) };
+
+		if (!writable(g, reg) || !put1(g, 0x9c))
+			return false;
+		return reg >= 8 ? put(g, b, 2) : put1(g, b[1]);
+	}
+}
+
+static bool gen_nop(struct gen *g, unsigned flags)
+{
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	if (chance(40))
+		return put1(g, 0x90);
+	req_init(&q, ZYDIS_MNEMONIC_NOP);
+	gen_mem(g, &m, false);
+	o_mem(g, &q, &m, chance(50) ? 4 : 2);
+	return put_req(g, &q);
+}
+
+/*
+ * CALL to a body that returns: direct (E8), through a register or through
+ * memory; the body runs between the call and the JMP that skips it.
+ */
+static bool gen_call(struct gen *g, unsigned flags)
+{
+	unsigned kind = rn(3), n = rn(4), reg = 0, sp = g->m64 ? 8 : 4;
+	int imm_at = -1;
+	unsigned call_at = 0, jmp_at;
+	ZydisEncoderRequest q;
+	struct memop m;
+	uint64_t body;
+
+	if (kind) {
+		for (unsigned t = 0; t < 16 && (reg = rn(g->nregs), !writable(g, reg)); t++)
+			;
+		if (!writable(g, reg))
+			return false;
+		imm_at = put_mov_imm32(g, reg, 0);
+		if (imm_at < 0)
+			return false;
+	}
+	if (kind == 0) {
+		call_at = g->c->len;
+		if (!put(g, (const uint8_t[]){ 0xe8, 0, 0, 0, 0 }, 5))
+			return false;
+	} else if (kind == 1) {
+		uint8_t b[3] = { 0x41, 0xff, (uint8_t)(0xd0 + (reg & 7)) };
+
+		if (!put(g, reg >= 8 ? b : b + 1, reg >= 8 ? 3 : 2))
+			return false;
+	} else {
+		gen_mem(g, &m, true);
+		req_init(&q, ZYDIS_MNEMONIC_MOV);
+		o_mem(g, &q, &m, sp);
+		o_reg(&q, zreg(reg, sp, false));
+		if (!put_req(g, &q))
+			return false;
+		req_init(&q, ZYDIS_MNEMONIC_CALL);
+		q.branch_type = ZYDIS_BRANCH_TYPE_NEAR;
+		o_mem(g, &q, &m, sp);
+		if (!put_req(g, &q))
+			return false;
+	}
+	jmp_at = g->c->len;
+	if (!put(g, (const uint8_t[]){ 0xeb, 0 }, 2))
+		return false;
+	body = here(g);
+	g->in_call = true;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	g->in_call = false;
+	if (chance(80)) {
+		if (!put1(g, 0xc3))
+			return false;
+	} else {
+		/* ret imm16 leaves the stack lower by imm16: harmless here. */
+		uint8_t b[3] = { 0xc2, (uint8_t)(chance(50) ? 0 : 8), 0 };
+
+		if (!put(g, b, 3))
+			return false;
+	}
+	if (g->c->len - (jmp_at + 2) > 127)
+		return false;
+	g->c->code[jmp_at + 1] = (uint8_t)(g->c->len - (jmp_at + 2));
+	if (kind == 0)
+		patch32(g, (int)call_at + 1, (uint32_t)(body - (g->c->code_addr + call_at + 5)));
+	else
+		patch32(g, imm_at, (uint32_t)body);
+	return true;
+}
+
+/* JMP through a register over a few units. */
+static bool gen_jmp_ind(struct gen *g, unsigned flags)
+{
+	unsigned reg = rn(g->nregs), n = rn(3);
+	uint8_t b[3] = { 0x41, 0xff, (uint8_t)(0xe0 + (reg & 7)) };
+	int imm_at;
+	uint32_t undef;
+
+	if (!writable(g, reg))
+		return false;
+	imm_at = put_mov_imm32(g, reg, 0);
+	if (imm_at < 0 || !put(g, reg >= 8 ? b : b + 1, reg >= 8 ? 3 : 2))
+		return false;
+	undef = g->undef;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	g->undef = undef;
+	patch32(g, imm_at, (uint32_t)here(g));
+	return true;
+}
+
+/* A string instruction, with its pointers and count set up first. */
+static bool gen_string(struct gen *g, unsigned flags)
+{
+	static const uint8_t ops[] = { 0xa4, 0xa5, 0xaa, 0xab, 0xac, 0xad, 0xa6, 0xa7, 0xae, 0xaf };
+	uint8_t op = ops[rn(10)], b[6];
+	bool cmp = (op & 0xf6) == 0xa6 || (op & 0xfe) == 0xae;
+	unsigned n = 0, size = 1;
+
+	if (!writable(g, R_SI) || !writable(g, R_DI) || !writable(g, R_CX) ||
+	    !writable(g, R_AX))
+		return false;
+	if (put_mov_imm32(g, R_SI, (uint32_t)(PTR_LO + rn(PTR_SPAN))) < 0 ||
+	    put_mov_imm32(g, R_DI, (uint32_t)(PTR_LO + rn(PTR_SPAN))) < 0 ||
+	    put_mov_imm32(g, R_CX, rn(25)) < 0)
+		return false;
+	if (chance(30) && !put1(g, chance(50) ? 0xfd : 0xfc))	/* std / cld */
+		return false;
+	if (chance(70))
+		b[n++] = cmp && chance(50) ? 0xf2 : 0xf3;
+	if (chance(15) && (op <= 0xa7 || op == 0xac || op == 0xad))
+		b[n++] = chance(50) ? 0x64 : 0x65;	/* source segment override */
+	if (g->m64 && chance(10))
+		b[n++] = 0x67;		/* esi/edi/ecx: all below 4 GiB */
+	if (op & 1) {
+		unsigned r = rn(3);
+
+		if (r == 0) {
+			b[n++] = 0x66;
+			size = 2;
+		} else if (r == 1 && g->m64) {
+			b[n++] = 0x48;
+			size = 8;
+		} else {
+			size = 4;
+		}
+	}
+	(void)size;
+	b[n++] = op;
+	return put(g, b, n);
+}
+
+static bool raw_excluded(const ZydisDecodedInstruction *zi)
+{
+	switch (zi->meta.category) {
+	case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR: case ZYDIS_CATEGORY_UNCOND_BR:
+	case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_INTERRUPT: case ZYDIS_CATEGORY_SYSCALL:
+	case ZYDIS_CATEGORY_SYSRET: case ZYDIS_CATEGORY_STRINGOP: case ZYDIS_CATEGORY_IOSTRINGOP:
+	case ZYDIS_CATEGORY_RDRAND: case ZYDIS_CATEGORY_RDSEED: case ZYDIS_CATEGORY_RDPRU:
+	case ZYDIS_CATEGORY_WAITPKG: case ZYDIS_CATEGORY_UINTR:
+		return true;
+	default:
+		break;
+	}
+	switch (zi->mnemonic) {
+	/* Not deterministic, or leaves the straight line, or sets TF/AC/... */
+	case ZYDIS_MNEMONIC_RDTSC: case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDPMC:
+	case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFD: case ZYDIS_MNEMONIC_POPFQ:
+	case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRETQ:
+	case ZYDIS_MNEMONIC_SYSENTER: case ZYDIS_MNEMONIC_SYSEXIT: case ZYDIS_MNEMONIC_RSM:
+	case ZYDIS_MNEMONIC_MONITOR: case ZYDIS_MNEMONIC_MWAIT: case ZYDIS_MNEMONIC_MONITORX:
+	case ZYDIS_MNEMONIC_MWAITX: case ZYDIS_MNEMONIC_XBEGIN: case ZYDIS_MNEMONIC_XEND:
+	case ZYDIS_MNEMONIC_XABORT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int gpr_index(ZydisRegister r)
+{
+	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+
+	if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15)
+		return -1;
+	return (int)(big - ZYDIS_REGISTER_RAX);
+}
+
+/* Random bytes that decode to something straight-line that leaves the pointers alone. */
+static bool gen_raw(struct gen *g, unsigned flags)
+{
+	static const uint8_t prefixes[] = { 0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26,
+					    0x64, 0x65, 0xf0 };
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	uint8_t b[16];
+	unsigned n = 0;
+
+	if (flags & U_BODY)
+		return false;
+	while (n < 3 && chance(25))
+		b[n++] = prefixes[rn(sizeof(prefixes))];
+	if (g->m64 && chance(30))
+		b[n++] = (uint8_t)(0x40 | rn(16));
+	if (chance(30))
+		b[n++] = 0x0f;
+	while (n < 15) {
+		uint64_t v = rnd();
+
+		for (unsigned i = 0; i < 8 && n < 15; i++)
+			b[n++] = (uint8_t)(v >> (8 * i));
+	}
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&g->dec, b, 15, &zi, ops)) || raw_excluded(&zi))
+		return false;
+	for (unsigned i = 0; i < zi.operand_count; i++) {
+		int r;
+
+		if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+		    !(ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			continue;
+		r = gpr_index(ops[i].reg.value);
+		if (r >= 0 && !writable(g, (unsigned)r))
+			return false;
+		/* A segment load (mov ss also shadows interrupts): rare, keep them rarer. */
+		if (ZydisRegisterGetClass(ops[i].reg.value) == ZYDIS_REGCLASS_SEGMENT && chance(70))
+			return false;
+	}
+	g->stray = true;
+	return put(g, b, zi.length);
+}
+
+/*
+ * A counted loop around a few units (dec r; jnz back): chained blocks
+ * and back edges. The flags the body may find undefined are those of the
+ * first entry plus whatever one trip leaves undefined, to a fixpoint.
+ */
+static bool gen_loop(struct gen *g, unsigned flags)
+{
+	unsigned r = rn(g->nregs), n = 1 + rn(4), head;
+	uint32_t undef_in = g->undef, u_head, u = 0;
+	uint16_t prot = g->prot;
+	uint8_t b[6];
+	int64_t rel;
+
+	if (!writable(g, r) || put_mov_imm32(g, r, 1 + rn(5)) < 0)
+		return false;
+	g->prot |= 1u << r;
+	head = g->c->len;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	g->prot = prot;
+	b[0] = 0x41;
+	b[1] = 0xff;
+	b[2] = (uint8_t)(0xc8 + (r & 7));	/* dec r32 */
+	if (!put(g, r >= 8 ? b : b + 1, r >= 8 ? 3 : 2))
+		return false;
+	rel = (int64_t)head - (int64_t)(g->c->len + 2);
+	if (rel >= -128 && chance(75)) {
+		b[0] = 0x75;
+		b[1] = (uint8_t)rel;
+		if (!put(g, b, 2))
+			return false;
+	} else {
+		uint32_t r32 = (uint32_t)(head - (g->c->len + 6));
+
+		b[0] = 0x0f;
+		b[1] = 0x85;
+		memcpy(b + 2, &r32, 4);
+		if (!put(g, b, 6))
+			return false;
+	}
+	u_head = undef_in | g->undef;
+	for (unsigned pass = 0; pass < 8; pass++) {
+		ZydisDecodedInstruction zi;
+
+		u = u_head;
+		for (unsigned o = head; o < g->c->len; o += zi.length)
+			if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->c->code + o,
+								     g->c->len - o, &zi)) ||
+			    !flags_step(&u, &zi))
+				return false;
+		if ((undef_in | u) == u_head)
+			break;
+		u_head = undef_in | u;
+	}
+	g->undef = u;
+	return true;
+}
+
+struct family {
+	bool (*fn)(struct gen *g, unsigned flags);
+	unsigned weight;
+	bool body_ok;
+};
+
+static const struct family families[] = {
+	{ gen_alu, 16, true }, { gen_unary, 5, true }, { gen_mov, 10, true },
+	{ gen_shift, 9, true }, { gen_mul, 4, true }, { gen_div, 1, true },
+	{ gen_setcc, 3, true }, { gen_cmov, 4, true }, { gen_skip, 6, false },
+	{ gen_push_pop, 7, false }, { gen_stack_adj, 1, false }, { gen_lea, 5, true },
+	{ gen_xchg, 6, true }, { gen_bt, 4, true }, { gen_bitscan, 3, true },
+	{ gen_movx, 4, true }, { gen_convert, 2, true }, { gen_flagop, 3, true },
+	{ gen_nop, 1, true }, { gen_call, 4, false }, { gen_jmp_ind, 1, false },
+	{ gen_string, 3, true }, { gen_raw, 3, false }, { gen_loop, 3, false },
+};
+
+static unsigned total_weight;
+
+static bool gen_unit(struct gen *g, unsigned flags)
+{
+	for (unsigned tries = 0; tries < 20; tries++) {
+		unsigned w = rn(total_weight), i = 0;
+		struct mark mk = mark(g);
+
+		while (w >= families[i].weight) {
+			w -= families[i].weight;
+			i++;
+		}
+		if ((flags & U_BODY) && !families[i].body_ok)
+			continue;
+		if (g->c->len + 96 > MAX_CODE)
+			return false;
+		if (families[i].fn(g, flags))
+			return true;
+		rollback(g, &mk);
+	}
+	return false;
+}
+
+static uint64_t value_reg(bool m64)
+{
+	unsigned r = rn(100);
+	uint64_t v;
+
+	if (r < 40)
+		v = rnd();
+	else if (r < 60)
+		v = (uint64_t)(int64_t)(int8_t)rnd();
+	else if (r < 75)
+		v = (uint32_t)rnd();
+	else if (r < 88) {
+		static const uint64_t special[] = { 0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000,
+						    0x7fffffff, 0x80000000, 0xffffffff,
+						    0x8000000000000000ull, ~0ull, 0x100000000ull };
+		v = special[rn(sizeof(special) / sizeof(special[0]))];
+	} else {
+		v = PTR_LO + rn(PTR_SPAN);	/* a wild base that happens to hit the data area */
+	}
+	return m64 ? v : (uint32_t)v;
+}
+
+/* A random case in @m64 mode at @cpl. */
+static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
+{
+	static const uint8_t base64[] = { R_BX, R_BP, R_R8, R_R9, R_R10, R_R11, R_R12, R_R13,
+					  R_R14, R_R15, R_R14, R_R15 };
+	static const uint8_t base32[] = { R_BX, R_BP, R_SI, R_DI };
+	struct gen g = { .c = c, .m64 = m64, .nregs = m64 ? 16 : 8, .dec = *dec };
+	unsigned target = 8 + rn(33), nb, ni;
+
+	memset(c, 0, sizeof(*c));
+	c->m64 = m64;
+	c->cpl = cpl;
+	c->data_seed = rnd() | 1;
+	c->code_addr = CODE_GPA + (chance(20) ? 0x1000 - 16 - rn(400) : rn(0x800));
+	c->fs_base = chance(85) ? rn(SEG_BASE_MAX) : 0;
+	c->gs_base = chance(85) ? rn(SEG_BASE_MAX) : 0;
+	c->rflags = (rnd() & OSZAPC) | (chance(10) ? X86_RFLAGS_DF : 0);
+
+	/* Pointers: rsp, one to three bases, up to two small index registers. */
+	g.prot = 1u << R_SP;
+	g.base[g.nbase++] = R_SP;
+	nb = 1 + rn(3);
+	ni = rn(3);
+	for (unsigned t = 0; t < 40 && (g.nbase < nb + 1 || g.nidx < ni); t++) {
+		unsigned r = m64 ? base64[rn(sizeof(base64))] : base32[rn(sizeof(base32))];
+
+		if (g.prot & (1u << r))
+			continue;
+		g.prot |= 1u << r;
+		if (g.nbase < nb + 1)
+			g.base[g.nbase++] = (uint8_t)r;
+		else
+			g.idx[g.nidx++] = (uint8_t)r;
+	}
+	for (unsigned r = 0; r < 16; r++)
+		c->gpr[r] = r < g.nregs ? value_reg(m64) : 0;
+	for (unsigned i = 1; i < g.nbase; i++)
+		c->gpr[g.base[i]] = PTR_LO + rn(PTR_SPAN);
+	for (unsigned i = 0; i < g.nidx; i++)
+		c->gpr[g.idx[i]] = (uint64_t)(int64_t)((int)rn(384) - 128);
+	if (!m64)
+		for (unsigned r = 0; r < 8; r++)
+			c->gpr[r] = (uint32_t)c->gpr[r];
+	c->gpr[R_SP] = STACK_TOP - 8 * rn(8);
+
+	while (g.ninsn < target && gen_unit(&g, 0))
+		;
+	c->warm = !g.stray;
+	c->code[c->len++] = 0xf4;	/* hlt (at CPL 3: #GP, which ends the run as well) */
+}
+
+/* ---- running ---- */
+
+enum end { END_HALT, END_FAULT, END_STOP, END_LIMIT };
+static const char *const end_names[] = { "HLT", "fault", "stop", "limit" };
+
+struct outcome {
+	struct x86_state st;
+	enum end end;
+	uint8_t vector;
+	bool has_err;
+	uint32_t err;
+	uint64_t cr2;
+	uint32_t undef;			/* the interpreter's run: flags undefined at the end */
+	bool tainted;			/* ... it read an undefined flag */
+	uint64_t blocks;		/* the translator's run: blocks it ran */
+	uint8_t data[DATA_SIZE];
+	uint8_t code[CODE_SIZE];
+};
+
+static volatile int kick;
+
+static void on_tick(int sig)
+{
+	(void)sig;
+	kick = 1;
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "tb-diff: FAIL: still running after the alarm (a hang?)\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static void fill_data(uint8_t *buf, uint64_t seed)
+{
+	uint64_t s = rng_state;
+
+	rng_state = seed;
+	for (unsigned i = 0; i < DATA_SIZE; i += 8) {
+		uint64_t v = rnd();
+
+		memcpy(buf + i, &v, 8);
+	}
+	rng_state = s;
+}
+
+static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
+{
+	struct x86_state *st = &h->cpu.st;
+	uint8_t code[CODE_SIZE];
+
+	swh_set_mode(h, c->m64 ? SWH_LONG64 : SWH_PROT32);
+	if (c->cpl == 3) {
+		for (int i = 0; i < S_NR; i++) {
+			st->seg[i].sel = 0x23;
+			st->seg[i].attr = 0xc0f3;
+		}
+		st->seg[S_CS].sel = 0x1b;
+		st->seg[S_CS].attr = c->m64 ? 0xa0fb : 0xc0fb;
+	}
+	st->seg[S_FS].base = c->fs_base;
+	st->seg[S_GS].base = c->gs_base;
+	memcpy(st->gpr, c->gpr, sizeof(st->gpr));
+	st->rflags = X86_RFLAGS_FIXED | (c->rflags & (OSZAPC | X86_RFLAGS_DF));
+	st->rip = c->code_addr;
+	st->halted = false;
+	h->cpu.stop_req = false;
+	memset(code, 0xf4, sizeof(code));
+	memcpy(code + (c->code_addr - CODE_GPA), c->code, c->len);
+	swh_poke(h, CODE_GPA, code, sizeof(code));
+	swh_poke(h, DATA_GPA, data, DATA_SIZE);
+}
+
+static void finish(struct swh *h, struct outcome *o)
+{
+	o->st = h->cpu.st;
+	swh_peek(h, DATA_GPA, o->data, DATA_SIZE);
+	swh_peek(h, CODE_GPA, o->code, CODE_SIZE);
+}
+
+static void take_fault(struct sw_cpu *cpu, struct outcome *o)
+{
+	cpu->insn = NULL;
+	o->end = END_FAULT;
+	o->vector = cpu->exc.vector;
+	o->has_err = cpu->exc.has_err;
+	o->err = o->has_err ? cpu->exc.err : 0;
+	o->cr2 = cpu->exc.vector == 14 ? cpu->exc.cr2 : 0;
+}
+
+/* One interpreted instruction, with what the run loop does around it. */
+static void step(struct sw_cpu *cpu)
+{
+	bool shadow = cpu->st.int_shadow;
+
+	sw_step(cpu);
+	if (shadow)
+		cpu->st.int_shadow = false;
+	cpu->st.rflags &= ~X86_RFLAGS_RF;
+}
+
+/* The interpreter alone, following which flags are undefined. */
+static void run_interp(struct swh *h, struct outcome *o, ZydisDecoder *dec)
+{
+	struct sw_cpu *cpu = &h->cpu;
+	volatile unsigned long steps = 0;
+	volatile uint32_t undef = 0;
+	volatile bool tainted = false;
+
+	o->end = END_HALT;
+	if (sigsetjmp(cpu->jmp, 0)) {
+		take_fault(cpu, o);
+		goto out;
+	}
+	for (;;) {
+		ZydisDecodedInstruction zi;
+		uint8_t b[15];
+		bool decoded = false;
+		uint32_t u;
+
+		if (cpu->st.halted)
+			break;
+		if (cpu->stop_req) {
+			cpu->stop_req = false;
+			o->end = END_STOP;
+			break;
+		}
+		if (steps >= RUN_LIMIT) {
+			o->end = END_LIMIT;
+			break;
+		}
+		steps++;
+		if (cpu->st.rip < RAM_SIZE - sizeof(b)) {
+			swh_peek(h, cpu->st.rip, b, sizeof(b));
+			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(dec, NULL, b, sizeof(b),
+									    &zi));
+		}
+		step(cpu);
+		u = undef;
+		if (!decoded)
+			u = OSZAPC;	/* whatever it was, nothing is known of the flags */
+		else if (!flags_step(&u, &zi))
+			tainted = true;
+		undef = u;
+	}
+out:
+	o->undef = undef;
+	o->tainted = tainted;
+	finish(h, o);
+}
+
+/* The translator where it runs, the interpreter for the rest, as sw_run() does. */
+static void run_tb(struct swh *h, struct outcome *o)
+{
+	struct sw_cpu *cpu = &h->cpu;
+	volatile unsigned long turns = 0, kicks = 0;
+	volatile uint64_t blocks = 0;
+
+	o->end = END_HALT;
+	if (sigsetjmp(cpu->jmp, 0)) {
+		take_fault(cpu, o);
+		goto out;
+	}
+	for (;;) {
+		uint64_t n;
+
+		if (cpu->st.halted)
+			break;
+		if (cpu->stop_req) {
+			cpu->stop_req = false;
+			o->end = END_STOP;
+			break;
+		}
+		if (turns >= RUN_LIMIT || kicks >= KICK_LIMIT) {
+			o->end = END_LIMIT;
+			break;
+		}
+		turns++;
+		n = tb_exec(cpu);
+		if (kick) {
+			kick = 0;
+			kicks++;
+		}
+		if (n) {
+			blocks += n;
+			continue;
+		}
+		step(cpu);
+	}
+out:
+	o->blocks = blocks;
+	finish(h, o);
+}
+
+/* ---- comparing and reporting ---- */
+
+static const char *const gpr_names[16] = {
+	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+/* What differs, coarsely: a minimized case must keep the same signature. */
+enum {
+	SIG_END = 1, SIG_RIP = 2, SIG_GPR = 4, SIG_FLAGS = 8, SIG_SYS = 16, SIG_DATA = 32,
+	SIG_CODE = 64,
+};
+
+/* Differences, one per line, into @out (NULL: just count them); their signature in *@sig. */
+static unsigned compare(const struct outcome *t, const struct outcome *i, FILE *out,
+			unsigned *sig)
+{
+	uint64_t fmask = ~(uint64_t)i->undef;
+	unsigned n = 0, shown = 0, dummy;
+
+	if (!sig)
+		sig = &dummy;
+	*sig = 0;
+#define DIFF(bit, ...) do { n++; *sig |= (bit); if (out) fprintf(out, "    " __VA_ARGS__); } while (0)
+	if (t->end != i->end)
+		DIFF(SIG_END, "end: translator %s, interpreter %s\n", end_names[t->end],
+		     end_names[i->end]);
+	if (t->end == END_FAULT && i->end == END_FAULT &&
+	    (t->vector != i->vector || t->has_err != i->has_err || t->err != i->err ||
+	     t->cr2 != i->cr2))
+		DIFF(SIG_END, "fault: translator #%u err %#x cr2 %#" PRIx64 ", interpreter #%u err %#x cr2 %#"
+		     PRIx64 "\n", t->vector, t->err, t->cr2, i->vector, i->err, i->cr2);
+	for (unsigned r = 0; r < 16; r++)
+		if (t->st.gpr[r] != i->st.gpr[r])
+			DIFF(SIG_GPR, "%s: translator %#" PRIx64 ", interpreter %#" PRIx64 "\n", gpr_names[r],
+			     t->st.gpr[r], i->st.gpr[r]);
+	if (t->st.rip != i->st.rip)
+		DIFF(SIG_RIP, "rip: translator %#" PRIx64 ", interpreter %#" PRIx64 "\n", t->st.rip,
+		     i->st.rip);
+	if ((t->st.rflags ^ i->st.rflags) & fmask)
+		DIFF(SIG_FLAGS, "rflags: translator %#" PRIx64 ", interpreter %#" PRIx64 " (undefined %#x)\n",
+		     t->st.rflags, i->st.rflags, i->undef);
+	for (int s = 0; s < S_NR; s++)
+		if (t->st.seg[s].sel != i->st.seg[s].sel || t->st.seg[s].base != i->st.seg[s].base ||
+		    t->st.seg[s].limit != i->st.seg[s].limit || t->st.seg[s].attr != i->st.seg[s].attr)
+			DIFF(SIG_SYS, "segment %d differs\n", s);
+	if (t->st.cr0 != i->st.cr0 || t->st.cr3 != i->st.cr3 || t->st.cr4 != i->st.cr4 ||
+	    t->st.efer != i->st.efer || t->st.halted != i->st.halted)
+		DIFF(SIG_SYS, "cr0/cr3/cr4/efer/halted differ\n");
+	for (unsigned k = 0; k < DATA_SIZE; k++)
+		if (t->data[k] != i->data[k]) {
+			n++;
+			*sig |= SIG_DATA;
+			if (out && shown++ < 8)
+				fprintf(out, "    data %#" PRIx64 ": translator %02x, interpreter %02x\n",
+					(uint64_t)(DATA_GPA + k), t->data[k], i->data[k]);
+		}
+	for (unsigned k = 0; k < CODE_SIZE; k++)
+		if (t->code[k] != i->code[k]) {
+			n++;
+			*sig |= SIG_CODE;
+			if (out && shown++ < 16)
+				fprintf(out, "    code %#" PRIx64 ": translator %02x, interpreter %02x\n",
+					(uint64_t)(CODE_GPA + k), t->code[k], i->code[k]);
+		}
+#undef DIFF
+	return n;
+}
+
+static void disassemble(FILE *out, const struct tcase *c)
+{
+	ZydisMachineMode mm = c->m64 ? ZYDIS_MACHINE_MODE_LONG_64 : ZYDIS_MACHINE_MODE_LEGACY_32;
+	unsigned off = 0;
+
+	while (off < c->len) {
+		ZydisDisassembledInstruction di;
+		bool ok = ZYAN_SUCCESS(ZydisDisassembleIntel(mm, c->code_addr + off, c->code + off,
+							     c->len - off, &di));
+		unsigned n = ok ? di.info.length : 1;
+
+		fprintf(out, "    %08" PRIx64 ":  ", c->code_addr + off);
+		for (unsigned k = 0; k < 12; k++)
+			fprintf(out, k < n ? "%02x " : "   ", c->code[off + k]);
+		fprintf(out, "%s%s\n", n > 12 ? "... " : "", ok ? di.text : "(bad)");
+		off += n;
+	}
+}
+
+/* The case as a C initializer, for the known_bugs[] list. */
+static void print_initializer(FILE *out, const struct tcase *c)
+{
+	fprintf(out, "    { \"NAME\", %s, %u,\n      { ", c->m64 ? "true" : "false", c->cpl);
+	for (unsigned r = 0; r < 16; r++)
+		fprintf(out, "%#" PRIx64 "ull,%s", c->gpr[r], r == 7 ? "\n        " : " ");
+	fprintf(out, "},\n      %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
+		"ull, %u,\n      \"", c->rflags, c->fs_base, c->gs_base, c->code_addr, c->data_seed,
+		c->len);
+	for (unsigned k = 0; k < c->len; k++)
+		fprintf(out, "\\x%02x", c->code[k]);
+	fprintf(out, "\" },\n");
+}
+
+static struct outcome out_tb2;		/* the translator's second run */
+
+static void describe_end(FILE *out, const struct outcome *o)
+{
+	fprintf(out, "%s", end_names[o->end]);
+	if (o->end == END_FAULT)
+		fprintf(out, " #%u err %#x cr2 %#" PRIx64, o->vector, o->err, o->cr2);
+	fprintf(out, " at rip %#" PRIx64 ", rflags %#" PRIx64 "\n", o->st.rip, o->st.rflags);
+}
+
+static void report(FILE *out, const struct tcase *c, const struct outcome *t,
+		   const struct outcome *i)
+{
+	fprintf(out, "  %s mode, CPL %u, code at %#" PRIx64 ", fs.base %#" PRIx64 ", gs.base %#"
+		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", c->m64 ? "64-bit" : "32-bit",
+		c->cpl, c->code_addr, c->fs_base, c->gs_base, c->rflags, c->data_seed);
+	fprintf(out, "  initial:");
+	for (unsigned r = 0; r < (c->m64 ? 16u : 8u); r++)
+		fprintf(out, "%s %s=%#" PRIx64, r % 4 ? "" : "\n   ", gpr_names[r], c->gpr[r]);
+	fprintf(out, "\n  translator%s (%" PRIu64 " blocks): ", t == &out_tb2 ? ", second run" : "",
+		t->blocks);
+	describe_end(out, t);
+	fprintf(out, "  interpreter: ");
+	describe_end(out, i);
+	compare(t, i, out, NULL);
+	fprintf(out, "  code:\n");
+	disassemble(out, c);
+	fprintf(out, "  as a known_bugs[] entry:\n");
+	print_initializer(out, c);
+}
+
+/* ---- the two VMs ---- */
+
+static struct swh *h_tb, *h_int;
+static ZydisDecoder dec64, dec32;
+static struct outcome out_tb, out_int;
+static uint8_t data_buf[DATA_SIZE];
+
+static const struct outcome *out_bad = &out_tb;	/* the translator's run that differed */
+
+/* Run @c on both; the number of differences (0: same), their signature in *@sig. */
+static unsigned run_case(const struct tcase *c, unsigned *sig)
+{
+	static uint8_t image[CODE_SIZE];
+	struct x86_state st0;
+	unsigned d, sig2 = 0;
+
+	fill_data(data_buf, c->data_seed);
+	setup(h_tb, c, data_buf);
+	setup(h_int, c, data_buf);
+	st0 = h_tb->cpu.st;
+	run_tb(h_tb, &out_tb);
+	run_interp(h_int, &out_int, c->m64 ? &dec64 : &dec32);
+	out_bad = &out_tb;
+	if (sig)
+		*sig = 0;
+	if (out_int.tainted || out_int.end == END_LIMIT)
+		return 0;
+	d = compare(&out_tb, &out_int, NULL, sig);
+	if (d || !c->warm)
+		return d;
+	/* Again, on what the first run left translated, chained and cached. */
+	h_tb->cpu.st = st0;
+	h_tb->cpu.stop_req = false;
+	swh_poke(h_tb, DATA_GPA, data_buf, DATA_SIZE);
+	memset(image, 0xf4, sizeof(image));
+	memcpy(image + (c->code_addr - CODE_GPA), c->code, c->len);
+	if (memcmp(out_tb.code, image, CODE_SIZE))
+		swh_poke(h_tb, CODE_GPA, image, CODE_SIZE);
+	run_tb(h_tb, &out_tb2);
+	d = compare(&out_tb2, &out_int, NULL, &sig2);
+	if (d) {
+		out_bad = &out_tb2;
+		if (sig)
+			*sig = sig2;
+	}
+	return d;
+}
+
+/* Bring the translator's RAM back in line with the interpreter's (after a mismatch). */
+static void resync_ram(void)
+{
+	static uint8_t ram[RAM_SIZE];
+
+	swh_peek(h_int, 0, ram, RAM_SIZE);
+	swh_poke(h_tb, 0, ram, RAM_SIZE);
+}
+
+/* Writes outside the compared areas (raw instructions with wild pointers) must agree too. */
+static bool ram_equal(void)
+{
+	static uint8_t a[RAM_SIZE], b[RAM_SIZE];
+
+	swh_peek(h_tb, 0, a, RAM_SIZE);
+	swh_peek(h_int, 0, b, RAM_SIZE);
+	for (unsigned k = 0; k < RAM_SIZE; k++)
+		if (a[k] != b[k]) {
+			printf("tb-diff: first difference at %#x: translator %02x, interpreter %02x\n",
+			       k, a[k], b[k]);
+			return false;
+		}
+	return true;
+}
+
+/* Does @c still differ the same way (@want)? The VMs are brought back in line after. */
+static bool differs_as(const struct tcase *c, unsigned want)
+{
+	unsigned sig, d = run_case(c, &sig);
+
+	if (d)
+		resync_ram();
+	return d && sig == want;
+}
+
+/*
+ * Shrink a differing case: replace each instruction with NOPs of its
+ * length while it still differs the same way (jump offsets stay valid),
+ * then drop the NOP runs where that keeps it differing too.
+ */
+static void minimize(struct tcase *c, unsigned want)
+{
+	ZydisDecoder *dec = c->m64 ? &dec64 : &dec32;
+	unsigned off[MAX_CODE + 16], len[MAX_CODE + 16], n = 0, o = 0;
+	uint8_t save[16];
+
+	while (o + 1 < c->len) {
+		ZydisDecodedInstruction zi;
+
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(dec, NULL, c->code + o, c->len - o, &zi)))
+			return;
+		off[n] = o;
+		len[n++] = zi.length;
+		o += zi.length;
+	}
+	for (unsigned k = n; k-- > 0;) {
+		memcpy(save, c->code + off[k], len[k]);
+		memset(c->code + off[k], 0x90, len[k]);
+		if (!differs_as(c, want))
+			memcpy(c->code + off[k], save, len[k]);
+	}
+	for (unsigned k = n; k-- > 0;) {
+		struct tcase t = *c;
+		bool nop = true;
+
+		for (unsigned b = 0; b < len[k]; b++)
+			nop &= c->code[off[k] + b] == 0x90;
+		if (!nop)
+			continue;
+		memmove(t.code + off[k], t.code + off[k] + len[k], t.len - off[k] - len[k]);
+		t.len -= len[k];
+		if (differs_as(&t, want))
+			*c = t;
+	}
+	run_case(c, NULL);
+}
+
+/*
+ * Translator bugs this test found, still open. Each has a reproducer,
+ * run first and printed while it still differs (the test fails until it
+ * passes), and a rule that recognises the bug in a random case's
+ * difference: such cases are counted apart, so that a new bug still
+ * shows as a mismatch. Remove an entry once the bug is fixed.
+ */
+struct known_bug {
+	const char *what;
+	bool (*matches)(const struct tcase *c, const struct outcome *t, const struct outcome *i,
+			unsigned sig);
+	struct tcase repro;
+};
+
+/* Both faulted at the same place with the same error, and only OSZAPC differ. */
+static bool flags_at_fault(const struct tcase *c, const struct outcome *t,
+			   const struct outcome *i, unsigned sig)
+{
+	return sig == SIG_FLAGS && t->end == END_FAULT && i->end == END_FAULT;
+}
+
+/*
+ * An indirect CALL through a stack-based pointer (which may overlap the
+ * slot its push writes). Coarse on purpose: any difference in such a
+ * case is put down to the bug until it is fixed.
+ */
+static bool call_through_stack(const struct tcase *c, const struct outcome *t,
+			       const struct outcome *i, unsigned sig)
+{
+	ZydisDecoder *dec = c->m64 ? &dec64 : &dec32;
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	for (unsigned o = 0; o < c->len; o += zi.length) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeFull(dec, c->code + o, c->len - o, &zi, ops)))
+			return false;
+		if (zi.mnemonic == ZYDIS_MNEMONIC_CALL && ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    (ops[0].mem.base == ZYDIS_REGISTER_RSP || ops[0].mem.base == ZYDIS_REGISTER_ESP) &&
+		    ops[0].mem.segment != ZYDIS_REGISTER_FS && ops[0].mem.segment != ZYDIS_REGISTER_GS)
+			return true;
+	}
+	return false;
+}
+
+static const struct known_bug known_bugs[] = {
+	{
+		.what = "OSZAPC at a fault in translated code: the inline TLB probe clobbers "
+			"the flags when the faulting instruction would overwrite them anyway "
+			"(flags dead after it), but a fault makes the old ones visible",
+		.matches = flags_at_fault,
+		.repro = {
+			.name = "flags-at-fault", .m64 = true, .cpl = 0,
+			.gpr = { [R_BX] = 0x40000000, [R_SP] = STACK_TOP },	/* unmapped */
+			.rflags = 0xd5, .code_addr = CODE_GPA, .data_seed = 1, .len = 4,
+			.code = "\x48\x31\x03"	/* xor [rbx], rax: #PF */
+				"\xf4",
+		},
+	},
+	{
+		.what = "CALL [mem] whose pointer overlaps the return-address slot: on a "
+			"jump-cache miss the interpreter runs the CALL again after translated "
+			"code already pushed, and reads the clobbered pointer",
+		.matches = call_through_stack,
+		.repro = {
+			.name = "call-mem-overlap", .m64 = true, .cpl = 0,
+			.gpr = { [R_SP] = STACK_TOP },
+			.rflags = 0x2, .code_addr = CODE_GPA, .data_seed = 1, .len = 15,
+			.code = "\xb9\x0e\x00\x01\x00"	/* mov ecx, 0x1000e */
+				/* The store also fills the inline TLB for the push. */
+				"\x48\x89\x4c\x24\xf3"	/* mov [rsp-13], rcx */
+				"\xff\x54\x24\xf3"		/* call [rsp-13]: to the hlt */
+				"\xf4",
+		},
+	},
+};
+#define NR_KNOWN_BUGS (sizeof(known_bugs) / sizeof(known_bugs[0]))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int main(void)
+{
+	const char *s = getenv("TANDEM_TB_DIFF_SEED"), *n = getenv("TANDEM_TB_DIFF_CASES");
+	uint64_t seed = s ? strtoull(s, NULL, 0) : 0x74622d64696666ull;
+	unsigned long cases = n ? strtoul(n, NULL, 0) : 24000;
+	unsigned long done = 0, mismatches = 0, both_faulted = 0, tainted = 0, limited = 0;
+	unsigned long known_open = 0, with_blocks = 0, known_hits[NR_KNOWN_BUGS + 1] = { 0 };
+	unsigned long by_mode[4] = { 0 }, vectors[32] = { 0 };
+	static unsigned long fault_mn[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+	bool verbose = getenv("TANDEM_TB_DIFF_VERBOSE");
+	uint64_t blocks = 0, t0 = now_ns();
+	struct itimerval tick;
+	static struct tcase c;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, on_alarm);
+	alarm(ALARM_SECONDS);
+	for (unsigned i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		total_weight += families[i].weight;
+	ZydisDecoderInit(&dec64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderInit(&dec32, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	h_tb = swh_new(RAM_SIZE, SWH_LONG64);
+	h_int = swh_new(RAM_SIZE, SWH_LONG64);
+	if (!h_tb || !h_int) {
+		printf("tb-diff: FAIL: cannot create the harness VMs\n");
+		return 1;
+	}
+	if (!h_tb->svm.tb) {
+		printf("tb-diff: SKIP: the harness VM has no translator\n");
+		return 77;
+	}
+	tb_set_kick(&h_tb->cpu, &kick);
+	/* The kick every millisecond: translated code must leave and come back unharmed. */
+	signal(SIGVTALRM, on_tick);
+	tick = (struct itimerval){ { 0, 1000 }, { 0, 1000 } };
+	setitimer(ITIMER_VIRTUAL, &tick, NULL);
+
+	for (unsigned k = 0; k < NR_KNOWN_BUGS; k++) {
+		const struct tcase *kc = &known_bugs[k].repro;
+		unsigned d = run_case(kc, NULL);
+
+		printf("tb-diff: known bug %s: %s\n", kc->name,
+		       d ? "still reproduces" : "passes now: remove it from known_bugs[]");
+		if (d || verbose) {
+			known_open += d != 0;
+			printf("  (%s)\n", known_bugs[k].what);
+			report(stdout, kc, out_bad, &out_int);
+			resync_ram();
+		}
+	}
+
+	rng_state = seed ? seed : 1;
+	for (unsigned long k = 0; k < cases; k++) {
+		unsigned m = rn(100), d, sig;
+		bool m64 = m < 60;
+		unsigned cpl = (m64 ? m >= 45 : m >= 88) ? 3 : 0;
+
+		gen_case(&c, m64 ? &dec64 : &dec32, m64, cpl);
+		d = run_case(&c, &sig);
+		done++;
+		by_mode[(m64 ? 0 : 2) + (cpl ? 1 : 0)]++;
+		blocks += out_tb.blocks;
+		with_blocks += out_tb.blocks != 0;
+		if (out_int.tainted)
+			tainted++;
+		if (out_int.end == END_LIMIT || out_tb.end == END_LIMIT)
+			limited++;
+		/* At CPL 3 the final HLT is a #GP: the normal end, not a fault. */
+		if (!d && out_tb.end == END_FAULT && out_int.end == END_FAULT &&
+		    !(cpl == 3 && out_int.vector == 13 &&
+		      out_int.st.rip == c.code_addr + c.len - 1)) {
+			uint64_t at = out_int.st.rip - CODE_GPA;
+			ZydisDecodedInstruction zi;
+
+			both_faulted++;
+			vectors[out_int.vector & 31]++;
+			if (at < CODE_SIZE && ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
+				    m64 ? &dec64 : &dec32, NULL, out_int.code + at, CODE_SIZE - at, &zi)))
+				fault_mn[zi.mnemonic]++;
+		}
+		if (d) {
+			unsigned kb;
+
+			for (kb = 0; kb < NR_KNOWN_BUGS; kb++)
+				if (known_bugs[kb].matches(&c, out_bad, &out_int, sig))
+					break;
+			if (kb < NR_KNOWN_BUGS) {
+				known_hits[kb]++;
+				resync_ram();
+				continue;
+			}
+			if (mismatches < 10) {
+				uint64_t st = rng_state;
+
+				printf("tb-diff: MISMATCH in case %lu (seed %#" PRIx64 "):\n", k, seed);
+				report(stdout, &c, out_bad, &out_int);
+				resync_ram();
+				minimize(&c, sig);
+				printf("tb-diff: ... minimized:\n");
+				report(stdout, &c, out_bad, &out_int);
+				rng_state = st;
+			}
+			mismatches++;
+			resync_ram();
+		} else if (!(k % 256) && !ram_equal()) {
+			printf("tb-diff: MISMATCH: RAM outside the compared areas differs after case "
+			       "%lu (seed %#" PRIx64 ")\n", k, seed);
+			mismatches++;
+			resync_ram();
+		}
+	}
+	tick = (struct itimerval){ { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_VIRTUAL, &tick, NULL);
+
+	printf("tb-diff: seed %#" PRIx64 ": 64-bit CPL0 %lu, CPL3 %lu; 32-bit CPL0 %lu, CPL3 %lu; "
+	       "%" PRIu64 " translated blocks run (%lu cases ran some), %lu ran to the limit, "
+	       "%lu read an undefined flag (not compared), %.1f s\n",
+	       seed, by_mode[0], by_mode[1], by_mode[2], by_mode[3], blocks, with_blocks, limited,
+	       tainted, (double)(now_ns() - t0) / 1e9);
+	printf("tb-diff: faults by vector:");
+	for (unsigned v = 0; v < 32; v++)
+		if (vectors[v])
+			printf(" #%u=%lu", v, vectors[v]);
+	printf("\n");
+	if (verbose) {
+		printf("tb-diff: faulting instructions:");
+		for (unsigned m = 0; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++)
+			if (fault_mn[m] >= both_faulted / 100)
+				printf(" %s=%lu", ZydisMnemonicGetString((ZydisMnemonic)m), fault_mn[m]);
+		printf("\n");
+	}
+	for (unsigned k = 0; k < NR_KNOWN_BUGS; k++)
+		if (known_hits[k])
+			printf("tb-diff: %lu more cases differ as known bug %s does (not counted "
+			       "below)\n", known_hits[k], known_bugs[k].repro.name);
+	printf("tb-diff: %lu cases, %lu mismatches (%lu faulted on both)\n", done, mismatches,
+	       both_faulted);
+	if (known_open)
+		printf("tb-diff: %lu known translator bug%s still reproduce%s (known_bugs[])\n",
+		       known_open, known_open == 1 ? "" : "s", known_open == 1 ? "s" : "");
+	swh_free(h_tb);
+	swh_free(h_int);
+	if (done && with_blocks < done / 2) {
+		printf("tb-diff: FAIL: the translator ran in only %lu of %lu cases\n", with_blocks,
+		       done);
+		return 1;
+	}
+	return mismatches || known_open ? 1 : 0;
+}
