@@ -835,6 +835,19 @@ static bool gen_xchg(struct gen *g, unsigned flags)
 
 	if (mn == ZYDIS_MNEMONIC_CMPXCHG && !writable(g, R_AX))
 		return false;
+	if (chance(10)) {
+		/* CMPXCHG8B/16B: edx:eax against memory (16B: #GP unless aligned). */
+		bool wide = g->m64 && chance(20);
+
+		if (!writable(g, R_AX) || !writable(g, R_DX))
+			return false;
+		req_init(&q, wide ? ZYDIS_MNEMONIC_CMPXCHG16B : ZYDIS_MNEMONIC_CMPXCHG8B);
+		gen_mem(g, &m, false);
+		o_mem(g, &q, &m, wide ? 16 : 8);
+		if (chance(50))
+			q.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+		return put_req(g, &q);
+	}
 	req_init(&q, mn);
 	if (chance(40)) {
 		o_reg(&q, pick_reg(g, size, true));
@@ -1065,25 +1078,86 @@ static bool gen_call(struct gen *g, unsigned flags)
 	return true;
 }
 
-/* JMP through a register over a few units. */
+/* JMP through a register or through memory over a few units. */
 static bool gen_jmp_ind(struct gen *g, unsigned flags)
 {
-	unsigned reg = rn(g->nregs), n = rn(3);
+	unsigned reg = rn(g->nregs), n = rn(3), sp = g->m64 ? 8 : 4;
 	uint8_t b[3] = { 0x41, 0xff, (uint8_t)(0xe0 + (reg & 7)) };
+	ZydisEncoderRequest q;
+	struct memop m;
 	int imm_at;
 	uint32_t undef;
 
 	if (!writable(g, reg))
 		return false;
 	imm_at = put_mov_imm32(g, reg, 0);
-	if (imm_at < 0 || !put(g, reg >= 8 ? b : b + 1, reg >= 8 ? 3 : 2))
+	if (imm_at < 0)
 		return false;
+	if (chance(50)) {
+		if (!put(g, reg >= 8 ? b : b + 1, reg >= 8 ? 3 : 2))
+			return false;
+	} else {
+		gen_mem(g, &m, true);
+		req_init(&q, ZYDIS_MNEMONIC_MOV);
+		o_mem(g, &q, &m, sp);
+		o_reg(&q, zreg(reg, sp, false));
+		if (!put_req(g, &q))
+			return false;
+		req_init(&q, ZYDIS_MNEMONIC_JMP);
+		q.branch_type = ZYDIS_BRANCH_TYPE_NEAR;
+		o_mem(g, &q, &m, sp);
+		if (!put_req(g, &q))
+			return false;
+	}
 	undef = g->undef;
 	for (unsigned i = 0; i < n; i++)
 		gen_unit(g, flags | U_BODY);
 	g->undef = undef;
 	patch32(g, imm_at, (uint32_t)here(g));
 	return true;
+}
+
+/*
+ * Self-modifying code inside one block: a store to the imm8 of an
+ * "add r32, imm8" a few instructions ahead (the interpreter sees the new
+ * byte; so must the translator).
+ */
+static bool gen_smc(struct gen *g, unsigned flags)
+{
+	unsigned reg = rn(g->nregs), n = rn(3), at;
+	uint8_t b[7] = { 0xc6, 0x05, 0, 0, 0, 0, (uint8_t)rnd() };
+	uint8_t add[4] = { 0x41, 0x83, (uint8_t)(0xc0 + (reg & 7)), (uint8_t)rnd() };
+	uint64_t target;
+
+	if (!writable(g, reg))
+		return false;
+	at = g->c->len;
+	if (!put(g, b, 7))
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	if (!put(g, reg >= 8 ? add : add + 1, reg >= 8 ? 4 : 3))
+		return false;
+	target = here(g) - 1;
+	/* 64-bit: [rip + disp32] from the end of the store; 32-bit: [disp32]. */
+	patch32(g, (int)at + 2, (uint32_t)(g->m64 ? target - (g->c->code_addr + at + 7) : target));
+	return true;
+}
+
+/* ENTER n, 0 ... LEAVE around a few units (rbp is the frame pointer in between). */
+static bool gen_enter(struct gen *g, unsigned flags)
+{
+	uint8_t b[4] = { 0xc8, (uint8_t)(8 * rn(8)), 0, 0 };
+	unsigned n = rn(3);
+	uint16_t prot = g->prot;
+
+	if (!writable(g, R_BP) || !put(g, b, 4))
+		return false;
+	g->prot |= 1u << R_BP;
+	for (unsigned i = 0; i < n; i++)
+		gen_unit(g, flags | U_BODY);
+	g->prot = prot;
+	return put1(g, 0xc9);
 }
 
 /* A string instruction, with its pointers and count set up first. */
@@ -1279,6 +1353,7 @@ static const struct family families[] = {
 	{ gen_movx, 4, true }, { gen_convert, 2, true }, { gen_flagop, 3, true },
 	{ gen_nop, 1, true }, { gen_call, 4, false }, { gen_jmp_ind, 1, false },
 	{ gen_string, 3, true }, { gen_raw, 3, false }, { gen_loop, 3, false },
+	{ gen_smc, 1, true }, { gen_enter, 1, false },
 };
 
 static unsigned total_weight;
@@ -1397,6 +1472,7 @@ struct outcome {
 };
 
 static volatile int kick;
+static uint64_t kick_rng;		/* per case, so that a rerun kicks the same way */
 
 static void on_tick(int sig)
 {
@@ -1540,6 +1616,7 @@ static void run_tb(struct swh *h, struct outcome *o)
 	volatile uint64_t blocks = 0;
 
 	o->end = END_HALT;
+	kick_rng = cpu->st.rip ^ cpu->st.gpr[R_AX];
 	if (sigsetjmp(cpu->jmp, 0)) {
 		take_fault(cpu, o);
 		goto out;
@@ -1559,6 +1636,10 @@ static void run_tb(struct swh *h, struct outcome *o)
 			break;
 		}
 		turns++;
+		/* Now and then a kick already pending: the block leaves at its check. */
+		kick_rng = kick_rng * 6364136223846793005ull + 1442695040888963407ull;
+		if ((kick_rng >> 60) < 3)
+			kick = 1;
 		n = tb_exec(cpu);
 		if (kick) {
 			kick = 0;
@@ -1870,8 +1951,7 @@ static bool call_through_stack(const struct tcase *c, const struct outcome *t,
 		if (ZYAN_FAILED(ZydisDecoderDecodeFull(dec, c->code + o, c->len - o, &zi, ops)))
 			return false;
 		if (zi.mnemonic == ZYDIS_MNEMONIC_CALL && ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY &&
-		    (ops[0].mem.base == ZYDIS_REGISTER_RSP || ops[0].mem.base == ZYDIS_REGISTER_ESP) &&
-		    ops[0].mem.segment != ZYDIS_REGISTER_FS && ops[0].mem.segment != ZYDIS_REGISTER_GS)
+		    (ops[0].mem.base == ZYDIS_REGISTER_RSP || ops[0].mem.base == ZYDIS_REGISTER_ESP))
 			return true;
 	}
 	return false;
