@@ -1118,29 +1118,47 @@ static bool gen_jmp_ind(struct gen *g, unsigned flags)
 }
 
 /*
- * Self-modifying code inside one block: a store to the imm8 of an
- * "add r32, imm8" a few instructions ahead (the interpreter sees the new
- * byte; so must the translator).
+ * Self-modifying code: a store to the imm8 of an "add r32, imm8" a few
+ * units ahead (the interpreter sees the new byte; so must the
+ * translator, in this block or in the one a jump chained to). The byte
+ * stored is an immediate or a register's low byte, which in a loop
+ * changes from one trip to the next.
  */
 static bool gen_smc(struct gen *g, unsigned flags)
 {
-	unsigned reg = rn(g->nregs), n = rn(3), at;
-	uint8_t b[7] = { 0xc6, 0x05, 0, 0, 0, 0, (uint8_t)rnd() };
+	unsigned reg = rn(g->nregs), src = rn(g->nregs), n = rn(4), at, sl;
+	uint8_t b[8] = { 0xc6, 0x05, 0, 0, 0, 0, (uint8_t)rnd() };
 	uint8_t add[4] = { 0x41, 0x83, (uint8_t)(0xc0 + (reg & 7)), (uint8_t)rnd() };
 	uint64_t target;
 
 	if (!writable(g, reg))
 		return false;
+	sl = 7;
+	if (chance(60)) {
+		/* mov [target], r8: 64-bit code gets SPL..R15B through a REX prefix. */
+		unsigned k = 0;
+
+		if (g->m64)
+			b[k++] = (uint8_t)(0x40 | (src >= 8 ? 4 : 0));
+		b[k++] = 0x88;
+		b[k++] = (uint8_t)(0x05 | (src & 7) << 3);
+		memset(b + k, 0, 4);
+		sl = k + 4;
+	}
 	at = g->c->len;
-	if (!put(g, b, 7))
+	if (!put(g, b, sl))
 		return false;
 	for (unsigned i = 0; i < n; i++)
 		gen_unit(g, flags | U_BODY);
+	/* jmp +0: the add starts another block, which the store's block chains to. */
+	if (chance(50) && !put(g, (const uint8_t[]){ 0xeb, 0x00 }, 2))
+		return false;
 	if (!put(g, reg >= 8 ? add : add + 1, reg >= 8 ? 4 : 3))
 		return false;
 	target = here(g) - 1;
 	/* 64-bit: [rip + disp32] from the end of the store; 32-bit: [disp32]. */
-	patch32(g, (int)at + 2, (uint32_t)(g->m64 ? target - (g->c->code_addr + at + 7) : target));
+	patch32(g, (int)(at + sl - (b[0] == 0xc6 ? 5 : 4)),
+		(uint32_t)(g->m64 ? target - (g->c->code_addr + at + sl) : target));
 	return true;
 }
 
@@ -1353,7 +1371,7 @@ static const struct family families[] = {
 	{ gen_movx, 4, true }, { gen_convert, 2, true }, { gen_flagop, 3, true },
 	{ gen_nop, 1, true }, { gen_call, 4, false }, { gen_jmp_ind, 1, false },
 	{ gen_string, 3, true }, { gen_raw, 3, false }, { gen_loop, 3, false },
-	{ gen_smc, 1, true }, { gen_enter, 1, false },
+	{ gen_smc, 2, true }, { gen_enter, 1, false },
 };
 
 static unsigned total_weight;
