@@ -137,6 +137,13 @@ struct gen {
 	 */
 	bool in_call;
 	bool stray;			/* something may write outside the data area */
+	/*
+	 * A "far" base: its value is a data-area address minus far_disp, so
+	 * [far + far_disp + small] wraps around (2^64, or 2^32 in 32-bit
+	 * code and with 0x67) into the data area. -1: none.
+	 */
+	int far;
+	int64_t far_disp;
 	ZydisDecoder dec;
 };
 
@@ -380,6 +387,8 @@ static void gen_mem(struct gen *g, struct memop *m, bool safe)
 		a32 = g->m64 && chance(8);
 		m->base = zreg(g->base[b], g->m64 && !a32 ? 8 : 4, false);
 		m->disp = gen_disp();
+		if (g->base[b] == g->far)
+			m->disp = (int64_t)(int32_t)(uint32_t)(g->far_disp + m->disp);
 		if (g->nidx && chance(40)) {
 			m->index = zreg(g->idx[rn(g->nidx)], g->m64 && !a32 ? 8 : 4, false);
 			m->scale = (uint8_t)(1u << rn(4));
@@ -1457,6 +1466,15 @@ static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
 		c->gpr[r] = r < g.nregs ? value_reg(m64) : 0;
 	for (unsigned i = 1; i < g.nbase; i++)
 		c->gpr[g.base[i]] = PTR_LO + rn(PTR_SPAN);
+	g.far = -1;
+	if (g.nbase > 1 && chance(30)) {
+		/* 64-bit: a disp32 of either sign; 32-bit: any 32-bit displacement. */
+		g.far = g.base[g.nbase - 1];
+		g.far_disp = (int64_t)(int32_t)((uint32_t)rnd() & (m64 ? 0xfff00000u : ~0u));
+		if (m64 && g.far_disp == INT32_MIN)
+			g.far_disp = 0x10000000;
+		c->gpr[g.far] -= (uint64_t)g.far_disp;
+	}
 	for (unsigned i = 0; i < g.nidx; i++)
 		c->gpr[g.idx[i]] = (uint64_t)(int64_t)((int)rn(384) - 128);
 	if (!m64)
