@@ -63,6 +63,10 @@
 #define PTR_SPAN	0x8000u
 #define STACK_TOP	(DATA_GPA + 0xd000)	/* above everything a pointer but rsp reaches */
 #define SEG_BASE_MAX	0x1000u		/* FS/GS bases */
+#define PT4K_GPA	0x5000ull	/* 64-bit, 4 KiB pages: the page table of 0..2 MiB */
+#define PD32_GPA	0x6000ull	/* 32-bit paging: the page directory */
+#define PT32_GPA	0x7000ull	/* ... and the page table of 0..4 MiB */
+#define NDATA_PAGES	(DATA_SIZE / 4096)
 #define MAX_CODE	1400		/* bytes of one sequence */
 #define RUN_LIMIT	4000		/* interpreter steps, or loop turns, per run */
 #define KICK_LIMIT	3000		/* 1 ms kicks before a translated run counts as a hang */
@@ -111,6 +115,13 @@ struct tcase {
 	 * areas (such writes would happen twice).
 	 */
 	bool warm;
+	/*
+	 * 4 KiB pages (64-bit: instead of the harness's 2 MiB ones; 32-bit:
+	 * paging on), each data page with the PTE flags in pte[] (P RW US A
+	 * D), and CR0.WP.
+	 */
+	bool paging, wp;
+	uint8_t pte[NDATA_PAGES];
 	unsigned len;
 	uint8_t code[MAX_CODE + 16];
 };
@@ -1485,6 +1496,25 @@ static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
 	while (g.ninsn < target && gen_unit(&g, 0))
 		;
 	c->warm = !g.stray;
+	if (chance(40)) {
+		c->paging = true;
+		c->wp = chance(50);
+		for (unsigned k = 0; k < NDATA_PAGES; k++) {
+			uint64_t page = DATA_GPA + 4096ull * k;
+			unsigned r = rn(100);
+
+			c->pte[k] = 0x07 | (chance(30) ? 0x20 : 0) | (chance(20) ? 0x40 : 0);
+			/* The stack's pages stay writable: a return address must land. */
+			if (page + 0x2000 > STACK_TOP && page < STACK_TOP + 0x1000)
+				continue;
+			if (r < 5)
+				c->pte[k] &= ~0x02;	/* read-only */
+			else if (r < 9)
+				c->pte[k] &= ~0x04;	/* supervisor */
+			else if (r < 11)
+				c->pte[k] = 0;		/* not present */
+		}
+	}
 	c->code[c->len++] = 0xf4;	/* hlt (at CPL 3: #GP, which ends the run as well) */
 }
 
@@ -1505,6 +1535,7 @@ struct outcome {
 	uint64_t blocks;		/* the translator's run: blocks it ran */
 	uint8_t data[DATA_SIZE];
 	uint8_t code[CODE_SIZE];
+	uint8_t pt[4096];		/* with 4 KiB pages: the page table (A/D bits) */
 };
 
 static volatile int kick;
@@ -1539,6 +1570,42 @@ static void fill_data(uint8_t *buf, uint64_t seed)
 	rng_state = s;
 }
 
+static unsigned pte_of(const struct tcase *c, uint64_t page)
+{
+	if (page >= DATA_GPA && page < DATA_GPA + DATA_SIZE)
+		return c->pte[(page - DATA_GPA) >> 12];
+	return 0x07;
+}
+
+/* 4 KiB pages over the first 2 MiB (64-bit) or 4 MiB (32-bit, which turns paging on). */
+static void setup_paging(struct swh *h, const struct tcase *c)
+{
+	struct x86_state *st = &h->cpu.st;
+
+	if (c->m64) {
+		static uint64_t pt[512];
+
+		for (unsigned i = 0; i < 512; i++)
+			pt[i] = (uint64_t)i << 12 | pte_of(c, (uint64_t)i << 12);
+		swh_poke(h, PT4K_GPA, pt, sizeof(pt));
+		swh_poke_val(h, SWH_PT_BASE + 0x2000, PT4K_GPA | 0x07, 8);
+	} else {
+		static uint32_t pd[1024], pt[1024];
+
+		pd[0] = (uint32_t)PT32_GPA | 0x07;
+		for (unsigned i = 0; i < 1024; i++)
+			pt[i] = i << 12 | pte_of(c, (uint64_t)i << 12);
+		swh_poke(h, PD32_GPA, pd, sizeof(pd));
+		swh_poke(h, PT32_GPA, pt, sizeof(pt));
+		st->cr3 = PD32_GPA;
+		st->cr0 |= X86_CR0_PG;
+	}
+	if (c->wp)
+		st->cr0 |= X86_CR0_WP;
+	sw_mmu_paging_changed(&h->cpu);
+	sw_mmu_flush_all(&h->cpu);
+}
+
 static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
 {
 	struct x86_state *st = &h->cpu.st;
@@ -1564,10 +1631,17 @@ static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
 	memcpy(code + (c->code_addr - CODE_GPA), c->code, c->len);
 	swh_poke(h, CODE_GPA, code, sizeof(code));
 	swh_poke(h, DATA_GPA, data, DATA_SIZE);
+	if (c->paging)
+		setup_paging(h, c);
 }
+
+static const struct tcase *cur;		/* the case running */
 
 static void finish(struct swh *h, struct outcome *o)
 {
+	memset(o->pt, 0, sizeof(o->pt));
+	if (cur && cur->paging)
+		swh_peek(h, cur->m64 ? PT4K_GPA : PT32_GPA, o->pt, sizeof(o->pt));
 	o->st = h->cpu.st;
 	swh_peek(h, DATA_GPA, o->data, DATA_SIZE);
 	swh_peek(h, CODE_GPA, o->code, CODE_SIZE);
@@ -1702,7 +1776,7 @@ static const char *const gpr_names[16] = {
 /* What differs, coarsely: a minimized case must keep the same signature. */
 enum {
 	SIG_END = 1, SIG_RIP = 2, SIG_GPR = 4, SIG_FLAGS = 8, SIG_SYS = 16, SIG_DATA = 32,
-	SIG_CODE = 64,
+	SIG_CODE = 64, SIG_PT = 128,
 };
 
 /* Differences, one per line, into @out (NULL: just count them); their signature in *@sig. */
@@ -1749,6 +1823,14 @@ static unsigned compare(const struct outcome *t, const struct outcome *i, FILE *
 				fprintf(out, "    data %#" PRIx64 ": translator %02x, interpreter %02x\n",
 					(uint64_t)(DATA_GPA + k), t->data[k], i->data[k]);
 		}
+	for (unsigned k = 0; k < sizeof(t->pt); k++)
+		if (t->pt[k] != i->pt[k]) {
+			n++;
+			*sig |= SIG_PT;
+			if (out && shown++ < 16)
+				fprintf(out, "    page table byte %#x: translator %02x, interpreter %02x\n",
+					k, t->pt[k], i->pt[k]);
+		}
 	for (unsigned k = 0; k < CODE_SIZE; k++)
 		if (t->code[k] != i->code[k]) {
 			n++;
@@ -1783,15 +1865,24 @@ static void disassemble(FILE *out, const struct tcase *c)
 /* The case as a C initializer, for the known_bugs[] list. */
 static void print_initializer(FILE *out, const struct tcase *c)
 {
-	fprintf(out, "    { \"NAME\", %s, %u,\n      { ", c->m64 ? "true" : "false", c->cpl);
+	fprintf(out, "\t\t.repro = {\n\t\t\t.name = \"NAME\", .m64 = %s, .cpl = %u,\n\t\t\t.gpr = {",
+		c->m64 ? "true" : "false", c->cpl);
 	for (unsigned r = 0; r < 16; r++)
-		fprintf(out, "%#" PRIx64 "ull,%s", c->gpr[r], r == 7 ? "\n        " : " ");
-	fprintf(out, "},\n      %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
-		"ull, %u,\n      \"", c->rflags, c->fs_base, c->gs_base, c->code_addr, c->data_seed,
-		c->len);
+		if (c->gpr[r])
+			fprintf(out, "%s[%u] = %#" PRIx64 ",", r % 3 ? " " : "\n\t\t\t\t", r, c->gpr[r]);
+	fprintf(out, " },\n\t\t\t.rflags = %#" PRIx64 ", .fs_base = %#" PRIx64 ", .gs_base = %#"
+		PRIx64 ",\n\t\t\t.code_addr = %#" PRIx64 ", .data_seed = %#" PRIx64 ",\n",
+		c->rflags, c->fs_base, c->gs_base, c->code_addr, c->data_seed);
+	if (c->paging) {
+		fprintf(out, "\t\t\t.paging = true, .wp = %s, .pte = {", c->wp ? "true" : "false");
+		for (unsigned k = 0; k < NDATA_PAGES; k++)
+			fprintf(out, "%s%#x", k ? ", " : " ", c->pte[k]);
+		fprintf(out, " },\n");
+	}
+	fprintf(out, "\t\t\t.len = %u,\n\t\t\t.code = \"", c->len);
 	for (unsigned k = 0; k < c->len; k++)
 		fprintf(out, "\\x%02x", c->code[k]);
-	fprintf(out, "\" },\n");
+	fprintf(out, "\",\n\t\t},\n");
 }
 
 static struct outcome out_tb2;		/* the translator's second run */
@@ -1810,6 +1901,12 @@ static void report(FILE *out, const struct tcase *c, const struct outcome *t,
 	fprintf(out, "  %s mode, CPL %u, code at %#" PRIx64 ", fs.base %#" PRIx64 ", gs.base %#"
 		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", c->m64 ? "64-bit" : "32-bit",
 		c->cpl, c->code_addr, c->fs_base, c->gs_base, c->rflags, c->data_seed);
+	if (c->paging) {
+		fprintf(out, "  4 KiB pages, CR0.WP=%u, data page PTE flags:", c->wp);
+		for (unsigned k = 0; k < NDATA_PAGES; k++)
+			fprintf(out, " %02x", c->pte[k]);
+		fprintf(out, "\n");
+	}
 	fprintf(out, "  initial:");
 	for (unsigned r = 0; r < (c->m64 ? 16u : 8u); r++)
 		fprintf(out, "%s %s=%#" PRIx64, r % 4 ? "" : "\n   ", gpr_names[r], c->gpr[r]);
@@ -1841,6 +1938,7 @@ static unsigned run_case(const struct tcase *c, unsigned *sig)
 	struct x86_state st0;
 	unsigned d, sig2 = 0;
 
+	cur = c;
 	fill_data(data_buf, c->data_seed);
 	setup(h_tb, c, data_buf);
 	setup(h_int, c, data_buf);
