@@ -12,19 +12,25 @@
  * the GPRs, RIP, RFLAGS (less the arithmetic flags the SDM leaves
  * undefined on the path the interpreter took), segment and control
  * registers, the data area the memory operands point into, the code pages
- * (the sequence may patch itself), and how each run ended: HLT, or the
- * fault with its vector, error code, CR2 and the state at the fault.
+ * (the sequence may patch itself), the page table's A/D bits, and how each
+ * run ended: HLT, or the fault with its vector, error code, CR2 and the
+ * state at the fault. Cases that cannot write outside the compared areas
+ * run a second time on the translator, on warm blocks, chains, jump
+ * caches and inline TLB.
  *
  * Memory operands point into a scratch data area through "pointer"
  * registers that no generated instruction writes (rsp among them, and
  * often r14/r15, which the translator keeps in memory rather than in
- * host registers), RIP-relative and absolute displacements, small index
- * registers, FS/GS overrides with nonzero bases; now and then a "wild"
- * base register with a random value, so that faults are compared too.
- * Control flow is forward only (Jcc/JMP skips, CALL/RET pairs, indirect
- * calls), so every case ends; the kick that asks translated code to
- * leave is raised from a 1 ms timer, which both exercises the exit-request
- * path and bounds a case that loops after all.
+ * host registers), "far" pointers whose displacement wraps the address
+ * around, RIP-relative and absolute displacements, small index
+ * registers, FS/GS overrides with nonzero bases, 32-bit addressing in
+ * 64-bit code; now and then a "wild" base register with a random value,
+ * so that faults are compared too. Control flow: forward Jcc/JMP skips,
+ * CALL/RET pairs, indirect calls and jumps through registers and memory,
+ * short counted loops (chains, back edges), and stores into instructions
+ * ahead (self-modifying code, in the block or in one it chains to). A
+ * kick asking translated code to leave comes from a 1 ms CPU-time timer
+ * and, now and then, is already pending when tb_exec() is called.
  *
  * Flags an instruction leaves undefined are tracked along the way; the
  * generator never emits an instruction that reads one (its result would be
@@ -32,11 +38,13 @@
  * instruction, so only what the SDM defines is compared.
  *
  * Modes: 64-bit (CPL 0 and 3) and 32-bit flat protected mode (CPL 0 and
- * 3). Reproducible: a fixed seed unless TANDEM_TB_DIFF_SEED is set;
- * TANDEM_TB_DIFF_CASES sets the number of cases. Plain C (no CUnit).
- * Prints "tb-diff: N cases, M mismatches (K faulted on both)" and exits
- * 1 on any mismatch (each one disassembled, with a C initializer that
- * reproduces it), or while a bug of the known_bugs[] list still
+ * 3), with the harness's 2 MiB pages (64-bit), no paging (32-bit), or 4
+ * KiB pages with random permissions and CR0.WP. Reproducible: a fixed
+ * seed unless TANDEM_TB_DIFF_SEED is set; TANDEM_TB_DIFF_CASES sets the
+ * number of cases, TANDEM_TB_DIFF_VERBOSE=1 prints more. Plain C (no
+ * CUnit). Prints "tb-diff: N cases, M mismatches (K faulted on both)"
+ * and exits 1 on any mismatch (each one disassembled, minimized, and as a
+ * known_bugs[] entry), or while a bug of the known_bugs[] list still
  * reproduces.
  */
 #include <inttypes.h>
@@ -567,7 +575,9 @@ static bool gen_mov(struct gen *g, unsigned flags)
 	return gen_binop(g, ZYDIS_MNEMONIC_MOV, size, true, false, true);
 }
 
-static const uint8_t cl_counts[] = { 0, 0, 1, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255 };
+static const uint8_t cl_counts[] = {
+	0, 0, 1, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255,
+};
 
 /* mov cl, n: a chosen shift count. */
 static bool put_cl(struct gen *g, unsigned max)
@@ -1789,7 +1799,8 @@ static unsigned compare(const struct outcome *t, const struct outcome *i, FILE *
 	if (!sig)
 		sig = &dummy;
 	*sig = 0;
-#define DIFF(bit, ...) do { n++; *sig |= (bit); if (out) fprintf(out, "    " __VA_ARGS__); } while (0)
+#define DIFF(bit, ...) \
+	do { n++; *sig |= (bit); if (out) fprintf(out, "    " __VA_ARGS__); } while (0)
 	if (t->end != i->end)
 		DIFF(SIG_END, "end: translator %s, interpreter %s\n", end_names[t->end],
 		     end_names[i->end]);
