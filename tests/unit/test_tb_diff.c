@@ -1214,7 +1214,7 @@ static bool gen_string(struct gen *g, unsigned flags)
 	static const uint8_t ops[] = { 0xa4, 0xa5, 0xaa, 0xab, 0xac, 0xad, 0xa6, 0xa7, 0xae, 0xaf };
 	uint8_t op = ops[rn(10)], b[6];
 	bool cmp = (op & 0xf6) == 0xa6 || (op & 0xfe) == 0xae;
-	unsigned n = 0, size = 1;
+	unsigned n = 0;
 
 	if (!writable(g, R_SI) || !writable(g, R_DI) || !writable(g, R_CX) ||
 	    !writable(g, R_AX))
@@ -1232,19 +1232,14 @@ static bool gen_string(struct gen *g, unsigned flags)
 	if (g->m64 && chance(10))
 		b[n++] = 0x67;		/* esi/edi/ecx: all below 4 GiB */
 	if (op & 1) {
+		/* Word, quadword (REX.W, the last prefix) or doubleword. */
 		unsigned r = rn(3);
 
-		if (r == 0) {
+		if (r == 0)
 			b[n++] = 0x66;
-			size = 2;
-		} else if (r == 1 && g->m64) {
+		else if (r == 1 && g->m64)
 			b[n++] = 0x48;
-			size = 8;
-		} else {
-			size = 4;
-		}
 	}
-	(void)size;
 	b[n++] = op;
 	return put(g, b, n);
 }
@@ -2104,9 +2099,11 @@ static bool call_through_stack(const struct tcase *c, const struct outcome *t,
 
 static const struct known_bug known_bugs[] = {
 	{
-		.what = "OSZAPC at a fault in translated code: the inline TLB probe clobbers "
-			"the flags when the faulting instruction would overwrite them anyway "
-			"(flags dead after it), but a fault makes the old ones visible",
+		.what = "OSZAPC at a fault in translated code: the inline TLB probe (shr/and/"
+			"xor/test) clobbers the flags where liveness finds them dead, because "
+			"this or a later instruction overwrites them; but a fault on the way "
+			"(in that access, or in any before the flags are written) shows the "
+			"clobbered ones (also: mov r, [bad]; add ... faults with flags lost)",
 		.matches = flags_at_fault,
 		.repro = {
 			.name = "flags-at-fault", .m64 = true, .cpl = 0,
