@@ -1259,6 +1259,7 @@ static bool raw_excluded(const ZydisDecodedInstruction *zi)
 	switch (zi->mnemonic) {
 	/* Not deterministic, or leaves the straight line, or sets TF/AC/... */
 	case ZYDIS_MNEMONIC_RDTSC: case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDPMC:
+	case ZYDIS_MNEMONIC_RDMSR:	/* MSR 0x10 is the TSC */
 	case ZYDIS_MNEMONIC_POPF: case ZYDIS_MNEMONIC_POPFD: case ZYDIS_MNEMONIC_POPFQ:
 	case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: case ZYDIS_MNEMONIC_IRETQ:
 	case ZYDIS_MNEMONIC_SYSENTER: case ZYDIS_MNEMONIC_SYSEXIT: case ZYDIS_MNEMONIC_RSM:
