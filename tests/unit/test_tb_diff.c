@@ -2281,6 +2281,8 @@ int main(void)
 	if (known_open)
 		printf("tb-diff: %lu known translator bug%s still reproduce%s (known_bugs[])\n",
 		       known_open, known_open == 1 ? "" : "s", known_open == 1 ? "s" : "");
+	if (verbose)
+		tb_print_stats(&h_tb->svm, stdout);
 	swh_free(h_tb);
 	swh_free(h_int);
 	if (done && with_blocks < done / 2) {
