@@ -835,7 +835,42 @@ static bool gen_stack_adj(struct gen *g, unsigned flags)
 		req_init(&q, ZYDIS_MNEMONIC_LEA);
 		o_reg(&q, zreg(R_SP, sp, false));
 		m.disp = chance(50) ? -(int64_t)n : (int64_t)n;
-		o_mem(g, &q, &m, 0);
+		o_mem(g, &q, &m, sp);	/* the encoder wants an LEA operand its size */
+	}
+	return put_req(g, &q);
+}
+
+/*
+ * rsp as a register operand, which the translator keeps in memory:
+ * swapped out and back, copied out and back, or moved through lea.
+ */
+static bool gen_rsp_pair(struct gen *g, unsigned flags)
+{
+	unsigned r = rn(g->nregs), sp = g->m64 ? 8 : 4, k = rn(3);
+	ZydisRegister rs = zreg(R_SP, sp, false), rr = zreg(r, sp, false);
+	ZydisEncoderRequest q;
+	struct memop m = { .base = rs };
+
+	if (!writable(g, r))
+		return false;
+	req_init(&q, k == 2 ? ZYDIS_MNEMONIC_LEA : k ? ZYDIS_MNEMONIC_MOV : ZYDIS_MNEMONIC_XCHG);
+	o_reg(&q, k ? rr : rs);
+	if (k == 2) {
+		m.disp = 8 * (int)rn(5);
+		o_mem(g, &q, &m, sp);
+	} else {
+		o_reg(&q, k ? rs : rr);
+	}
+	if (!put_req(g, &q))
+		return false;
+	req_init(&q, k == 2 ? ZYDIS_MNEMONIC_LEA : k ? ZYDIS_MNEMONIC_MOV : ZYDIS_MNEMONIC_XCHG);
+	o_reg(&q, k ? rs : rr);
+	if (k == 2) {
+		m.base = rr;
+		m.disp = -m.disp;
+		o_mem(g, &q, &m, sp);
+	} else {
+		o_reg(&q, k ? rr : rs);
 	}
 	return put_req(g, &q);
 }
@@ -850,7 +885,7 @@ static bool gen_lea(struct gen *g, unsigned flags)
 	o_reg(&q, pick_reg(g, size, true));
 	gen_mem(g, &m, false);
 	m.seg = 0;
-	o_mem(g, &q, &m, 0);
+	o_mem(g, &q, &m, size);
 	return put_req(g, &q);
 }
 
@@ -1386,21 +1421,23 @@ struct family {
 	bool (*fn)(struct gen *g, unsigned flags);
 	unsigned weight;
 	bool body_ok;
+	const char *name;
 };
 
 static const struct family families[] = {
-	{ gen_alu, 16, true }, { gen_unary, 5, true }, { gen_mov, 10, true },
-	{ gen_shift, 9, true }, { gen_mul, 4, true }, { gen_div, 1, true },
-	{ gen_setcc, 3, true }, { gen_cmov, 4, true }, { gen_skip, 6, false },
-	{ gen_push_pop, 7, false }, { gen_stack_adj, 1, false }, { gen_lea, 5, true },
-	{ gen_xchg, 6, true }, { gen_bt, 4, true }, { gen_bitscan, 3, true },
-	{ gen_movx, 4, true }, { gen_convert, 2, true }, { gen_flagop, 3, true },
-	{ gen_nop, 1, true }, { gen_call, 4, false }, { gen_jmp_ind, 1, false },
-	{ gen_string, 3, true }, { gen_raw, 3, false }, { gen_loop, 3, false },
-	{ gen_smc, 2, true }, { gen_enter, 1, false },
+	{ gen_alu, 16, true, "alu" }, { gen_unary, 5, true, "unary" }, { gen_mov, 10, true, "mov" },
+	{ gen_shift, 9, true, "shift" }, { gen_mul, 4, true, "mul" }, { gen_div, 1, true, "div" },
+	{ gen_setcc, 3, true, "setcc" }, { gen_cmov, 4, true, "cmov" }, { gen_skip, 6, false, "skip" },
+	{ gen_push_pop, 7, false, "push_pop" }, { gen_stack_adj, 1, false, "stack_adj" }, { gen_lea, 5, true, "lea" },
+	{ gen_xchg, 6, true, "xchg" }, { gen_bt, 4, true, "bt" }, { gen_bitscan, 3, true, "bitscan" },
+	{ gen_movx, 4, true, "movx" }, { gen_convert, 2, true, "convert" }, { gen_flagop, 3, true, "flagop" },
+	{ gen_nop, 1, true, "nop" }, { gen_call, 4, false, "call" }, { gen_jmp_ind, 1, false, "jmp_ind" },
+	{ gen_string, 3, true, "string" }, { gen_raw, 3, false, "raw" }, { gen_loop, 3, false, "loop" },
+	{ gen_smc, 2, true, "smc" }, { gen_enter, 1, false, "enter" }, { gen_rsp_pair, 2, false, "rsp_pair" },
 };
 
 static unsigned total_weight;
+static unsigned long family_used[sizeof(families) / sizeof(families[0])];
 
 static bool gen_unit(struct gen *g, unsigned flags)
 {
@@ -1416,8 +1453,10 @@ static bool gen_unit(struct gen *g, unsigned flags)
 			continue;
 		if (g->c->len + 96 > MAX_CODE)
 			return false;
-		if (families[i].fn(g, flags))
+		if (families[i].fn(g, flags)) {
+			family_used[i]++;
 			return true;
+		}
 		rollback(g, &mk);
 	}
 	return false;
@@ -2281,8 +2320,13 @@ int main(void)
 	if (known_open)
 		printf("tb-diff: %lu known translator bug%s still reproduce%s (known_bugs[])\n",
 		       known_open, known_open == 1 ? "" : "s", known_open == 1 ? "s" : "");
-	if (verbose)
+	if (verbose) {
+		printf("tb-diff: units generated:");
+		for (unsigned i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+			printf(" %s=%lu", families[i].name, family_used[i]);
+		printf("\n");
 		tb_print_stats(&h_tb->svm, stdout);
+	}
 	swh_free(h_tb);
 	swh_free(h_int);
 	if (done && with_blocks < done / 2) {
