@@ -2137,6 +2137,26 @@ static bool call_through_stack(const struct tcase *c, const struct outcome *t,
 	return false;
 }
 
+/* XCHG EAX, EAX spelt 87 C0 in 64-bit code (which zero-extends RAX, unlike 90). */
+static bool xchg_eax_eax(const struct tcase *c, const struct outcome *t,
+			 const struct outcome *i, unsigned sig)
+{
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (!c->m64)
+		return false;
+	for (unsigned o = 0; o < c->len; o += zi.length) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec64, c->code + o, c->len - o, &zi, ops)))
+			return false;
+		if (zi.mnemonic == ZYDIS_MNEMONIC_XCHG && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ops[0].reg.value == ZYDIS_REGISTER_EAX && ops[1].reg.value == ZYDIS_REGISTER_EAX)
+			return true;
+	}
+	return false;
+}
+
 static const struct known_bug known_bugs[] = {
 	{
 		.what = "OSZAPC at a fault in translated code: the inline TLB probe (shr/and/"
@@ -2166,6 +2186,18 @@ static const struct known_bug known_bugs[] = {
 				/* The store also fills the inline TLB for the push. */
 				"\x48\x89\x4c\x24\xf3"	/* mov [rsp-13], rcx */
 				"\xff\x54\x24\xf3"		/* call [rsp-13]: to the hlt */
+				"\xf4",
+		},
+	},
+	{
+		.what = "XCHG EAX, EAX (87 C0) in 64-bit code must zero-extend RAX; copied "
+			"through the Zydis encoder it comes out as 90 (NOP), which does not",
+		.matches = xchg_eax_eax,
+		.repro = {
+			.name = "xchg-eax-eax", .m64 = true, .cpl = 0,
+			.gpr = { [R_AX] = 0xc2ed881e4678c5bdull, [R_SP] = STACK_TOP },
+			.rflags = 0x2, .code_addr = CODE_GPA, .data_seed = 1, .len = 3,
+			.code = "\x87\xc0"	/* xchg eax, eax: rax = 0x4678c5bd */
 				"\xf4",
 		},
 	},
