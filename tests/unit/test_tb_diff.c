@@ -1058,6 +1058,28 @@ static bool gen_flagop(struct gen *g, unsigned flags)
 	}
 }
 
+/*
+ * push imm; popf: RFLAGS from a constant (no flag is read): the
+ * arithmetic ones, DF, and IF, IOPL, NT, AC, ID (what POPF may change
+ * depends on CPL and IOPL; TF is left out).
+ */
+static bool gen_popf(struct gen *g, unsigned flags)
+{
+	uint32_t v = 0x2 | ((uint32_t)rnd() & (0xcd5 | 0x200 | 0x3000 | 0x4000 | 0x40000 | 0x200000));
+	uint8_t b[6] = { 0x68 };
+
+	if (flags & U_BODY)
+		return false;
+	if (chance(15)) {
+		/* 16-bit: pushw imm16; popfw */
+		uint8_t w[4] = { 0x66, 0x68, (uint8_t)v, (uint8_t)(v >> 8) };
+
+		return put(g, w, 4) && put(g, (const uint8_t[]){ 0x66, 0x9d }, 2);
+	}
+	memcpy(b + 1, &v, 4);
+	return put(g, b, 5) && put1(g, 0x9d);
+}
+
 static bool gen_nop(struct gen *g, unsigned flags)
 {
 	ZydisEncoderRequest q;
@@ -1425,15 +1447,20 @@ struct family {
 };
 
 static const struct family families[] = {
-	{ gen_alu, 16, true, "alu" }, { gen_unary, 5, true, "unary" }, { gen_mov, 10, true, "mov" },
-	{ gen_shift, 9, true, "shift" }, { gen_mul, 4, true, "mul" }, { gen_div, 1, true, "div" },
-	{ gen_setcc, 3, true, "setcc" }, { gen_cmov, 4, true, "cmov" }, { gen_skip, 6, false, "skip" },
-	{ gen_push_pop, 7, false, "push_pop" }, { gen_stack_adj, 1, false, "stack_adj" }, { gen_lea, 5, true, "lea" },
-	{ gen_xchg, 6, true, "xchg" }, { gen_bt, 4, true, "bt" }, { gen_bitscan, 3, true, "bitscan" },
-	{ gen_movx, 4, true, "movx" }, { gen_convert, 2, true, "convert" }, { gen_flagop, 3, true, "flagop" },
-	{ gen_nop, 1, true, "nop" }, { gen_call, 4, false, "call" }, { gen_jmp_ind, 1, false, "jmp_ind" },
-	{ gen_string, 3, true, "string" }, { gen_raw, 3, false, "raw" }, { gen_loop, 3, false, "loop" },
-	{ gen_smc, 2, true, "smc" }, { gen_enter, 1, false, "enter" }, { gen_rsp_pair, 2, false, "rsp_pair" },
+	{ gen_alu, 16, true, "alu" }, { gen_unary, 5, true, "unary" },
+	{ gen_mov, 10, true, "mov" }, { gen_shift, 9, true, "shift" },
+	{ gen_mul, 4, true, "mul" }, { gen_div, 1, true, "div" },
+	{ gen_setcc, 3, true, "setcc" }, { gen_cmov, 4, true, "cmov" },
+	{ gen_skip, 6, false, "skip" }, { gen_push_pop, 7, false, "push_pop" },
+	{ gen_stack_adj, 1, false, "stack_adj" }, { gen_lea, 5, true, "lea" },
+	{ gen_xchg, 6, true, "xchg" }, { gen_bt, 4, true, "bt" },
+	{ gen_bitscan, 3, true, "bitscan" }, { gen_movx, 4, true, "movx" },
+	{ gen_convert, 2, true, "convert" }, { gen_flagop, 3, true, "flagop" },
+	{ gen_nop, 1, true, "nop" }, { gen_call, 4, false, "call" },
+	{ gen_jmp_ind, 1, false, "jmp_ind" }, { gen_string, 3, true, "string" },
+	{ gen_raw, 3, false, "raw" }, { gen_loop, 3, false, "loop" },
+	{ gen_smc, 2, true, "smc" }, { gen_enter, 1, false, "enter" },
+	{ gen_rsp_pair, 2, false, "rsp_pair" }, { gen_popf, 2, false, "popf" },
 };
 
 static unsigned total_weight;
