@@ -114,7 +114,7 @@ struct tcase {
 	unsigned cpl;
 	uint64_t gpr[16];
 	uint64_t rflags;
-	uint64_t fs_base, gs_base;
+	uint64_t fs_base, gs_base, kernel_gs_base;
 	uint64_t code_addr;		/* linear = physical */
 	uint64_t data_seed;		/* the data area's bytes */
 	/*
@@ -1080,6 +1080,76 @@ static bool gen_popf(struct gen *g, unsigned flags)
 	return put(g, b, 5) && put1(g, 0x9d);
 }
 
+/*
+ * What the translator runs in the block besides plain integer code: CLI,
+ * STI, SWAPGS, port I/O (nothing is on the bus), control register and
+ * selector reads, SMSW/STR/SLDT. At CPL 3 most of them are #GP.
+ */
+static bool gen_sys(struct gen *g, unsigned flags)
+{
+	static const unsigned crs[] = { 0, 2, 3, 4, 8 };
+	unsigned r = rn(g->nregs), k = rn(9);
+	uint8_t b[4], n = 0;
+
+	if (!writable(g, r))
+		return false;
+	switch (k) {
+	case 0:
+		return put1(g, chance(50) ? 0xfa : 0xfb);		/* cli / sti */
+	case 1:
+		if (!g->m64)
+			return false;
+		return put(g, (const uint8_t[]){ 0x0f, 0x01, 0xf8 }, 3);	/* swapgs */
+	case 2:
+		/* in al/ax/eax, imm8 or dx */
+		if (!writable(g, R_AX))
+			return false;
+		if (chance(30))
+			b[n++] = 0x66;
+		b[n++] = (uint8_t)(chance(50) ? 0xe4 + rn(2) : 0xec + rn(2));
+		if (b[n - 1] < 0xec)
+			b[n++] = (uint8_t)rnd();
+		return put(g, b, n);
+	case 3:
+		/* out imm8 or dx, al/ax/eax */
+		b[n++] = (uint8_t)(chance(50) ? 0xe6 + rn(2) : 0xee + rn(2));
+		if (b[n - 1] < 0xee)
+			b[n++] = (uint8_t)rnd();
+		return put(g, b, n);
+	case 4: {
+		/* mov r, crN (CR8 through REX.R) */
+		unsigned cr = crs[rn(g->m64 ? 5 : 4)];
+		uint8_t rex = (uint8_t)(0x40 | (cr >= 8 ? 4 : 0) | (r >= 8 ? 1 : 0));
+
+		if (rex != 0x40)
+			b[n++] = rex;
+		b[n++] = 0x0f;
+		b[n++] = 0x20;
+		b[n++] = (uint8_t)(0xc0 | (cr & 7) << 3 | (r & 7));
+		return put(g, b, n);
+	}
+	case 5:
+		/* mov r32, sreg */
+		if (g->m64 && r >= 8)
+			b[n++] = 0x41;
+		b[n++] = 0x8c;
+		b[n++] = (uint8_t)(0xc0 | rn(6) << 3 | (r & 7));
+		return put(g, b, n);
+	default: {
+		/* smsw / str / sldt r32 */
+		static const uint8_t op[3][2] = { { 0x01, 4 }, { 0x00, 1 }, { 0x00, 0 } };
+		unsigned which = k - 6;
+
+		if (g->m64 && r >= 8)
+			b[n++] = 0x41;
+		b[n++] = 0x0f;
+		b[n++] = op[which][0];
+		b[n++] = (uint8_t)(0xc0 | op[which][1] << 3 | (r & 7));
+		return put(g, b, n);
+	}
+	}
+}
+
 static bool gen_nop(struct gen *g, unsigned flags)
 {
 	ZydisEncoderRequest q;
@@ -1461,6 +1531,7 @@ static const struct family families[] = {
 	{ gen_raw, 3, false, "raw" }, { gen_loop, 3, false, "loop" },
 	{ gen_smc, 2, true, "smc" }, { gen_enter, 1, false, "enter" },
 	{ gen_rsp_pair, 2, false, "rsp_pair" }, { gen_popf, 2, false, "popf" },
+	{ gen_sys, 2, true, "sys" },
 };
 
 static unsigned total_weight;
@@ -1527,6 +1598,7 @@ static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
 	c->code_addr = CODE_GPA + (chance(20) ? 0x1000 - 16 - rn(400) : rn(0x800));
 	c->fs_base = chance(85) ? rn(SEG_BASE_MAX) : 0;
 	c->gs_base = chance(85) ? rn(SEG_BASE_MAX) : 0;
+	c->kernel_gs_base = rn(SEG_BASE_MAX);
 	c->rflags = (rnd() & OSZAPC) | (chance(10) ? X86_RFLAGS_DF : 0);
 
 	/* Pointers: rsp, one to three bases, up to two small index registers. */
@@ -1694,6 +1766,7 @@ static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
 	}
 	st->seg[S_FS].base = c->fs_base;
 	st->seg[S_GS].base = c->gs_base;
+	st->msr.kernel_gs_base = c->kernel_gs_base;
 	memcpy(st->gpr, c->gpr, sizeof(st->gpr));
 	st->rflags = X86_RFLAGS_FIXED | (c->rflags & (OSZAPC | X86_RFLAGS_DF));
 	st->rip = c->code_addr;
@@ -1886,8 +1959,9 @@ static unsigned compare(const struct outcome *t, const struct outcome *i, FILE *
 		    t->st.seg[s].limit != i->st.seg[s].limit || t->st.seg[s].attr != i->st.seg[s].attr)
 			DIFF(SIG_SYS, "segment %d differs\n", s);
 	if (t->st.cr0 != i->st.cr0 || t->st.cr3 != i->st.cr3 || t->st.cr4 != i->st.cr4 ||
-	    t->st.efer != i->st.efer || t->st.halted != i->st.halted)
-		DIFF(SIG_SYS, "cr0/cr3/cr4/efer/halted differ\n");
+	    t->st.efer != i->st.efer || t->st.halted != i->st.halted ||
+	    t->st.msr.kernel_gs_base != i->st.msr.kernel_gs_base || t->st.int_shadow != i->st.int_shadow)
+		DIFF(SIG_SYS, "cr0/cr3/cr4/efer/halted/kernel_gs_base/int_shadow differ\n");
 	for (unsigned k = 0; k < DATA_SIZE; k++)
 		if (t->data[k] != i->data[k]) {
 			n++;
