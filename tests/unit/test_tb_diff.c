@@ -38,8 +38,9 @@
  * instruction, so only what the SDM defines is compared.
  *
  * Modes: 64-bit (CPL 0 and 3) and 32-bit flat protected mode (CPL 0 and
- * 3), with the harness's 2 MiB pages (64-bit), no paging (32-bit), or 4
- * KiB pages with random permissions and CR0.WP. Reproducible: a fixed
+ * 3; a fifth of those in compatibility mode), with the harness's 2 MiB
+ * pages (long mode), no paging (32-bit), or 4 KiB pages with random
+ * permissions and CR0.WP. Reproducible: a fixed
  * seed unless TANDEM_TB_DIFF_SEED is set; TANDEM_TB_DIFF_CASES sets the
  * number of cases, TANDEM_TB_DIFF_VERBOSE=1 prints more. Plain C (no
  * CUnit). Prints "tb-diff: N cases, M mismatches (K faulted on both)"
@@ -111,6 +112,7 @@ static bool chance(unsigned percent)
 struct tcase {
 	const char *name;		/* known bugs only */
 	bool m64;
+	bool compat;			/* 32-bit code in long mode (compatibility mode) */
 	unsigned cpl;
 	uint64_t gpr[16];
 	uint64_t rflags;
@@ -1726,7 +1728,7 @@ static void setup_paging(struct swh *h, const struct tcase *c)
 {
 	struct x86_state *st = &h->cpu.st;
 
-	if (c->m64) {
+	if (c->m64 || c->compat) {
 		static uint64_t pt[512];
 
 		for (unsigned i = 0; i < 512; i++)
@@ -1755,7 +1757,7 @@ static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
 	struct x86_state *st = &h->cpu.st;
 	uint8_t code[CODE_SIZE];
 
-	swh_set_mode(h, c->m64 ? SWH_LONG64 : SWH_PROT32);
+	swh_set_mode(h, c->m64 ? SWH_LONG64 : c->compat ? SWH_COMPAT32 : SWH_PROT32);
 	if (c->cpl == 3) {
 		for (int i = 0; i < S_NR; i++) {
 			st->seg[i].sel = 0x23;
@@ -1786,7 +1788,7 @@ static void finish(struct swh *h, struct outcome *o)
 {
 	memset(o->pt, 0, sizeof(o->pt));
 	if (cur && cur->paging)
-		swh_peek(h, cur->m64 ? PT4K_GPA : PT32_GPA, o->pt, sizeof(o->pt));
+		swh_peek(h, cur->m64 || cur->compat ? PT4K_GPA : PT32_GPA, o->pt, sizeof(o->pt));
 	o->st = h->cpu.st;
 	swh_peek(h, DATA_GPA, o->data, DATA_SIZE);
 	swh_peek(h, CODE_GPA, o->code, CODE_SIZE);
@@ -2012,8 +2014,9 @@ static void disassemble(FILE *out, const struct tcase *c)
 /* The case as a C initializer, for the known_bugs[] list. */
 static void print_initializer(FILE *out, const struct tcase *c)
 {
-	fprintf(out, "\t\t.repro = {\n\t\t\t.name = \"NAME\", .m64 = %s, .cpl = %u,\n\t\t\t.gpr = {",
-		c->m64 ? "true" : "false", c->cpl);
+	fprintf(out, "\t\t.repro = {\n\t\t\t.name = \"NAME\", .m64 = %s,%s .cpl = %u,\n"
+		"\t\t\t.gpr = {", c->m64 ? "true" : "false", c->compat ? " .compat = true," : "",
+		c->cpl);
 	for (unsigned r = 0; r < 16; r++)
 		if (c->gpr[r])
 			fprintf(out, "%s[%u] = %#" PRIx64 ",", r % 3 ? " " : "\n\t\t\t\t", r, c->gpr[r]);
@@ -2046,7 +2049,7 @@ static void report(FILE *out, const struct tcase *c, const struct outcome *t,
 		   const struct outcome *i)
 {
 	fprintf(out, "  %s mode, CPL %u, code at %#" PRIx64 ", fs.base %#" PRIx64 ", gs.base %#"
-		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", c->m64 ? "64-bit" : "32-bit",
+		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", c->m64 ? "64-bit" : c->compat ? "compatibility (32-bit)" : "32-bit",
 		c->cpl, c->code_addr, c->fs_base, c->gs_base, c->rflags, c->data_seed);
 	if (c->paging) {
 		fprintf(out, "  4 KiB pages, CR0.WP=%u, data page PTE flags:", c->wp);
@@ -2320,7 +2323,7 @@ int main(void)
 	unsigned long cases = n ? strtoul(n, NULL, 0) : 24000;
 	unsigned long done = 0, mismatches = 0, both_faulted = 0, tainted = 0, limited = 0;
 	unsigned long known_open = 0, with_blocks = 0, known_hits[NR_KNOWN_BUGS + 1] = { 0 };
-	unsigned long by_mode[4] = { 0 }, vectors[32] = { 0 };
+	unsigned long by_mode[4] = { 0 }, vectors[32] = { 0 }, compat = 0;
 	static unsigned long fault_mn[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 	bool verbose = getenv("TANDEM_TB_DIFF_VERBOSE");
 	uint64_t blocks = 0, t0 = now_ns();
@@ -2371,9 +2374,12 @@ int main(void)
 		unsigned cpl = (m64 ? m >= 45 : m >= 88) ? 3 : 0;
 
 		gen_case(&c, m64 ? &dec64 : &dec32, m64, cpl);
+		/* A fifth of the 32-bit cases run in compatibility mode. */
+		c.compat = !m64 && (k % 5) == 2;
 		d = run_case(&c, &sig);
 		done++;
 		by_mode[(m64 ? 0 : 2) + (cpl ? 1 : 0)]++;
+		compat += c.compat;
 		blocks += out_tb.blocks;
 		with_blocks += out_tb.blocks != 0;
 		if (out_int.tainted)
@@ -2427,10 +2433,12 @@ int main(void)
 	tick = (struct itimerval){ { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_VIRTUAL, &tick, NULL);
 
-	printf("tb-diff: seed %#" PRIx64 ": 64-bit CPL0 %lu, CPL3 %lu; 32-bit CPL0 %lu, CPL3 %lu; "
+	printf("tb-diff: seed %#" PRIx64 ": 64-bit CPL0 %lu, CPL3 %lu; 32-bit CPL0 %lu, CPL3 %lu "
+	       "(%lu of them in compatibility mode); "
 	       "%" PRIu64 " translated blocks run (%lu cases ran some), %lu ran to the limit, "
 	       "%lu read an undefined flag (not compared), %.1f s\n",
-	       seed, by_mode[0], by_mode[1], by_mode[2], by_mode[3], blocks, with_blocks, limited,
+	       seed, by_mode[0], by_mode[1], by_mode[2], by_mode[3], compat, blocks, with_blocks,
+	       limited,
 	       tainted, (double)(now_ns() - t0) / 1e9);
 	printf("tb-diff: faults by vector:");
 	for (unsigned v = 0; v < 32; v++)
