@@ -12,7 +12,7 @@
  *   - two page-table trees mapping different code at one address, CR3
  *     switched between them in a loop;
  *   - the PTE made not present + INVLPG: the next call faults;
- *   - CR0.WP toggled with no flush: a supervisor write to a read-only
+ *   - CR0.WP toggled with no INVLPG: a supervisor write to a read-only
  *     page faults only with WP=1;
  *   - CR4.PGE and a global page: toggling PGE drops its translation;
  *   - PCID (when CPUID has it): tagged address spaces, then a flush.
@@ -271,7 +271,11 @@ static void test_wp(void)
 	pt[3] = phys(ro_page) | PTE_P;		/* read-only, supervisor */
 	invlpg((void *)va);
 	for (unsigned round = 0; round < 3; round++) {
-		/* No flush after the CR0 writes: WP is not cached in the TLB. */
+		/*
+		 * No INVLPG after the CR0 writes: the MOV to CR0 must be enough,
+		 * so a write permission the inline TLB got under WP=0 must not
+		 * outlive it.
+		 */
 		write_cr0(cr0 & ~CR0_WP);
 		for (unsigned i = 0; i < 16; i++)
 			*p = round * 100 + i;
