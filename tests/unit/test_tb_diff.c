@@ -134,6 +134,8 @@ struct tcase {
 	 */
 	bool paging, wp;
 	uint8_t pte[NDATA_PAGES];
+	/* CR4.OSFXSR (SSE code then runs, natively where the translator can), CR0.TS. */
+	bool sse, ts;
 	unsigned len;
 	uint8_t code[MAX_CODE + 16];
 };
@@ -167,6 +169,7 @@ struct gen {
 	 */
 	int far;
 	int64_t far_disp;
+	bool sse;			/* CR4.OSFXSR set for this case: SSE units */
 	ZydisDecoder dec;
 };
 
@@ -1154,6 +1157,155 @@ static bool gen_sys(struct gen *g, unsigned flags)
 	}
 }
 
+/* A 16-byte operand: mostly aligned (most forms #GP otherwise), now and then anywhere. */
+static void gen_mem16(struct gen *g, struct memop *m)
+{
+	gen_mem(g, m, false);
+	if (chance(25))
+		return;
+	m->seg = 0;
+	if (m->base == ZYDIS_REGISTER_RIP || m->base == ZYDIS_REGISTER_EIP) {
+		m->rip_target &= ~15ull;
+	} else {
+		m->base = m->index = ZYDIS_REGISTER_NONE;
+		m->disp = (int64_t)((PTR_LO + rn(PTR_SPAN)) & ~15ull);
+	}
+}
+
+/*
+ * SSE integer, logical and move instructions (the translator runs them
+ * natively) and a few others: xmm/xmm, xmm/m128 (aligned or not: #GP
+ * where the form wants alignment), xmm<->GPR and m32/m64 forms.
+ */
+static bool gen_sse(struct gen *g, unsigned flags)
+{
+	static const ZydisMnemonic rr[] = {
+		ZYDIS_MNEMONIC_MOVAPS, ZYDIS_MNEMONIC_MOVUPS, ZYDIS_MNEMONIC_MOVDQA,
+		ZYDIS_MNEMONIC_MOVDQU, ZYDIS_MNEMONIC_PXOR, ZYDIS_MNEMONIC_POR, ZYDIS_MNEMONIC_PAND,
+		ZYDIS_MNEMONIC_PANDN, ZYDIS_MNEMONIC_XORPS, ZYDIS_MNEMONIC_ANDNPD,
+		ZYDIS_MNEMONIC_PCMPEQB, ZYDIS_MNEMONIC_PCMPGTD, ZYDIS_MNEMONIC_PADDB,
+		ZYDIS_MNEMONIC_PADDQ, ZYDIS_MNEMONIC_PSUBW, ZYDIS_MNEMONIC_PADDUSB,
+		ZYDIS_MNEMONIC_PSUBSW, ZYDIS_MNEMONIC_PMINUB, ZYDIS_MNEMONIC_PMAXSW,
+		ZYDIS_MNEMONIC_PAVGW, ZYDIS_MNEMONIC_PSADBW, ZYDIS_MNEMONIC_PMULLW,
+		ZYDIS_MNEMONIC_PMULHUW, ZYDIS_MNEMONIC_PMULUDQ, ZYDIS_MNEMONIC_PMADDWD,
+		ZYDIS_MNEMONIC_PUNPCKLBW, ZYDIS_MNEMONIC_PUNPCKHQDQ, ZYDIS_MNEMONIC_UNPCKLPS,
+		ZYDIS_MNEMONIC_PACKSSWB, ZYDIS_MNEMONIC_PACKUSWB, ZYDIS_MNEMONIC_PSLLW,
+		ZYDIS_MNEMONIC_PSRAD, ZYDIS_MNEMONIC_PSRLQ, ZYDIS_MNEMONIC_ADDPS,
+		ZYDIS_MNEMONIC_MULPD, ZYDIS_MNEMONIC_MINPS,
+	};
+	static const ZydisMnemonic ri[] = {
+		ZYDIS_MNEMONIC_PSHUFD, ZYDIS_MNEMONIC_PSHUFLW, ZYDIS_MNEMONIC_PSHUFHW,
+		ZYDIS_MNEMONIC_SHUFPS, ZYDIS_MNEMONIC_SHUFPD,
+	};
+	static const ZydisMnemonic sh[] = {
+		ZYDIS_MNEMONIC_PSLLW, ZYDIS_MNEMONIC_PSLLD, ZYDIS_MNEMONIC_PSLLQ,
+		ZYDIS_MNEMONIC_PSRLW, ZYDIS_MNEMONIC_PSRAD, ZYDIS_MNEMONIC_PSLLDQ,
+		ZYDIS_MNEMONIC_PSRLDQ,
+	};
+	unsigned nx = g->m64 ? 16 : 8, form = rn(8);
+	ZydisRegister x0 = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + rn(nx));
+	ZydisRegister x1 = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + rn(nx));
+	ZydisEncoderRequest q;
+	struct memop m;
+
+	if (!g->sse)
+		return false;
+	switch (form) {
+	case 0: case 1:		/* xmm, xmm / xmm, m128 */
+		req_init(&q, rr[rn(sizeof(rr) / sizeof(rr[0]))]);
+		o_reg(&q, x0);
+		if (form == 0) {
+			o_reg(&q, x1);
+		} else {
+			gen_mem16(g, &m);
+			o_mem(g, &q, &m, 16);
+		}
+		break;
+	case 2:			/* m128, xmm */
+		req_init(&q, chance(50) ? ZYDIS_MNEMONIC_MOVUPS : chance(50) ?
+			 ZYDIS_MNEMONIC_MOVDQA : ZYDIS_MNEMONIC_MOVNTDQ);
+		gen_mem16(g, &m);
+		o_mem(g, &q, &m, 16);
+		o_reg(&q, x0);
+		break;
+	case 3:			/* xmm, xmm/m128, imm8 */
+		req_init(&q, ri[rn(sizeof(ri) / sizeof(ri[0]))]);
+		o_reg(&q, x0);
+		if (chance(50)) {
+			o_reg(&q, x1);
+		} else {
+			gen_mem16(g, &m);
+			o_mem(g, &q, &m, 16);
+		}
+		o_imm(&q, rn(256));
+		break;
+	case 4:			/* shift by imm8 */
+		req_init(&q, sh[rn(sizeof(sh) / sizeof(sh[0]))]);
+		o_reg(&q, x0);
+		o_imm(&q, rn(70));
+		break;
+	case 5: {		/* movd/movq between xmm and a GPR or memory */
+		unsigned size = g->m64 && chance(50) ? 8 : 4;
+
+		req_init(&q, size == 8 ? ZYDIS_MNEMONIC_MOVQ : ZYDIS_MNEMONIC_MOVD);
+		if (chance(50)) {
+			o_reg(&q, x0);
+			if (chance(50)) {
+				o_reg(&q, pick_reg(g, size, false));
+			} else {
+				gen_mem(g, &m, false);
+				o_mem(g, &q, &m, size);
+			}
+		} else if (chance(50)) {
+			o_reg(&q, pick_reg(g, size, true));
+			o_reg(&q, x0);
+		} else {
+			gen_mem(g, &m, false);
+			o_mem(g, &q, &m, size);
+			o_reg(&q, x0);
+		}
+		break;
+	}
+	case 6:			/* pmovmskb/movmskps r32, xmm; pextrw r32, xmm, imm */
+		req_init(&q, chance(40) ? ZYDIS_MNEMONIC_PMOVMSKB : chance(50) ?
+			 ZYDIS_MNEMONIC_MOVMSKPS : ZYDIS_MNEMONIC_PEXTRW);
+		o_reg(&q, pick_reg(g, 4, true));
+		o_reg(&q, x0);
+		if (q.mnemonic == ZYDIS_MNEMONIC_PEXTRW)
+			o_imm(&q, rn(8));
+		break;
+	default:		/* pinsrw xmm, r32/m16, imm; movlps/movhps xmm, m64 */
+		if (chance(50)) {
+			req_init(&q, ZYDIS_MNEMONIC_PINSRW);
+			o_reg(&q, x0);
+			if (chance(50)) {
+				o_reg(&q, pick_reg(g, 4, false));
+			} else {
+				gen_mem(g, &m, false);
+				o_mem(g, &q, &m, 2);
+			}
+			o_imm(&q, rn(8));
+		} else {
+			req_init(&q, chance(50) ? ZYDIS_MNEMONIC_MOVLPS : ZYDIS_MNEMONIC_MOVHPS);
+			if (chance(50)) {
+				o_reg(&q, x0);
+				gen_mem(g, &m, false);
+				o_mem(g, &q, &m, 8);
+			} else {
+				gen_mem(g, &m, false);
+				o_mem(g, &q, &m, 8);
+				o_reg(&q, x0);
+			}
+		}
+		break;
+	}
+	for (unsigned i = 0; i < q.operand_count; i++)
+		if (q.operands[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    q.operands[i].reg.value == ZYDIS_REGISTER_NONE)
+			return false;
+	return put_req(g, &q);
+}
+
 static bool gen_nop(struct gen *g, unsigned flags)
 {
 	ZydisEncoderRequest q;
@@ -1535,7 +1687,7 @@ static const struct family families[] = {
 	{ gen_raw, 3, false, "raw" }, { gen_loop, 3, false, "loop" },
 	{ gen_smc, 2, true, "smc" }, { gen_enter, 1, false, "enter" },
 	{ gen_rsp_pair, 2, false, "rsp_pair" }, { gen_popf, 2, false, "popf" },
-	{ gen_sys, 2, true, "sys" },
+	{ gen_sys, 2, true, "sys" }, { gen_sse, 8, true, "sse" },
 };
 
 static unsigned total_weight;
@@ -1596,6 +1748,7 @@ static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
 	unsigned target = 8 + rn(33), nb, ni;
 
 	memset(c, 0, sizeof(*c));
+	g.sse = chance(35);
 	c->m64 = m64;
 	c->cpl = cpl;
 	c->data_seed = rnd() | 1;
@@ -1644,6 +1797,8 @@ static void gen_case(struct tcase *c, ZydisDecoder *dec, bool m64, unsigned cpl)
 	while (g.ninsn < target && gen_unit(&g, 0))
 		;
 	c->warm = !g.stray;
+	c->sse = g.sse;
+	c->ts = g.sse && chance(5);
 	if (chance(40)) {
 		c->paging = true;
 		c->wp = chance(50);
@@ -1774,6 +1929,19 @@ static void setup(struct swh *h, const struct tcase *c, const uint8_t *data)
 	memcpy(st->gpr, c->gpr, sizeof(st->gpr));
 	st->rflags = X86_RFLAGS_FIXED | (c->rflags & (OSZAPC | X86_RFLAGS_DF));
 	st->rip = c->code_addr;
+	if (c->sse) {
+		uint64_t r = c->data_seed * 0x9e3779b97f4a7c15ull;
+
+		st->cr4 |= X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+		if (c->ts)
+			st->cr0 |= X86_CR0_TS;
+		for (unsigned i = 0; i < sizeof(st->fx.xmm); i += 8) {
+			r ^= r >> 12;
+			r ^= r << 25;
+			r ^= r >> 27;
+			memcpy((uint8_t *)st->fx.xmm + i, &r, 8);
+		}
+	}
 	st->halted = false;
 	h->cpu.stop_req = false;
 	memset(code, 0xf4, sizeof(code));
@@ -1955,6 +2123,12 @@ static unsigned compare(const struct outcome *t, const struct outcome *i, FILE *
 	if (t->st.rip != i->st.rip)
 		DIFF(SIG_RIP, "rip: translator %#" PRIx64 ", interpreter %#" PRIx64 "\n", t->st.rip,
 		     i->st.rip);
+	for (unsigned x = 0; x < 16; x++)
+		if (memcmp(t->st.fx.xmm[x], i->st.fx.xmm[x], 16))
+			DIFF(SIG_GPR, "xmm%u differs\n", x);
+	if (t->st.fx.mxcsr != i->st.fx.mxcsr)
+		DIFF(SIG_SYS, "mxcsr: translator %#x, interpreter %#x\n", t->st.fx.mxcsr,
+		     i->st.fx.mxcsr);
 	if ((t->st.rflags ^ i->st.rflags) & fmask)
 		DIFF(SIG_FLAGS, "rflags: translator %#" PRIx64 ", interpreter %#" PRIx64 " (undefined %#x)\n",
 		     t->st.rflags, i->st.rflags, i->undef);
@@ -2031,6 +2205,8 @@ static void print_initializer(FILE *out, const struct tcase *c)
 			fprintf(out, "%s%#x", k ? ", " : " ", c->pte[k]);
 		fprintf(out, " },\n");
 	}
+	if (c->sse)
+		fprintf(out, "\t\t\t.sse = true, .ts = %s,\n", c->ts ? "true" : "false");
 	fprintf(out, "\t\t\t.len = %u,\n\t\t\t.code = \"", c->len);
 	for (unsigned k = 0; k < c->len; k++)
 		fprintf(out, "\\x%02x", c->code[k]);
@@ -2059,6 +2235,8 @@ static void report(FILE *out, const struct tcase *c, const struct outcome *t,
 			fprintf(out, " %02x", c->pte[k]);
 		fprintf(out, "\n");
 	}
+	if (c->sse)
+		fprintf(out, "  CR4.OSFXSR=1%s, xmm from the data seed\n", c->ts ? ", CR0.TS=1" : "");
 	fprintf(out, "  initial:");
 	for (unsigned r = 0; r < (c->m64 ? 16u : 8u); r++)
 		fprintf(out, "%s %s=%#" PRIx64, r % 4 ? "" : "\n   ", gpr_names[r], c->gpr[r]);
