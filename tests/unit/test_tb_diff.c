@@ -2226,9 +2226,11 @@ static void describe_end(FILE *out, const struct outcome *o)
 static void report(FILE *out, const struct tcase *c, const struct outcome *t,
 		   const struct outcome *i)
 {
+	const char *mode = c->m64 ? "64-bit" : c->compat ? "compatibility (32-bit)" : "32-bit";
+
 	fprintf(out, "  %s mode, CPL %u, code at %#" PRIx64 ", fs.base %#" PRIx64 ", gs.base %#"
-		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", c->m64 ? "64-bit" : c->compat ? "compatibility (32-bit)" : "32-bit",
-		c->cpl, c->code_addr, c->fs_base, c->gs_base, c->rflags, c->data_seed);
+		PRIx64 ", rflags %#" PRIx64 ", data seed %#" PRIx64 "\n", mode, c->cpl,
+		c->code_addr, c->fs_base, c->gs_base, c->rflags, c->data_seed);
 	if (c->paging) {
 		fprintf(out, "  4 KiB pages, CR0.WP=%u, data page PTE flags:", c->wp);
 		for (unsigned k = 0; k < NDATA_PAGES; k++)
