@@ -103,10 +103,12 @@ unusable() {
 		echo "qemu-system-x86_64 not found (Debian: qemu-system-x86)" ;;
 	*)
 		if ! [ -x "$TANDEM" ]; then echo "no tandem binary at $TANDEM (set TANDEM)"; return; fi
-		line=$("$TANDEM" info 2>&1 | awk -v e="${1%-nojit}" '$1 == e { print }')
+		e=${1%-nojit}
+		e=${e%-check}
+		line=$("$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e { print }')
 		case $line in
 		*" usable "*) ;;
-		*) echo "engine ${1%-nojit} not usable here: ${line:-not in 'tandem info'}" ;;
+		*) echo "engine $e not usable here: ${line:-not in 'tandem info'}" ;;
 		esac ;;
 	esac
 }
