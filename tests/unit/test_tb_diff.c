@@ -2394,101 +2394,20 @@ struct known_bug {
 	struct tcase repro;
 };
 
-/* Both faulted at the same place with the same error, and only OSZAPC differ. */
-static bool flags_at_fault(const struct tcase *c, const struct outcome *t,
-			   const struct outcome *i, unsigned sig)
-{
-	return sig == SIG_FLAGS && t->end == END_FAULT && i->end == END_FAULT;
-}
-
 /*
- * An indirect CALL through a stack-based pointer (which may overlap the
- * slot its push writes). Coarse on purpose: any difference in such a
- * case is put down to the bug until it is fixed.
+ * Translator bugs this test has found and that are not fixed yet, each
+ * with its reproducer (none now: flags at a fault, CALL [mem] overlapping
+ * its own push and XCHG EAX, EAX were fixed in accel/sw/translator/).
  */
-static bool call_through_stack(const struct tcase *c, const struct outcome *t,
-			       const struct outcome *i, unsigned sig)
-{
-	ZydisDecoder *dec = c->m64 ? &dec64 : &dec32;
-	ZydisDecodedInstruction zi;
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+static const struct known_bug known_bugs[] = {};
 
-	for (unsigned o = 0; o < c->len; o += zi.length) {
-		if (ZYAN_FAILED(ZydisDecoderDecodeFull(dec, c->code + o, c->len - o, &zi, ops)))
-			return false;
-		if (zi.mnemonic == ZYDIS_MNEMONIC_CALL && ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY &&
-		    (ops[0].mem.base == ZYDIS_REGISTER_RSP || ops[0].mem.base == ZYDIS_REGISTER_ESP))
-			return true;
-	}
-	return false;
-}
-
-/* XCHG EAX, EAX spelt 87 C0 in 64-bit code (which zero-extends RAX, unlike 90). */
-static bool xchg_eax_eax(const struct tcase *c, const struct outcome *t,
-			 const struct outcome *i, unsigned sig)
-{
-	ZydisDecodedInstruction zi;
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-
-	if (!c->m64)
-		return false;
-	for (unsigned o = 0; o < c->len; o += zi.length) {
-		if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec64, c->code + o, c->len - o, &zi, ops)))
-			return false;
-		if (zi.mnemonic == ZYDIS_MNEMONIC_XCHG && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-		    ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-		    ops[0].reg.value == ZYDIS_REGISTER_EAX && ops[1].reg.value == ZYDIS_REGISTER_EAX)
-			return true;
-	}
-	return false;
-}
-
-static const struct known_bug known_bugs[] = {
-	{
-		.what = "OSZAPC at a fault in translated code: the inline TLB probe (shr/and/"
-			"xor/test) clobbers the flags where liveness finds them dead, because "
-			"this or a later instruction overwrites them; but a fault on the way "
-			"(in that access, or in any before the flags are written) shows the "
-			"clobbered ones (also: mov r, [bad]; add ... faults with flags lost)",
-		.matches = flags_at_fault,
-		.repro = {
-			.name = "flags-at-fault", .m64 = true, .cpl = 0,
-			.gpr = { [R_BX] = 0x40000000, [R_SP] = STACK_TOP },	/* unmapped */
-			.rflags = 0xd5, .code_addr = CODE_GPA, .data_seed = 1, .len = 4,
-			.code = "\x48\x31\x03"	/* xor [rbx], rax: #PF */
-				"\xf4",
-		},
-	},
-	{
-		.what = "CALL [mem] whose pointer overlaps the return-address slot: on a "
-			"jump-cache miss the interpreter runs the CALL again after translated "
-			"code already pushed, and reads the clobbered pointer",
-		.matches = call_through_stack,
-		.repro = {
-			.name = "call-mem-overlap", .m64 = true, .cpl = 0,
-			.gpr = { [R_SP] = STACK_TOP },
-			.rflags = 0x2, .code_addr = CODE_GPA, .data_seed = 1, .len = 15,
-			.code = "\xb9\x0e\x00\x01\x00"	/* mov ecx, 0x1000e */
-				/* The store also fills the inline TLB for the push. */
-				"\x48\x89\x4c\x24\xf3"	/* mov [rsp-13], rcx */
-				"\xff\x54\x24\xf3"		/* call [rsp-13]: to the hlt */
-				"\xf4",
-		},
-	},
-	{
-		.what = "XCHG EAX, EAX (87 C0) in 64-bit code must zero-extend RAX; copied "
-			"through the Zydis encoder it comes out as 90 (NOP), which does not",
-		.matches = xchg_eax_eax,
-		.repro = {
-			.name = "xchg-eax-eax", .m64 = true, .cpl = 0,
-			.gpr = { [R_AX] = 0xc2ed881e4678c5bdull, [R_SP] = STACK_TOP },
-			.rflags = 0x2, .code_addr = CODE_GPA, .data_seed = 1, .len = 3,
-			.code = "\x87\xc0"	/* xchg eax, eax: rax = 0x4678c5bd */
-				"\xf4",
-		},
-	},
-};
 #define NR_KNOWN_BUGS (sizeof(known_bugs) / sizeof(known_bugs[0]))
+
+/* A function, not the constant: with the list empty, loops over it would warn. */
+static unsigned nr_known_bugs(void)
+{
+	return (unsigned)NR_KNOWN_BUGS;
+}
 
 static uint64_t now_ns(void)
 {
@@ -2537,7 +2456,7 @@ int main(void)
 	tick = (struct itimerval){ { 0, 1000 }, { 0, 1000 } };
 	setitimer(ITIMER_VIRTUAL, &tick, NULL);
 
-	for (unsigned k = 0; k < NR_KNOWN_BUGS; k++) {
+	for (unsigned k = 0; k < nr_known_bugs(); k++) {
 		const struct tcase *kc = &known_bugs[k].repro;
 		unsigned d = run_case(kc, NULL);
 
@@ -2586,10 +2505,10 @@ int main(void)
 		if (d) {
 			unsigned kb;
 
-			for (kb = 0; kb < NR_KNOWN_BUGS && !all; kb++)
+			for (kb = 0; kb < nr_known_bugs() && !all; kb++)
 				if (known_bugs[kb].matches(&c, out_bad, &out_int, sig))
 					break;
-			if (kb < NR_KNOWN_BUGS && !all) {
+			if (kb < nr_known_bugs() && !all) {
 				known_hits[kb]++;
 				resync_ram();
 				continue;
@@ -2636,7 +2555,7 @@ int main(void)
 				printf(" %s=%lu", ZydisMnemonicGetString((ZydisMnemonic)m), fault_mn[m]);
 		printf("\n");
 	}
-	for (unsigned k = 0; k < NR_KNOWN_BUGS; k++)
+	for (unsigned k = 0; k < nr_known_bugs(); k++)
 		if (known_hits[k])
 			printf("tb-diff: %lu more cases differ as known bug %s does (not counted "
 			       "below)\n", known_hits[k], known_bugs[k].repro.name);

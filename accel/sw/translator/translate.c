@@ -49,6 +49,7 @@ struct tinsn {
 	bool sys;			/* a system instruction run by a helper */
 	uint32_t undef;			/* OSZAPC it leaves undefined */
 	uint32_t fl_read, fl_write;
+	uint32_t fl_may;		/* flags it may write (fl_write: those it surely writes) */
 	bool live_in;			/* guest OSZAPC needed before this insn */
 };
 
@@ -59,7 +60,6 @@ struct pending_slow {
 	int32_t tlb;			/* gs: offset of the table probed */
 	unsigned size;
 	bool popf;			/* the guest flags are saved (flags_save) */
-	bool pushed;			/* ... or pushed on the host stack */
 	unsigned site;
 };
 
@@ -92,6 +92,7 @@ struct tctx {
 	unsigned bits, sbits, cpl;
 	bool sse;			/* SSE instructions may run natively */
 	bool lockstep;			/* jit=check: helpers end the block (see check.c) */
+	bool region;			/* in a dead-flags stretch: the exact flags are in the slot */
 	struct scratch *s;
 	unsigned nslow, nsites, nrefs;
 	uint32_t pending_next[TB_MAX_SITES];	/* slow entries whose 'next' is this insn's end */
@@ -445,6 +446,7 @@ static void classify(const struct tctx *x, struct tinsn *t)
 	t->mem = -1;
 	t->sys = false;
 	t->undef = 0;
+	t->fl_may = 0;
 	t->fl_read = (uint32_t)TB_OSZAPC;	/* conservative default */
 	t->fl_write = 0;
 	t->kind = K_TERM;
@@ -525,8 +527,8 @@ static void classify(const struct tctx *x, struct tinsn *t)
 		t->kind = K_NATIVE;
 		t->undef = zflags(f ? f->undefined : 0);
 		t->fl_read = zflags(f ? f->tested : TB_OSZAPC);
-		t->fl_write = flags_conditional(t) ? 0 :
-			      zflags(f ? (f->modified | f->set_0 | f->set_1 | f->undefined) : 0);
+		t->fl_may = zflags(f ? (f->modified | f->set_0 | f->set_1 | f->undefined) : 0);
+		t->fl_write = flags_conditional(t) ? 0 : t->fl_may;
 		return;
 	}
 	t->mem = -1;
@@ -687,15 +689,19 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	copy.mwrite = write;
 	copy.malign = align;
 	/*
-	 * Flags dead here may still show: a fault in this access pushes them.
-	 * PUSHF keeps them for the slow path (which raises the fault), and the
-	 * hit path drops them with a flag-free LEA; live flags are restored.
+	 * Dead flags may still show: a fault before they are written again
+	 * pushes them. So the first probe of such a stretch saves them and
+	 * every slow path in it restores them (the fault is raised in C);
+	 * the hit paths leave them changed, and the stretch ends where an
+	 * instruction writes all six (emit_block() restores them earlier for
+	 * one that writes some or reads any).
 	 */
-	ps->pushed = !save_flags && !in_pushf;
-	if (save_flags)
+	if (save_flags) {
 		flags_save(e);
-	else if (ps->pushed)
-		e_pushf(e);
+	} else if (!in_pushf && !x->region) {
+		flags_save(e);
+		x->region = true;
+	}
 	e_mov_rr(e, 4, H_R14, H_R15);
 	if (align) {
 		/* Misaligned: to C with r15 as it is, where the interpreter raises #GP. */
@@ -715,10 +721,8 @@ static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, boo
 	e_alu_mem(e, 0x03, H_R15, e_gs_base(H_R14, off + 8));	/* add r15, addend */
 	if (save_flags)
 		flags_restore(e);
-	else if (ps->pushed)
-		e_lea(e, 8, H_RSP, e_base(H_RSP, 8));
 	ps->resume = e_off(e);
-	ps->popf = save_flags || in_pushf;
+	ps->popf = true;		/* saved in every case: the slow path restores them */
 	ps->tlb = off;
 	ps->size = size;
 	ps->site = new_site(x, &copy);
@@ -899,6 +903,12 @@ static void emit_push_value(struct tctx *x, const struct tinsn *t, unsigned sz, 
 	}
 }
 
+/* Writes some flags, or may: the others keep what the instruction found. */
+static bool partial_writer(const struct tinsn *t)
+{
+	return t->fl_may && t->fl_write != (uint32_t)TB_OSZAPC;
+}
+
 /* movdqu xmmN, gs:[guest xmmN] (or the store back). */
 static void emit_xmm(struct emit *e, unsigned n, bool store)
 {
@@ -1015,7 +1025,7 @@ static bool emit_native(struct tctx *x, struct tinsn *t)
 		if (!emit_la(x, t, &t->op[t->mem]))
 			goto undo;
 		/* Aligned SSE forms: a misaligned address is the interpreter's #GP. */
-		emit_probe(x, t, t->msize, t->mwrite, t->live_in, false,
+		emit_probe(x, t, t->msize, t->mwrite, t->live_in || partial_writer(t), false,
 			   t->msize == 16 && !sse_unaligned_ok(t->zi.mnemonic));
 	}
 	for (unsigned j = 0; j < nsub; j++)
@@ -1055,6 +1065,10 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 			return true;
 		x->tv->stats.encode_fallbacks++;
 		t->kind = K_HELPER;
+		if (x->region) {
+			flags_restore(e);	/* a helper gets the exact flags */
+			x->region = false;
+		}
 		/* fall through */
 	case K_HELPER:
 		emit_helper(x, t);
@@ -1171,8 +1185,6 @@ static void emit_slow_stubs(struct tctx *x)
 			e_patch_rel32(at(x, ps->jalign), e->p);
 		if (ps->popf)
 			flags_restore(e);
-		else if (ps->pushed)
-			e_popf(e);
 		emit_site_load(x, ps->site);
 		e_call(e, x->tv->mem_tramp);
 		e_jmp(e, at(x, ps->next));	/* interpreted: go on after it */
@@ -1332,6 +1344,13 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	for (unsigned i = 0; i < n && !ended; i++) {
 		struct tinsn *t = &x.s->t[i];
 
+		/* Leave a dead-flags stretch before what may read or keep some flags. */
+		if (x.region && (t->fl_read || partial_writer(t) ||
+				 (t->kind != K_NATIVE && t->kind != K_NOP &&
+				  t->kind != K_PUSH && t->kind != K_POP))) {
+			flags_restore(&x.e);
+			x.region = false;
+		}
 		if (!emit_insn(&x, t)) {
 			/* Untranslatable after all: end the block before it. */
 			tb->ninsn = (uint16_t)i;
@@ -1343,8 +1362,14 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 			break;
 		}
 		close_insn(&x);
+		if (t->kind == K_NATIVE && t->fl_write == (uint32_t)TB_OSZAPC)
+			x.region = false;	/* all six written: the slot is stale, and unneeded */
 		if (t->kind >= K_JCC && t->kind <= K_CALL_IND)
 			ended = true;
+	}
+	if (x.region) {
+		flags_restore(&x.e);
+		x.region = false;
 	}
 	if (!tb->ninsn || x.e.overflow) {
 		tb->ninsn = 0;
