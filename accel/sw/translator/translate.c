@@ -69,10 +69,9 @@ struct site_ref {
 	unsigned site;
 };
 
-/* The exit-request check at the block's start, whose table goes after the block. */
+/* The exit-request check's stub, written after the block. */
 struct pending_check {
-	uint32_t table_rel;		/* rel32 of the lea of the table */
-	uint32_t on;			/* where the block goes on */
+	uint32_t jne;
 	uint64_t rip;
 };
 
@@ -1197,19 +1196,8 @@ static void emit_exit_stubs(struct tctx *x)
 	struct tb *tb = x->tb;
 
 	if (x->has_check) {
-		uint32_t leave = e_off(&x->e);
-		uint64_t v;
-
-		emit_exit_here(x, x->check.rip, false);
-		/* The table: 16 bytes, 8-byte aligned, after code that never falls into it. */
-		while (e_off(&x->e) & 7)
-			e_u8(&x->e, 0xcc);
-		if (!x->e.overflow)
-			e_patch_rel32(at(x, x->check.table_rel), x->e.p);
-		v = (uint64_t)(uintptr_t)at(x, x->check.on);
-		e_u64(&x->e, v);
-		v = (uint64_t)(uintptr_t)at(x, leave);
-		e_u64(&x->e, v);
+		e_patch_rel32(at(x, x->check.jne), x->e.p);
+		emit_exit_here(x, x->check.rip, true);	/* the exact flags, from the slot */
 	}
 	for (unsigned i = 0; i < tb->nexit; i++) {
 		struct tb_exit *ex = &tb->exit[i];
@@ -1294,7 +1282,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	struct tctx x = { .tv = tv, .s = tv->scratch };
 	struct tb *tb = calloc(1, sizeof(*tb));
 	uint64_t end_rip;
-	unsigned n;
+	unsigned n, check_at;
 	bool ended = false;
 
 	if (!tb)
@@ -1325,24 +1313,29 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	tb->code = x.e.start;
 
 	/*
-	 * The exit-request check, flag-free so that the state at an exit (and
-	 * in the frame of the interrupt that follows) is exact: the kick flag
-	 * (0 or 1) indexes a two-entry table of where to go, {on, leave}.
+	 * One exit-request check, where the flags are dead if anywhere (else
+	 * at the start, with them saved around it). Its compare opens a
+	 * dead-flags stretch like a probe's: the slot keeps the exact flags,
+	 * which the exit restores, so an interrupt's frame shows them.
 	 */
-	e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
-	e_op_mem(&x.e, 4, (const uint8_t[]){ 0x0f, 0xb6 }, 2, H_R15, e_base(H_R15, 0));
-	e_u8(&x.e, 0x4c);				/* lea r14, [rip + table] */
-	e_u8(&x.e, 0x8d);
-	e_u8(&x.e, 0x35);
-	x.check.table_rel = e_off(&x.e);
-	e_u32(&x.e, 0);
-	e_op_mem(&x.e, 4, (const uint8_t[]){ 0xff }, 1, 4,
-		 (struct e_mem){ .base = H_R14, .index = H_R15, .scale = 8 });	/* jmp [r14 + r15 * 8] */
-	x.check.on = e_off(&x.e);
-	x.check.rip = pc;
-	x.has_check = true;
+	for (check_at = 0; check_at < n && x.s->t[check_at].live_in; check_at++)
+		;
 	for (unsigned i = 0; i < n && !ended; i++) {
 		struct tinsn *t = &x.s->t[i];
+
+		if (i == check_at || (check_at == n && i == 0)) {
+			if (!x.region)
+				flags_save(&x.e);
+			e_load(&x.e, 8, H_R15, e_gs(TB_GS(tb.kick)));
+			e_cmp_mem8_imm(&x.e, e_base(H_R15, 0), 0);
+			x.check.jne = e_jcc(&x.e, CC_NE, x.e.p);
+			x.check.rip = t->rip;
+			x.has_check = true;
+			if (check_at == n)
+				flags_restore(&x.e);	/* live here */
+			else
+				x.region = true;
+		}
 
 		/* Leave a dead-flags stretch before what may read or keep some flags. */
 		if (x.region && (t->fl_read || partial_writer(t) ||
