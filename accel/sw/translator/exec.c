@@ -428,6 +428,7 @@ static void cache_flush(struct tb_vcpu *tv)
 	tv->all = NULL;
 	memset(tv->hash, 0, sizeof(tv->hash));
 	memset(tv->phash, 0, sizeof(tv->phash));
+	memset(tv->jc_tb, 0, sizeof(tv->jc_tb));
 	tv->cache_ptr = tv->cache_blocks;
 	tv->cpu->tb.exit = NULL;
 	for (unsigned k = 0; k < TB_SAVED; k++)
@@ -692,7 +693,11 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			jc_poison(cpu->tb.jc[cls]);
 			tv->jc_mode[cls] = mode;
 		}
-		tb = lookup(tv, cpu, mode);
+		jce = &cpu->tb.jc[cls][tb_jc_slot(st->rip)];
+		tb = tv->jc_tb[cls][tb_jc_slot(st->rip)];
+		if (!(jce->rip == st->rip && jce->code && tb && tb->code == jce->code &&
+		      !tb->bytes && !tb->dead))
+			tb = lookup(tv, cpu, mode);
 		if (!tb || !tb->ninsn)
 			break;
 		if (tv->check) {
@@ -712,12 +717,12 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 		}
 		if (cpu->tb.exit)
 			chain(tv, cpu->tb.exit, tb);
-		jce = &cpu->tb.jc[cls][tb_jc_slot(st->rip)];
 		if (jce->code != tb->code) {
 			note_dirty(tv->jc_dirty, &tv->nr_jc_dirty,
 				   cls << TB_JC_BITS | tb_jc_slot(st->rip));
 			jce->rip = st->rip;
 			jce->code = tb->code;
+			tv->jc_tb[cls][tb_jc_slot(st->rip)] = tb;
 			tv->stats.jc_fills++;
 		}
 		cpu->tb.exit = NULL;

@@ -128,6 +128,13 @@ struct tb_vcpu {
 	struct tb *all;
 	unsigned jc_mode[2];		/* the mode each jump cache holds blocks of */
 	/*
+	 * The block of each jump-cache slot as the dispatcher filled it:
+	 * a hit there is a lookup without a page walk or a hash chain (the
+	 * jump cache is emptied wherever the mapping could change). Only
+	 * trusted while the slot's code is the block's; cleared with the cache.
+	 */
+	struct tb *jc_tb[2][TB_JC_SIZE];
+	/*
 	 * Slots filled since the last flush (all fills go through C), so that
 	 * a flush, which x86 asks for at every MOV CR3, costs what was used;
 	 * past TB_DIRTY_MAX the flush is whole.
