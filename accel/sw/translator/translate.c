@@ -13,6 +13,7 @@
  *             left the host address (+ size - 1) in r15; guest rsp/r14/r15
  *             are loaded into a free scratch register around it.
  *   K_PUSH/K_POP/K_CALL/K_RET/K_JMP_IND/K_CALL_IND   written out here.
+ *   K_RDTSC   at CPL 0: the host's TSC plus the vCPU's offset (sw_rdtsc()).
  *   K_JCC/K_JMP  direct exits, chained later by exec.c.
  *   K_HELPER  the interpreter's handler, called through help_tramp; the
  *             block goes on unless the handler changed RIP or stopped.
@@ -32,7 +33,7 @@
 #include "accel/sw/translator/tb_int.h"
 
 enum kind {
-	K_NATIVE, K_NOP, K_PUSH, K_POP, K_HELPER, K_JCC, K_JMP, K_CALL, K_RET,
+	K_NATIVE, K_NOP, K_PUSH, K_POP, K_RDTSC, K_HELPER, K_JCC, K_JMP, K_CALL, K_RET,
 	K_JMP_IND, K_CALL_IND, K_TERM,
 };
 
@@ -502,6 +503,12 @@ static void classify(const struct tctx *x, struct tinsn *t)
 		return;		/* far transfers */
 	}
 
+	/* CR4.TSD only restricts CPL > 0; jit=check's replay would read another TSC. */
+	if (m == ZYDIS_MNEMONIC_RDTSC && x->cpl == 0 && !x->lockstep) {
+		t->kind = K_RDTSC;
+		t->fl_read = 0;
+		return;
+	}
 	if (m == ZYDIS_MNEMONIC_PUSH && t->zi.operand_width == x->sbits &&
 	    t->zi.operand_width == near_w) {
 		int g = visible_gpr(t, 0);
@@ -1059,6 +1066,26 @@ static bool emit_insn(struct tctx *x, struct tinsn *t)
 	switch (t->kind) {
 	case K_NOP:
 		return true;
+	case K_RDTSC:
+		/* Its shifts change the flags: kept like a probe's (see emit_probe). */
+		if (t->live_in) {
+			flags_save(e);
+		} else if (!x->region) {
+			flags_save(e);
+			x->region = true;
+		}
+		e_bytes(e, (const uint8_t[]){ 0x0f, 0x31 }, 2);			/* rdtsc */
+		e_op_reg(e, 8, (const uint8_t[]){ 0xc1 }, 1, 4, H_RDX);		/* shl rdx, 32 */
+		e_u8(e, 32);
+		e_op_reg(e, 8, (const uint8_t[]){ 0x09 }, 1, H_RDX, H_RAX);	/* or rax, rdx */
+		e_alu_mem(e, 0x03, H_RAX, e_gs(TB_GS(tsc_offset)));		/* add rax, offset */
+		e_mov_rr(e, 8, H_RDX, H_RAX);
+		e_op_reg(e, 8, (const uint8_t[]){ 0xc1 }, 1, 5, H_RDX);		/* shr rdx, 32 */
+		e_u8(e, 32);
+		e_mov_rr(e, 4, H_RAX, H_RAX);
+		if (t->live_in)
+			flags_restore(e);
+		return true;
 	case K_NATIVE:
 		if (emit_native(x, t))
 			return true;
@@ -1339,7 +1366,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 
 		/* Leave a dead-flags stretch before what may read or keep some flags. */
 		if (x.region && (t->fl_read || partial_writer(t) ||
-				 (t->kind != K_NATIVE && t->kind != K_NOP &&
+				 (t->kind != K_NATIVE && t->kind != K_NOP && t->kind != K_RDTSC &&
 				  t->kind != K_PUSH && t->kind != K_POP))) {
 			flags_restore(&x.e);
 			x.region = false;
