@@ -60,6 +60,8 @@ struct accel_ops {
 	int (*set_state)(struct vcpu *vcpu, const struct x86_state *st);
 	/* Guest RAM layout changed (regions added). */
 	int (*mem_changed)(struct vm *vm, const struct mem_region *r);
+	/* The VMM wrote guest RAM (vm_mem_written()); may be NULL. */
+	void (*mem_written)(struct vm *vm, uint64_t gpa, uint64_t len);
 	/*
 	 * Execute instructions from @st in this engine, as @req says, and
 	 * update @st: how an engine runs what another cannot (KVM's emulation
@@ -72,6 +74,8 @@ struct accel_ops {
 				  struct accel_emulate *req, char *why, size_t len);
 	/* Free what emulate() kept in vm->fallback. */
 	void (*emulate_cleanup)(struct vm *vm);
+	/* The VMM wrote guest RAM: what the emulating engine cached of it goes. */
+	void (*emulate_mem_written)(struct vm *vm, uint64_t gpa, uint64_t len);
 	/*
 	 * Clear the model's feature bits this engine cannot give a guest on
 	 * this host (may be NULL). Applied for every usable engine, not just

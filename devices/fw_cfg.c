@@ -287,6 +287,7 @@ static void fw_dma(struct fw_cfg *fw, uint64_t desc)
 				if (n)
 					memcpy(dst, fw->cur_data + fw->offset, n);
 				memset(dst + n, 0, len - n);
+				vm_mem_written(fw->vm, addr, len);
 				fw->offset += n;
 			}
 		}

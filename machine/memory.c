@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "accel/accel.h"
 #include "machine/memory.h"
 #include "machine/vm.h"
 
@@ -90,7 +91,14 @@ int vm_mem_write(struct vm *vm, uint64_t gpa, const void *src, size_t len)
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	vm_mem_written(vm, gpa, len);
 	return 0;
+}
+
+void vm_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (len && vm->accel && vm->accel->mem_written)
+		vm->accel->mem_written(vm, gpa, len);
 }
 
 int vm_mem_read(struct vm *vm, uint64_t gpa, void *dst, size_t len)

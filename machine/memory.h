@@ -37,6 +37,13 @@ void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* Copy to/from guest RAM; -EFAULT if any byte is outside RAM. */
 int vm_mem_write(struct vm *vm, uint64_t gpa, const void *src, size_t len);
+/*
+ * The VMM (a device's DMA) wrote guest RAM at [gpa, gpa + len) behind the
+ * CPU's back: engines that cache what they read of RAM (decoded and
+ * translated code) drop it. vm_mem_write() says so itself; code that
+ * writes through gpa_to_hva() calls this after.
+ */
+void vm_mem_written(struct vm *vm, uint64_t gpa, uint64_t len);
 int vm_mem_read(struct vm *vm, uint64_t gpa, void *dst, size_t len);
 
 /* Total RAM below the hole (for e820 / multiboot mem_upper). */

@@ -171,6 +171,15 @@ err:
 	return ret;
 }
 
+/* KVM sees RAM as it is; the software CPU that runs for it caches code. */
+static void kvm_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
+
+	if (fb && fb->emulate_mem_written)
+		fb->emulate_mem_written(vm, gpa, len);
+}
+
 static void kvm_vm_destroy(struct vm *vm)
 {
 	struct kvm_vm *k = vm->accel_data;
@@ -731,6 +740,7 @@ const struct accel_ops kvm_accel_ops = {
 	.probe = kvm_probe,
 	.vm_init = kvm_vm_init,
 	.vm_destroy = kvm_vm_destroy,
+	.mem_written = kvm_mem_written,
 	.vcpu_init = kvm_vcpu_init,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_run = kvm_vcpu_run,

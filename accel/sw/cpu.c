@@ -611,6 +611,29 @@ static int sw_mem_changed(struct vm *vm, const struct mem_region *r)
 	return 0;
 }
 
+/* A device wrote RAM: decoded and translated code from there goes (page by page). */
+void sw_svm_mem_written(struct sw_vm *svm, uint64_t gpa, uint64_t len)
+{
+	while (len) {
+		uint64_t n = 4096 - (gpa & 0xfff);
+
+		if (n > len)
+			n = len;
+		if ((gpa >> 12) < svm->nr_pages && svm->page_flags[gpa >> 12]) {
+			sw_decode_invalidate_range(svm, gpa, (unsigned)n);
+			tb_invalidate_range(svm, gpa, (unsigned)n);
+		}
+		gpa += n;
+		len -= n;
+	}
+}
+
+static void sw_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (vm->accel_data)
+		sw_svm_mem_written(vm->accel_data, gpa, len);
+}
+
 static void sw_print_stats(struct vm *vm, FILE *out)
 {
 	struct sw_decode_stats ds = { 0 };
@@ -659,8 +682,10 @@ const struct accel_ops sw_accel_ops = {
 	.get_state = sw_get_state,
 	.set_state = sw_set_state,
 	.mem_changed = sw_mem_changed,
+	.mem_written = sw_mem_written,
 	.emulate = sw_emulate,			/* fallback.c */
 	.emulate_cleanup = sw_emulate_cleanup,
+	.emulate_mem_written = sw_emulate_mem_written,
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
 };

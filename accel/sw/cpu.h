@@ -418,6 +418,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in);
 int sw_cpu_init(struct sw_cpu *cpu, struct vm *vm, struct sw_vm *svm);
 void sw_cpu_destroy(struct sw_cpu *cpu);
 int sw_vm_init_data(struct sw_vm *svm, struct vm *vm);
+/* The VMM wrote guest RAM at [gpa, gpa + len): drop decoded and translated code there. */
+void sw_svm_mem_written(struct sw_vm *svm, uint64_t gpa, uint64_t len);
 void sw_vm_destroy_data(struct sw_vm *svm);
 
 extern const struct accel_ops sw_accel_ops;

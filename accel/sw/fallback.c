@@ -104,3 +104,11 @@ void sw_emulate_cleanup(struct vm *vm)
 	free(fb);
 	vm->fallback = NULL;
 }
+
+void sw_emulate_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct sw_fallback *fb = vm->fallback;
+
+	if (fb)
+		sw_svm_mem_written(&fb->svm, gpa, len);
+}

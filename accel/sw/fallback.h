@@ -7,5 +7,6 @@
 enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_emulate *req,
 			  char *why, size_t len);
 void sw_emulate_cleanup(struct vm *vm);
+void sw_emulate_mem_written(struct vm *vm, uint64_t gpa, uint64_t len);
 
 #endif

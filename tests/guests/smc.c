@@ -143,6 +143,34 @@ static void test_data_on_code_page(void)
 	check(sum == 7 * 32 && *counter == 32, "data writes next to live code leave the code alone");
 }
 
+/*
+ * A device writes the code (QEMU's fw_cfg DMA at port 0x514, reading the
+ * 4-byte "QEMU" signature, item 0, over the immediate of run code): no
+ * CPU store to notice, so the VMM must tell the engine.
+ */
+struct fw_cfg_dma {
+	uint32_t control, length;
+	uint64_t address;
+} __attribute__((packed));
+
+static void test_dma(void)
+{
+	static volatile struct fw_cfg_dma d __attribute__((aligned(16)));
+	uint64_t desc = (uint64_t)(uintptr_t)&d;	/* identity-mapped: physical */
+	uint32_t a, b;
+
+	emit_ret_imm(code_page + 512, 0x11111111);
+	a = call_at(code_page + 512);
+	d.control = __builtin_bswap32(0x08 | 0x02);	/* select item 0, read */
+	d.length = __builtin_bswap32(4);
+	d.address = __builtin_bswap64((uint64_t)(uintptr_t)(code_page + 513));
+	outl(0x514, __builtin_bswap32((uint32_t)(desc >> 32)));
+	outl(0x518, __builtin_bswap32((uint32_t)desc));	/* the low half starts it */
+	b = call_at(code_page + 512);
+	check(a == 0x11111111 && b == 0x554d4551 && d.control == 0,
+	      "fw_cfg DMA over run code (a device's write): new code runs");
+}
+
 void guest_main(void)
 {
 	test_store_then_call();
@@ -151,4 +179,5 @@ void guest_main(void)
 	test_rep_movsb();
 	test_patch_loop();
 	test_data_on_code_page();
+	test_dma();
 }
