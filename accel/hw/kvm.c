@@ -15,8 +15,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <capstone/capstone.h>
-
 #include "accel/accel.h"
 #include "accel/hw/kvm.h"
 
@@ -326,14 +324,17 @@ void kvm_finish_io(struct vcpu *vcpu)
 	run->immediate_exit = 0;
 }
 
-/* Describe an emulation failure: where, and the instruction KVM gave up on. */
+/*
+ * Describe an emulation failure: where, and the instruction KVM gave up
+ * on, decoded in the mode the vCPU is in (a 16-bit INT is not a 64-bit
+ * FIST).
+ */
 static void describe_emulation_failure(struct vcpu *vcpu)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct x86_state st;
 	struct kvm_translation tr = { 0 };
 	char text[200] = "?";
-	uint8_t bytes[15];
 	size_t n = 0;
 	const uint8_t *p;
 
@@ -343,25 +344,12 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 	}
 	tr.linear_address = st.seg[S_CS].base + st.rip;
 	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
-	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, sizeof(bytes)))) {
-		csh cs;
-		cs_insn *insn;
-		cs_mode mode = (st.efer & X86_EFER_LMA) && (st.seg[S_CS].attr & SEG_ATTR_L) ?
-			CS_MODE_64 : (st.seg[S_CS].attr & SEG_ATTR_DB) ? CS_MODE_32 : CS_MODE_16;
-
-		memcpy(bytes, p, sizeof(bytes));
-		if (cs_open(CS_ARCH_X86, mode, &cs) == CS_ERR_OK) {
-			if (cs_disasm(cs, bytes, sizeof(bytes), tr.linear_address, 1, &insn) == 1) {
-				snprintf(text, sizeof(text), "%s %s", insn->mnemonic, insn->op_str);
-				n = insn->size;
-				cs_free(insn, 1);
-			}
-			cs_close(&cs);
-		}
-	}
+	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, X86_MAX_INSN_LEN)))
+		n = x86_describe_insn(p, X86_MAX_INSN_LEN, tr.linear_address, x86_code_bits(&st),
+				      text, sizeof(text));
 	snprintf(vcpu->error, sizeof(vcpu->error),
-		 "KVM cannot emulate the instruction at %#llx: %s (%zu bytes)",
-		 (unsigned long long)tr.linear_address, text, n);
+		 "KVM cannot emulate the instruction at %#llx (%u-bit): %s (%zu bytes)",
+		 (unsigned long long)tr.linear_address, x86_code_bits(&st), text, n);
 }
 
 enum { INJECT_NONE, INJECT_DONE, INJECT_ON_SW };
