@@ -20,6 +20,7 @@
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
 static int opt_smp = 1;
+static int opt_watchdog = 10;
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 
 static GOptionEntry entries[] = {
@@ -43,6 +44,9 @@ static GOptionEntry entries[] = {
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
+	{ "watchdog", 0, 0, G_OPTION_ARG_INT, &opt_watchdog,
+	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
+	  "(default 10; 0 off)", "SECONDS" },
 	{ "nographic", 0, 0, G_OPTION_ARG_NONE, &opt_nographic,
 	  "Accepted for QEMU compatibility (tandem has no display)", NULL },
 	{ "enable-kvm", 0, 0, G_OPTION_ARG_NONE, &opt_enable_kvm, "Same as --accel=kvm", NULL },
@@ -502,6 +506,12 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		return 1;
 	}
 	cfg->smp = (unsigned)opt_smp;
+	if (opt_watchdog < 0 || opt_watchdog > 86400) {
+		fprintf(stderr, "tandem: invalid --watchdog %d (seconds, 0 to 86400; 0 turns it "
+			"off)\n", opt_watchdog);
+		return 1;
+	}
+	cfg->watchdog_s = (unsigned)opt_watchdog;
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)
