@@ -2,8 +2,6 @@
 /* Reset and boot states, and the register dump both engines print. */
 #include <string.h>
 
-#include <capstone/capstone.h>
-
 #include "machine/x86_state.h"
 
 static void seg_set(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t attr)
@@ -103,26 +101,4 @@ unsigned x86_code_bits(const struct x86_state *st)
 	if ((st->efer & X86_EFER_LMA) && (cs & SEG_ATTR_L))
 		return 64;
 	return cs & SEG_ATTR_DB ? 32 : 16;
-}
-
-size_t x86_describe_insn(const uint8_t *bytes, size_t len, uint64_t addr, unsigned bits,
-			 char *text, size_t textlen)
-{
-	cs_mode mode = bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
-	cs_insn *insn;
-	size_t n = 0;
-	csh cs;
-
-	snprintf(text, textlen, "?");
-	if (cs_open(CS_ARCH_X86, mode, &cs) != CS_ERR_OK)
-		return 0;
-	if (cs_disasm(cs, bytes, len, addr, 1, &insn) == 1) {
-		/* No trailing blank for instructions without operands ("iretd"). */
-		snprintf(text, textlen, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
-			 insn->op_str);
-		n = insn->size;
-		cs_free(insn, 1);
-	}
-	cs_close(&cs);
-	return n;
 }

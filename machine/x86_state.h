@@ -174,6 +174,7 @@ void x86_state_reset(struct x86_state *st);
 void x86_state_flat32(struct x86_state *st);
 /* Print a register dump in one familiar layout (QEMU's "info registers"). */
 void x86_state_dump(const struct x86_state *st, FILE *out);
+
 #define X86_MAX_INSN_LEN	15	/* longest legal encoding */
 
 /*
@@ -182,12 +183,5 @@ void x86_state_dump(const struct x86_state *st, FILE *out);
  * says; CS.L counts only with EFER.LMA (else it is compatibility mode).
  */
 unsigned x86_code_bits(const struct x86_state *st);
-/*
- * Disassemble the first instruction of @bytes (@len of them, at linear
- * address @addr) as @bits-bit code into @text, "mnemonic operands".
- * Returns its length in bytes, 0 when it does not decode ("?" in @text).
- */
-size_t x86_describe_insn(const uint8_t *bytes, size_t len, uint64_t addr, unsigned bits,
-			 char *text, size_t textlen);
 
 #endif

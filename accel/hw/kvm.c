@@ -18,6 +18,7 @@
 
 #include "accel/accel.h"
 #include "accel/hw/kvm.h"
+#include "machine/disasm.h"
 
 extern const struct accel_ops kvm_accel_ops;
 static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);

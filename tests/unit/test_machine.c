@@ -7,6 +7,7 @@
 
 #include "machine/bus.h"
 #include "machine/cpuid.h"
+#include "machine/disasm.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
 #include "machine/timer.h"
