@@ -181,6 +181,8 @@ void x86_state_dump(const struct x86_state *st, FILE *out);
  * The width code runs at in @st, 16, 32 or 64: what a disassembler must be
  * told. Real and virtual-8086 mode are 16-bit whatever CS's cached D bit
  * says; CS.L counts only with EFER.LMA (else it is compatibility mode).
+ * It is the rule KVM's instruction emulator decodes by, so a failure it
+ * reports is described as the instruction it gave up on.
  */
 unsigned x86_code_bits(const struct x86_state *st);
 
