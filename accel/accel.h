@@ -86,6 +86,14 @@ struct accel_ops {
 	const struct accel_opt *opts;
 	/* Print engine statistics at exit (may be NULL). */
 	void (*print_stats)(struct vm *vm, FILE *out);
+	/*
+	 * How long @vcpu has now been running inside the engine without an
+	 * exit or any other sign of progress, in ns; any thread. The stuck-
+	 * vCPU watchdog's measure (--watchdog). NULL: the engine always comes
+	 * back on a kick (the sw CPU checks at block boundaries), so a hang
+	 * is visible by other means.
+	 */
+	uint64_t (*no_exit_ns)(struct vcpu *vcpu);
 };
 
 /* All engines compiled in, in `auto` preference order, NULL-terminated. */

@@ -20,6 +20,10 @@
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
 static int opt_smp = 1;
+static unsigned opt_watchdog = 10;
+
+static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
+				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 
 static GOptionEntry entries[] = {
@@ -43,6 +47,9 @@ static GOptionEntry entries[] = {
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
+	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
+	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
+	  "(default 10; 0 off)", "SECONDS" },
 	{ "nographic", 0, 0, G_OPTION_ARG_NONE, &opt_nographic,
 	  "Accepted for QEMU compatibility (tandem has no display)", NULL },
 	{ "enable-kvm", 0, 0, G_OPTION_ARG_NONE, &opt_enable_kvm, "Same as --accel=kvm", NULL },
@@ -87,6 +94,23 @@ static gboolean opt_only_none(const char *name, const char *value, gpointer data
 		return TRUE;
 	return bad_value(error, "%s %s: tandem has no %s; only '%s none' is accepted",
 			 name + 1, value, name + 2, name + 1);
+}
+
+/* --watchdog=SECONDS; the same word was QEMU's guest watchdog device (-watchdog MODEL). */
+static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
+				GError **error)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || v > 86400 || value[0] == '-')
+		return bad_value(error, "invalid --watchdog '%s': seconds, 0 to 86400, 0 turns it "
+				 "off (QEMU's -watchdog MODEL, a guest watchdog device, is not "
+				 "supported)", value);
+	opt_watchdog = (unsigned)v;
+	return TRUE;
 }
 
 /* -nodefaults, -no-user-config: tandem has no default devices and no config files. */
@@ -502,6 +526,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		return 1;
 	}
 	cfg->smp = (unsigned)opt_smp;
+	cfg->watchdog_s = opt_watchdog;
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)

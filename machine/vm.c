@@ -176,6 +176,29 @@ static void vcpu_dump_if_asked(struct vcpu *vcpu)
 		dump_vcpu(vcpu, "register dump on request");
 }
 
+/*
+ * The watchdog's report, printed by the vCPU's own thread for the same
+ * reason as the dumps above. It says and shows; it does not stop the guest.
+ */
+static void vcpu_report_if_stuck(struct vcpu *vcpu)
+{
+	uint64_t ns = atomic_exchange(&vcpu->stuck_report, 0);
+	struct x86_state st;
+
+	if (!ns)
+		return;
+	if (vcpu->vm->accel->get_state(vcpu, &st)) {
+		fprintf(stderr, "tandem: vCPU %u: no exit for %llu s (state unreadable)\n",
+			vcpu->id, (unsigned long long)(ns / 1000000000ull));
+		return;
+	}
+	fprintf(stderr, "tandem: vCPU %u: no exit for %llu s at RIP %#llx (CS %04x), "
+		"still running (--watchdog=0 turns this off)\n", vcpu->id,
+		(unsigned long long)(ns / 1000000000ull),
+		(unsigned long long)(st.seg[S_CS].base + st.rip), st.seg[S_CS].sel);
+	x86_state_dump(&st, stderr);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -192,6 +215,7 @@ static void *vcpu_thread(void *arg)
 		atomic_store(&vcpu->kick, false);
 		/* After clearing the kick: a request set before it is seen here, a later one kicks. */
 		vcpu_dump_if_asked(vcpu);
+		vcpu_report_if_stuck(vcpu);
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -225,6 +249,42 @@ static void vm_request_dump(struct vm *vm)
 		atomic_store(&vm->vcpus[i]->dump, true);
 		vcpu_kick(vm->vcpus[i]);
 	}
+}
+
+/*
+ * The stuck-vCPU watchdog (--watchdog): a vCPU the engine says has made
+ * no exit for watchdog_s seconds is reported once, by its own thread
+ * after a kick, and again only after it has moved on. Halted vCPUs and
+ * time on the software CPU never count (see accel_ops.no_exit_ns).
+ */
+static gboolean on_watchdog(gpointer data)
+{
+	struct vm *vm = data;
+	uint64_t limit = vm->cfg.watchdog_s * 1000000000ull;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+		uint64_t ns = vm->accel->no_exit_ns(vcpu);
+
+		if (ns < limit) {
+			vcpu->stuck_reported = false;
+		} else if (!vcpu->stuck_reported) {
+			vcpu->stuck_reported = true;
+			atomic_store(&vcpu->stuck_report, ns);
+			vcpu_kick(vcpu);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static unsigned watchdog_attach(struct vm *vm)
+{
+	unsigned ms = vm->cfg.watchdog_s * 250;
+
+	if (!vm->cfg.watchdog_s || !vm->accel->no_exit_ns)
+		return 0;
+	/* A quarter of the limit, at most a second: late by at most that much. */
+	return g_timeout_add(ms < 1000 ? ms : 1000, on_watchdog, vm);
 }
 
 static gboolean on_signal(gpointer data)
@@ -433,13 +493,14 @@ err_destroy:
 
 int vm_run(struct vm *vm)
 {
-	unsigned usr1;
+	unsigned usr1, watchdog;
 
 	vm_timers_attach(vm);
 	g_unix_signal_add(SIGINT, on_signal, vm);
 	g_unix_signal_add(SIGTERM, on_sigterm, vm);
 	g_unix_signal_add(SIGHUP, on_signal, vm);
 	usr1 = usr1_attach(vm);
+	watchdog = watchdog_attach(vm);
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
@@ -455,6 +516,8 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i]->thread, NULL);
 	usr1_detach(usr1);
+	if (watchdog)
+		g_source_remove(watchdog);
 	return vm->exit_code;
 }
 

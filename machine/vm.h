@@ -48,6 +48,7 @@ struct vm_config {
 	bool no_reboot;
 	unsigned trace;			/* TRACE_* mask */
 	const char *trace_file;
+	unsigned watchdog_s;		/* report a vCPU with no exit for this long; 0: off */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -67,6 +68,9 @@ struct vcpu {
 	void *accel_data;
 	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
 	atomic_bool dump;	/* print the registers at the next stop (SIGUSR1, SIGTERM) */
+	/* The watchdog saw no exit for this long (ns): report at the next stop; 0: none. */
+	atomic_uint_least64_t stuck_report;
+	bool stuck_reported;	/* main loop only: said once, until the vCPU moves again */
 	char error[512];	/* why, for VCPU_STOP_ERROR */
 };
 

@@ -91,3 +91,14 @@ void x86_state_dump(const struct x86_state *st, FILE *out)
 		(unsigned long long)st->cr8, (unsigned long long)st->dr[6],
 		(unsigned long long)st->dr[7]);
 }
+
+unsigned x86_code_bits(const struct x86_state *st)
+{
+	uint32_t cs = st->seg[S_CS].attr;
+
+	if (!(st->cr0 & X86_CR0_PE) || (st->rflags & X86_RFLAGS_VM))
+		return 16;
+	if ((st->efer & X86_EFER_LMA) && (cs & SEG_ATTR_L))
+		return 64;
+	return cs & SEG_ATTR_DB ? 32 : 16;
+}

@@ -175,4 +175,15 @@ void x86_state_flat32(struct x86_state *st);
 /* Print a register dump in one familiar layout (QEMU's "info registers"). */
 void x86_state_dump(const struct x86_state *st, FILE *out);
 
+#define X86_MAX_INSN_LEN	15	/* longest legal encoding */
+
+/*
+ * The width code runs at in @st, 16, 32 or 64: what a disassembler must be
+ * told. Real and virtual-8086 mode are 16-bit whatever CS's cached D bit
+ * says; CS.L counts only with EFER.LMA (else it is compatibility mode).
+ * It is the rule KVM's instruction emulator decodes by, so a failure it
+ * reports is described as the instruction it gave up on.
+ */
+unsigned x86_code_bits(const struct x86_state *st);
+
 #endif

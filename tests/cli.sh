@@ -42,6 +42,9 @@ expect_error "unknown QEMU-style option" "unknown option '-frobnicate'" -frobnic
 expect_error "bad engine" "unknown engine" --accel=warp
 expect_error "bad serial" "serial" --serial bogus:x
 expect_error "bad smp" "invalid --smp" --smp 0
+expect_error "negative watchdog" "invalid --watchdog" --watchdog=-1
+expect_error "watchdog not a number" "invalid --watchdog" --watchdog=soon
+expect_error "QEMU -watchdog MODEL" "guest watchdog device" -watchdog i6300esb
 expect_error "bad trace class" "unknown trace class" --trace=nonsense
 # This error path leaked the timer list and the main loop (LeakSanitizer).
 expect_error "trace file in a missing directory" "cannot open trace file" --trace=int \

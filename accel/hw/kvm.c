@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <capstone/capstone.h>
 
 #include "accel/accel.h"
 #include "accel/hw/kvm.h"
+#include "machine/disasm.h"
 
 extern const struct accel_ops kvm_accel_ops;
 static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
@@ -335,14 +335,17 @@ void kvm_finish_io(struct vcpu *vcpu)
 	run->immediate_exit = 0;
 }
 
-/* Describe an emulation failure: where, and the instruction KVM gave up on. */
+/*
+ * Describe an emulation failure: where, and the instruction KVM gave up
+ * on, decoded in the mode the vCPU is in (a 16-bit INT is not a 64-bit
+ * FIST).
+ */
 static void describe_emulation_failure(struct vcpu *vcpu)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct x86_state st;
 	struct kvm_translation tr = { 0 };
 	char text[200] = "?";
-	uint8_t bytes[15];
 	size_t n = 0;
 	const uint8_t *p;
 
@@ -352,25 +355,57 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 	}
 	tr.linear_address = st.seg[S_CS].base + st.rip;
 	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
-	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, sizeof(bytes)))) {
-		csh cs;
-		cs_insn *insn;
-		cs_mode mode = (st.efer & X86_EFER_LMA) && (st.seg[S_CS].attr & SEG_ATTR_L) ?
-			CS_MODE_64 : (st.seg[S_CS].attr & SEG_ATTR_DB) ? CS_MODE_32 : CS_MODE_16;
-
-		memcpy(bytes, p, sizeof(bytes));
-		if (cs_open(CS_ARCH_X86, mode, &cs) == CS_ERR_OK) {
-			if (cs_disasm(cs, bytes, sizeof(bytes), tr.linear_address, 1, &insn) == 1) {
-				snprintf(text, sizeof(text), "%s %s", insn->mnemonic, insn->op_str);
-				n = insn->size;
-				cs_free(insn, 1);
-			}
-			cs_close(&cs);
-		}
-	}
+	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, X86_MAX_INSN_LEN)))
+		n = x86_describe_insn(p, X86_MAX_INSN_LEN, tr.linear_address, x86_code_bits(&st),
+				      text, sizeof(text));
 	snprintf(vcpu->error, sizeof(vcpu->error),
-		 "KVM cannot emulate the instruction at %#llx: %s (%zu bytes)",
-		 (unsigned long long)tr.linear_address, text, n);
+		 "KVM cannot emulate the instruction at %#llx (%u-bit): %s (%zu bytes)",
+		 (unsigned long long)tr.linear_address, x86_code_bits(&st), text, n);
+}
+
+/* Host time for the watchdog: not the guest clock, which tests may drive by hand. */
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* KVM_RUN, timed for the watchdog (struct kvm_vcpu); returns ioctl()'s result. */
+static int kvm_run_timed(struct kvm_vcpu *kv)
+{
+	uint64_t start = host_ns();
+	int ret, err;
+
+	atomic_store(&kv->run_start_ns, start);
+	ret = ioctl(kv->fd, KVM_RUN, 0);
+	err = errno;
+	atomic_store(&kv->run_start_ns, 0);
+	if (ret < 0 && (err == EINTR || err == EAGAIN))
+		atomic_fetch_add(&kv->stuck_ns, host_ns() - start);
+	else
+		atomic_store(&kv->stuck_ns, 0);
+	errno = err;
+	return ret;
+}
+
+/* How long the vCPU has been in KVM without progress; any thread. */
+static uint64_t kvm_no_exit_ns(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	uint64_t start, ns;
+
+	if (!kv)
+		return 0;
+	start = atomic_load(&kv->run_start_ns);
+	ns = atomic_load(&kv->stuck_ns);
+	if (start) {
+		uint64_t now = host_ns();
+
+		ns += now > start ? now - start : 0;
+	}
+	return ns;
 }
 
 enum { INJECT_NONE, INJECT_DONE, INJECT_ON_SW };
@@ -432,12 +467,13 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			continue;
 		case INJECT_DONE:
 			kv->halted = false;
+			atomic_store(&kv->stuck_ns, 0);	/* the guest took an interrupt */
 			break;
 		default:
 			if (kv->halted)
 				return VCPU_STOP_HALT;
 		}
-		if (ioctl(kv->fd, KVM_RUN, 0) < 0) {
+		if (kvm_run_timed(kv) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
 			snprintf(vcpu->error, sizeof(vcpu->error), "KVM_RUN: %s", strerror(errno));
@@ -638,6 +674,7 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	}
 	if (replay)
 		replay_fixup(vcpu, &st);
+	atomic_store(&kv->stuck_ns, 0);	/* time on sw is not time stuck in KVM */
 	rip = st.seg[S_CS].base + st.rip;
 	req->kick = &kv->sw_kick;
 	req->has_tsc_offset = true;
@@ -750,4 +787,5 @@ const struct accel_ops kvm_accel_ops = {
 	.cpuid_limit = kvm_cpuid_limit,
 	.opts = kvm_opts,
 	.print_stats = kvm_print_stats,
+	.no_exit_ns = kvm_no_exit_ns,
 };

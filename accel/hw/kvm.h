@@ -54,6 +54,16 @@ struct kvm_vcpu {
 	 * guest's when the hidden IDT brings it back.
 	 */
 	uint64_t iopl;
+	/*
+	 * For the stuck-vCPU watchdog (kvm_no_exit_ns()): when the KVM_RUN in
+	 * progress began (0: none), and the time already spent in KVM since
+	 * the guest last made progress -- an exit, an interrupt injected, a
+	 * run on the software CPU. A KVM_RUN cut short by a kick (EINTR) is
+	 * not progress: the guest ran on there and may still be stuck.
+	 * Written by the vCPU thread, read by the main loop.
+	 */
+	atomic_uint_least64_t run_start_ns;
+	atomic_uint_least64_t stuck_ns;
 };
 
 void kvm_finish_io(struct vcpu *vcpu);

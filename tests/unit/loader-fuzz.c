@@ -4,13 +4,15 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *     -I. -o loader-fuzz tests/unit/loader-fuzz.c machine/loader*.c \
- *     machine/memory.c machine/x86_state.c machine/e820.c -lelf
+ *     machine/memory.c machine/x86_state.c machine/e820.c machine/acpi.c -lelf
  *   mkdir -p corpus && TANDEM_LOADER_SEEDS=corpus tests/unit/test_loader
  *   ./loader-fuzz -max_total_time=300 corpus
  *
  * Without -fsanitize=fuzzer, add -DLOADER_FUZZ_MAIN to get a program that
  * replays the files named on its command line (crash reproducers).
  *
+ * The seeds are the valid images test_loader mutates: multiboot ELF32 and
+ * ELF64, plain ELF64, the multiboot a.out kludge and a minimal bzImage.
  * The first input byte picks the options (command line, initrd), the rest
  * is the kernel image. Every input must either load or fail with a message.
  */

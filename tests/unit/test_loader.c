@@ -838,16 +838,25 @@ static const uint64_t interesting[] = {
 	0x4000000, 0x7fffffffffffffffull, 0xffffffffffffffffull, 0xfffffffffffff000ull,
 };
 
-static void mutate(uint8_t *buf, size_t *size)
+/*
+ * A few random mutations of @buf; three in four aim at [@lo, @hi), where
+ * the header is: that is where the interesting bugs are.
+ */
+static void mutate_in(uint8_t *buf, size_t *size, size_t lo, size_t hi)
 {
 	unsigned n = 1 + rnd() % 6;
 
 	for (unsigned k = 0; k < n && *size; k++) {
-		/* Headers are where the interesting bugs are: aim there most of the time. */
-		size_t span = rnd() % 4 ? (*size < 0x200 ? *size : 0x200) : *size;
-		size_t off = rnd() % span;
-		uint64_t v = interesting[rnd() % (sizeof(interesting) / sizeof(interesting[0]))];
-		unsigned w = 1u << (rnd() % 4);
+		size_t off;
+		uint64_t v;
+		unsigned w;
+
+		if (rnd() % 4 && lo < *size)
+			off = lo + rnd() % ((hi < *size ? hi : *size) - lo);
+		else
+			off = rnd() % *size;
+		v = interesting[rnd() % (sizeof(interesting) / sizeof(interesting[0]))];
+		w = 1u << (rnd() % 4);
 
 		switch (rnd() % 5) {
 		case 0:
@@ -867,6 +876,11 @@ static void mutate(uint8_t *buf, size_t *size)
 			break;
 		}
 	}
+}
+
+static void mutate(uint8_t *buf, size_t *size)
+{
+	mutate_in(buf, size, 0, 0x200);
 }
 
 /* @len bytes ending exactly at a PROT_NONE guard page, themselves read-only. */
@@ -890,7 +904,7 @@ static uint8_t *guarded_copy(const uint8_t *src, size_t len, void **map, size_t 
  * With TANDEM_LOADER_SEEDS=DIR, also write the valid images there as a
  * corpus for tests/unit/loader-fuzz.c (its first byte selects options).
  */
-static void write_seeds(uint8_t *const *imgs, const size_t *sizes, unsigned n)
+static void write_seeds(uint8_t *const *imgs, const size_t *sizes, unsigned n, unsigned first)
 {
 	const char *dir = getenv("TANDEM_LOADER_SEEDS");
 
@@ -898,11 +912,11 @@ static void write_seeds(uint8_t *const *imgs, const size_t *sizes, unsigned n)
 		char path[512];
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/seed-%u", dir, i);
+		snprintf(path, sizeof(path), "%s/seed-%u", dir, first + i);
 		f = fopen(path, "wb");
 		if (!f)
 			continue;
-		fputc((int)i, f);
+		fputc((int)(first + i), f);
 		fwrite(imgs[i], 1, sizes[i], f);
 		fclose(f);
 	}
@@ -920,7 +934,7 @@ static void test_mutations(void)
 	for (unsigned i = 0; i < 3; i++)
 		base_sizes[i] = build_elf(specs[i], &bases[i]);
 	base_sizes[3] = build_aout(&bases[3]);
-	write_seeds(bases, base_sizes, 4);
+	write_seeds(bases, base_sizes, 4, 0);
 	memset(rd, 0x42, sizeof(rd));
 	vm_setup(&vm, RAM_SIZE);
 
@@ -971,6 +985,171 @@ static void test_mutations(void)
 		free(bases[i]);
 }
 
+/*
+ * A minimal bzImage: a 4-sector setup part whose header asks for what the
+ * loader needs (boot protocol 2.15, LOADED_HIGH, a 64-bit entry, a
+ * relocatable kernel) and 0x1000 bytes of "kernel". Offsets are the boot
+ * protocol's (Documentation/arch/x86/boot.rst).
+ */
+#define BZ_SETUP	(5 * 512)
+#define BZ_KERNEL	0x1000u
+#define BZ_HDR_LO	0x1f1u		/* the setup header ... */
+#define BZ_HDR_HI	0x268u		/* ... up to init_size and handover_offset */
+
+static size_t build_bzimage(uint8_t **out)
+{
+	uint8_t *b = calloc(1, BZ_SETUP + BZ_KERNEL);
+	uint32_t v32;
+	uint16_t v16;
+	uint64_t v64;
+
+	CU_ASSERT_FATAL(b != NULL);
+	b[0x1f1] = 4;						/* setup_sects */
+	v32 = BZ_KERNEL / 16;
+	memcpy(b + 0x1f4, &v32, 4);				/* syssize */
+	v16 = 0xaa55;
+	memcpy(b + 0x1fe, &v16, 2);				/* boot_flag */
+	b[0x200] = 0xeb;					/* jmp to the header's end */
+	b[0x201] = 0x6a;
+	memcpy(b + 0x202, "HdrS", 4);
+	v16 = 0x020f;
+	memcpy(b + 0x206, &v16, 2);				/* version */
+	b[0x211] = 0x01;					/* loadflags: LOADED_HIGH */
+	v32 = 0x100000;
+	memcpy(b + 0x214, &v32, 4);				/* code32_start */
+	v32 = 0x7fffffff;
+	memcpy(b + 0x22c, &v32, 4);				/* initrd_addr_max */
+	v32 = 0x200000;
+	memcpy(b + 0x230, &v32, 4);				/* kernel_alignment */
+	b[0x234] = 1;						/* relocatable_kernel */
+	v16 = 0x0003;
+	memcpy(b + 0x236, &v16, 2);				/* xloadflags: 64-bit entry */
+	v32 = 2047;
+	memcpy(b + 0x238, &v32, 4);				/* cmdline_size */
+	v64 = 0x1000000;
+	memcpy(b + 0x258, &v64, 8);				/* pref_address */
+	v32 = 0x400000;
+	memcpy(b + 0x260, &v32, 4);				/* init_size */
+	for (unsigned i = 0; i < BZ_KERNEL; i++)
+		b[BZ_SETUP + i] = (uint8_t)(i * 7 + 3);
+	*out = b;
+	return BZ_SETUP + BZ_KERNEL;
+}
+
+/*
+ * Move guest RAM between two PROT_NONE pages: a loader writing past
+ * either end of it then faults here instead of corrupting the heap
+ * unseen. Returns the reservation, to munmap() after vm_mem_exit().
+ */
+static uint8_t *guard_ram(struct vm *vm, size_t *len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	struct mem_region *r = &vm->ram[0];
+	uint8_t *res;
+	void *moved;
+
+	CU_ASSERT_FATAL(vm->nr_ram == 1);
+	*len = r->size + 2 * pg;
+	res = mmap(NULL, *len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CU_ASSERT_FATAL(res != MAP_FAILED);
+	moved = mremap(r->host, r->size, r->size, MREMAP_MAYMOVE | MREMAP_FIXED, res + pg);
+	CU_ASSERT_FATAL(moved == res + pg);
+	r->host = moved;
+	return res;
+}
+
+/*
+ * The bzImage and multiboot paths through loader_load(), as the command
+ * line takes them: random mutations aimed at a valid minimal bzImage's
+ * setup header and at the multiboot header of an a.out-kludge and an
+ * ELF32 kernel. Each input must load or be refused with one line; RAM
+ * sits between guard pages, the image ends at one.
+ */
+static void test_header_mutations(void)
+{
+	static const struct {
+		const char *name;
+		size_t lo, hi;		/* the header the mutations aim at */
+	} kinds[] = {
+		{ "bzImage", BZ_HDR_LO, BZ_HDR_HI },
+		{ "multiboot a.out", AOUT_HDR_OFF, AOUT_HDR_OFF + 32 },
+		{ "multiboot ELF32", SEG_OFF(0), SEG_OFF(0) + 12 },
+	};
+	enum { NR_KINDS = sizeof(kinds) / sizeof(kinds[0]), ITERS = 3000 };
+	unsigned ok[NR_KINDS] = { 0 }, refused[NR_KINDS] = { 0 };
+	uint8_t *bases[NR_KINDS], *buf, *guard;
+	size_t sizes[NR_KINDS], guard_len, max = 0;
+	uint8_t rd[100];
+	struct vm vm;
+
+	sizes[0] = build_bzimage(&bases[0]);
+	sizes[1] = build_aout(&bases[1]);
+	sizes[2] = build_elf(&mb_elf32, &bases[2]);
+	write_seeds(bases, sizes, 1, 4);	/* the bzImage; the others are seeds 0-3 */
+	for (unsigned k = 0; k < NR_KINDS; k++)
+		max = sizes[k] > max ? sizes[k] : max;
+	buf = malloc(max);
+	CU_ASSERT_FATAL(buf != NULL);
+	memset(rd, 0x42, sizeof(rd));
+	write_file("fuzz-initrd", rd, sizeof(rd));
+	vm_setup(&vm, RAM_SIZE);
+	guard = guard_ram(&vm, &guard_len);
+
+	for (unsigned iter = 0; iter < ITERS * NR_KINDS; iter++) {
+		unsigned k = iter % NR_KINDS;
+		size_t size = sizes[k], maplen;
+		struct x86_state boot;
+		char err[256] = "";
+		void *map;
+		uint8_t *img;
+		int ret;
+
+		memcpy(buf, bases[k], size);
+		mutate_in(buf, &size, kinds[k].lo, kinds[k].hi);
+		if (!size)
+			size = 1;
+		img = guarded_copy(buf, size, &map, &maplen);
+		struct loader_args a = { .kernel = "fuzz", .image = img, .image_size = size,
+					 .cmdline = iter % 2 ? "console=ttyS0" : NULL,
+					 .initrd = iter % 5 ? NULL : tmp_path("fuzz-initrd") };
+
+		ret = loader_load(&vm, &a, &boot, err, sizeof(err));
+		if (ret == 0 && boot.gpr[R_AX] == 0x2BADB002) {
+			ok[k]++;
+			CU_ASSERT_EQUAL(boot.gpr[R_BX], INFO);
+			CU_ASSERT(boot.rip < (1ull << 32));
+		} else if (ret == 0) {
+			/* Linux: 64-bit entry in RAM, boot_params (RSI) with the header. */
+			const uint8_t *zp = gpa_to_hva(&vm, boot.gpr[R_SI], 0x1000);
+
+			ok[k]++;
+			CU_ASSERT(boot.efer & X86_EFER_LMA);
+			CU_ASSERT(gpa_to_hva(&vm, boot.rip, 1) != NULL);
+			CU_ASSERT(zp && !memcmp(zp + 0x202, "HdrS", 4));
+		} else {
+			refused[k]++;
+			CU_ASSERT(ret < 0);
+			CU_ASSERT(err[0] != 0);
+			CU_ASSERT(strchr(err, '\n') == NULL);
+		}
+		munmap(map, maplen);
+	}
+	printf("(");
+	for (unsigned k = 0; k < NR_KINDS; k++) {
+		/* Both outcomes common, or the mutations test nothing. */
+		CU_ASSERT(ok[k] > ITERS / 20);
+		CU_ASSERT(refused[k] > ITERS / 20);
+		printf("%s%s: %u loaded, %u refused", k ? "; " : "", kinds[k].name, ok[k],
+		       refused[k]);
+	}
+	printf(") ");
+	vm_mem_exit(&vm);
+	munmap(guard, guard_len);
+	for (unsigned k = 0; k < NR_KINDS; k++)
+		free(bases[k]);
+	free(buf);
+}
+
 /* ---- suite ---- */
 
 static int suite_init(void)
@@ -1013,6 +1192,7 @@ int main(void)
 		{ "errors: multiboot header", test_err_multiboot },
 		{ "errors: placement", test_err_placement },
 		{ "2000 random mutations", test_mutations },
+		{ "bzImage and multiboot header mutations, RAM guarded", test_header_mutations },
 	};
 	CU_pSuite suite;
 	unsigned failures;

@@ -7,10 +7,12 @@
 
 #include "machine/bus.h"
 #include "machine/cpuid.h"
+#include "machine/disasm.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
+#include "machine/x86_state.h"
 
 struct fake_dev {
 	uint64_t last_off, last_val;
@@ -261,6 +263,61 @@ static void test_cpuid_model(void)
 	CU_ASSERT_EQUAL(memcmp(&r[1], "TandemTandem", 12), 0);
 }
 
+/*
+ * The emulation-failure message decodes in the vCPU's mode: the same
+ * bytes are different instructions at 16, 32 and 64 bits.
+ */
+static void test_describe_insn_modes(void)
+{
+	static const uint8_t b16[] = { 0xcd, 0x21, 0x90 };		/* int 0x21 */
+	static const uint8_t mov[] = { 0xb8, 0x78, 0x56, 0x34, 0x12, 0x90, 0x90, 0x90, 0x90 };
+	static const uint8_t rex[] = { 0x48, 0x89, 0xd8, 0x90 };	/* 64: mov rax, rbx */
+	char t[128];
+
+	CU_ASSERT_EQUAL(x86_describe_insn(b16, sizeof(b16), 0x601f, 16, t, sizeof(t)), 2);
+	CU_ASSERT_STRING_EQUAL(t, "int 0x21");
+	/* b8 imm: 3 bytes at 16 bits, 5 at 32 and 64. */
+	CU_ASSERT_EQUAL(x86_describe_insn(mov, sizeof(mov), 0x9010, 16, t, sizeof(t)), 3);
+	CU_ASSERT_STRING_EQUAL(t, "mov ax, 0x5678");
+	CU_ASSERT_EQUAL(x86_describe_insn(mov, sizeof(mov), 0x9010, 32, t, sizeof(t)), 5);
+	CU_ASSERT_STRING_EQUAL(t, "mov eax, 0x12345678");
+	/* 48 is REX.W at 64 bits, DEC EAX at 32. */
+	CU_ASSERT_EQUAL(x86_describe_insn(rex, sizeof(rex), 0x100000, 64, t, sizeof(t)), 3);
+	CU_ASSERT_STRING_EQUAL(t, "mov rax, rbx");
+	CU_ASSERT_EQUAL(x86_describe_insn(rex, sizeof(rex), 0x100000, 32, t, sizeof(t)), 1);
+	CU_ASSERT_STRING_EQUAL(t, "dec eax");
+	/* 0f 0b is ud2 in every mode; no trailing blank. */
+	CU_ASSERT_EQUAL(x86_describe_insn((const uint8_t *)"\x0f\x0b", 2, 0, 64, t, sizeof(t)), 2);
+	CU_ASSERT_STRING_EQUAL(t, "ud2");
+	/* Cut short: nothing decodes. */
+	CU_ASSERT_EQUAL(x86_describe_insn(mov, 2, 0, 32, t, sizeof(t)), 0);
+	CU_ASSERT_STRING_EQUAL(t, "?");
+}
+
+/* The mode the describer is told, from CR0.PE, RFLAGS.VM, EFER.LMA, CS.L and CS.D. */
+static void test_code_bits(void)
+{
+	struct x86_state st;
+
+	x86_state_reset(&st);
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 16);		/* real mode */
+	st.seg[S_CS].attr |= SEG_ATTR_DB;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 16);		/* still real mode */
+	x86_state_flat32(&st);
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 32);
+	st.rflags |= X86_RFLAGS_VM;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 16);		/* virtual-8086 */
+	st.rflags &= ~X86_RFLAGS_VM;
+	st.seg[S_CS].attr &= ~SEG_ATTR_DB;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 16);		/* 16-bit protected mode */
+	st.seg[S_CS].attr |= SEG_ATTR_L;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 16);		/* L without LMA counts for nothing */
+	st.efer |= X86_EFER_LME | X86_EFER_LMA;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 64);
+	st.seg[S_CS].attr = (st.seg[S_CS].attr & ~SEG_ATTR_L) | SEG_ATTR_DB;
+	CU_ASSERT_EQUAL(x86_code_bits(&st), 32);		/* compatibility mode */
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -278,6 +335,8 @@ int main(void)
 	CU_add_test(s, "timers on a manual clock", test_timers_manual_clock);
 	CU_add_test(s, "timers run once per pass", test_timers_once_per_pass);
 	CU_add_test(s, "CPUID model", test_cpuid_model);
+	CU_add_test(s, "instruction described in 16/32/64-bit mode", test_describe_insn_modes);
+	CU_add_test(s, "code width from CR0, RFLAGS, EFER, CS", test_code_bits);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
