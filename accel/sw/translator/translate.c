@@ -680,8 +680,10 @@ static bool emit_la(struct tctx *x, const struct tinsn *t, const ZydisDecodedOpe
 
 /*
  * Inline TLB probe of r15 (linear) for @size bytes; on a hit r15 = host
- * address + size - 1. @save_flags wraps it in pushf/popf; @in_pushf says
- * the caller already pushed them (the slow stub must pop them).
+ * address + size - 1. @save_flags keeps the guest flags around it (they
+ * are live); @in_pushf says the caller saved them already (an indirect
+ * branch's stretch); neither: a dead-flags stretch (see below). @align:
+ * a misaligned address goes to C (aligned SSE forms, #GP).
  */
 static void emit_probe(struct tctx *x, const struct tinsn *t, unsigned size, bool write,
 		       bool save_flags, bool in_pushf, bool align)
