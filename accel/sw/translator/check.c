@@ -208,10 +208,10 @@ void tb_check_block(struct tb_vcpu *tv, struct tb *tb)
 		caught(cpu, &c->r2);
 		goto compare;
 	}
-	cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+	tb_flags_to_code(cpu);
 	cpu->tb.exit = NULL;
 	tv->enter(tb->code);
-	cpu->st.rflags = (cpu->st.rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+	tb_flags_from_code(cpu);
 replay:
 	*s1 = cpu->st;
 	for (unsigned i = 0; i < c->n; i++)

@@ -147,13 +147,17 @@ static void emit_common(struct tb_vcpu *tv)
 
 /* ---- inline TLB and jump caches ---- */
 
+/* Slot @i holds a tag whose own slot is i + 2: no access probing slot i matches it. */
+static void tlbe_empty(struct tb_tlbe *t, unsigned i)
+{
+	t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
+	t->addend = 0;
+}
+
 static void tlb_poison(struct tb_tlbe *t)
 {
-	/* Slot i holds a tag whose own slot is i + 2: no access probing slot i matches it. */
-	for (unsigned i = 0; i < TB_TLB_SIZE; i++) {
-		t[i].tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
-		t[i].addend = 0;
-	}
+	for (unsigned i = 0; i < TB_TLB_SIZE; i++)
+		tlbe_empty(&t[i], i);
 }
 
 /* A RIP that is never looked up in slot @i (it has another slot). */
@@ -164,20 +168,22 @@ static uint64_t jc_empty_rip(unsigned i)
 			return r;
 }
 
+static void jce_empty(struct tb_jce *e, unsigned i)
+{
+	e->rip = jc_empty_rip(i);
+	e->code = NULL;
+}
+
 static void jc_poison(struct tb_jce *jc)
 {
-	for (unsigned i = 0; i < TB_JC_SIZE; i++) {
-		jc[i].rip = jc_empty_rip(i);
-		jc[i].code = NULL;
-	}
+	for (unsigned i = 0; i < TB_JC_SIZE; i++)
+		jce_empty(&jc[i], i);
 }
 
 static void tlb_poison_slot(struct sw_cpu *cpu, unsigned p, unsigned i)
 {
-	for (unsigned k = 0; k < 2; k++) {
-		cpu->tb.tlb[p][k][i].tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
-		cpu->tb.tlb[p][k][i].addend = 0;
-	}
+	for (unsigned k = 0; k < 2; k++)
+		tlbe_empty(&cpu->tb.tlb[p][k][i], i);
 }
 
 static void note_dirty(uint16_t *list, unsigned *nr, unsigned v)
@@ -213,8 +219,7 @@ void tb_tlb_flush(struct sw_cpu *cpu)
 		for (unsigned k = 0; k < tv->nr_jc_dirty; k++) {
 			unsigned c = tv->jc_dirty[k] >> TB_JC_BITS, i = tv->jc_dirty[k] & (TB_JC_SIZE - 1);
 
-			cpu->tb.jc[c][i].rip = jc_empty_rip(i);
-			cpu->tb.jc[c][i].code = NULL;
+			jce_empty(&cpu->tb.jc[c][i], i);
 		}
 	}
 	tv->nr_jc_dirty = 0;
@@ -326,17 +331,13 @@ void tb_tlb_flush_page(struct sw_cpu *cpu, uint64_t la)
 		for (unsigned k = 0; k < 2; k++) {
 			struct tb_tlbe *t = &cpu->tb.tlb[p][k][i];
 
-			if (t->tag == page) {
-				t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
-				t->addend = 0;
-			}
+			if (t->tag == page)
+				tlbe_empty(t, i);
 		}
 		/* Jump-cache entries are keyed by RIP, not page: drop the page's. */
 		for (unsigned j = 0; j < TB_JC_SIZE; j++)
-			if ((cpu->tb.jc[p][j].rip & ~0xfffull) == page) {
-				cpu->tb.jc[p][j].rip = jc_empty_rip(j);
-				cpu->tb.jc[p][j].code = NULL;
-			}
+			if ((cpu->tb.jc[p][j].rip & ~0xfffull) == page)
+				jce_empty(&cpu->tb.jc[p][j], j);
 	}
 }
 
@@ -356,10 +357,8 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 				struct tb_tlbe *t = &cpu->tb.tlb[p][TB_TLB_WRITE][i];
 
 				if ((cpu->tb.tlb_wgpa[p][i] >> 12) == pfn &&
-				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i) {
-					t->tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
-					t->addend = 0;
-				}
+				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i)
+					tlbe_empty(t, i);
 			}
 		}
 		/* The copies kept for other address spaces lose theirs too. */
@@ -369,10 +368,8 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 			for (unsigned e = 0; s->tag && e < s->ntlb; e++) {
 				unsigned i = s->tlb[e].slot & (TB_TLB_SIZE - 1);
 
-				if ((s->tlb[e].wgpa >> 12) == pfn) {
-					s->tlb[e].w.tag = (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12;
-					s->tlb[e].w.addend = 0;
-				}
+				if ((s->tlb[e].wgpa >> 12) == pfn)
+					tlbe_empty(&s->tlb[e].w, i);
 			}
 		}
 	}
@@ -481,10 +478,8 @@ static void tb_kill(struct tb_vcpu *tv, struct tb *tb)
 	if (tb->code) {
 		for (unsigned p = 0; p < 2; p++)
 			for (unsigned j = 0; j < TB_JC_SIZE; j++)
-				if (cpu->tb.jc[p][j].code == tb->code) {
-					cpu->tb.jc[p][j].rip = jc_empty_rip(j);
-					cpu->tb.jc[p][j].code = NULL;
-				}
+				if (cpu->tb.jc[p][j].code == tb->code)
+					jce_empty(&cpu->tb.jc[p][j], j);
 		for (unsigned k = 0; k < TB_SAVED; k++)
 			for (unsigned e = 0; tv->saved[k].tag && e < tv->saved[k].njc; e++)
 				if (tv->saved[k].jc[e].e.code == tb->code)
@@ -726,10 +721,10 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			tv->stats.jc_fills++;
 		}
 		cpu->tb.exit = NULL;
-		cpu->tb.hflags = (st->rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		tb_flags_to_code(cpu);
 		tv->stats.dispatches++;
 		tv->enter(tb->code);
-		st->rflags = (st->rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+		tb_flags_from_code(cpu);
 		n++;
 		if (cpu->tb.exit)
 			tv->stats.exits_direct++;
@@ -753,7 +748,7 @@ void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)
 /* After C ran an instruction: go on in the block only if nothing needs the run loop. */
 static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
 {
-	cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+	tb_flags_to_code(cpu);
 	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || *cpu->tb.kick)
 		return 0;
 	return 1;
@@ -763,7 +758,7 @@ static void enter_c(struct sw_cpu *cpu, const struct tb_site *site)
 {
 	struct x86_state *st = &cpu->st;
 
-	st->rflags = (st->rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+	tb_flags_from_code(cpu);
 	st->rip = site->rip;
 	cpu->tb.exit = NULL;
 }
@@ -777,7 +772,7 @@ uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 	if (tv->check) {
 		/* Only jump-cache misses get here: leave before the branch. */
 		tv->cut = true;
-		cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		tb_flags_to_code(cpu);
 		return 0;
 	}
 	if (site->sys) {
@@ -793,7 +788,7 @@ uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 		 */
 		if ((!(old & X86_RFLAGS_IF) && (cpu->st.rflags & X86_RFLAGS_IF)) ||
 		    !tb_can_run(cpu) || tb_mode_of(cpu) != site->tb->mode) {
-			cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+			tb_flags_to_code(cpu);
 			return 0;
 		}
 		return back_to_code(cpu, site);
@@ -847,7 +842,7 @@ interp:
 	tv->stats.mem_interp++;
 	if (tv->check) {
 		tv->cut = true;
-		cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+		tb_flags_to_code(cpu);
 		return 0;
 	}
 	sw_exec_insn(cpu, &site->in);

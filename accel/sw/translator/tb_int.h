@@ -160,6 +160,17 @@ struct tb_vm {
 	unsigned nr_vcpus;
 };
 
+/* Guest OSZAPC into the host-RFLAGS image translated code loads, and back. */
+static inline void tb_flags_to_code(struct sw_cpu *cpu)
+{
+	cpu->tb.hflags = (cpu->st.rflags & TB_OSZAPC) | X86_RFLAGS_FIXED;
+}
+
+static inline void tb_flags_from_code(struct sw_cpu *cpu)
+{
+	cpu->st.rflags = (cpu->st.rflags & ~TB_OSZAPC) | (cpu->tb.hflags & TB_OSZAPC);
+}
+
 /* The jump-cache slot of a RIP; the inline lookup computes the same. */
 static inline unsigned tb_jc_slot(uint64_t rip)
 {
