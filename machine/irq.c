@@ -108,3 +108,18 @@ int vm_intr_ack(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	return v;
 }
+
+void vm_set_msi_handler(struct vm *vm, msi_fn fn, void *opaque)
+{
+	vm->msi = fn;
+	vm->msi_opaque = opaque;
+}
+
+void vm_msi_send(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	if (!vm->msi || (addr >> 20) != 0xfee) {
+		vm->msi_dropped++;
+		return;
+	}
+	vm->msi(vm->msi_opaque, addr, data);
+}

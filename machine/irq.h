@@ -15,6 +15,7 @@
  * All functions here run with vm->lock held.
  */
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 
@@ -50,5 +51,15 @@ void vm_intr_changed(struct vm *vm);
 /* For engines: take vm->lock themselves. */
 bool vm_intr_pending(struct vm *vm);
 int vm_intr_ack(struct vm *vm);
+
+/*
+ * Message-signalled interrupts (MSI/MSI-X): a device's write of @data to
+ * @addr (0xfeeXXXXX: destination APIC id in bits 19:12, logical mode in
+ * bit 2; data: vector, delivery mode, trigger), handed to whatever models
+ * the APIC bus. Without a handler the message is dropped and counted.
+ */
+typedef void (*msi_fn)(void *opaque, uint64_t addr, uint32_t data);
+void vm_set_msi_handler(struct vm *vm, msi_fn fn, void *opaque);
+void vm_msi_send(struct vm *vm, uint64_t addr, uint32_t data);
 
 #endif

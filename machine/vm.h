@@ -21,6 +21,8 @@
 #include "machine/x86_state.h"
 
 struct accel_ops;
+struct device;
+struct pci_bus;
 struct chardev;
 struct vm_timer;
 
@@ -105,6 +107,12 @@ struct vm {
 	} *irq_lines[VM_NR_IRQ_LINES];
 	const struct intr_ops *intr;
 	void *intr_opaque;
+	msi_fn msi;			/* vm_set_msi_handler() */
+	void *msi_opaque;
+	uint64_t msi_dropped;		/* no handler, or not an APIC address */
+
+	struct device *devices;		/* machine/device.h, in creation order */
+	struct pci_bus *pci;		/* devices/pci.h; NULL: no PCI */
 
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	unsigned nr_vcpus;
