@@ -15,6 +15,7 @@
 
 #include "accel/accel.h"
 #include "config.h"
+#include "machine/qmp.h"
 #include "machine/vm.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
@@ -25,6 +26,8 @@ static unsigned opt_watchdog = 10;
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
+static gboolean opt_start_paused;
+static char *opt_qmp;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -47,6 +50,11 @@ static GOptionEntry entries[] = {
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
+	{ "qmp", 0, 0, G_OPTION_ARG_STRING, &opt_qmp,
+	  "QMP control socket: unix:PATH,server[,wait=off] or tcp:HOST:PORT,server[,wait=off]",
+	  "ADDR" },
+	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
+	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
 	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
 	  "(default 10; 0 off)", "SECONDS" },
@@ -527,6 +535,20 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	}
 	cfg->smp = (unsigned)opt_smp;
 	cfg->watchdog_s = opt_watchdog;
+	cfg->qmp = opt_qmp;
+	if (opt_qmp) {
+		char why[256], *path, *host;
+		unsigned port;
+		int wait;
+
+		if (qmp_parse_spec(opt_qmp, &path, &host, &port, &wait, why, sizeof(why))) {
+			fprintf(stderr, "tandem: %s\n", why);
+			return 1;
+		}
+		g_free(path);
+		g_free(host);
+	}
+	cfg->start_paused = opt_start_paused;
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)

@@ -22,6 +22,8 @@
 #include "machine/cpuid.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
+#include "machine/vmctl.h"
+#include "machine/qmp.h"
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -64,14 +66,17 @@ static const int exit_status[] = {
 	[VM_EXIT_ERROR] = 3,
 	[VM_EXIT_HALTED] = 4,
 	[VM_EXIT_USER] = 0,
+	[VM_EXIT_QMP] = 0,
 };
 
 void vm_request_exit(struct vm *vm, enum vm_exit_kind kind, int code)
 {
 	int none = VM_EXIT_NONE;
 
-	if (atomic_compare_exchange_strong(&vm->exit_kind, &none, (int)kind))
+	if (atomic_compare_exchange_strong(&vm->exit_kind, &none, (int)kind)) {
 		vm->exit_code = kind == VM_EXIT_DEBUG_PORT ? code : exit_status[kind];
+		vm_event(vm, VM_EVENT_SHUTDOWN, vm_exit_reason(kind));
+	}
 	vm_kick_all(vm);
 	if (vm->mainloop)
 		g_main_loop_quit(vm->mainloop);
@@ -81,6 +86,26 @@ void vm_request_reset(struct vm *vm)
 {
 	atomic_store(&vm->reset_request, true);
 	vm_kick_all(vm);
+}
+
+/* QMP's SHUTDOWN "reason" values for each way a VM ends. */
+const char *vm_exit_reason(enum vm_exit_kind kind)
+{
+	switch (kind) {
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_DEBUG_PORT:
+		return "guest-shutdown";
+	case VM_EXIT_RESET:
+		return "guest-reset";
+	case VM_EXIT_SHUTDOWN:
+		return "guest-panic";
+	case VM_EXIT_USER:
+		return "host-signal";
+	case VM_EXIT_QMP:
+		return "host-qmp-quit";
+	default:
+		return "host-error";
+	}
 }
 
 bool vm_should_stop(struct vm *vm)
@@ -150,6 +175,7 @@ static void vm_reset(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->accel->set_state(vm->vcpus[i], &vm->boot);
+	vm_event(vm, VM_EVENT_RESET, "guest-reset");
 }
 
 static void vcpu_handle_reset(struct vm *vm, const char *why)
@@ -204,6 +230,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
+	vcpu->tid = (int)gettid();
 	while (!vm_should_stop(vm)) {
 		uint64_t gen;
 
@@ -216,6 +243,9 @@ static void *vcpu_thread(void *arg)
 		/* After clearing the kick: a request set before it is seen here, a later one kicks. */
 		vcpu_dump_if_asked(vcpu);
 		vcpu_report_if_stuck(vcpu);
+		vmctl_point(vcpu);
+		if (vm_should_stop(vm))
+			break;
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -427,6 +457,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	pthread_cond_init(&vm->halt_cond, NULL);
 	vm->mainloop = g_main_loop_new(NULL, FALSE);
 	vm_clock_ns(vm);	/* starts the guest clock */
+	ret = vmctl_init(vm);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto err_destroy;
+	}
+	if (cfg->start_paused)
+		vm_pause_initial(vm);
 
 	accel_cpuid_init(cfg->smp);
 	ret = vm_mem_init(vm, cfg->ram_size);
@@ -452,6 +489,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	ret = chardev_start(vm->serial, err, errlen);
 	if (ret)
 		goto err_destroy;
+	if (cfg->qmp) {
+		ret = qmp_open(vm, cfg->qmp, err, errlen);
+		if (ret)
+			goto err_destroy;
+	}
 	if (cfg->trace) {
 		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
 		if (!vm->trace) {
@@ -513,6 +555,7 @@ int vm_run(struct vm *vm)
 	if (!vm_should_stop(vm))
 		g_main_loop_run(vm->mainloop);
 	vm_kick_all(vm);
+	qmp_flush(vm);		/* the SHUTDOWN event reaches the client before we go */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i]->thread, NULL);
 	usr1_detach(usr1);
@@ -535,6 +578,7 @@ void vm_print_stats(struct vm *vm, FILE *out)
 
 void vm_destroy(struct vm *vm)
 {
+	qmp_close(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->accel->vcpu_destroy)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);
@@ -555,4 +599,5 @@ void vm_destroy(struct vm *vm)
 	if (vm->mainloop)
 		g_main_loop_unref(vm->mainloop);
 	vm->mainloop = NULL;
+	vmctl_destroy(vm);
 }

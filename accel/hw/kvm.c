@@ -773,6 +773,7 @@ static const struct accel_opt kvm_opts[] = {
 
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
+	.hw = true,
 	.desc = "Linux KVM (hardware virtualization)",
 	.probe = kvm_probe,
 	.vm_init = kvm_vm_init,
