@@ -27,7 +27,7 @@ static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer da
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 static gboolean opt_start_paused;
-static char *opt_qmp;
+static char *opt_qmp, *opt_monitor;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -53,6 +53,9 @@ static GOptionEntry entries[] = {
 	{ "qmp", 0, 0, G_OPTION_ARG_STRING, &opt_qmp,
 	  "QMP control socket: unix:PATH,server[,wait=off] or tcp:HOST:PORT,server[,wait=off]",
 	  "ADDR" },
+	{ "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
+	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
+	  "DEV" },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
 	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
@@ -559,6 +562,20 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	cfg->initrd = opt_initrd;
 	cfg->append = opt_append;
 	cfg->no_reboot = opt_no_reboot;
+	if (opt_monitor && strcmp(opt_monitor, "none")) {
+		if (strcmp(opt_monitor, "stdio")) {
+			fprintf(stderr, "tandem: -monitor %s: only stdio and none (QMP: -qmp)\n",
+				opt_monitor);
+			return 1;
+		}
+		if (opt_serial && strcmp(opt_serial, "stdio") && strcmp(opt_serial, "mon:stdio")) {
+			fprintf(stderr, "tandem: -monitor stdio shares stdio with the serial console: "
+				"drop -serial %s or use -serial mon:stdio\n", opt_serial);
+			return 1;
+		}
+		g_free(opt_serial);
+		opt_serial = g_strdup("monitor:stdio");
+	}
 	if (opt_serial) {
 		cfg->serial = serial_spec(opt_serial);
 		if (!cfg->serial)

@@ -31,4 +31,27 @@ for spec in "unix:/tmp/x" "tcp:127.0.0.1:0,server" "bogus:1,server" "unix:/tmp/x
 		echo "ok: -qmp '$spec' refused: $out"
 	fi
 done
+# The human monitor on stdio: -monitor stdio starts in it, -serial mon:stdio
+# on the console (C-a c switches). Commands typed through a pipe, as a
+# terminal would send them.
+mon() {
+	what=$1; shift
+	out=$( (sleep 1; printf "$1"; sleep 1) | timeout 30 "$TANDEM" --accel=sw --watchdog=0 \
+		-kernel "$wait" "$2" 2>&1 | tr -d '\r')
+	rc=$?
+	for want in $3; do
+		case $out in
+		*"$want"*) ;;
+		*) echo "FAIL: $what: no '$want' in:"; printf '%s\n' "$out" | sed 's/^/  /' | head -20
+		   fail=1; return ;;
+		esac
+	done
+	[ $rc -eq 0 ] || { echo "FAIL: $what: status $rc"; fail=1; return; }
+	echo "ok: $what"
+}
+mon "-monitor stdio: stop, info status, cont, info registers, quit" \
+    'stop\rinfo status\rcont\rinfo registers\rquit\r' -monitor=stdio \
+    "paused RIP= waiting"
+mon "-serial mon:stdio: C-a c to the monitor, info status, quit" \
+    '\001cinfo status\rquit\r' -serial=mon:stdio "waiting VM status: running"
 exit $fail
