@@ -97,7 +97,7 @@ static gboolean bad_value(GError **error, const char *fmt, ...)
 	return FALSE;
 }
 
-/* -display, -vga, -monitor: tandem has none of them, so only "none" means what it does. */
+/* -display, -vga: tandem has neither, so only "none" means what it does. */
 static gboolean opt_only_none(const char *name, const char *value, gpointer data,
 			      GError **error)
 {
@@ -228,7 +228,6 @@ static void chardevs_free(void)
 static GOptionEntry qemu_entries[] = {
 	{ "display", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
 	{ "vga", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
-	{ "monitor", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
 	{ "nodefaults", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
 	  "Accepted (no default devices to drop)", NULL },
 	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
