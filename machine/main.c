@@ -27,7 +27,7 @@ static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer da
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 static gboolean opt_start_paused;
-static char *opt_qmp, *opt_monitor;
+static char *opt_qmp, *opt_monitor, *opt_incoming;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -56,6 +56,8 @@ static GOptionEntry entries[] = {
 	{ "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
+	{ "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
+	  "Start from a snapshot: file:PATH (taken with QMP migrate or snapshot_save)", "URI" },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
 	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
@@ -551,6 +553,14 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		g_free(host);
 	}
 	cfg->start_paused = opt_start_paused;
+	if (opt_incoming) {
+		if (strncmp(opt_incoming, "file:", 5) || !opt_incoming[5]) {
+			fprintf(stderr, "tandem: -incoming %s: only file:PATH (a snapshot file)\n",
+				opt_incoming);
+			return 1;
+		}
+		cfg->incoming = opt_incoming + 5;
+	}
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)

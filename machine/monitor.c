@@ -13,6 +13,7 @@
 #include "accel/accel.h"
 #include "config.h"
 #include "machine/monitor.h"
+#include "machine/snapshot.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 
@@ -148,6 +149,54 @@ static int cmd_powerdown(struct vm *vm, char **argv, GString *out)
 	return -ENODEV;
 }
 
+int monitor_snapshot(struct vm *vm, const char *path, bool load, bool stay_paused, char *why,
+		     size_t len)
+{
+	bool was_running = vm_pause(vm);
+	int ret;
+
+	why[0] = 0;
+	ret = load ? vm_snapshot_load(vm, path, why, len) : vm_snapshot_save(vm, path, why, len);
+	if (was_running && !stay_paused)
+		vm_resume(vm);
+	return ret;
+}
+
+static int snapshot_cmd(struct vm *vm, char **argv, GString *out, bool load, bool migrate)
+{
+	const char *path = argv[0];
+	char why[512];
+	int ret;
+
+	if (migrate && path && !strncmp(path, "file:", 5))
+		path += 5;
+	else if (migrate)
+		path = NULL;
+	if (!path || !*path) {
+		g_string_append(out, migrate ? "migrate: give file:PATH\n" : "give a file name\n");
+		return -EINVAL;
+	}
+	ret = monitor_snapshot(vm, path, load, migrate, why, sizeof(why));
+	if (ret)
+		g_string_append_printf(out, "%s\n", why);
+	return ret;
+}
+
+static int cmd_migrate(struct vm *vm, char **argv, GString *out)
+{
+	return snapshot_cmd(vm, argv, out, false, true);
+}
+
+static int cmd_snap_save(struct vm *vm, char **argv, GString *out)
+{
+	return snapshot_cmd(vm, argv, out, false, false);
+}
+
+static int cmd_snap_load(struct vm *vm, char **argv, GString *out)
+{
+	return snapshot_cmd(vm, argv, out, true, false);
+}
+
 static int cmd_quit(struct vm *vm, char **argv, GString *out)
 {
 	vm_request_exit(vm, VM_EXIT_QMP, 0);
@@ -165,6 +214,9 @@ static const struct {
 	{ "cont", "c", "", "resume", cmd_cont },
 	{ "system_reset", NULL, "", "reset the machine", cmd_reset },
 	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_powerdown },
+	{ "migrate", NULL, "file:PATH", "save the machine to PATH and stay paused", cmd_migrate },
+	{ "snapshot_save", NULL, "PATH", "save the machine to PATH and go on", cmd_snap_save },
+	{ "snapshot_load", NULL, "PATH", "restore the machine from PATH", cmd_snap_load },
 	{ "quit", "q", "", "stop the VM and exit tandem", cmd_quit },
 };
 

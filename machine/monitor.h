@@ -19,4 +19,13 @@ const char *monitor_run_state(struct vm *vm);	/* "running", "paused", "shutdown"
 /* The registers of vCPU @idx, as --stats/SIGUSR1 print them: 0 or -errno. */
 int monitor_registers(struct vm *vm, unsigned idx, GString *out);
 
+/*
+ * Save (@load false) or restore a snapshot with the vCPUs paused around it;
+ * they run on afterwards if they ran before, unless @stay_paused (QMP
+ * migrate leaves the source stopped, as QEMU does). 0, or -errno with one
+ * line in @why.
+ */
+int monitor_snapshot(struct vm *vm, const char *path, bool load, bool stay_paused, char *why,
+		     size_t len);
+
 #endif

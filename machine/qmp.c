@@ -497,7 +497,8 @@ static JsonNode *version_node(void)
 static const char *const command_names[] = {
 	"qmp_capabilities", "query-status", "stop", "cont", "system_reset",
 	"system_powerdown", "quit", "query-cpus-fast", "query-kvm", "query-version",
-	"query-commands", "human-monitor-command",
+	"query-commands", "human-monitor-command", "migrate", "x-snapshot-save",
+	"x-snapshot-load",
 };
 
 static JsonNode *commands_node(void)
@@ -559,6 +560,38 @@ static void execute(struct qmp_client *c, const char *cmd, JsonObject *args, Jso
 		monitor_command(vm, json_node_get_string(line), out);
 		reply(c, json_node_init_string(json_node_alloc(), out->str), id);
 		g_string_free(out, TRUE);
+		return;
+	}
+	if (!strcmp(cmd, "migrate") || !strcmp(cmd, "x-snapshot-save") ||
+	    !strcmp(cmd, "x-snapshot-load")) {
+		static const char *const mig_args[] = { "uri", "*detach", "*blk", "*inc",
+							"*resume", NULL };
+		static const char *const file_args[] = { "file", NULL };
+		bool mig = !strcmp(cmd, "migrate");
+		const char *key = mig ? "uri" : "file", *path;
+		char why[512];
+		JsonNode *v;
+
+		if (!check_args(c, args, id, mig ? mig_args : file_args))
+			return;
+		v = json_object_get_member(args, key);
+		if (JSON_NODE_TYPE(v) != JSON_NODE_VALUE ||
+		    json_node_get_value_type(v) != G_TYPE_STRING) {
+			reply_error(c, "GenericError", id,
+				    "Invalid parameter type for '%s', expected: string", key);
+			return;
+		}
+		path = json_node_get_string(v);
+		if (mig && strncmp(path, "file:", 5)) {
+			reply_error(c, "GenericError", id,
+				    "migrate: only file: URIs (tandem migrates to a snapshot file)");
+			return;
+		}
+		if (monitor_snapshot(vm, mig ? path + 5 : path, !strcmp(cmd, "x-snapshot-load"),
+				     mig, why, sizeof(why)))
+			reply_error(c, "GenericError", id, "%s", why);
+		else
+			reply(c, NULL, id);
 		return;
 	}
 	/* The rest take no arguments. */

@@ -24,6 +24,7 @@
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 #include "machine/qmp.h"
+#include "machine/snapshot.h"
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -525,6 +526,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 			goto err_destroy;
 		}
 	}
+	if (cfg->incoming) {
+		ret = vm_snapshot_load(vm, cfg->incoming, err, errlen);
+		if (ret)
+			goto err_destroy;
+	}
 	return 0;
 
 err_destroy:
@@ -544,6 +550,7 @@ int vm_run(struct vm *vm)
 	usr1 = usr1_attach(vm);
 	watchdog = watchdog_attach(vm);
 
+	vm->threads_started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
 			fprintf(stderr, "tandem: cannot start vCPU thread\n");

@@ -55,6 +55,7 @@ struct vm_config {
 	unsigned watchdog_s;		/* report a vCPU with no exit for this long; 0: off */
 	const char *qmp;		/* -qmp unix:PATH,server,wait=off (NULL: none) */
 	bool start_paused;		/* -S: vCPUs wait for `cont` */
+	const char *incoming;		/* -incoming file:PATH: restore this snapshot at start */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -130,6 +131,7 @@ struct vm {
 	int exit_code;
 	atomic_bool reset_request;
 	struct vm_ctl *ctl;		/* machine/vmctl.c: pause, calls, events */
+	bool threads_started;		/* vm_run() started the vCPU threads */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
 
 	struct x86_state boot;		/* what reset goes back to */
