@@ -14,6 +14,7 @@
 #include "config.h"
 #include "machine/monitor.h"
 #include "machine/snapshot.h"
+#include "machine/vmswitch.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 
@@ -197,6 +198,19 @@ static int cmd_snap_load(struct vm *vm, char **argv, GString *out)
 	return snapshot_cmd(vm, argv, out, true, false);
 }
 
+static int cmd_switch(struct vm *vm, char **argv, GString *out)
+{
+	char why[512];
+	int ret = vm_switch_accel(vm, argv[0] ? argv[0] : "other", argv[0] ? argv[1] : NULL, why,
+				  sizeof(why));
+
+	if (ret)
+		g_string_append_printf(out, "switch_accel: %s\n", why);
+	else
+		g_string_append_printf(out, "now on %s\n", vm->accel->name);
+	return ret;
+}
+
 static int cmd_quit(struct vm *vm, char **argv, GString *out)
 {
 	vm_request_exit(vm, VM_EXIT_QMP, 0);
@@ -217,6 +231,8 @@ static const struct {
 	{ "migrate", NULL, "file:PATH", "save the machine to PATH and stay paused", cmd_migrate },
 	{ "snapshot_save", NULL, "PATH", "save the machine to PATH and go on", cmd_snap_save },
 	{ "snapshot_load", NULL, "PATH", "restore the machine from PATH", cmd_snap_load },
+	{ "switch_accel", NULL, "[sw|kvm|other [OPTS]]",
+	  "move the running guest to another engine", cmd_switch },
 	{ "quit", "q", "", "stop the VM and exit tandem", cmd_quit },
 };
 

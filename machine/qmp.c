@@ -34,6 +34,7 @@
 #include "machine/qmp.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
+#include "machine/vmswitch.h"
 
 #define QMP_MAX_MSG	(64u << 10)
 #define QMP_MAX_DEPTH	64u
@@ -498,7 +499,7 @@ static const char *const command_names[] = {
 	"qmp_capabilities", "query-status", "stop", "cont", "system_reset",
 	"system_powerdown", "quit", "query-cpus-fast", "query-kvm", "query-version",
 	"query-commands", "human-monitor-command", "migrate", "x-snapshot-save",
-	"x-snapshot-load",
+	"x-snapshot-load", "x-switch-accel",
 };
 
 static JsonNode *commands_node(void)
@@ -589,6 +590,29 @@ static void execute(struct qmp_client *c, const char *cmd, JsonObject *args, Jso
 		}
 		if (monitor_snapshot(vm, mig ? path + 5 : path, !strcmp(cmd, "x-snapshot-load"),
 				     mig, why, sizeof(why)))
+			reply_error(c, "GenericError", id, "%s", why);
+		else
+			reply(c, NULL, id);
+		return;
+	}
+	if (!strcmp(cmd, "x-switch-accel")) {
+		static const char *const sw_args[] = { "accel", "*opts", NULL };
+		JsonNode *a, *o;
+		char why[512];
+
+		if (!check_args(c, args, id, sw_args))
+			return;
+		a = json_object_get_member(args, "accel");
+		o = json_object_get_member(args, "opts");
+		if (JSON_NODE_TYPE(a) != JSON_NODE_VALUE ||
+		    json_node_get_value_type(a) != G_TYPE_STRING ||
+		    (o && (JSON_NODE_TYPE(o) != JSON_NODE_VALUE ||
+			   json_node_get_value_type(o) != G_TYPE_STRING))) {
+			reply_error(c, "GenericError", id, "x-switch-accel: accel and opts are strings");
+			return;
+		}
+		if (vm_switch_accel(vm, json_node_get_string(a), o ? json_node_get_string(o) : NULL,
+				    why, sizeof(why)))
 			reply_error(c, "GenericError", id, "%s", why);
 		else
 			reply(c, NULL, id);

@@ -579,6 +579,9 @@ void vm_print_stats(struct vm *vm, FILE *out)
 		(unsigned long long)vm->pio.unmapped_writes,
 		(unsigned long long)vm->mmio.unmapped_reads,
 		(unsigned long long)vm->mmio.unmapped_writes);
+	if (vm->nr_switches)
+		fprintf(out, "tandem: engine switches: %u (now on %s)\n", vm->nr_switches,
+			vm->accel->name);
 	if (vm->accel && vm->accel->print_stats)
 		vm->accel->print_stats(vm, out);
 }
@@ -587,7 +590,7 @@ void vm_destroy(struct vm *vm)
 {
 	qmp_close(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->accel->vcpu_destroy)
+		if (vm->accel->vcpu_destroy && vm->vcpus[i]->accel_data)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus[i]);
 	}

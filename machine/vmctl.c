@@ -160,6 +160,17 @@ bool vm_resume(struct vm *vm)
 	return was;
 }
 
+bool vmctl_all_parked(struct vm *vm)
+{
+	struct vm_ctl *c = vm->ctl;
+	bool all;
+
+	pthread_mutex_lock(&c->lock);
+	all = c->paused && (!vm->threads_started || c->parked == vm->nr_vcpus);
+	pthread_mutex_unlock(&c->lock);
+	return all;
+}
+
 void vm_pause_initial(struct vm *vm)
 {
 	vm->ctl->paused = true;

@@ -42,6 +42,8 @@ bool vm_pause(struct vm *vm);
 /* Let the vCPUs go on; false when it was not paused. */
 bool vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
+/* Paused and every vCPU thread parked (vm_pause() may give up waiting). */
+bool vmctl_all_parked(struct vm *vm);
 /* -S: paused from the start, before any vCPU thread exists (no event). */
 void vm_pause_initial(struct vm *vm);
 
