@@ -293,6 +293,9 @@ static gboolean on_watchdog(gpointer data)
 	struct vm *vm = data;
 	uint64_t limit = vm->cfg.watchdog_s * 1000000000ull;
 
+	/* After a live switch the engine may be one that always comes back. */
+	if (!vm->accel->no_exit_ns)
+		return G_SOURCE_CONTINUE;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
 		uint64_t ns = vm->accel->no_exit_ns(vcpu);

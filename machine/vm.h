@@ -133,6 +133,7 @@ struct vm {
 	struct vm_ctl *ctl;		/* machine/vmctl.c: pause, calls, events */
 	bool threads_started;		/* vm_run() started the vCPU threads */
 	unsigned nr_switches;		/* live engine switches (machine/vmswitch.c) */
+	bool switching;			/* an engine is being taken down for a switch */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
 
 	struct x86_state boot;		/* what reset goes back to */

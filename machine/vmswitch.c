@@ -47,6 +47,7 @@ static int vcpu_state(struct vcpu *vcpu, struct x86_state *st, bool set)
 
 static void engine_down(struct vm *vm)
 {
+	vm->switching = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i]->accel_data && vm->accel->vcpu_destroy)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);
@@ -55,6 +56,7 @@ static void engine_down(struct vm *vm)
 	if (vm->accel_data)
 		vm->accel->vm_destroy(vm);
 	vm->accel_data = NULL;
+	vm->switching = false;
 }
 
 static int engine_up(struct vm *vm, const struct accel_ops *a)
