@@ -25,9 +25,11 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "accel/accel.h"
 #include "config.h"
 #include "machine/chardev.h"
 #include "machine/monitor.h"
+#include "machine/vmswitch.h"
 #include "machine/vm.h"
 
 #define CHARDEV_INBUF	1024
@@ -197,7 +199,8 @@ static void chardev_help(struct chardev *cd)
 	chardev_print(cd, "\r\n"
 		      "tandem console escapes (Ctrl-A then a key):\r\n"
 		      "  C-a h    show this help\r\n"
-		      "  C-a x    quit\r\n");
+		      "  C-a x    quit\r\n"
+		      "  C-a s    move the guest to the other engine (sw <-> kvm)\r\n");
 	if (cd->mux)
 		chardev_print(cd, "  C-a c    switch between the console and the monitor\r\n");
 	chardev_print(cd, "  C-a C-a  send C-a to the guest\r\n");
@@ -258,6 +261,20 @@ static void mon_input(struct chardev *cd, uint8_t c)
 	}
 }
 
+static gboolean switch_run(gpointer data)
+{
+	struct chardev *cd = data;
+	char why[512], line[600];
+
+	if (vm_switch_accel(cd->vm, "other", NULL, why, sizeof(why)))
+		snprintf(line, sizeof(line), "\r\ntandem: C-a s: %s\r\n", why);
+	else
+		snprintf(line, sizeof(line), "\r\ntandem: C-a s: the guest now runs on %s\r\n",
+			 cd->vm->accel->name);
+	chardev_print(cd, line);
+	return G_SOURCE_REMOVE;
+}
+
 static void mon_enter(struct chardev *cd)
 {
 	cd->in_monitor = true;
@@ -299,6 +316,11 @@ static bool chardev_filter(struct chardev *cd, uint8_t c)
 	case 'X':
 		chardev_print(cd, "\r\ntandem: terminated by C-a x\r\n");
 		vm_request_exit(cd->vm, VM_EXIT_USER, 0);
+		return false;
+	case 's':
+	case 'S':
+		/* Outside vm->lock (held here): the switch waits for the vCPUs. */
+		g_idle_add(switch_run, cd);
 		return false;
 	case 'h':
 	case 'H':

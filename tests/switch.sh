@@ -42,4 +42,12 @@ for w in "sort" "chase cpl=0"; do
 		fi
 	done
 done
+# The console key: C-a s on a mon:stdio console moves the guest and back.
+out=$( (sleep 1; printf '\001s'; sleep 1; printf '\001s'; sleep 1; printf '\001x') |
+	timeout 30 "$TANDEM" --accel=sw --watchdog=0 -serial mon:stdio \
+	-kernel "$top_builddir/tests/guests/wait.elf" 2>&1 | tr -d '\r')
+case $out in
+*"now runs on kvm"*"now runs on sw"*) echo "ok: C-a s moved the guest to kvm and back" ;;
+*) echo "FAIL: C-a s:"; printf '%s\n' "$out" | sed 's/^/  /'; fail=1 ;;
+esac
 exit $fail
