@@ -27,7 +27,7 @@ static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer da
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 static gboolean opt_start_paused;
-static char *opt_qmp, *opt_monitor, *opt_incoming;
+static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -56,6 +56,9 @@ static GOptionEntry entries[] = {
 	{ "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
+	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
+	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
+	  "(default: the -kernel ELF's own)", "FILE" },
 	{ "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
 	  "Start from a snapshot: file:PATH (taken with QMP migrate or snapshot_save)", "URI" },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
@@ -553,6 +556,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		g_free(host);
 	}
 	cfg->start_paused = opt_start_paused;
+	cfg->symbols = opt_symbols;
 	if (opt_incoming) {
 		if (strncmp(opt_incoming, "file:", 5) || !opt_incoming[5]) {
 			fprintf(stderr, "tandem: -incoming %s: only file:PATH (a snapshot file)\n",

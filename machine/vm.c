@@ -25,6 +25,7 @@
 #include "machine/vmctl.h"
 #include "machine/qmp.h"
 #include "machine/snapshot.h"
+#include "machine/symbols.h"
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -498,6 +499,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (ret)
 			goto err_destroy;
 	}
+	/* Symbols for traces: asked for, or the kernel's own when it is an ELF with some. */
+	if (cfg->symbols) {
+		vm->symbols = symbols_load(cfg->symbols, err, errlen);
+		if (!vm->symbols) {
+			ret = -EINVAL;
+			goto err_destroy;
+		}
+	} else if (cfg->kernel && cfg->trace) {
+		char ignored[256];
+
+		vm->symbols = symbols_load(cfg->kernel, ignored, sizeof(ignored));
+	}
 	if (cfg->trace) {
 		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
 		if (!vm->trace) {
@@ -612,5 +625,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->mainloop)
 		g_main_loop_unref(vm->mainloop);
 	vm->mainloop = NULL;
+	symbols_free(vm->symbols);
+	vm->symbols = NULL;
 	vmctl_destroy(vm);
 }

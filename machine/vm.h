@@ -22,6 +22,7 @@
 
 struct accel_ops;
 struct device;
+struct symbols;
 struct qmp_server;
 struct vm_ctl;
 struct pci_bus;
@@ -56,6 +57,7 @@ struct vm_config {
 	const char *qmp;		/* -qmp unix:PATH,server,wait=off (NULL: none) */
 	bool start_paused;		/* -S: vCPUs wait for `cont` */
 	const char *incoming;		/* -incoming file:PATH: restore this snapshot at start */
+	const char *symbols;		/* --symbols FILE (ELF or System.map) */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -143,6 +145,7 @@ struct vm {
 	uint64_t clock_base_ns;
 
 	FILE *trace;			/* NULL when no --trace */
+	struct symbols *symbols;	/* machine/symbols.h; NULL: none */
 	void *board;			/* board private data */
 	void *fallback;			/* the emulating engine's data, see accel_ops.emulate */
 };
