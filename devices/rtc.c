@@ -535,6 +535,11 @@ struct rtc *rtc_create(struct vm *vm, uint16_t base, unsigned irq)
 	r->cmos[RTC_REG_B] = REG_B_24H;
 	r->cmos[RTC_REG_D] = REG_D_VRT;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	/* -icount: nothing from the host may leak in; a fixed start, 2000-01-01 00:00 UTC. */
+	if (vm->cfg.icount_shift >= 0) {
+		ts.tv_sec = 946684800;
+		ts.tv_nsec = 0;
+	}
 	rtc_set_base(r, ts.tv_sec, ts.tv_nsec, vm_clock_ns(vm));
 	rtc_store_time(r, ts.tv_sec);
 	rtc_fill_memory(r);

@@ -59,6 +59,7 @@ struct chardev {
 	 */
 	bool mux;
 	bool in_monitor;
+	bool gated;		/* see chardev_set_gated() */
 	GString *mon_line;
 	unsigned watch;		/* GSource id, 0 when not watching */
 
@@ -179,7 +180,7 @@ static void chardev_deliver(struct chardev *cd)
 {
 	size_t n, off = 0;
 
-	if (!cd->rx)
+	if (!cd->rx || cd->gated)
 		return;
 	while (off < cd->in_len) {
 		n = cd->rx->can_receive(cd->rx_opaque);
@@ -370,6 +371,9 @@ static gboolean chardev_readable(gint fd, GIOCondition cond, gpointer opaque)
 	}
 out_deliver:
 	chardev_deliver(cd);
+	/* Held for the recorder: a halted vCPU must wake up to release it. */
+	if (cd->gated && cd->in_len)
+		vm_kick_all(cd->vm);
 	if (cd->in_len >= CHARDEV_INBUF)
 		keep = G_SOURCE_REMOVE;
 out:
@@ -377,6 +381,47 @@ out:
 		cd->watch = 0;
 	pthread_mutex_unlock(&cd->vm->lock);
 	return keep;
+}
+
+void chardev_set_gated(struct chardev *cd, bool gated)
+{
+	if (cd)
+		cd->gated = gated;
+}
+
+size_t chardev_gated_pending(const struct chardev *cd)
+{
+	return cd ? __atomic_load_n(&cd->in_len, __ATOMIC_RELAXED) : 0;
+}
+
+size_t chardev_gated_release(struct chardev *cd, uint8_t *out, size_t max)
+{
+	size_t n;
+
+	if (!cd || !cd->rx || !cd->in_len)
+		return 0;
+	n = cd->rx->can_receive(cd->rx_opaque);
+	if (n > cd->in_len)
+		n = cd->in_len;
+	if (n > max)
+		n = max;
+	if (!n)
+		return 0;
+	memcpy(out, cd->in_buf, n);
+	cd->rx->receive(cd->rx_opaque, cd->in_buf, n);
+	memmove(cd->in_buf, cd->in_buf + n, cd->in_len - n);
+	cd->in_len -= n;
+	chardev_watch(cd);
+	return n;
+}
+
+void chardev_inject(struct chardev *cd, const uint8_t *buf, size_t len)
+{
+	if (!cd || !cd->rx)
+		return;
+	cd->in_len = 0;		/* replay: what is typed now is not what ran */
+	cd->rx->receive(cd->rx_opaque, buf, len);
+	chardev_watch(cd);
 }
 
 void chardev_accept_input(struct chardev *cd)

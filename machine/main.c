@@ -16,6 +16,7 @@
 #include "accel/accel.h"
 #include "config.h"
 #include "machine/qmp.h"
+#include "machine/replay.h"
 #include "machine/vm.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
@@ -27,7 +28,7 @@ static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer da
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
 static gboolean opt_start_paused;
-static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols;
+static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -56,6 +57,9 @@ static GOptionEntry entries[] = {
 	{ "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
+	{ "icount", 0, 0, G_OPTION_ARG_STRING, &opt_icount,
+	  "Deterministic clock (sw): shift=N (2^N ns per instruction)[,rr=record|replay,"
+	  "rrfile=FILE]", "OPTS" },
 	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
 	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
 	  "(default: the -kernel ELF's own)", "FILE" },
@@ -395,6 +399,62 @@ static int parse_trace(const char *s, unsigned *mask)
 	return ret;
 }
 
+/* -icount N | shift=N[,rr=record|replay,rrfile=FILE]: 0, or -EINVAL with one line said. */
+static int parse_icount(const char *s, struct vm_config *cfg)
+{
+	char **parts = g_strsplit(s, ",", -1);
+	static char rrfile[4096];
+	int ret = 0;
+
+	cfg->icount_shift = -1;
+	for (char **p = parts; *p && !ret; p++) {
+		const char *v = *p;
+		char *end;
+		long n;
+
+		if (!strncmp(v, "shift=", 6) || (p == parts && *v >= '0' && *v <= '9')) {
+			v += *v == 's' ? 6 : 0;
+			n = strtol(v, &end, 10);
+			if (!strcmp(v, "auto")) {
+				fprintf(stderr, "tandem: -icount shift=auto follows the host's speed, "
+					"which is not deterministic: give a number (0-10)\n");
+				ret = -EINVAL;
+			} else if (*end || end == v || n < 0 || n > 10) {
+				fprintf(stderr, "tandem: -icount: bad shift '%s' (0-10)\n", v);
+				ret = -EINVAL;
+			} else {
+				cfg->icount_shift = (int)n;
+			}
+		} else if (!strcmp(v, "rr=record")) {
+			cfg->rr_mode = REPLAY_RECORD;
+		} else if (!strcmp(v, "rr=replay")) {
+			cfg->rr_mode = REPLAY_PLAY;
+		} else if (!strncmp(v, "rrfile=", 7) && v[7]) {
+			snprintf(rrfile, sizeof(rrfile), "%s", v + 7);
+			cfg->rr_file = rrfile;
+		} else if (!strcmp(v, "sleep=off") || !strcmp(v, "align=off")) {
+			/* QEMU's defaults here anyway: time never waits for the host. */
+		} else {
+			fprintf(stderr, "tandem: -icount: unknown option '%s' (shift=N, rr=record|"
+				"replay, rrfile=FILE)\n", v);
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && cfg->icount_shift < 0)
+		cfg->icount_shift = 0;
+	if (!ret && cfg->rr_mode != REPLAY_NONE && !cfg->rr_file) {
+		fprintf(stderr, "tandem: -icount rr=%s needs rrfile=FILE\n",
+			cfg->rr_mode == REPLAY_RECORD ? "record" : "replay");
+		ret = -EINVAL;
+	}
+	if (!ret && cfg->rr_mode != REPLAY_NONE && cfg->smp > 1) {
+		fprintf(stderr, "tandem: -icount rr needs one vCPU\n");
+		ret = -EINVAL;
+	}
+	g_strfreev(parts);
+	return ret;
+}
+
 /*
  * -machine pc[,accel=A][,type=pc]: QEMU's accel= is a ':'-separated list
  * tried in order; "kvm:tcg" is what tandem's auto does.
@@ -557,6 +617,8 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	}
 	cfg->start_paused = opt_start_paused;
 	cfg->symbols = opt_symbols;
+	if (opt_icount && parse_icount(opt_icount, cfg))
+		return 1;
 	if (opt_incoming) {
 		if (strncmp(opt_incoming, "file:", 5) || !opt_incoming[5]) {
 			fprintf(stderr, "tandem: -incoming %s: only file:PATH (a snapshot file)\n",
@@ -623,7 +685,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 int main(int argc, char **argv)
 {
 	struct vm_config cfg = { .ram_size = 128ull << 20, .smp = 1, .accel = "auto",
-				 .serial = "stdio" };
+				 .serial = "stdio", .icount_shift = -1 };
 	const struct accel_ops *accel;
 	char why[512], err[512];
 	char **args;
@@ -645,9 +707,17 @@ int main(int argc, char **argv)
 	}
 
 	status = 1;
+	/* Deterministic mode counts instructions: only the software CPU can. */
+	if (cfg.icount_shift >= 0 && !strcmp(cfg.accel, "auto"))
+		cfg.accel = "sw";
 	accel = accel_select(cfg.accel, why, sizeof(why));
 	if (!accel) {
 		fprintf(stderr, "tandem: %s\n", why);
+		goto out;
+	}
+	if (cfg.icount_shift >= 0 && accel->hw) {
+		fprintf(stderr, "tandem: -icount needs --accel=sw: %s runs guest code on the host "
+			"CPU, which cannot stop at an exact instruction count\n", accel->name);
 		goto out;
 	}
 	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {

@@ -34,6 +34,7 @@ struct vm_timers {
 	uint64_t manual_ns;
 	uint64_t pass;		/* run_expired() passes so far */
 	bool running;		/* in run_expired(): one rearm() at the end */
+	uint64_t earliest;	/* the first deadline (vm_timers_deadline()) */
 };
 
 static uint64_t host_ns(void)
@@ -51,10 +52,18 @@ static struct vm_timers *timers(struct vm *vm)
 		if (!vm->timers)
 			return NULL;
 		vm->timers->fd = -1;
+		vm->timers->earliest = UINT64_MAX;
 		if (!vm->clock_base_ns)
 			vm->clock_base_ns = host_ns();
 	}
 	return vm->timers;
+}
+
+uint64_t vm_timers_deadline(struct vm *vm)
+{
+	struct vm_timers *t = vm->timers;
+
+	return t ? __atomic_load_n(&t->earliest, __ATOMIC_RELAXED) : UINT64_MAX;
 }
 
 uint64_t vm_clock_ns(struct vm *vm)
@@ -93,11 +102,14 @@ static void rearm(struct vm *vm)
 	uint64_t first = UINT64_MAX;
 	struct itimerspec its = { 0 };
 
-	if (!t || t->fd < 0 || t->manual || t->running)
+	if (!t || t->running)
 		return;
 	for (struct vm_timer *x = t->list; x; x = x->next)
 		if (x->deadline < first)
 			first = x->deadline;
+	__atomic_store_n(&t->earliest, first, __ATOMIC_RELAXED);
+	if (t->fd < 0 || t->manual)
+		return;
 	if (first != UINT64_MAX) {
 		uint64_t abs = first + vm->clock_base_ns;
 
@@ -147,10 +159,12 @@ void vm_timer_del(struct vm_timer *x)
 void vm_timer_free(struct vm_timer *x)
 {
 	struct vm_timers *t;
+	struct vm *vm;
 
 	if (!x)
 		return;
-	t = x->vm->timers;
+	vm = x->vm;
+	t = vm->timers;
 	for (struct vm_timer **pp = &t->list; *pp; pp = &(*pp)->next) {
 		if (*pp == x) {
 			*pp = x->next;
@@ -158,6 +172,7 @@ void vm_timer_free(struct vm_timer *x)
 		}
 	}
 	free(x);
+	rearm(vm);
 }
 
 /*

@@ -31,6 +31,12 @@ void vm_clock_set_manual(struct vm *vm, uint64_t ns);
  * them re-arm from their restored state.
  */
 void vm_clock_restore(struct vm *vm, uint64_t ns);
+/*
+ * The earliest armed deadline (UINT64_MAX: none), kept up to date under
+ * vm->lock and readable without it: the deterministic clock (-icount)
+ * looks at it before every instruction.
+ */
+uint64_t vm_timers_deadline(struct vm *vm);
 /* Run the callbacks of expired timers now (takes vm->lock). */
 void vm_timers_run(struct vm *vm);
 /* Event-loop integration (vm.c): attach the timer source to the main loop. */

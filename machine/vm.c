@@ -24,6 +24,7 @@
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 #include "machine/qmp.h"
+#include "machine/replay.h"
 #include "machine/snapshot.h"
 #include "machine/symbols.h"
 
@@ -467,6 +468,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		snprintf(err, errlen, "out of memory");
 		goto err_destroy;
 	}
+	/* -icount: the clock starts at 0 and moves only with instructions (accel/sw/icount.c). */
+	if (cfg->icount_shift >= 0)
+		vm_clock_set_manual(vm, 0);
 	if (cfg->start_paused)
 		vm_pause_initial(vm);
 
@@ -499,6 +503,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		if (ret)
 			goto err_destroy;
 	}
+	ret = replay_open(vm, (enum replay_mode)cfg->rr_mode, cfg->rr_file,
+			  (unsigned)(cfg->icount_shift < 0 ? 0 : cfg->icount_shift), err, errlen);
+	if (ret)
+		goto err_destroy;
 	/* Symbols for traces: asked for, or the kernel's own when it is an ELF with some. */
 	if (cfg->symbols) {
 		vm->symbols = symbols_load(cfg->symbols, err, errlen);
@@ -605,6 +613,7 @@ void vm_print_stats(struct vm *vm, FILE *out)
 void vm_destroy(struct vm *vm)
 {
 	qmp_close(vm);
+	replay_close(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->accel->vcpu_destroy && vm->vcpus[i]->accel_data)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);

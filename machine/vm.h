@@ -23,6 +23,7 @@
 struct accel_ops;
 struct device;
 struct symbols;
+struct replay;
 struct qmp_server;
 struct vm_ctl;
 struct pci_bus;
@@ -58,6 +59,9 @@ struct vm_config {
 	bool start_paused;		/* -S: vCPUs wait for `cont` */
 	const char *incoming;		/* -incoming file:PATH: restore this snapshot at start */
 	const char *symbols;		/* --symbols FILE (ELF or System.map) */
+	int icount_shift;		/* -icount: 2^shift ns per instruction; -1: off */
+	int rr_mode;			/* enum replay_mode (machine/replay.h) */
+	const char *rr_file;
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -146,6 +150,8 @@ struct vm {
 
 	FILE *trace;			/* NULL when no --trace */
 	struct symbols *symbols;	/* machine/symbols.h; NULL: none */
+	struct replay *replay;		/* machine/replay.c; NULL: not recording or replaying */
+	uint64_t replay_count;		/* the instruction count replay_point() last saw */
 	void *board;			/* board private data */
 	void *fallback;			/* the emulating engine's data, see accel_ops.emulate */
 };

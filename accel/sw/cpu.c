@@ -20,6 +20,7 @@
 #include "accel/sw/cpu.h"
 #include "accel/sw/fallback.h"
 #include "accel/sw/fpu.h"
+#include "accel/sw/icount.h"
 #include "accel/sw/sys.h"
 #include "accel/sw/translator/tb.h"
 #include "machine/cpuid.h"
@@ -283,6 +284,9 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 				return VCPU_STOP_KICK;
 			c->intr_hint = true;
 		}
+		if (__builtin_expect(cpu->vm && cpu->vm->cfg.icount_shift >= 0, 0) &&
+		    sw_icount_point(cpu))
+			c->intr_hint = true;
 		if (__builtin_expect(st->exception.pending || st->exception.injected ||
 				     st->interrupt.pending || st->interrupt.injected ||
 				     st->nmi_pending, 0)) {
@@ -297,8 +301,14 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 				continue;
 			}
 		}
-		if (st->halted)
+		if (st->halted) {
+			/* -icount: time jumps to the next deadline instead of passing. */
+			if (cpu->vm && cpu->vm->cfg.icount_shift >= 0 && sw_icount_warp(cpu)) {
+				c->intr_hint = true;
+				continue;
+			}
 			return VCPU_STOP_HALT;
+		}
 
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
@@ -374,6 +384,8 @@ static enum tb_mode jit_mode(struct vm *vm)
 		return TB_ON;
 	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
 		return TB_OFF;
+	if (vm->cfg.icount_shift >= 0)
+		return TB_OFF;	/* blocks do not count instructions yet: see icount.h */
 	if (!accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
 		return TB_ON;
 	if (!strcmp(v, "off"))
@@ -570,7 +582,7 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
-	cpu->tsc_offset = st->msr.tsc - __rdtsc();
+	cpu->tsc_offset = st->msr.tsc - sw_tsc_base(cpu);
 	cpu->stop_req = false;
 	cpu->delivering = 0;
 	cpu->pending_db_trap = false;

@@ -211,6 +211,7 @@ struct sw_cpu {
 
 	uint64_t tsc_offset;		/* guest TSC = host TSC + offset */
 	uint64_t icount;		/* instructions retired */
+	uint64_t icount_bias;		/* -icount: ns skipped while halted (icount.c) */
 	/* Guest TLB flushes (MOV CR3, INVLPG, INVPCID, paging changes), for the fallback. */
 	uint64_t nr_tlb_flushes;
 	uint64_t nr_exceptions, nr_interrupts;

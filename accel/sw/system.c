@@ -20,6 +20,7 @@
 #include <x86intrin.h>
 
 #include "accel/sw/core.h"
+#include "accel/sw/icount.h"
 #include "accel/sw/sys.h"
 #include "machine/bus.h"
 #include "machine/cpuid.h"
@@ -619,7 +620,7 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 
 uint64_t sw_rdtsc(struct sw_cpu *cpu)
 {
-	return __rdtsc() + cpu->tsc_offset;
+	return sw_tsc_base(cpu) + cpu->tsc_offset;
 }
 
 static void h_rdtsc(struct sw_cpu *cpu, const struct sw_insn *in)
@@ -748,7 +749,7 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 	case MSR_UCODE_REV:
 		return true;
 	case MSR_IA32_TSC:
-		cpu->tsc_offset = v - __rdtsc();
+		cpu->tsc_offset = v - sw_tsc_base(cpu);
 		return true;
 	case MSR_IA32_APIC_BASE:
 		/* Reserved: bits 0-7, 9, x2APIC (10, not in the model), above MAXPHYADDR. */
