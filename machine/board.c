@@ -23,43 +23,17 @@
 #include "machine/vm.h"
 
 /*
- * One row per device: where it sits and how to make, reset and free it.
- * The wrappers adapt each device's typed constructor to the table.
+ * One row per device: where it sits and how to make it. Each constructor
+ * registers its device with the VM (machine/device.h), which resets and
+ * destroys it from then on; the board only keeps the pointers it wires
+ * other devices to.
  */
 struct board_dev {
 	const char *name;
 	uint16_t port;
 	int irq;
 	void *(*create)(struct vm *vm, const struct board_dev *d);
-	void (*reset)(void *dev);
-	void (*destroy)(void *dev);
 };
-
-#define DEV_HOOKS(prefix, type)						\
-	static void prefix##_reset_hook(void *d) { prefix##_reset((struct type *)d); }	\
-	static void prefix##_destroy_hook(void *d) { prefix##_destroy((struct type *)d); }
-
-DEV_HOOKS(i8259, i8259)
-DEV_HOOKS(i8254, i8254)
-DEV_HOOKS(rtc, rtc)
-DEV_HOOKS(i8042, i8042)
-DEV_HOOKS(uart8250, uart8250)
-DEV_HOOKS(misc_post, misc_post)
-DEV_HOOKS(misc_acpi_pm, misc_acpi_pm)
-DEV_HOOKS(misc_port92, misc_port92)
-DEV_HOOKS(misc_rcr, misc_rcr)
-DEV_HOOKS(lapic, lapic)
-DEV_HOOKS(ioapic, ioapic)
-
-static void debug_exit_destroy_hook(void *d)
-{
-	misc_debug_exit_destroy(d);
-}
-
-static void fw_cfg_destroy_hook(void *d)
-{
-	fw_cfg_destroy(d);
-}
 
 static void *create_pic(struct vm *vm, const struct board_dev *d)
 {
@@ -147,21 +121,19 @@ static void *create_com1(struct vm *vm, const struct board_dev *d)
 
 /* The interrupt controller comes first: the others connect to its lines. */
 static const struct board_dev pc_devices[] = {
-	{ "i8259 PIC pair", 0x20, -1, create_pic, i8259_reset_hook, i8259_destroy_hook },
-	{ "local APIC", 0, -1, create_lapic, lapic_reset_hook, lapic_destroy_hook },
-	{ "I/O APIC", 0, -1, create_ioapic, ioapic_reset_hook, ioapic_destroy_hook },
-	{ "i8254 PIT", 0x40, 0, create_pit, i8254_reset_hook, i8254_destroy_hook },
-	{ "mc146818 RTC", 0x70, 8, create_rtc, rtc_reset_hook, rtc_destroy_hook },
-	{ "i8042", 0x60, 1, create_kbc, i8042_reset_hook, i8042_destroy_hook },
-	{ "isa-debug-exit", 0xf4, -1, create_debug_exit, NULL, debug_exit_destroy_hook },
-	{ "POST port", 0x80, -1, create_post, misc_post_reset_hook, misc_post_destroy_hook },
-	{ "port 92", 0x92, -1, create_port92, misc_port92_reset_hook, misc_port92_destroy_hook },
-	{ "ACPI PM", 0x600, -1, create_acpi_pm, misc_acpi_pm_reset_hook,
-	  misc_acpi_pm_destroy_hook },
-	{ "reset control", 0xcf9, -1, create_rcr, misc_rcr_reset_hook, misc_rcr_destroy_hook },
-	{ "fw_cfg", 0x510, -1, create_fw_cfg, NULL, fw_cfg_destroy_hook },
-	{ "16550A UART (COM1)", 0x3f8, 4, create_com1, uart8250_reset_hook,
-	  uart8250_destroy_hook },
+	{ "i8259 PIC pair", 0x20, -1, create_pic },
+	{ "local APIC", 0, -1, create_lapic },
+	{ "I/O APIC", 0, -1, create_ioapic },
+	{ "i8254 PIT", 0x40, 0, create_pit },
+	{ "mc146818 RTC", 0x70, 8, create_rtc },
+	{ "i8042", 0x60, 1, create_kbc },
+	{ "isa-debug-exit", 0xf4, -1, create_debug_exit },
+	{ "POST port", 0x80, -1, create_post },
+	{ "port 92", 0x92, -1, create_port92 },
+	{ "ACPI PM", 0x600, -1, create_acpi_pm },
+	{ "reset control", 0xcf9, -1, create_rcr },
+	{ "fw_cfg", 0x510, -1, create_fw_cfg },
+	{ "16550A UART (COM1)", 0x3f8, 4, create_com1 },
 };
 #define NR_PC_DEVICES (sizeof(pc_devices) / sizeof(pc_devices[0]))
 
@@ -197,15 +169,6 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-void board_reset(struct vm *vm)
-{
-	struct pc_board *b = vm->board;
-
-	for (size_t i = 0; i < NR_PC_DEVICES; i++)
-		if (b->dev[i] && pc_devices[i].reset)
-			pc_devices[i].reset(b->dev[i]);
-}
-
 int board_load(struct vm *vm, char *err, size_t errlen)
 {
 	struct loader_args a = {
@@ -225,11 +188,9 @@ void board_destroy(struct vm *vm)
 {
 	struct pc_board *b = vm->board;
 
+	/* The devices went first (device_destroy_all()): nothing reads the chardev now. */
 	if (!b)
 		return;
-	for (size_t i = NR_PC_DEVICES; i-- > 0;)
-		if (b->dev[i])
-			pc_devices[i].destroy(b->dev[i]);
 	if (vm->serial)
 		chardev_close(vm->serial);
 	vm->serial = NULL;

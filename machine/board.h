@@ -11,10 +11,9 @@
 struct vm;
 
 int board_create(struct vm *vm, char *err, size_t errlen);
-/* Device reset hooks, called with vm->lock held. */
-void board_reset(struct vm *vm);
 /* (Re)load the boot image and set vm->boot. */
 int board_load(struct vm *vm, char *err, size_t errlen);
+/* After device_destroy_all(): what the board itself holds (the serial back end). */
 void board_destroy(struct vm *vm);
 
 /* The built-in demo guest (tests/guests/demo.elf, linked into the binary). */

@@ -20,6 +20,7 @@
 #include "machine/board.h"
 #include "machine/chardev.h"
 #include "machine/cpuid.h"
+#include "machine/device.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 
@@ -141,7 +142,7 @@ static void vm_reset(struct vm *vm)
 	char err[256];
 
 	pthread_mutex_lock(&vm->lock);
-	board_reset(vm);
+	device_reset_all(vm);
 	pthread_mutex_unlock(&vm->lock);
 	if (board_load(vm, err, sizeof(err))) {
 		fprintf(stderr, "tandem: reset: %s\n", err);
@@ -541,6 +542,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus[i]);
 	}
 	vm->nr_vcpus = 0;
+	device_destroy_all(vm);
 	board_destroy(vm);
 	if (vm->accel_data)
 		vm->accel->vm_destroy(vm);
