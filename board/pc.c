@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The pc board: the device table, walked by board_create(), and the boot
- * image. Ports and IRQ lines are the PC's; where a choice exists we take
- * QEMU's, so test kernels written for QEMU run unchanged.
+ * The pc board: the device table, walked by pc_create(), the ACPI tables
+ * and the boot image. Ports and IRQ lines are the PC's; where a choice
+ * exists we take QEMU's, so test kernels written for QEMU run unchanged.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,8 +17,10 @@
 #include "devices/misc.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
-#include "machine/board.h"
+#include "board/acpi.h"
+#include "board/board.h"
 #include "machine/chardev.h"
+#include "machine/device.h"
 #include "machine/loader.h"
 #include "machine/vm.h"
 
@@ -45,7 +47,7 @@ static void *create_pic(struct vm *vm, const struct board_dev *d)
  * pair, the local APIC that takes the CPU's INTR from it (LINT0, virtual
  * wire until the guest enables the APIC), the I/O APIC that sends the ISA
  * lines to the local APIC. Rows 0-2 of pc_devices[]; the ACPI MADT
- * (machine/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
+ * (board/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
  */
 enum { ROW_PIC, ROW_LAPIC, ROW_IOAPIC };
 
@@ -148,7 +150,7 @@ static void *board_row(struct vm *vm, unsigned row)
 	return b->dev[row];
 }
 
-int board_create(struct vm *vm, char *err, size_t errlen)
+static int pc_create(struct vm *vm, char *err, size_t errlen)
 {
 	struct pc_board *b = calloc(1, sizeof(*b));
 
@@ -169,7 +171,7 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-int board_load(struct vm *vm, char *err, size_t errlen)
+static int pc_load(struct vm *vm, char *err, size_t errlen)
 {
 	struct loader_args a = {
 		.kernel = vm->cfg.kernel,
@@ -184,7 +186,7 @@ int board_load(struct vm *vm, char *err, size_t errlen)
 	return loader_load(vm, &a, &vm->boot, err, errlen);
 }
 
-void board_destroy(struct vm *vm)
+static void pc_destroy(struct vm *vm)
 {
 	struct pc_board *b = vm->board;
 
@@ -197,3 +199,20 @@ void board_destroy(struct vm *vm)
 	free(b);
 	vm->board = NULL;
 }
+
+/* The ACPI tables, for the loaders (vm_firmware_tables()). */
+static int pc_firmware_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	int ret = acpi_build(vm, vm->cfg.smp ? vm->cfg.smp : 1, err, errlen);
+
+	*rsdp = ret ? 0 : ACPI_RSDP_ADDR;
+	return ret;
+}
+
+const struct vm_board pc_board = {
+	.name = "pc",
+	.create = pc_create,
+	.load = pc_load,
+	.destroy = pc_destroy,
+	.firmware_tables = pc_firmware_tables,
+};
