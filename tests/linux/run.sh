@@ -130,7 +130,7 @@ engine_cmd() {
 		stdio) s="-nographic -serial mon:stdio" ;;
 		*) s="-display none -monitor none -serial '$2'" ;;
 		esac
-		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -kernel '$kernel'" \
+		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -device pci-testdev -kernel '$kernel'" \
 			"-initrd '$initrd' -append '$1'" ;;
 	*)
 		case $engine in
@@ -139,7 +139,7 @@ engine_cmd() {
 		sw-switch) accel="sw --stats -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
 		*) accel=$engine ;;
 		esac
-		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2'" \
+		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2' -device pci-testdev" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
 	esac
 }
