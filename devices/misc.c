@@ -285,14 +285,21 @@ static int pm_power_button(void *opaque)
 }
 
 static void misc_acpi_pm_dev_reset(struct device *dev)
+{
 	misc_acpi_pm_reset(container_of(dev, struct misc_acpi_pm, dev));
+}
+
 static void misc_acpi_pm_dev_destroy(struct device *dev)
+{
 	misc_acpi_pm_destroy(container_of(dev, struct misc_acpi_pm, dev));
+}
+
 static const struct device_ops misc_acpi_pm_dev_ops = {
 	.type = "acpi-pm",
 	.reset = misc_acpi_pm_dev_reset,
 	.destroy = misc_acpi_pm_dev_destroy,
 };
+
 struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 {
 	struct misc_acpi_pm *pm = calloc(1, sizeof(*pm));
