@@ -388,7 +388,8 @@ static int parse_icount(const char *s, struct vm_config *cfg)
 	static char rrfile[4096];
 	int ret = 0;
 
-	cfg->icount_shift = -1;
+	cfg->icount = true;
+	cfg->icount_shift = 0;
 	for (char **p = parts; *p && !ret; p++) {
 		const char *v = *p;
 		char *end;
@@ -405,7 +406,7 @@ static int parse_icount(const char *s, struct vm_config *cfg)
 				fprintf(stderr, "tandem: -icount: bad shift '%s' (0-10)\n", v);
 				ret = -EINVAL;
 			} else {
-				cfg->icount_shift = (int)n;
+				cfg->icount_shift = (unsigned)n;
 			}
 		} else if (!strcmp(v, "rr=record")) {
 			cfg->rr_mode = REPLAY_RECORD;
@@ -422,8 +423,6 @@ static int parse_icount(const char *s, struct vm_config *cfg)
 			ret = -EINVAL;
 		}
 	}
-	if (!ret && cfg->icount_shift < 0)
-		cfg->icount_shift = 0;
 	if (!ret && cfg->rr_mode != REPLAY_NONE && !cfg->rr_file) {
 		fprintf(stderr, "tandem: -icount rr=%s needs rrfile=FILE\n",
 			cfg->rr_mode == REPLAY_RECORD ? "record" : "replay");
@@ -669,7 +668,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 int main(int argc, char **argv)
 {
 	struct vm_config cfg = { .ram_size = 128ull << 20, .smp = 1, .accel = "auto",
-				 .serial = "stdio", .icount_shift = -1 };
+				 .serial = "stdio" };
 	const struct accel_ops *accel;
 	char why[512], err[512];
 	char **args;
@@ -692,14 +691,14 @@ int main(int argc, char **argv)
 
 	status = 1;
 	/* Deterministic mode counts instructions: only the software CPU can. */
-	if (cfg.icount_shift >= 0 && !strcmp(cfg.accel, "auto"))
+	if (cfg.icount && !strcmp(cfg.accel, "auto"))
 		cfg.accel = "sw";
 	accel = accel_select(cfg.accel, why, sizeof(why));
 	if (!accel) {
 		fprintf(stderr, "tandem: %s\n", why);
 		goto out;
 	}
-	if (cfg.icount_shift >= 0 && accel->hw) {
+	if (cfg.icount && accel->hw) {
 		fprintf(stderr, "tandem: -icount needs --accel=sw: %s runs guest code on the host "
 			"CPU, which cannot stop at an exact instruction count\n", accel->name);
 		goto out;

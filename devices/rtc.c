@@ -554,7 +554,7 @@ struct rtc *rtc_create(struct vm *vm, uint16_t base, unsigned irq)
 	r->cmos[RTC_REG_D] = REG_D_VRT;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* -icount: nothing from the host may leak in; a fixed start, 2000-01-01 00:00 UTC. */
-	if (vm->cfg.icount_shift >= 0) {
+	if (vm->cfg.icount) {
 		ts.tv_sec = 946684800;
 		ts.tv_nsec = 0;
 	}

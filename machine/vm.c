@@ -478,7 +478,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		goto err_destroy;
 	}
 	/* -icount: the clock starts at 0 and moves only with instructions (accel/sw/icount.c). */
-	if (cfg->icount_shift >= 0)
+	if (cfg->icount)
 		vm_clock_set_manual(vm, 0);
 	if (cfg->start_paused)
 		vm_pause_initial(vm);
@@ -513,7 +513,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 			goto err_destroy;
 	}
 	ret = replay_open(vm, (enum replay_mode)cfg->rr_mode, cfg->rr_file,
-			  (unsigned)(cfg->icount_shift < 0 ? 0 : cfg->icount_shift), err, errlen);
+			  cfg->icount_shift, err, errlen);
 	if (ret)
 		goto err_destroy;
 	/* Symbols for traces: asked for, or the kernel's own when it is an ELF with some. */

@@ -59,7 +59,8 @@ struct vm_config {
 	bool start_paused;		/* -S: vCPUs wait for `cont` */
 	const char *incoming;		/* -incoming file:PATH: restore this snapshot at start */
 	const char *symbols;		/* --symbols FILE (ELF or System.map) */
-	int icount_shift;		/* -icount: 2^shift ns per instruction; -1: off */
+	bool icount;			/* -icount: the clock counts instructions (sw) */
+	unsigned icount_shift;		/* 2^shift ns per instruction */
 	int rr_mode;			/* enum replay_mode (machine/replay.h) */
 	const char *rr_file;
 };

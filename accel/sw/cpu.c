@@ -284,7 +284,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 				return VCPU_STOP_KICK;
 			c->intr_hint = true;
 		}
-		if (__builtin_expect(cpu->vm && cpu->vm->cfg.icount_shift >= 0, 0) &&
+		if (__builtin_expect(cpu->vm && cpu->vm->cfg.icount, 0) &&
 		    sw_icount_point(cpu))
 			c->intr_hint = true;
 		if (__builtin_expect(st->exception.pending || st->exception.injected ||
@@ -303,7 +303,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		}
 		if (st->halted) {
 			/* -icount: time jumps to the next deadline instead of passing. */
-			if (cpu->vm && cpu->vm->cfg.icount_shift >= 0 && sw_icount_warp(cpu)) {
+			if (cpu->vm && cpu->vm->cfg.icount && sw_icount_warp(cpu)) {
 				c->intr_hint = true;
 				continue;
 			}
@@ -384,7 +384,7 @@ static enum tb_mode jit_mode(struct vm *vm)
 		return TB_ON;
 	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
 		return TB_OFF;
-	if (vm->cfg.icount_shift >= 0)
+	if (vm->cfg.icount)
 		return TB_OFF;	/* blocks do not count instructions yet: see icount.h */
 	if (!accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
 		return TB_ON;

@@ -46,5 +46,5 @@ bool sw_icount_warp(struct sw_cpu *cpu)
 uint64_t sw_tsc_base(const struct sw_cpu *cpu)
 {
 	/* 1 GHz: one TSC tick per ns of the instruction clock. */
-	return cpu->vm && cpu->vm->cfg.icount_shift >= 0 ? now_ns(cpu) : __rdtsc();
+	return cpu->vm && cpu->vm->cfg.icount ? now_ns(cpu) : __rdtsc();
 }
