@@ -177,7 +177,7 @@ int ldr_multiboot(struct vm *vm, const uint8_t *img, size_t size, const struct l
 	ret = ldr_image_check(vm, &im, name, err, errlen);
 	if (ret)
 		goto out;
-	ret = ldr_mbi_plan(vm, a, initrd, im.end, &mbi, err, errlen);
+	ret = ldr_mbi_plan(vm, a, initrd, &im, NULL, 0, &mbi, err, errlen);
 	if (ret)
 		goto out;
 
