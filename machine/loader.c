@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "machine/acpi.h"
 #include "machine/e820.h"
 #include "machine/linuxboot.h"
 #include "machine/loader.h"
@@ -258,6 +259,12 @@ void ldr_image_copy(struct vm *vm, const struct ldr_image *im)
 		memcpy(dst, s->src, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
+}
+
+int ldr_acpi(struct vm *vm, char *err, size_t errlen)
+{
+	/* The one place the loaders name the board's ACPI builder. */
+	return acpi_build(vm, vm->cfg.smp ? vm->cfg.smp : 1, err, errlen);
 }
 
 /* Multiboot info layout (spec 0.6.96, section 3.3), byte offsets. */

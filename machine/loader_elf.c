@@ -269,6 +269,10 @@ int ldr_elf64(struct vm *vm, const uint8_t *img, size_t size, const struct loade
 	ret = ldr_mbi_plan(vm, a, initrd, &im, &tbl, 1, &mbi, err, errlen);
 	if (ret)
 		goto out;
+	/* Checks its own arguments before writing anything: the last thing that may fail. */
+	ret = ldr_acpi(vm, err, errlen);
+	if (ret)
+		goto out;
 
 	/* Everything checked: from here on nothing can fail. */
 	ldr_image_copy(vm, &im);

@@ -150,6 +150,14 @@ int ldr_mbi_plan(struct vm *vm, const struct loader_args *a, const struct ldr_bl
 void ldr_mbi_write(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
 		   const struct ldr_mbi *mbi);
 
+/*
+ * The board's ACPI tables (RSDP in the BIOS area, RSDT/XSDT, FADT with the
+ * PM timer, FACS, MADT for vm->cfg.smp CPUs), for every kernel kind: test
+ * kernels find them by the RSDP scan as on QEMU. Writes guest RAM: call it
+ * last, after every check that may refuse the kernel.
+ */
+int ldr_acpi(struct vm *vm, char *err, size_t errlen);
+
 /* Format back ends on an image in memory, with the initrd already read. */
 int ldr_multiboot(struct vm *vm, const uint8_t *img, size_t size, const struct loader_args *a,
 		  const struct ldr_blob *initrd, struct x86_state *boot, char *err,

@@ -897,6 +897,8 @@ static void test_multiboot_low(void)
 	CU_ASSERT_EQUAL(rd32(&vm, info + 20), 1);
 	CU_ASSERT_EQUAL(rd32(&vm, mods), MiB);
 	CU_ASSERT(guest_is(&vm, MiB, initrd, sizeof(initrd)));
+	/* The ACPI tables a Linux boot gets: the RSDP where a scan of 0xe0000-0xfffff finds it. */
+	CU_ASSERT(guest_is(&vm, 0xf0000, "RSD PTR ", 8));
 	vm_mem_exit(&vm);
 	free(img);
 }
@@ -934,6 +936,7 @@ static void test_plain_elf64_low(void)
 	CU_ASSERT(!overlaps(boot.gpr[R_BX], 120, boot.cr3, 0x8000));
 	CU_ASSERT_EQUAL(boot.gpr[R_DI], boot.gpr[R_BX]);
 	CU_ASSERT_STRING_EQUAL(guest_str(&vm, rd32(&vm, boot.gpr[R_BX] + 64)), "tandem");
+	CU_ASSERT(guest_is(&vm, 0xf0000, "RSD PTR ", 8));
 	vm_mem_exit(&vm);
 	free(img);
 }
