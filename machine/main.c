@@ -15,6 +15,8 @@
 
 #include "accel/accel.h"
 #include "config.h"
+#include "devices/testdev.h"
+#include "machine/device.h"
 #include "machine/vm.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
@@ -131,6 +133,54 @@ static bool num_is(const char *n, unsigned long want)
 	return !errno && end != n && !*end && v == want;
 }
 
+/*
+ * HOOK (issue 10, test devices): -device isa-debugcon[,...] and
+ * -device pc-testdev are kept here as given and made once the VM exists
+ * (testdev_create_from_opts() parses their options). When the board's
+ * -device table lands, this becomes one row of it and this block goes.
+ */
+#define MAX_TESTDEVS	8
+static char *testdev_args[MAX_TESTDEVS];
+static unsigned nr_testdevs;
+
+static gboolean testdev_keep(const char *value, GError **error)
+{
+	if (nr_testdevs == MAX_TESTDEVS)
+		return bad_value(error, "-device: at most %d test devices", MAX_TESTDEVS);
+	testdev_args[nr_testdevs++] = g_strdup(value);
+	return TRUE;
+}
+
+static const char *chardev_spec(const char *id);
+
+/* 0, or 1 after one line on stderr. */
+static int testdevs_create(struct vm *vm)
+{
+	char why[256];
+
+	for (unsigned i = 0; i < nr_testdevs; i++) {
+		char *comma = strchr(testdev_args[i], ',');
+		const char *opts = comma ? comma + 1 : "";
+
+		if (comma)
+			*comma = 0;
+		if (testdev_create_from_opts(vm, testdev_args[i], opts, chardev_spec, why,
+					     sizeof(why))) {
+			fprintf(stderr, "tandem: -device %s: %s\n", testdev_args[i], why);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void testdevs_free(void)
+{
+	for (unsigned i = 0; i < nr_testdevs; i++)
+		g_free(testdev_args[i]);
+	nr_testdevs = 0;
+}
+/* END HOOK */
+
 /* -device: the board's one optional-in-QEMU device, which tandem always has. */
 static gboolean opt_device(const char *name, const char *value, gpointer data,
 			   GError **error)
@@ -138,9 +188,14 @@ static gboolean opt_device(const char *name, const char *value, gpointer data,
 	char **parts = g_strsplit(value, ",", -1);
 	gboolean ok = TRUE;
 
+	if (testdev_handles(parts[0])) {
+		ok = testdev_keep(value, error);	/* HOOK: see testdev_keep() */
+		goto out;
+	}
 	if (strcmp(parts[0], "isa-debug-exit")) {
-		ok = bad_value(error, "-device %s: no such device in tandem (its pc board has "
-			       "isa-debug-exit at iobase=0xf4,iosize=0x04, always)", parts[0]);
+		ok = bad_value(error, "-device %s: no such device in tandem (it has isa-debugcon, "
+			       "pc-testdev, and isa-debug-exit at iobase=0xf4,iosize=0x04, "
+			       "always)", parts[0]);
 		goto out;
 	}
 	for (char **p = parts + 1; *p && ok; p++) {
@@ -204,6 +259,15 @@ out:
 	return ok;
 }
 
+/* -chardev id -> its --serial spelling, for the test devices' chardev=ID. */
+static const char *chardev_spec(const char *id)
+{
+	for (unsigned i = 0; i < nr_chardevs; i++)
+		if (!strcmp(chardevs[i].id, id))
+			return chardevs[i].spec;
+	return NULL;
+}
+
 static void chardevs_free(void)
 {
 	for (unsigned i = 0; i < nr_chardevs; i++) {
@@ -223,7 +287,8 @@ static GOptionEntry qemu_entries[] = {
 	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
 	  "Accepted (no configuration files)", NULL },
 	{ "device", 0, 0, G_OPTION_ARG_CALLBACK, opt_device,
-	  "Only isa-debug-exit,iobase=0xf4,iosize=0x04 (always on the board)", "DEVICE" },
+	  "isa-debugcon[,iobase=0xe9],chardev=ID; pc-testdev; isa-debug-exit,iobase=0xf4,"
+	  "iosize=0x04 (always on the board)", "DEVICE" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
 	{ NULL }
@@ -607,11 +672,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
-	status = vm_run(&vm);
+	/* HOOK: test devices; their destroy runs before the board's. */
+	if (testdevs_create(&vm) == 0)
+		status = vm_run(&vm);
 	if (opt_stats)
 		vm_print_stats(&vm, stderr);
+	device_destroy_all(&vm);
 	vm_destroy(&vm);
 out:
+	testdevs_free();
 	chardevs_free();
 	g_strfreev(args);
 	return status;
