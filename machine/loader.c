@@ -239,11 +239,16 @@ int ldr_place(struct vm *vm, const struct ldr_image *im, const struct ldr_range 
 		cand = align_up(lo > LDR_LOW_FLOOR ? lo : LDR_LOW_FLOOR, align);
 		/* Each step moves past one occupied range's end: this ends. */
 		while (cand < hi && size <= hi - cand) {
+			uint64_t next;
+
 			if (!find_overlap(im, busy, nr_busy, cand, cand + size, &over)) {
 				*out = cand;
 				return 0;
 			}
-			cand = align_up(over, align);
+			next = align_up(over, align);
+			if (next <= cand)
+				break;	/* wrapped: nothing above */
+			cand = next;
 		}
 	}
 	return -ENOSPC;
