@@ -68,6 +68,9 @@ int board_opt_u64(const struct board_opts *o, const char *dev, const char *key, 
 int board_opt_pci_slot(const struct board_opts *o, const char *dev, int *slot, char *why,
 		       size_t len);
 
+/* The back end a -chardev ...,id=ID stands for ("stdio", "file:PATH", "none"); NULL if none. */
+const char *board_chardev_spec(const char *id);
+
 /* The built-in demo guest (tests/guests/demo.elf, linked into the binary). */
 extern const unsigned char demo_guest[];
 extern const unsigned char demo_guest_end[];

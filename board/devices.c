@@ -12,6 +12,7 @@
 #include "board/board.h"
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
+#include "devices/testdev.h"
 #include "machine/vm.h"
 
 /* ---- the types ------------------------------------------------------------ */
@@ -36,6 +37,17 @@ static int create_isa_debug_exit(struct vm *vm, const char *opts, char *why, siz
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* QEMU's test devices (devices/testdev.c parses their options itself). */
+static int create_debugcon(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	return testdev_create_from_opts(vm, "isa-debugcon", opts, board_chardev_spec, why, len);
+}
+
+static int create_pc_testdev(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	return testdev_create_from_opts(vm, "pc-testdev", opts, board_chardev_spec, why, len);
 }
 
 static int create_pci_testdev(struct vm *vm, const char *opts, char *why, size_t len)
@@ -70,6 +82,10 @@ static const struct board_device_type board_device_types[] = {
 	  create_isa_debug_exit },
 	{ "pci-testdev", "QEMU's PCI test device 1b36:0005 (BAR0 memory, BAR1 I/O): addr=SLOT",
 	  create_pci_testdev },
+	{ "isa-debugcon", "QEMU's debug console port: iobase=0xe9,chardev=ID[,readback=0xe9]",
+	  create_debugcon },
+	{ "pc-testdev", "QEMU's pc-testdev (kvm-unit-tests): ports 0xe0-0xeb, 0x2000+IRQ, "
+	  "MMIO scratch at 0xff000000", create_pc_testdev },
 };
 #define NR_TYPES (sizeof(board_device_types) / sizeof(board_device_types[0]))
 

@@ -205,6 +205,15 @@ out:
 	return ok;
 }
 
+/* -chardev id -> its --serial spelling, for the test devices' chardev=ID. */
+const char *board_chardev_spec(const char *id)
+{
+	for (unsigned i = 0; i < nr_chardevs; i++)
+		if (!strcmp(chardevs[i].id, id))
+			return chardevs[i].spec;
+	return NULL;
+}
+
 static void chardevs_free(void)
 {
 	for (unsigned i = 0; i < nr_chardevs; i++) {
@@ -223,7 +232,7 @@ static GOptionEntry qemu_entries[] = {
 	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
 	  "Accepted (no configuration files)", NULL },
 	{ "device", 0, 0, G_OPTION_ARG_CALLBACK, opt_device,
-	  "Add a device: pci-testdev[,addr=SLOT], isa-debug-exit (always there); "
+	  "Add a device: pci-testdev, isa-debugcon, pc-testdev, isa-debug-exit (always there); "
 	  "'-device help' lists them", "NAME[,OPTS]" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },

@@ -2,7 +2,8 @@
 /*
  * Port I/O and MMIO buses: a sorted array of non-overlapping ranges,
  * searched by bisection. Holes read as all-ones, writes to them are
- * dropped; both are counted, never fatal.
+ * dropped; both are counted, never fatal. An access is never split
+ * between devices (the rule and why: bus.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -64,35 +65,42 @@ static const struct bus_range *find_whole(const struct bus *bus, uint64_t addr, 
 {
 	const struct bus_range *r = bus_find(bus, addr);
 
-	if (r && addr - r->base + size <= r->len)
+	if (r && size <= r->len && addr - r->base <= r->len - size)
 		return r;
 	return NULL;
 }
 
-/* Does any device cover a byte of [addr, addr + size)? */
+/*
+ * Does any device cover a byte of [addr, addr + size)? Only for counting:
+ * a partly claimed access is dropped like an unclaimed one (bus.h).
+ */
 static bool bus_touches(const struct bus *bus, uint64_t addr, unsigned size)
 {
-	for (unsigned i = 0; i < size; i++)
+	for (unsigned i = 0; i < size && addr + i >= addr; i++)
 		if (bus_find(bus, addr + i))
 			return true;
 	return false;
 }
 
+static uint64_t all_ones(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
 uint64_t bus_read(struct bus *bus, uint64_t addr, unsigned size)
 {
 	const struct bus_range *r = find_whole(bus, addr, size);
-	uint64_t val = 0;
 
-	if (r && r->ops->read)
-		return r->ops->read(r->opaque, addr - r->base, size) & (size >= 8 ? ~0ull : (1ull << (size * 8)) - 1);
-	if (!bus_touches(bus, addr, size)) {
-		bus->unmapped_reads++;
-		return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+	if (r) {
+		/* A write-only device reads as floating lines, like a hole. */
+		if (!r->ops->read)
+			return all_ones(size);
+		return r->ops->read(r->opaque, addr - r->base, size) & all_ones(size);
 	}
-	/* Straddles a device boundary: split into bytes, each routed on its own. */
-	for (unsigned i = 0; i < size; i++)
-		val |= bus_read(bus, addr + i, 1) << (i * 8);
-	return val;
+	bus->unmapped_reads++;
+	if (bus_touches(bus, addr, size))
+		bus->partial_reads++;
+	return all_ones(size);
 }
 
 void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size)
@@ -104,12 +112,9 @@ void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size)
 			r->ops->write(r->opaque, addr - r->base, val, size);
 		return;
 	}
-	if (!bus_touches(bus, addr, size)) {
-		bus->unmapped_writes++;
-		return;
-	}
-	for (unsigned i = 0; i < size; i++)
-		bus_write(bus, addr + i, (val >> (i * 8)) & 0xff, 1);
+	bus->unmapped_writes++;
+	if (bus_touches(bus, addr, size))
+		bus->partial_writes++;
 }
 
 int bus_unregister(struct bus *bus, uint64_t base, void *opaque)
@@ -149,7 +154,7 @@ uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
 	uint64_t v;
 
 	pthread_mutex_lock(&vm->lock);
-	/* Port space wraps at 64 KiB: an access at 0xffff is split by the bus. */
+	/* No range reaches past 0xffff, so a word at 0xffff is a partial access. */
 	v = bus_read(&vm->pio, port, size);
 	pthread_mutex_unlock(&vm->lock);
 	if (vm_tracing(vm, TRACE_IO))

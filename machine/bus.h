@@ -6,6 +6,17 @@
  * its base. Accesses that hit no device read as all-ones and writes are
  * dropped; both are counted (never fatal: the guest controls them).
  *
+ * One access, one device: an access goes whole (same size, never split)
+ * to the device whose range holds every byte of it. An access that a
+ * device claims only in part (it starts in a hole and reaches a device,
+ * or runs past the end of a range, into a hole or into a neighbour's
+ * range) reaches no device at all: it reads all-ones, a write is dropped,
+ * and it is counted in unmapped_* and in partial_*. So a dword OUT to
+ * 0xcf8 with no PCI host bridge there can never leave byte 1 in the reset
+ * control register at 0xcf9. (Real chipsets decode the whole cycle as one
+ * transaction too: the PIIX takes a dword at 0xcf8 as CONFIG_ADDRESS and
+ * only a byte at 0xcf9 as its reset register.)
+ *
  * Locking: every device callback runs with vm->lock held (the bus takes
  * it); devices need no locks of their own.
  */
@@ -28,7 +39,8 @@ struct bus_range {
 struct bus {
 	struct bus_range *r;	/* sorted by base, never overlapping */
 	unsigned nr, cap;
-	uint64_t unmapped_reads, unmapped_writes;
+	uint64_t unmapped_reads, unmapped_writes;	/* every access no device took */
+	uint64_t partial_reads, partial_writes;		/* those a device held in part */
 };
 
 /* 0, or -EEXIST if the range overlaps another, -EINVAL if empty. */

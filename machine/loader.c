@@ -146,25 +146,111 @@ int ldr_image_add(struct ldr_image *im, uint64_t paddr, const uint8_t *src, uint
 	return 0;
 }
 
+/* Does [start, start + len) lie inside one usable RAM entry of @map? */
+static bool in_usable_ram(const struct e820_entry *map, unsigned n, uint64_t start, uint64_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (map[i].type == E820_RAM && start >= map[i].addr &&
+		    len <= map[i].size && start - map[i].addr <= map[i].size - len)
+			return true;
+	return false;
+}
+
 int ldr_image_check(struct vm *vm, const struct ldr_image *im, const char *name, char *err,
 		    size_t errlen)
 {
+	struct e820_entry map[E820_MAX_ENTRIES];
+	int n = e820_build(vm, map, E820_MAX_ENTRIES);
+
+	if (n < 0)
+		return ldr_err(err, errlen, n, "kernel '%s': cannot build the memory map", name);
 	for (unsigned i = 0; i < im->nr_segs; i++) {
 		const struct ldr_seg *s = &im->segs[i];
 		unsigned long long first = s->paddr, last = s->paddr + s->memsz - 1;
 
 		/* memsz > 0 and no overflow: ldr_image_add() saw to both. */
-		if (s->paddr < LDR_BOOT_AREA_END && s->paddr + s->memsz > LDR_BOOT_AREA_START)
-			return ldr_err(err, errlen, -ERANGE,
-				       "kernel '%s': segment 0x%llx-0x%llx overlaps the boot data "
-				       "area 0x%llx-0x%llx", name, first, last,
-				       LDR_BOOT_AREA_START, LDR_BOOT_AREA_END - 1);
 		if (!gpa_to_hva(vm, s->paddr, s->memsz))
 			return ldr_err(err, errlen, -ERANGE,
 				       "kernel '%s': segment 0x%llx-0x%llx is outside guest RAM",
 				       name, first, last);
+		/* Below 1 MiB anything but the BIOS area is fine (QEMU loads there too). */
+		if (!in_usable_ram(map, (unsigned)n, s->paddr, s->memsz))
+			return ldr_err(err, errlen, -ERANGE,
+				       "kernel '%s': segment 0x%llx-0x%llx overlaps memory the "
+				       "memory map reserves (EBDA, VGA, BIOS and ACPI area "
+				       "0x%llx-0x%llx)", name, first, last, E820_EBDA_START,
+				       E820_BIOS_END - 1);
 	}
 	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Does one of @im's segments or @busy overlap [start, end)? Its end in @over_end. */
+static bool find_overlap(const struct ldr_image *im, const struct ldr_range *busy,
+			 unsigned nr_busy, uint64_t start, uint64_t end, uint64_t *over_end)
+{
+	for (unsigned i = 0; i < im->nr_segs; i++) {
+		const struct ldr_seg *s = &im->segs[i];
+
+		if (s->paddr < end && start < s->paddr + s->memsz) {
+			*over_end = s->paddr + s->memsz;
+			return true;
+		}
+	}
+	for (unsigned i = 0; i < nr_busy; i++) {
+		if (busy[i].start < end && start < busy[i].end) {
+			*over_end = busy[i].end;
+			return true;
+		}
+	}
+	return false;
+}
+
+int ldr_place(struct vm *vm, const struct ldr_image *im, const struct ldr_range *busy,
+	      unsigned nr_busy, uint64_t size, uint64_t align, uint64_t pref, uint64_t *out)
+{
+	struct e820_entry map[E820_MAX_ENTRIES];
+	int n = e820_build(vm, map, E820_MAX_ENTRIES);
+	uint64_t over;
+
+	if (n < 0)
+		return n;
+	if (!size || size > LDR_4G)
+		return -ENOSPC;
+	if (pref >= LDR_LOW_FLOOR && pref <= LDR_4G - size &&
+	    in_usable_ram(map, (unsigned)n, pref, size) &&
+	    !find_overlap(im, busy, nr_busy, pref, pref + size, &over)) {
+		*out = pref;
+		return 0;
+	}
+	/* e820_build() sorts by address: the first fit is the lowest. */
+	for (int i = 0; i < n; i++) {
+		uint64_t lo = map[i].addr, hi = map[i].addr + map[i].size, cand;
+
+		if (map[i].type != E820_RAM || lo >= LDR_4G)
+			continue;
+		if (hi > LDR_4G)
+			hi = LDR_4G;
+		cand = align_up(lo > LDR_LOW_FLOOR ? lo : LDR_LOW_FLOOR, align);
+		/* Each step moves past one occupied range's end: this ends. */
+		while (cand < hi && size <= hi - cand) {
+			uint64_t next;
+
+			if (!find_overlap(im, busy, nr_busy, cand, cand + size, &over)) {
+				*out = cand;
+				return 0;
+			}
+			next = align_up(over, align);
+			if (next <= cand)
+				break;	/* wrapped: nothing above */
+			cand = next;
+		}
+	}
+	return -ENOSPC;
 }
 
 void ldr_image_copy(struct vm *vm, const struct ldr_image *im)
@@ -177,6 +263,14 @@ void ldr_image_copy(struct vm *vm, const struct ldr_image *im)
 		memcpy(dst, s->src, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
+}
+
+int ldr_acpi(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t rsdp;
+
+	/* The board's firmware tables (board/acpi.c), as for the bzImage loader. */
+	return vm_firmware_tables(vm, &rsdp, err, errlen);
 }
 
 /* Multiboot info layout (spec 0.6.96, section 3.3), byte offsets. */
@@ -194,11 +288,6 @@ enum {
 #define MBI_MOD_SIZE		16
 
 static const char loader_name[] = "tandem";
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -220,54 +309,35 @@ static size_t cmdline_len(const struct loader_args *a)
 }
 
 int ldr_mbi_plan(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
-		 uint64_t kernel_end, struct ldr_mbi *mbi, char *err, size_t errlen)
+		 const struct ldr_image *im, const struct ldr_range *busy, unsigned nr_busy,
+		 struct ldr_mbi *mbi, char *err, size_t errlen)
 {
 	const char *name = ldr_kernel_name(a);
 	size_t clen = cmdline_len(a);
-	uint64_t p;
+	struct ldr_range taken[8];
+	uint64_t p, base;
 	int n;
 
 	memset(mbi, 0, sizeof(*mbi));
+	if (nr_busy > sizeof(taken) / sizeof(taken[0]) - 1)
+		return ldr_err(err, errlen, -EINVAL, "kernel '%s': too many boot blocks", name);
+	memcpy(taken, busy, nr_busy * sizeof(*busy));
 	/* The board's one memory map: multiboot and Linux kernels see the same RAM. */
 	n = e820_build(vm, mbi->map, E820_MAX_ENTRIES);
 	if (n < 0)
 		return ldr_err(err, errlen, n, "kernel '%s': cannot build the memory map", name);
 	mbi->nr_mmap = (unsigned)n;
-	mbi->info = LDR_INFO;
-	p = align_up(LDR_INFO + MBI_SIZE, 8);
-	mbi->mmap = p;
-	mbi->mmap_len = (uint64_t)mbi->nr_mmap * MBI_MMAP_ENTRY;
-	p += mbi->mmap_len;
-	if (initrd) {
-		mbi->mods = p;
-		p += MBI_MOD_SIZE;
-	}
-	mbi->loader_name = p;
-	p += sizeof(loader_name);
-	if (initrd) {
-		size_t plen = strlen(initrd->path) + 1;
-
-		if (plen > LDR_INFO_END - p)
-			return ldr_err(err, errlen, -E2BIG, "initrd path too long (%zu bytes)",
-				       plen - 1);
-		mbi->mod_string = p;
-		p += plen;
-	}
-	if (clen > LDR_INFO_END - p)
+	if (clen > LDR_CMDLINE_MAX)
 		return ldr_err(err, errlen, -E2BIG,
 			       "kernel command line too long (%zu bytes, at most %llu)", clen - 1,
-			       (unsigned long long)(LDR_INFO_END - p - 1));
-	mbi->cmdline = p;
-	p += clen;
-	mbi->end = p;
-	if (!gpa_to_hva(vm, mbi->info, mbi->end - mbi->info))
-		return ldr_err(err, errlen, -ERANGE,
-			       "kernel '%s': no guest RAM for the multiboot info at 0x%llx", name,
-			       (unsigned long long)mbi->info);
+			       LDR_CMDLINE_MAX - 1);
+	if (initrd && strlen(initrd->path) + 1 > LDR_CMDLINE_MAX)
+		return ldr_err(err, errlen, -E2BIG, "initrd path too long (%zu bytes)",
+			       strlen(initrd->path));
 
 	if (initrd) {
 		/* Page-aligned above the kernel (multiboot flag 0 asks for it; always safe). */
-		uint64_t start = kernel_end > LDR_BOOT_AREA_END ? kernel_end : LDR_BOOT_AREA_END;
+		uint64_t start = im->end > LDR_BOOT_END ? im->end : LDR_BOOT_END;
 
 		if (start > UINT64_MAX - LDR_PAGE)
 			start = UINT64_MAX;
@@ -280,7 +350,46 @@ int ldr_mbi_plan(struct vm *vm, const struct loader_args *a, const struct ldr_bl
 				       "initrd '%s' (%zu bytes) does not fit in guest RAM below "
 				       "4 GiB after the kernel", initrd->path, initrd->size);
 		mbi->mod_start = start;
+		taken[nr_busy++] = (struct ldr_range){ start, start + initrd->size };
 	}
+
+	/* Offsets from the info's start first; the block is placed whole. */
+	p = align_up(MBI_SIZE, 8);
+	mbi->mmap = p;
+	mbi->mmap_len = (uint64_t)mbi->nr_mmap * MBI_MMAP_ENTRY;
+	p += mbi->mmap_len;
+	if (initrd) {
+		mbi->mods = p;
+		p += MBI_MOD_SIZE;
+	}
+	mbi->loader_name = p;
+	p += sizeof(loader_name);
+	if (initrd) {
+		mbi->mod_string = p;
+		p += strlen(initrd->path) + 1;
+	}
+	mbi->cmdline = p;
+	p += clen;
+	/* Where it always was when nothing is in the way, else the lowest free RAM. */
+	if (ldr_place(vm, im, taken, nr_busy, p, 8, LDR_INFO + p <= LDR_INFO_END ? LDR_INFO : 0,
+		      &base))
+		return ldr_err(err, errlen, -ERANGE,
+			       "kernel '%s': no free guest RAM below 4 GiB for the multiboot "
+			       "info (%llu bytes) beside the kernel and initrd", name,
+			       (unsigned long long)p);
+	mbi->info = base;
+	mbi->mmap += base;
+	if (initrd) {
+		mbi->mods += base;
+		mbi->mod_string += base;
+	}
+	mbi->loader_name += base;
+	mbi->cmdline += base;
+	mbi->end = base + p;
+	if (!gpa_to_hva(vm, mbi->info, mbi->end - mbi->info))
+		return ldr_err(err, errlen, -ERANGE,
+			       "kernel '%s': no guest RAM for the multiboot info at 0x%llx", name,
+			       (unsigned long long)mbi->info);
 	return 0;
 }
 
@@ -297,8 +406,8 @@ void ldr_mbi_write(struct vm *vm, const struct loader_args *a, const struct ldr_
 	for (unsigned i = 0; i < vm->nr_ram && i < VM_MAX_RAM_REGIONS; i++) {
 		const struct mem_region *r = &vm->ram[i];
 
-		if (r->gpa <= LDR_BOOT_AREA_END && r->gpa + r->size > LDR_BOOT_AREA_END)
-			upper = (r->gpa + r->size - LDR_BOOT_AREA_END) >> 10;
+		if (r->gpa <= LDR_BOOT_END && r->gpa + r->size > LDR_BOOT_END)
+			upper = (r->gpa + r->size - LDR_BOOT_END) >> 10;
 	}
 	put32(base + MBI_MEM_LOWER, 640);
 	put32(base + MBI_MEM_UPPER, upper > UINT32_MAX ? UINT32_MAX : (uint32_t)upper);

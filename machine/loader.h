@@ -12,6 +12,9 @@
  *  - plain ELF64 (no multiboot header): loaded by its PT_LOAD segments
  *    (physical addresses), entered in 64-bit long mode with the first
  *    4 GiB identity-mapped, RDI = EBX = multiboot info, EAX = 0x2BADB002.
+ * Segments may lie anywhere in usable RAM (also below 1 MiB: a kernel
+ * linked at 0x8000 loads as on QEMU); the boot data moves out of their way.
+ * Every kind also gets the board's ACPI tables (RSDP at 0xf0000).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -207,18 +207,27 @@ out:
 	return ret;
 }
 
-/* 4 GiB identity map with 2 MiB pages: PML4[0] -> PDPT[0..3] -> 4 PDs. */
-static void build_page_tables(uint8_t *low)
+/*
+ * The tables block at guest address @base (host @blk): 4 GiB identity map
+ * with 2 MiB pages, PML4[0] -> PDPT[0..3] -> 4 PDs, then the GDT, then the
+ * stack up to the block's end. Offsets as in the default layout.
+ */
+#define TBL_PML4	(LDR_PML4 - LDR_PML4)
+#define TBL_PDPT	(LDR_PDPT - LDR_PML4)
+#define TBL_PD		(LDR_PD - LDR_PML4)
+#define TBL_GDT		(LDR_GDT - LDR_PML4)
+
+static void build_page_tables(uint8_t *blk, uint64_t base)
 {
-	uint64_t *pml4 = (uint64_t *)(low + LDR_PML4);
-	uint64_t *pdpt = (uint64_t *)(low + LDR_PDPT);
-	uint64_t *pd = (uint64_t *)(low + LDR_PD);
+	uint64_t *pml4 = (uint64_t *)(blk + TBL_PML4);
+	uint64_t *pdpt = (uint64_t *)(blk + TBL_PDPT);
+	uint64_t *pd = (uint64_t *)(blk + TBL_PD);
 
 	memset(pml4, 0, LDR_PAGE);
 	memset(pdpt, 0, LDR_PAGE);
-	pml4[0] = LDR_PDPT | PTE_P | PTE_RW;
+	pml4[0] = (base + TBL_PDPT) | PTE_P | PTE_RW;
 	for (unsigned i = 0; i < 4; i++)
-		pdpt[i] = (LDR_PD + i * LDR_PAGE) | PTE_P | PTE_RW;
+		pdpt[i] = (base + TBL_PD + i * LDR_PAGE) | PTE_P | PTE_RW;
 	for (uint64_t i = 0; i < 4 * PT_ENTRIES; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
 }
@@ -237,8 +246,9 @@ int ldr_elf64(struct vm *vm, const uint8_t *img, size_t size, const struct loade
 	static const uint64_t gdt[] = { 0, GDT_CODE64, GDT_DATA, GDT_CODE32 };
 	const char *name = ldr_kernel_name(a);
 	struct ldr_image im = { 0 };
+	struct ldr_range tbl;
 	struct ldr_mbi mbi;
-	uint8_t *low;
+	uint8_t *blk = NULL;
 	int ret;
 
 	ret = ldr_elf_parse(img, size, name, LDR_ELF_PLAIN64, &im, err, errlen);
@@ -247,38 +257,43 @@ int ldr_elf64(struct vm *vm, const uint8_t *img, size_t size, const struct loade
 	ret = ldr_image_check(vm, &im, name, err, errlen);
 	if (ret)
 		goto out;
-	/* Page tables, GDT and stack: one host pointer for [0, LDR_STACK_TOP). */
-	low = gpa_to_hva(vm, 0, LDR_STACK_TOP);
-	if (!low) {
+	/* Page tables, GDT and stack: one block, clear of the segments (loader_int.h). */
+	if (ldr_place(vm, &im, NULL, 0, LDR_TABLES_SIZE, LDR_PAGE, LDR_PML4, &tbl.start) ||
+	    !(blk = gpa_to_hva(vm, tbl.start, LDR_TABLES_SIZE))) {
 		ret = ldr_err(err, errlen, -ERANGE,
-			      "kernel '%s': no guest RAM for the boot page tables at 0x%llx", name,
-			      LDR_PML4);
+			      "kernel '%s': no free guest RAM below 4 GiB for the boot page "
+			      "tables (%llu KiB) beside the kernel", name, LDR_TABLES_SIZE >> 10);
 		goto out;
 	}
-	ret = ldr_mbi_plan(vm, a, initrd, im.end, &mbi, err, errlen);
+	tbl.end = tbl.start + LDR_TABLES_SIZE;
+	ret = ldr_mbi_plan(vm, a, initrd, &im, &tbl, 1, &mbi, err, errlen);
+	if (ret)
+		goto out;
+	/* Checks its own arguments before writing anything: the last thing that may fail. */
+	ret = ldr_acpi(vm, err, errlen);
 	if (ret)
 		goto out;
 
 	/* Everything checked: from here on nothing can fail. */
 	ldr_image_copy(vm, &im);
 	ldr_mbi_write(vm, a, initrd, &mbi);
-	build_page_tables(low);
-	memcpy(low + LDR_GDT, gdt, sizeof(gdt));
-	memset(low + LDR_GDT + sizeof(gdt), 0, LDR_STACK_TOP - LDR_GDT - sizeof(gdt));
+	build_page_tables(blk, tbl.start);
+	memcpy(blk + TBL_GDT, gdt, sizeof(gdt));
+	memset(blk + TBL_GDT + sizeof(gdt), 0, LDR_TABLES_SIZE - TBL_GDT - sizeof(gdt));
 
 	x86_state_flat32(boot);
 	boot->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
 	boot->cr4 = X86_CR4_PAE;
 	boot->efer = X86_EFER_LME | X86_EFER_LMA;
-	boot->cr3 = LDR_PML4;
+	boot->cr3 = tbl.start + TBL_PML4;
 	for (int i = 0; i < S_NR; i++)
 		seg_flat(&boot->seg[i], SEL_DATA, ATTR_DATA);
 	seg_flat(&boot->seg[S_CS], SEL_CODE64, ATTR_CODE64);
-	boot->gdt.base = LDR_GDT;
+	boot->gdt.base = tbl.start + TBL_GDT;
 	boot->gdt.limit = sizeof(gdt) - 1;
 	boot->rip = im.entry;
 	boot->rflags = X86_RFLAGS_FIXED;
-	boot->gpr[R_SP] = LDR_STACK_TOP;
+	boot->gpr[R_SP] = tbl.end;
 	boot->gpr[R_AX] = MB_BOOT_MAGIC;
 	boot->gpr[R_BX] = mbi.info;
 	boot->gpr[R_DI] = mbi.info;

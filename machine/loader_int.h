@@ -22,14 +22,20 @@
 #include "machine/memory.h"
 
 /*
- * Guest-physical layout below 1 MiB. The page tables, GDT and stack are
- * only written for the ELF64 entry, but the whole range is refused to
- * kernel segments for both formats so the two boot paths share one rule.
- * [0, 0x1000) (real-mode IVT) stays usable; [0x9fc00, 0x100000) is the
- * EBDA/VGA/BIOS/ACPI area (machine/e820.h, board/acpi.h).
+ * Boot data: what the loaders write for the kernel besides its image.
+ * Each block has a preferred address (the layout tandem always used, so
+ * kernels linked at 1 MiB see the same addresses as before) and moves to
+ * the lowest free usable RAM below 4 GiB when a kernel segment or the
+ * initrd is there (a multiboot kernel linked at 0x8000, as QEMU takes).
+ *  - the multiboot info with its memory map, module list and strings,
+ *    preferred at LDR_INFO (kept below LDR_INFO_END when it can be);
+ *  - for the plain ELF64 entry only, one LDR_TABLES_SIZE block: page
+ *    tables (PML4, PDPT, 4 PDs), GDT, then the stack, preferred at
+ *    LDR_PML4; the LDR_* addresses below are that block's default place,
+ *    also used by the bzImage loader's fixed layout.
+ * Kernel segments themselves must lie in RAM the memory map (e820.h)
+ * calls usable; [0x9fc00, 0x100000) is the EBDA/VGA/BIOS/ACPI area.
  */
-#define LDR_BOOT_AREA_START	0x1000ull
-#define LDR_BOOT_AREA_END	0x100000ull
 #define LDR_PML4		0x1000ull
 #define LDR_PDPT		0x2000ull
 #define LDR_PD			0x3000ull	/* 4 pages: 4 GiB of 2 MiB pages */
@@ -37,7 +43,16 @@
 #define LDR_STACK_TOP		0x9000ull	/* stack grows down from the info */
 #define LDR_INFO		0x9000ull	/* multiboot info and its strings */
 #define LDR_INFO_END		0x9f000ull
+#define LDR_TABLES_SIZE		(LDR_STACK_TOP - LDR_PML4)
+#define LDR_LOW_FLOOR		0x1000ull	/* [0, 4 KiB): real-mode IVT and BDA, left alone */
+#define LDR_CMDLINE_MAX		0x10000ull	/* bytes with the NUL; QEMU sets none */
 
+/* A range of guest-physical memory some boot data already occupies. */
+struct ldr_range {
+	uint64_t start, end;	/* [start, end) */
+};
+
+#define LDR_BOOT_END		0x100000ull	/* 1 MiB: the initrd goes at or above */
 #define LDR_4G			0x100000000ull
 #define LDR_PAGE		0x1000ull
 
@@ -96,10 +111,20 @@ int ldr_image_add(struct ldr_image *im, uint64_t paddr, const uint8_t *src, uint
 int ldr_elf_parse(const uint8_t *img, size_t size, const char *name, enum ldr_elf_mode mode,
 		  struct ldr_image *im, char *err, size_t errlen);
 
-/* Refuse segments outside RAM or over the boot area; then copy them. */
+/* Refuse segments outside usable RAM (the e820 map); then copy them. */
 int ldr_image_check(struct vm *vm, const struct ldr_image *im, const char *name, char *err,
 		    size_t errlen);
 void ldr_image_copy(struct vm *vm, const struct ldr_image *im);
+
+/*
+ * Put @size bytes (aligned to @align, a power of two) at @pref if that is
+ * free, else at the lowest free address: inside one usable RAM entry of
+ * the memory map, below 4 GiB, at or above LDR_LOW_FLOOR, clear of every
+ * segment of @im and of @busy[0..nr_busy). 0 and the address in @out, or
+ * -ENOSPC when nothing fits.
+ */
+int ldr_place(struct vm *vm, const struct ldr_image *im, const struct ldr_range *busy,
+	      unsigned nr_busy, uint64_t size, uint64_t align, uint64_t pref, uint64_t *out);
 
 /* The multiboot info, planned (checked) first and written afterwards. */
 struct ldr_mbi {
@@ -115,10 +140,23 @@ struct ldr_mbi {
 	struct e820_entry map[E820_MAX_ENTRIES];
 };
 
+/*
+ * Lay out the info and the initrd (module 0) around @im's segments and
+ * the @busy ranges the caller placed already (ELF64: its tables block).
+ */
 int ldr_mbi_plan(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
-		 uint64_t kernel_end, struct ldr_mbi *mbi, char *err, size_t errlen);
+		 const struct ldr_image *im, const struct ldr_range *busy, unsigned nr_busy,
+		 struct ldr_mbi *mbi, char *err, size_t errlen);
 void ldr_mbi_write(struct vm *vm, const struct loader_args *a, const struct ldr_blob *initrd,
 		   const struct ldr_mbi *mbi);
+
+/*
+ * The board's ACPI tables (RSDP in the BIOS area, RSDT/XSDT, FADT with the
+ * PM timer, FACS, MADT for vm->cfg.smp CPUs), for every kernel kind: test
+ * kernels find them by the RSDP scan as on QEMU. Writes guest RAM: call it
+ * last, after every check that may refuse the kernel.
+ */
+int ldr_acpi(struct vm *vm, char *err, size_t errlen);
 
 /* Format back ends on an image in memory, with the initrd already read. */
 int ldr_multiboot(struct vm *vm, const uint8_t *img, size_t size, const struct loader_args *a,

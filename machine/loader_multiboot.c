@@ -177,7 +177,11 @@ int ldr_multiboot(struct vm *vm, const uint8_t *img, size_t size, const struct l
 	ret = ldr_image_check(vm, &im, name, err, errlen);
 	if (ret)
 		goto out;
-	ret = ldr_mbi_plan(vm, a, initrd, im.end, &mbi, err, errlen);
+	ret = ldr_mbi_plan(vm, a, initrd, &im, NULL, 0, &mbi, err, errlen);
+	if (ret)
+		goto out;
+	/* Checks its own arguments before writing anything: the last thing that may fail. */
+	ret = ldr_acpi(vm, err, errlen);
 	if (ret)
 		goto out;
 

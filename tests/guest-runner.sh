@@ -5,7 +5,7 @@
 # Exit 77 (skipped) with the reason when the engine cannot run here.
 engine=$1
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
-guests="hello exceptions paging interrupts pio cpuid modes16 smc tbinval ring3 modeswitch prot32 seglimit storm pci"
+guests="hello exceptions paging interrupts pio cpuid modes16 smc tbinval ring3 modeswitch prot32 seglimit storm pci acpi low"
 out=$(mktemp -d) || exit 99
 trap 'rm -rf "$out"' EXIT
 

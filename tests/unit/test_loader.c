@@ -327,11 +327,12 @@ static void check_segments(struct vm *vm, const struct elf_spec *s, const uint8_
 	}
 }
 
-static void check_flat32(const struct x86_state *b, uint64_t entry)
+/* The multiboot entry state, with the info at @info. */
+static void check_flat32_at(const struct x86_state *b, uint64_t entry, uint64_t info)
 {
 	CU_ASSERT_EQUAL(b->rip, entry);
 	CU_ASSERT_EQUAL(b->gpr[R_AX], 0x2BADB002);
-	CU_ASSERT_EQUAL(b->gpr[R_BX], INFO);
+	CU_ASSERT_EQUAL(b->gpr[R_BX], info);
 	CU_ASSERT_EQUAL(b->cr0 & (X86_CR0_PE | X86_CR0_PG), X86_CR0_PE);
 	CU_ASSERT_EQUAL(b->efer & X86_EFER_LMA, 0);
 	CU_ASSERT_EQUAL(b->rflags & (X86_RFLAGS_IF | X86_RFLAGS_VM), 0);
@@ -347,6 +348,11 @@ static void check_flat32(const struct x86_state *b, uint64_t entry)
 		CU_ASSERT_EQUAL(b->seg[i].limit, 0xffffffff);
 		CU_ASSERT_EQUAL(SEG_ATTR_TYPE(b->seg[i].attr) & 0xa, 0x2);	/* data, rw */
 	}
+}
+
+static void check_flat32(const struct x86_state *b, uint64_t entry)
+{
+	check_flat32_at(b, entry, INFO);
 }
 
 /* ---- success paths ---- */
@@ -782,8 +788,23 @@ static void test_err_placement(void)
 	size = build_elf(&s, &img);
 	a.kernel = write_file("lowmem.elf", img, size);
 	expect_fail(&a, RAM_SIZE, -ERANGE,
-		    "kernel '%s': segment 0x9e000-0xa07ff overlaps the boot data area "
-		    "0x1000-0xfffff", a.kernel);
+		    "kernel '%s': segment 0x9e000-0xa07ff overlaps memory the memory map "
+		    "reserves (EBDA, VGA, BIOS and ACPI area 0x9fc00-0xfffff)", a.kernel);
+	free(img);
+
+	/* 2 MiB of RAM, all of it usable RAM above 4 KiB taken by the kernel. */
+	s = mb_elf32;
+	s.entry = 0x1010;
+	s.segs[0].paddr = 0x1000;
+	s.segs[0].memsz = 0x9fc00 - 0x1000;
+	s.segs[1].paddr = 0x100000;
+	s.segs[1].memsz = 0x100000;
+	size = build_elf(&s, &img);
+	a.kernel = write_file("full.elf", img, size);
+	expect_fail(&a, 2 * MiB, -ERANGE,
+		    "kernel '%s': no free guest RAM below 4 GiB for the multiboot info (%u "
+		    "bytes) beside the kernel and initrd", a.kernel, 120 + 4 * 24 + 7 +
+		    (unsigned)strlen(a.kernel) + 1);
 	free(img);
 
 	/* 2 MiB of RAM: a 1.5 MiB initrd cannot follow a kernel at 1 MiB. */
@@ -816,6 +837,107 @@ static void test_err_placement(void)
 		vm_mem_exit(&vm);
 	}
 	free(line);
+	free(img);
+}
+
+/* Does [a, a + alen) overlap [b, b + blen)? */
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * A multiboot kernel linked at 0x8000, over the info's usual place (as
+ * QEMU takes it): the info, its strings and map move to free RAM.
+ */
+static void test_multiboot_low(void)
+{
+	struct elf_spec s = mb_elf32;
+	struct loader_args a = { .cmdline = "low=1" };
+	struct vm vm;
+	struct x86_state boot;
+	uint8_t *img, initrd[100];
+	char err[256] = "";
+	size_t size;
+	uint32_t info, mmap, mmap_len, mods, cmd;
+
+	s.entry = 0x8010;
+	s.segs[0].paddr = 0x8000;
+	s.segs[1].paddr = 0x9000;	/* data + bss to 0xb800: over 0x9000 */
+	size = build_elf(&s, &img);
+	memset(initrd, 0x3c, sizeof(initrd));
+	a.kernel = write_file("low.elf", img, size);
+	a.initrd = write_file("low-initrd", initrd, sizeof(initrd));
+	vm_setup(&vm, RAM_SIZE);
+	CU_ASSERT_EQUAL_FATAL(loader_load(&vm, &a, &boot, err, sizeof(err)), 0);
+	check_segments(&vm, &s, img);
+	info = (uint32_t)boot.gpr[R_BX];
+	check_flat32_at(&boot, 0x8010, info);
+	CU_ASSERT(info != INFO && info >= 0x1000);
+	/* Nothing of the info over the kernel, and all of it in low RAM. */
+	mmap = rd32(&vm, info + 48);
+	mmap_len = rd32(&vm, info + 44);
+	mods = rd32(&vm, info + 24);
+	cmd = rd32(&vm, info + 16);
+	CU_ASSERT(!overlaps(info, 120, 0x8000, 0xb800 - 0x8000));
+	CU_ASSERT(!overlaps(mmap, mmap_len, 0x8000, 0xb800 - 0x8000));
+	CU_ASSERT(!overlaps(mods, 16, 0x8000, 0xb800 - 0x8000));
+	CU_ASSERT(!overlaps(cmd, strlen(a.kernel) + 7, 0x8000, 0xb800 - 0x8000));
+	CU_ASSERT(mmap + mmap_len <= 0x9fc00 && cmd < 0x9fc00);
+	CU_ASSERT_EQUAL(mmap_len, 4 * 24);
+	CU_ASSERT_EQUAL(rd64(&vm, mmap + 12), 0x9fc00);	/* entry 0: low RAM */
+	CU_ASSERT_STRING_EQUAL(guest_str(&vm, rd32(&vm, info + 64)), "tandem");
+	{
+		char want[300];
+
+		snprintf(want, sizeof(want), "%s low=1", a.kernel);
+		CU_ASSERT_STRING_EQUAL(guest_str(&vm, cmd), want);
+	}
+	/* The initrd still follows at 1 MiB, past the (low) kernel. */
+	CU_ASSERT_EQUAL(rd32(&vm, info + 20), 1);
+	CU_ASSERT_EQUAL(rd32(&vm, mods), MiB);
+	CU_ASSERT(guest_is(&vm, MiB, initrd, sizeof(initrd)));
+	/* The ACPI tables a Linux boot gets: the RSDP where a scan of 0xe0000-0xfffff finds it. */
+	CU_ASSERT(guest_is(&vm, 0xf0000, "RSD PTR ", 8));
+	vm_mem_exit(&vm);
+	free(img);
+}
+
+/* A plain ELF64 kernel over the page tables' usual place: they move. */
+static void test_plain_elf64_low(void)
+{
+	struct elf_spec s = plain64;
+	struct loader_args a = { 0 };
+	struct vm vm;
+	struct x86_state boot;
+	uint8_t *img;
+	char err[256] = "";
+	size_t size;
+
+	s.entry = 0x2100;
+	s.segs[0].paddr = 0x2000;
+	s.segs[1].paddr = 0x4000;	/* to 0x7000 */
+	size = build_elf(&s, &img);
+	a.kernel = write_file("low64.elf", img, size);
+	vm_setup(&vm, RAM_SIZE);
+	CU_ASSERT_EQUAL_FATAL(loader_load(&vm, &a, &boot, err, sizeof(err)), 0);
+	check_segments(&vm, &s, img);
+	CU_ASSERT_EQUAL(boot.rip, 0x2100);
+	/* Tables block (32 KiB: tables, GDT, stack) clear of [0x2000, 0x7000). */
+	CU_ASSERT(!(boot.cr3 & 0xfff));
+	CU_ASSERT(!overlaps(boot.cr3, 0x8000, 0x2000, 0x5000));
+	CU_ASSERT_EQUAL(boot.gpr[R_SP], boot.cr3 + 0x8000);
+	CU_ASSERT_EQUAL(boot.gdt.base, boot.cr3 + 0x6000);
+	CU_ASSERT_EQUAL(gdt_attr(&vm, &boot, boot.seg[S_CS].sel), boot.seg[S_CS].attr);
+	CU_ASSERT_EQUAL(walk(&vm, boot.cr3, 0x12345678), 0x12345678);
+	CU_ASSERT_EQUAL(walk(&vm, boot.cr3, 0xffffffff), 0xffffffff);
+	/* The info clear of both. */
+	CU_ASSERT(!overlaps(boot.gpr[R_BX], 120, 0x2000, 0x5000));
+	CU_ASSERT(!overlaps(boot.gpr[R_BX], 120, boot.cr3, 0x8000));
+	CU_ASSERT_EQUAL(boot.gpr[R_DI], boot.gpr[R_BX]);
+	CU_ASSERT_STRING_EQUAL(guest_str(&vm, rd32(&vm, boot.gpr[R_BX] + 64)), "tandem");
+	CU_ASSERT(guest_is(&vm, 0xf0000, "RSD PTR ", 8));
+	vm_mem_exit(&vm);
 	free(img);
 }
 
@@ -964,9 +1086,11 @@ static void test_mutations(void)
 		if (ret == 0) {
 			ok++;
 			CU_ASSERT_EQUAL(boot.gpr[R_AX], 0x2BADB002);
-			CU_ASSERT_EQUAL(boot.gpr[R_BX], INFO);
+			/* The info moves when a mutated segment is in its way. */
+			CU_ASSERT(boot.gpr[R_BX] < (1ull << 32));
 			CU_ASSERT(boot.rip < (1ull << 32));
-			CU_ASSERT_STRING_EQUAL(guest_str(&vm, rd32(&vm, INFO + 64)), "tandem");
+			CU_ASSERT_STRING_EQUAL(guest_str(&vm, rd32(&vm, boot.gpr[R_BX] + 64)),
+					       "tandem");
 		} else {
 			failed++;
 			CU_ASSERT(ret < 0);
@@ -1167,6 +1291,7 @@ static int suite_clean(void)
 		"empty-initrd", "garbage", "trunc-ehdr", "trunc-phdr", "trunc-seg", "arm.elf",
 		"plain32.elf", "dyn.elf", "badsum.elf", "unknown-flag.elf", "aout-bad",
 		"outside.elf", "lowmem.elf", "small.elf", "big-initrd", "fuzz-initrd",
+		"full.elf", "low.elf", "low-initrd", "low64.elf",
 	};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -1185,6 +1310,8 @@ int main(void)
 		{ "multiboot a.out kludge, in memory", test_multiboot_aout },
 		{ "plain ELF64: long mode, page tables", test_plain_elf64 },
 		{ "plain ELF64: higher-half entry", test_plain_elf64_higher_half },
+		{ "multiboot linked at 0x8000: info moved", test_multiboot_low },
+		{ "plain ELF64 over the tables: tables moved", test_plain_elf64_low },
 		{ "memory map with RAM above 4 GiB", test_highmem_map },
 		{ "read-only image", test_readonly_image },
 		{ "errors: files", test_err_files },

@@ -91,22 +91,72 @@ static void test_bus_unmapped(void)
 	CU_ASSERT_EQUAL(vm.mmio.unmapped_writes, 1);
 }
 
-static void test_bus_straddle_split(void)
+/*
+ * An access a device claims only in part reaches no device (bus.h): not
+ * the device, not its neighbour, not split into bytes.
+ */
+static void test_bus_partial_claim(void)
 {
 	struct vm vm;
-	struct fake_dev a = { 0 };
+	struct fake_dev a = { 0 }, rcr = { 0 };
 
 	init_vm(&vm);
 	CU_ASSERT_EQUAL(pio_register(&vm, 0x100, 2, &fake_ops, &a, "a"), 0);
 	/* A dword at 0xff: byte 0xff is a hole, bytes 0x100-0x101 the device, 0x102 a hole. */
-	CU_ASSERT_EQUAL(pio_read(&vm, 0xff, 4), 0xff8888ffu);
-	CU_ASSERT_EQUAL(a.reads, 2);
-	CU_ASSERT_EQUAL(a.last_size, 1);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0xff, 4), 0xffffffffu);
 	pio_write(&vm, 0xff, 0xaabbccdd, 4);
-	CU_ASSERT_EQUAL(a.writes, 2);
-	CU_ASSERT_EQUAL(a.last_off, 1);
-	CU_ASSERT_EQUAL(a.last_val, 0xbb);
+	/* Starts inside, runs past the end. */
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x101, 2), 0xffff);
+	pio_write(&vm, 0x100, 0x11223344, 4);
+	CU_ASSERT_EQUAL(a.reads, 0);
+	CU_ASSERT_EQUAL(a.writes, 0);
+	CU_ASSERT_EQUAL(vm.pio.partial_reads, 2);
+	CU_ASSERT_EQUAL(vm.pio.partial_writes, 2);
+	CU_ASSERT_EQUAL(vm.pio.unmapped_reads, 2);
+	CU_ASSERT_EQUAL(vm.pio.unmapped_writes, 2);
+	/* Whole accesses inside the range still reach it, unsplit. */
+	CU_ASSERT_EQUAL(pio_read(&vm, 0x100, 2), 0x7788);
+	CU_ASSERT_EQUAL(a.last_size, 2);
+	CU_ASSERT_EQUAL(a.last_off, 0);
+
+	/*
+	 * The reset control register at 0xcf9 and no host bridge at 0xcf8: a
+	 * PCI probe's dword OUT to 0xcf8 must not put byte 1 (here 0x06, the
+	 * reset value) into it, and the dword IN must not read it.
+	 */
+	CU_ASSERT_EQUAL(pio_register(&vm, 0xcf9, 1, &fake_ops, &rcr, "rcr"), 0);
+	pio_write(&vm, 0xcf8, 0x80000600u, 4);
+	pio_write(&vm, 0xcf8, 0x80000600u, 2);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0xcf8, 4), 0xffffffffu);
+	CU_ASSERT_EQUAL(rcr.writes, 0);
+	CU_ASSERT_EQUAL(rcr.reads, 0);
+	CU_ASSERT_EQUAL(vm.pio.partial_writes, 4);
+	/* Its own byte still works. */
+	pio_write(&vm, 0xcf9, 0x06, 1);
+	CU_ASSERT_EQUAL(rcr.writes, 1);
+	CU_ASSERT_EQUAL(rcr.last_val, 0x06);
+	/* An untouched hole is unmapped but not partial. */
+	pio_write(&vm, 0xcfc, 0, 4);
+	CU_ASSERT_EQUAL(vm.pio.partial_writes, 4);
+	CU_ASSERT_EQUAL(vm.pio.unmapped_writes, 5);
+
+	/* The top of port space: a word at 0xffff belongs to no range. */
+	CU_ASSERT_EQUAL(pio_register(&vm, 0xffff, 1, &fake_ops, &rcr, "top"), 0);
+	CU_ASSERT_EQUAL(pio_read(&vm, 0xffff, 2), 0xffff);
+	CU_ASSERT_EQUAL(rcr.reads, 0);
+
+	/* MMIO follows the same rule, also for two adjacent devices. */
+	CU_ASSERT_EQUAL(mmio_register(&vm, 0xfed00000, 0x10, &fake_ops, &a, "m1"), 0);
+	CU_ASSERT_EQUAL(mmio_register(&vm, 0xfed00010, 0x10, &fake_ops, &rcr, "m2"), 0);
+	CU_ASSERT_EQUAL(mmio_read(&vm, 0xfed0000c, 8), ~0ull);
+	mmio_write(&vm, 0xfed0000c, 0, 8);
+	CU_ASSERT_EQUAL(a.writes, 0);
+	CU_ASSERT_EQUAL(vm.mmio.partial_reads, 1);
+	CU_ASSERT_EQUAL(vm.mmio.partial_writes, 1);
+	CU_ASSERT_EQUAL(mmio_read(&vm, 0xfed00008, 8), 0x1122334455667788ull);
+	CU_ASSERT_EQUAL(a.last_off, 8);
 	bus_free(&vm.pio);
+	bus_free(&vm.mmio);
 }
 
 static void test_ram_layout_and_bounds(void)
@@ -328,7 +378,7 @@ int main(void)
 	s = CU_add_suite("machine", NULL, NULL);
 	CU_add_test(s, "bus register/overlap/offsets", test_bus_register_and_overlap);
 	CU_add_test(s, "bus unmapped all-ones, counted", test_bus_unmapped);
-	CU_add_test(s, "bus straddling access split", test_bus_straddle_split);
+	CU_add_test(s, "bus partial claim: never split, never a neighbour", test_bus_partial_claim);
 	CU_add_test(s, "RAM layout and bounds", test_ram_layout_and_bounds);
 	CU_add_test(s, "RAM above the 32-bit hole", test_ram_above_hole);
 	CU_add_test(s, "IRQ routing", test_irq_routing);
