@@ -85,8 +85,8 @@ err_case() {
 		fail=$((fail + 1))
 	fi
 }
-err_case "isa-debugcon: needs chardev=ID" -device isa-debugcon
-err_case "isa-debugcon: no -chardev with id=x" -device isa-debugcon,chardev=x
+err_case "needs chardev=ID" -device isa-debugcon
+err_case "no -chardev with id=x" -device isa-debugcon,chardev=x
 err_case "option 'size=2' not supported" -device pc-testdev,size=2
 err_case "iobase '0x10000'" -device isa-debugcon,iobase=0x10000,chardev=n -chardev null,id=n
 err_case "overlap isa-debugcon" -device isa-debugcon,chardev=n -chardev null,id=n \
