@@ -12,6 +12,7 @@
 #include "board/board.h"
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_blk.h"
 #include "machine/vm.h"
 
 /* ---- the types ------------------------------------------------------------ */
@@ -67,6 +68,8 @@ static const struct board_device_type board_device_types[] = {
 	  create_isa_debug_exit },
 	{ "pci-testdev", "QEMU's PCI test device 1b36:0005 (BAR0 memory, BAR1 I/O): addr=SLOT",
 	  create_pci_testdev },
+	{ "virtio-blk-pci", "virtio disk on a -drive: drive=ID[,num-queues=N][,serial=S]",
+	  virtio_blk_pci_create },
 };
 #define NR_TYPES (sizeof(board_device_types) / sizeof(board_device_types[0]))
 

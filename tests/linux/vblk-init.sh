@@ -57,6 +57,8 @@ write)
 	echo "snap-$token" | dd of=/dev/vdc bs=512 conv=sync,fsync 2>/dev/null
 	echo 3 >/proc/sys/vm/drop_caches
 	mark "vdc reads $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | head -n 1)"
+	# Which interrupts the disks used (MSI-X per queue, or INTx): for the log.
+	mark "irqs $(grep -E 'virtio[0-9]' /proc/interrupts | sed 's/  */ /g' | tr '\n' ';')"
 	umount /mnt || fail "umount"
 	mark "done"
 	poweroff -f
