@@ -30,6 +30,7 @@ n=0
 while ! [ -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 [ -b /dev/vda ] || fail "no /dev/vda"
 mark "vda sectors=$(cat /sys/block/vda/size)"
+mark "vda queues=$(ls /sys/block/vda/mq | wc -l) cpus=$(grep -c '^processor' /proc/cpuinfo)"
 mkdir -p /mnt
 mount -t ext4 /dev/vda /mnt || fail "mount /dev/vda"
 mark "hello=$(cat /mnt/hello.txt)"
