@@ -62,7 +62,10 @@ static int create_pci_testdev(struct vm *vm, const char *opts, char *why, size_t
 	return 0;
 }
 
-/* One row per type; keep them sorted by name (-device help lists them in this order). */
+/*
+ * One row per type, sorted by name (-device help lists them in this order);
+ * board/board.h says what create() gets and must do.
+ */
 static const struct board_device_type board_device_types[] = {
 	{ "isa-debug-exit", "QEMU's exit port (always there): iobase=0xf4,iosize=0x04",
 	  create_isa_debug_exit },

@@ -81,6 +81,10 @@ expect_error "a VGA card" "only '-vga none'" -vga std
 expect_error "a monitor" "only '-monitor none'" -monitor stdio
 expect_error "another device" "-device e1000: no such device" -device e1000
 expect_error "debug-exit elsewhere" "not supported" -device isa-debug-exit,iobase=0x501
+expect_error "unknown -device key" "pci-testdev takes: addr" -device pci-testdev,foo=1
+expect_error "-device on the host bridge's slot" "a slot 1-0x1f" -device pci-testdev,addr=0
+expect_error "two devices in one slot" "slot taken" -device pci-testdev,addr=3 \
+	-device pci-testdev,addr=3
 expect_error "unknown chardev id" "no -chardev with id=s1" -serial chardev:s1
 expect_error "socket chardev" "tandem has file" -chardev socket,id=s0,port=4444
 expect_error "-d with a bad class" "unknown trace class" -d nonsense
@@ -173,6 +177,7 @@ expect_ok "-cpu host and max" 1 "engine sw" -accel tcg -cpu host -cpu max -seria
 expect_ok "-d help lists the classes" 0 "in_asm" -d help
 expect_ok "-d help lists every class" 0 "exit " -d help
 expect_ok "--help names bzImage" 0 "bzImage" --help
+expect_ok "-device help lists pci-testdev" 0 "pci-testdev" -device help
 expect_ok "option values that look like options" 1 "engine sw" --accel=sw -serial none \
 	-append -hda -kernel "$hello"
 
