@@ -153,7 +153,7 @@ for engine in $engines; do
 	t0=$(date +%s)
 	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
 	st=$? t1=$(date +%s)
-	tr -d '\r' <"$log" >"$log.norm"
+	tr -d '\r' <"$log" | sed 's/^\(VBLK: .*\) @[0-9.]*$/\1/' >"$log.norm"
 	[ $st = 0 ] || bad "write boot: exit status $st (log: $log, stderr: $(tail -n 3 "$work/$engine-write.out" | tr '\n' ' '))"
 	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
 	grep -q '^VBLK: hello=hello-from-host$' "$log.norm" || bad "the guest did not read /hello.txt"
@@ -183,7 +183,7 @@ for engine in $engines; do
 	qemu) ;;
 	*) echo "$irqs" | grep -q 'MSI.*virtio0-req.0' || bad "virtio0 does not use MSI-X: $irqs" ;;
 	esac
-	echo "$engine: write boot $((t1 - t0)) s, status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"
+	echo "$engine: write boot $((t1 - t0)) s (guest uptime at done: $(tr -d '\r' <"$log" | sed -n 's/^VBLK: done @//p') s), status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"
 
 	# --- crash: fsync, SIGKILL, the data is there ---
 	make_disks || exit 99

@@ -12,7 +12,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 exec </dev/console >/dev/console 2>&1
 
-mark() { echo "VBLK: $*"; }
+# The guest uptime goes to the end of the line, after " @", for the log.
+mark() { read -r up idle </proc/uptime; echo "VBLK: $* @$up"; }
 fail() { mark "FAIL $*"; poweroff -f; }
 
 mode= token=
