@@ -13,6 +13,7 @@
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
 #include "devices/testdev.h"
+#include "devices/virtio_blk.h"
 #include "machine/vm.h"
 
 /* ---- the types ------------------------------------------------------------ */
@@ -86,6 +87,8 @@ static const struct board_device_type board_device_types[] = {
 	  create_debugcon },
 	{ "pc-testdev", "QEMU's pc-testdev (kvm-unit-tests): ports 0xe0-0xeb, 0x2000+IRQ, "
 	  "MMIO scratch at 0xff000000", create_pc_testdev },
+	{ "virtio-blk-pci", "virtio disk on a -drive: drive=ID[,num-queues=N][,serial=S]",
+	  virtio_blk_pci_create },
 };
 #define NR_TYPES (sizeof(board_device_types) / sizeof(board_device_types[0]))
 

@@ -53,8 +53,23 @@ expect_error "initrd without kernel" "needs --kernel" --initrd "$tmp/text"
 expect_error "missing initrd" "No such file" --kernel "$top_builddir/tests/guests/hello.elf" --initrd "$tmp/nope"
 
 # QEMU habits. GOption alone reads -hda as -h -d -a and prints the help.
-expect_error "QEMU disk option" "unknown option '-hda'" -hda "$tmp/x.img"
-expect_error "QEMU -drive" "unknown option '-drive'" -drive file=x.img
+# Disks (virtio-blk): every wrong -drive/-hda/-device virtio-blk-pci gets its line.
+expect_error "-hda of a missing image" "No such file" -hda "$tmp/x.img"
+expect_error "-drive format=qcow2" "format=qcow2 not supported" -drive file="$tmp/text",format=qcow2
+expect_error "-drive if=ide" "if=ide not supported" -drive file="$tmp/text",if=ide
+expect_error "-drive unknown key" "'aio' not supported" -drive file="$tmp/text",aio=native
+expect_error "-drive bad cache=" "cache=fast" -drive file="$tmp/text",cache=fast
+expect_error "-drive bad readonly=" "readonly=maybe" -drive file="$tmp/text",readonly=maybe
+expect_error "-drive without file=" "needs file=" -drive if=virtio
+expect_error "-drive if=none without id=" "needs id=" -drive file="$tmp/text",if=none
+expect_error "-device virtio-blk-pci without drive=" "needs drive=" -device virtio-blk-pci
+expect_error "-device virtio-blk-pci, unknown drive" "no -drive with id=d9" \
+	-device virtio-blk-pci,drive=d9
+expect_error "-device virtio-blk-pci, bad num-queues" "num-queues=0" \
+	-drive file="$tmp/text",if=none,id=d0 -device virtio-blk-pci,drive=d0,num-queues=0
+expect_error "one drive, two disks" "already a disk" -drive file="$tmp/text",if=none,id=d0 \
+	-device virtio-blk-pci,drive=d0 -device virtio-blk-pci,drive=d0
+expect_error "a second writer on one image" "is in use" -hda "$tmp/text" -hda "$tmp/text"
 expect_error "QEMU-style value of a missing file" "No such file" -kernel "$tmp/does-not-exist"
 expect_error "unknown CPU model" "unknown CPU model 'Haswell'" -cpu Haswell
 expect_error "CPU model with features" "unknown CPU model" -cpu max,+avx512f
