@@ -367,7 +367,7 @@ static bool drain(int fd, GString *s, size_t cap)
 static int run_guest(struct bench *b, const struct target *t, const char *append,
 		     struct run *r, char *err, size_t errlen)
 {
-	int out[2], errp[2], null_fd, wst;
+	int out[2], errp[2], null_fd, wst = 0;
 	char **argv = guest_argv(b, t, append);
 	const char *exe = t->kind == TARGET_QEMU ? b->qemu : "/proc/self/exe";
 	bool out_open = true, err_open = true;
@@ -433,16 +433,32 @@ static int run_guest(struct bench *b, const struct target *t, const char *append
 		if (p[1].revents)
 			err_open = drain(errp[0], r->err, 1 << 16);
 	}
-	if (r->timed_out) {
-		kill(pid, SIGTERM);
-		for (int i = 0; i < 50 && waitpid(pid, &wst, WNOHANG) == 0; i++)
-			usleep(100000);
-		kill(pid, SIGKILL);
-	}
 	close(out[0]);
 	close(errp[0]);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
+	/*
+	 * Reap it, also when it closed its output and went on: by the
+	 * deadline, TERM (the engines dump and stop), 5 s later KILL.
+	 */
+	for (double kill_at = 0;;) {
+		pid_t w = waitpid(pid, &wst, WNOHANG);
+		double t = now_s();
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			return -ECHILD;
+		}
+		if (!kill_at && (r->timed_out || t >= deadline)) {
+			r->timed_out = true;
+			kill(pid, SIGTERM);
+			kill_at = t + 5;
+		} else if (kill_at && t >= kill_at) {
+			kill(pid, SIGKILL);
+			kill_at = t + 3600;
+		}
+		usleep(10000);
+	}
 	if (!r->timed_out && WIFEXITED(wst))
 		r->status = WEXITSTATUS(wst);
 	return 0;
@@ -477,7 +493,7 @@ static bool run_bad(const struct run *r, const char *need, char *why, size_t len
 	tail_line(err, sizeof(err), e->str, 190);
 	g_string_free(e, TRUE);
 	if (r->timed_out)
-		snprintf(why, len, "timed out; serial: %s; stderr: %s", out, err);
+		snprintf(why, len, "timed out (--timeout); serial: %s; stderr: %s", out, err);
 	else
 		snprintf(why, len, "exit status %d; serial: %s; stderr: %s", r->status, out, err);
 	return true;
@@ -525,8 +541,10 @@ static int list_workloads(struct bench *b, char *err, size_t errlen)
 
 		if (!t->selected || t->why[0] || t->kind == TARGET_NATIVE)
 			continue;
-		if (run_guest(b, t, "bench=list", &r, why, sizeof(why)))
+		if (run_guest(b, t, "bench=list", &r, why, sizeof(why))) {
+			run_free(&r);
 			continue;
+		}
 		if (!run_bad(&r, "bench: workload ", why, sizeof(why))) {
 			char **lines = g_strsplit(r.out->str, "\n", -1);
 

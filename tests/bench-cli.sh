@@ -129,6 +129,15 @@ assert b["ok"] and {r["target"] for r in b["results"]} == {"sw"}
 PY
 fi
 
+# A run past --timeout is killed and is one FAIL cell; the others go on.
+"$TANDEM" bench --accel=sw-nojit --timeout 1 >"$tmp/t.out" 2>&1 </dev/null
+status=$?
+fails=$(grep -c '^FAIL sw-nojit [a-z0-9]*: timed out' "$tmp/t.out")
+if [ $status -ne 1 ] || [ "$fails" -lt 1 ] || ! grep -q '^crc32  *[0-9.]*  *FAIL$' "$tmp/t.out"; then
+	bad "--timeout: status $status, $fails timed-out cells:"
+	cat "$tmp/t.out"
+fi
+
 # ---- nano -------------------------------------------------------------
 
 # kvm-r0 is left out: on kvm_pvm, SYSRET and IOPL 3 OUT fault there (see
