@@ -278,9 +278,16 @@ static void probe_targets(struct bench *b)
 		case TARGET_QEMU:
 			b->qemu = find_qemu();
 			if (!b->qemu) {
+				const char *env = getenv("QEMU_SYSTEM");
+
 				snprintf(t->desc, sizeof(t->desc), "qemu-system-x86_64 -accel tcg");
-				snprintf(t->why, sizeof(t->why),
-					 "qemu-system-x86_64 not found (PATH, $QEMU_SYSTEM)");
+				if (env && *env)
+					snprintf(t->why, sizeof(t->why),
+						 "QEMU_SYSTEM=%s is not executable", env);
+				else
+					snprintf(t->why, sizeof(t->why),
+						 "qemu-system-x86_64 not in PATH (Debian: "
+						 "qemu-system-x86)");
 			} else {
 				char *v = qemu_version(b->qemu);
 
