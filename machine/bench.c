@@ -525,9 +525,22 @@ static void progress(struct bench *b, const char *target, const char *item, unsi
 
 /* ---- workloads ------------------------------------------------------------ */
 
+/* Names from a --kernel guest go into command lines and onto the terminal. */
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > 31)
+		return false;
+	for (; *name; name++)
+		if (!g_ascii_isalnum(*name) && !strchr("_.-", *name))
+			return false;
+	return true;
+}
+
 static void add_item(struct bench *b, const char *name, const char *desc)
 {
-	if (b->nr_items >= BENCH_MAX_ITEMS)
+	if (b->nr_items >= BENCH_MAX_ITEMS || !valid_name(name))
 		return;
 	for (unsigned i = 0; i < b->nr_items; i++)
 		if (!strcmp(b->items[i].name, name))
