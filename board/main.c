@@ -17,6 +17,7 @@
 #include "board/board.h"
 #include "config.h"
 #include "devices/virtio_blk.h"
+#include "machine/bench.h"
 #include "machine/qmp.h"
 #include "machine/replay.h"
 #include "machine/vm.h"
@@ -572,7 +573,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	gboolean ok;
 	int ret;
 
-	ctx = g_option_context_new("[info] - run an x86 guest on KVM or the software CPU");
+	ctx = g_option_context_new("[info|bench] - run an x86 guest on KVM or the software CPU");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	qemu = g_option_group_new("qemu", "QEMU spellings accepted (single dash works too):",
 				  "Show the QEMU options tandem accepts", NULL, NULL);
@@ -713,6 +714,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "info"))
 		return cmd_info();
+	if (argc >= 2 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 
 	args = rewrite_qemu_args(argc, argv, err, sizeof(err));
 	if (!args) {

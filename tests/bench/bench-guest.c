@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * bench guest: runs the one workload named on the kernel command line
- * (`bench=NAME`, optionally `cpl=0` to stay in ring 0) and prints
- *	bench: NAME checksum 0x...
- * The timing is done from outside (tests/bench/run.sh): wall time of the
- * whole run minus that of `bench=none`. One workload per boot keeps the
- * guest free of any clock, which would need calibrating differently on
- * every engine.
+ * bench guest: the benchmark workloads (workloads.c) as a guest-kit guest,
+ * speaking the result protocol of `tandem bench` (tests/bench/README.md):
+ *	bench=list			prints `bench: workload NAME DESCRIPTION`
+ *					for each workload
+ *	bench=NAME size=SIZE [cpl=0]	prints `bench: start NAME`, runs it,
+ *					prints `bench: end NAME checksum 0x...`
+ * then exits through the debug-exit port with 0 (status 1), or 100 on a
+ * bad command line. The host times the workload between the arrival of
+ * the two lines on the serial console, so the guest needs no clock (no
+ * TSC calibration that would differ between engines) and boot and exit
+ * are not counted.
  */
 #include "guest.h"
 #include "workloads.h"
+#include "bench-lib.h"
 
 const char guest_name[] = "bench";
 
@@ -17,153 +22,52 @@ const char guest_name[] = "bench";
  * (all below 2 MiB); the guest needs 128 MiB of RAM for this. */
 #define ARENA_BASE	(16ul << 20)
 
-#define SEL_KCODE	0x08
-#define SEL_KDATA	0x10
-#define SEL_UCODE64	0x33
-#define SEL_TSS		0x40
-
-/* bench_asm.S */
-uint64_t bench_user_call(uint64_t (*fn)(void *), void *arg, uint64_t user_rsp);
-void bench_user_back(void);
-extern uint64_t bench_krsp, bench_user_result;
-
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-
-/* The layout of tests/guests/ring3.c: kvm_pvm runs ring 3 on the host's
- * own user segments, so the user selectors are Linux's 0x2b/0x33. */
-static uint64_t gdt[10] __attribute__((aligned(16))) = {
-	0,
-	0x00af9a000000ffffull,		/* 0x08 kernel code, 64-bit */
-	0x00cf92000000ffffull,		/* 0x10 kernel data */
-	0x00cf9a000000ffffull,		/* 0x18 kernel code, 32-bit */
-	0x00cffa000000ffffull,		/* 0x20 user code, 32-bit */
-	0x00cff2000000ffffull,		/* 0x28 user data */
-	0x00affa000000ffffull,		/* 0x30 user code, 64-bit */
-	0,
-	0, 0,				/* 0x40 TSS, filled in at run time */
-};
-
-static struct tss64 tss __attribute__((aligned(16)));
-static uint8_t kstack[8192] __attribute__((aligned(16)));
-/* Workloads recurse (quicksort) and keep small arrays on the stack. */
-static uint8_t user_stack[65536] __attribute__((aligned(4096)));
-
-static void user_trap(struct trap_frame *f)
+static void list_workloads(const char *prefix)
 {
-	if ((f->cs & 3) != 3 || f->vector != 6) {
-		guest_printf("bench: unexpected trap: vector %lu error %#lx rip %#lx cr2 %#lx\n",
-			     f->vector, f->error_code, f->rip, read_cr2());
-		guest_exit(100);
-	}
-	/* UD2 after the workload: back to ring 0 with its result. */
-	bench_user_result = f->rax;
-	f->rip = (uintptr_t)bench_user_back;
-	f->cs = SEL_KCODE;
-	f->ss = SEL_KDATA;
-	f->rsp = bench_krsp;
-	f->rflags = 0x2;
-}
-
-static void setup_ring3(void)
-{
-	uint64_t base = (uintptr_t)&tss, limit = sizeof(tss) - 1;
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gd = { sizeof(gdt) - 1, (uintptr_t)gdt };
 	unsigned i;
 
-	tss.rsp[0] = (uintptr_t)kstack + sizeof(kstack);
-	tss.iomap_base = sizeof(tss);	/* no I/O bitmap: ring 3 gets no ports */
-	gdt[8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
-		 ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
-	gdt[9] = base >> 32;
-	asm volatile("lgdt %0\n\t"
-		     "pushq %1\n\t"
-		     "pushq $1f\n\t"
-		     "lretq\n"
-		     "1:\tmovl %2, %%eax\n\t"
-		     "movl %%eax, %%ds\n\t"
-		     "movl %%eax, %%es\n\t"
-		     "movl %%eax, %%ss\n\t"
-		     "ltr %w3"
-		     : : "m"(gd), "i"(SEL_KCODE), "i"(SEL_KDATA), "r"(SEL_TSS) : "rax", "memory");
-
-	/* Everything user-accessible: the workload code, its stack and the
-	 * arena all live in the identity map (2 MiB pages) of the boot tables. */
-	guest_pml4[0] |= PTE_US;
-	for (i = 0; i < 4; i++)
-		guest_pdpt[i] |= PTE_US;
-	for (i = 0; i < 4 * 512; i++)
-		guest_pd[i] |= PTE_US;
-	write_cr3(read_cr3());
-	trap_set_handler(6, user_trap);
-}
-
-/* Copy the value of the `@key=` word of the command line into @out. */
-static bool cmdline_get(const char *key, char *out, size_t size)
-{
-	const struct mb_info *mbi = guest_mbi();
-	const char *s;
-	size_t klen = strlen(key), n;
-
-	if (!(mbi->flags & MB_INFO_CMDLINE) || !mbi->cmdline)
-		return false;
-	s = (const char *)(uintptr_t)mbi->cmdline;
-	while (*s) {
-		while (*s == ' ')
-			s++;
-		if (!memcmp(s, key, klen) && s[klen] == '=') {
-			s += klen + 1;
-			for (n = 0; n + 1 < size && s[n] && s[n] != ' '; n++)
-				out[n] = s[n];
-			out[n] = 0;
-			return true;
-		}
-		while (*s && *s != ' ')
-			s++;
-	}
-	return false;
+	for (i = 0; i < bench_nr_workloads; i++)
+		guest_printf("bench: %s%s %s\n", prefix, bench_workloads[i].name,
+			     bench_workloads[i].what);
 }
 
 void guest_main(void)
 {
 	const struct mb_info *mbi = guest_mbi();
 	const struct bench_workload *w;
-	char name[32], cpl[4] = "3";
+	char name[32], cpl[4] = "3", size[8] = "full";
 	uint64_t sum;
-	unsigned i;
+	int shift;
 
-	if (!cmdline_get("bench", name, sizeof(name)) || !(w = bench_find(name))) {
+	if (bench_cmdline_get("bench", name, sizeof(name)) && !memcmp(name, "list", 5)) {
+		list_workloads("workload ");
+		guest_exit(0);
+	}
+	if (!bench_cmdline_get("bench", name, sizeof(name)) || !(w = bench_find(name))) {
 		guest_printf("bench: no or unknown bench=NAME on the command line; one of:\n");
-		for (i = 0; i < bench_nr_workloads; i++)
-			guest_printf("  %-8s %s\n", bench_workloads[i].name,
-				     bench_workloads[i].what);
+		list_workloads("  ");
 		guest_exit(100);
 	}
-	cmdline_get("cpl", cpl, sizeof(cpl));
+	bench_cmdline_get("cpl", cpl, sizeof(cpl));
+	bench_cmdline_get("size", size, sizeof(size));
+	shift = bench_size_shift(size);
+	if (shift < 0) {
+		guest_printf("bench: unknown size=%s (full, small or tiny)\n", size);
+		guest_exit(100);
+	}
 	if (!(mbi->flags & MB_INFO_MEM) ||
 	    ((uint64_t)mbi->mem_upper + 1024) * 1024 < ARENA_BASE + BENCH_ARENA_SIZE) {
 		guest_printf("bench: needs %lu MiB of RAM\n",
 			     (ARENA_BASE + BENCH_ARENA_SIZE) >> 20);
 		guest_exit(100);
 	}
-	if (cpl[0] == '0') {
-		sum = w->run((void *)ARENA_BASE);
-	} else {
-		setup_ring3();
-		sum = bench_user_call(w->run, (void *)ARENA_BASE,
-				      (uintptr_t)user_stack + sizeof(user_stack));
-	}
-	guest_printf("bench: %s checksum 0x%016lx cpl %c\n", w->name, sum,
-		     cpl[0] == '0' ? '0' : '3');
+	if (cpl[0] != '0')
+		bench_ring3_setup();
+	guest_printf("bench: start %s\n", w->name);
+	if (cpl[0] == '0')
+		sum = w->run((void *)ARENA_BASE, (unsigned)shift);
+	else
+		sum = bench_ring3_call(w->run, (void *)ARENA_BASE, (unsigned)shift, 0);
+	guest_printf("bench: end %s checksum 0x%016lx\n", w->name, sum);
 	guest_exit(0);
 }

@@ -5,10 +5,11 @@
  * build would then call different memcpy()/memset() implementations and
  * stop running the same code.
  *
- * Sizes are fixed and chosen so that each workload takes about 0.1 s
- * (0.05-0.3 s) natively on a current x86 host and well under the 120 s
- * run timeout of run.sh on tandem's interpreter; slower engines just take
- * longer, they never do less work.
+ * Full sizes are chosen so that each workload takes about 0.1 s (0.05-0.3
+ * s) natively on a current x86 host and well under a minute on tandem's
+ * interpreter; `small` and `tiny` (workloads.h) divide the work by 16 and
+ * 256. The size is the only input: slower engines just take longer, they
+ * never do less work, and a size gives the same checksum everywhere.
  */
 #include "workloads.h"
 
@@ -33,21 +34,14 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return h;
 }
 
-/* ---- none: an empty run, measures boot and exit overhead ------------ */
-
-static uint64_t wl_none(void *arena)
-{
-	(void)arena;
-	return 0x600d;
-}
-
 /* ---- crc32: table-driven CRC-32 over a 1 MiB buffer, many passes ------ */
 
 #define CRC_BUF		(1u << 20)
 #define CRC_PASSES	48
 
-static uint64_t wl_crc32(void *arena)
+static uint64_t wl_crc32(void *arena, unsigned shift)
 {
+	unsigned len = CRC_BUF >> shift;
 	uint32_t *table = arena;
 	uint8_t *buf = (uint8_t *)arena + 4096;
 	uint64_t seed = 0x1234567u, h = 0;
@@ -61,7 +55,7 @@ static uint64_t wl_crc32(void *arena)
 			c = (c >> 1) ^ (0xedb88320u & -(c & 1));
 		table[i] = c;
 	}
-	for (i = 0; i < CRC_BUF; i += 8) {
+	for (i = 0; i < len; i += 8) {
 		uint64_t r = rng_next(&seed);
 
 		for (j = 0; j < 8; j++)
@@ -69,7 +63,7 @@ static uint64_t wl_crc32(void *arena)
 	}
 	/* Dependent loads through the table: integer ALU and L1 latency. */
 	for (pass = 0; pass < CRC_PASSES; pass++) {
-		for (i = 0; i < CRC_BUF; i++)
+		for (i = 0; i < len; i++)
 			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
 		h = mix(h, crc);
 		buf[pass] ^= (uint8_t)crc;
@@ -129,18 +123,18 @@ static void quicksort(uint32_t *a, long n)
 	insertion_sort(a, n);
 }
 
-static uint64_t wl_sort(void *arena)
+static uint64_t wl_sort(void *arena, unsigned shift)
 {
 	uint32_t *a = arena;
 	uint64_t seed = 0xdeadbeefu, h = 0;
-	unsigned i, unsorted = 0;
+	unsigned i, unsorted = 0, n = SORT_N >> shift;
 
-	for (i = 0; i < SORT_N; i++)
+	for (i = 0; i < n; i++)
 		a[i] = (uint32_t)(rng_next(&seed) >> 32);
-	quicksort(a, SORT_N);
-	for (i = 1; i < SORT_N; i++)
+	quicksort(a, n);
+	for (i = 1; i < n; i++)
 		unsorted += a[i - 1] > a[i];
-	for (i = 0; i < SORT_N; i += 4096)
+	for (i = 0; i < n; i += 4096 >> shift)
 		h = mix(h, a[i]);
 	return mix(h, unsorted);
 }
@@ -150,26 +144,27 @@ static uint64_t wl_sort(void *arena)
 #define MEM_WORDS	((8u << 20) / 8)
 #define MEM_PASSES	24
 
-static uint64_t wl_mem(void *arena)
+static uint64_t wl_mem(void *arena, unsigned shift)
 {
-	uint64_t *a = arena, *b = a + MEM_WORDS, h = 0;
+	unsigned words = MEM_WORDS >> shift, bytes = (1u << 20) >> shift, i, pass;
+	uint64_t *a = arena, *b = a + words, h = 0;
 	uint8_t *ab = arena, *bb = (uint8_t *)b;
-	unsigned i, pass;
 
 	/* Streams of 8-byte stores, copies, and a byte copy of 1 MiB per pass:
 	 * store/load throughput and, on a software MMU, the TLB fast path. */
 	for (pass = 0; pass < MEM_PASSES; pass++) {
 		uint64_t fill = 0x0101010101010101ull * (pass + 1);
 
-		for (i = 0; i < MEM_WORDS; i++)
+		for (i = 0; i < words; i++)
 			a[i] = fill ^ i;
-		for (i = 0; i < MEM_WORDS; i++)
+		for (i = 0; i < words; i++)
 			b[i] = a[i] + pass;
-		for (i = 0; i < (1u << 20); i++)
-			ab[i + (pass << 12)] = bb[i ^ 0x5555];
-		h = mix(h, a[pass * 4099] ^ b[MEM_WORDS - 1 - pass * 7]);
+		for (i = 0; i < bytes; i++)
+			ab[i + ((pass << 12) >> shift)] = bb[i ^ (0x5555 & (bytes - 1))];
+		h = mix(h, a[(pass * 4099) & (words - 1)] ^
+			   b[words - 1 - ((pass * 7) & (words - 1))]);
 	}
-	for (i = 0; i < MEM_WORDS; i += 8191)
+	for (i = 0; i < words; i += (8191 >> shift) | 1)
 		h = mix(h, a[i] + b[i]);
 	return h;
 }
@@ -179,18 +174,18 @@ static uint64_t wl_mem(void *arena)
 #define CHASE_PAGES	8192u
 #define CHASE_STEPS	(3u << 20)
 
-static uint64_t wl_chase(void *arena)
+static uint64_t wl_chase(void *arena, unsigned shift)
 {
+	unsigned pages = CHASE_PAGES >> shift, steps = CHASE_STEPS >> shift, i;
 	uint8_t *base = arena;
-	uint32_t *perm = (uint32_t *)(base + (uint64_t)CHASE_PAGES * 4096);
+	uint32_t *perm = (uint32_t *)(base + (uint64_t)pages * 4096);
 	uint64_t seed = 0xc0ffee, h = 0, *p;
-	unsigned i;
 
 	/* Sattolo's algorithm: one cycle through all pages, in random order,
 	 * so every step misses the TLB (hardware or software) and caches. */
-	for (i = 0; i < CHASE_PAGES; i++)
+	for (i = 0; i < pages; i++)
 		perm[i] = i;
-	for (i = CHASE_PAGES - 1; i > 0; i--) {
+	for (i = pages - 1; i > 0; i--) {
 		unsigned j = (unsigned)(rng_next(&seed) % i), t = perm[i];
 
 		perm[i] = perm[j];
@@ -198,15 +193,15 @@ static uint64_t wl_chase(void *arena)
 	}
 	/* Node in page perm[i] points at the node in page perm[i + 1]; each
 	 * node sits at a random cache line of its page. */
-	for (i = 0; i < CHASE_PAGES; i++) {
-		unsigned from = perm[i], to = perm[(i + 1) % CHASE_PAGES];
+	for (i = 0; i < pages; i++) {
+		unsigned from = perm[i], to = perm[(i + 1) % pages];
 		uint64_t *node = (uint64_t *)(base + (uint64_t)from * 4096 + (from * 37 % 64) * 64);
 
 		node[0] = (uint64_t)(uintptr_t)(base + (uint64_t)to * 4096 + (to * 37 % 64) * 64);
 		node[1] = from;
 	}
 	p = (uint64_t *)(base + (uint64_t)perm[0] * 4096 + (perm[0] * 37 % 64) * 64);
-	for (i = 0; i < CHASE_STEPS; i++) {
+	for (i = 0; i < steps; i++) {
 		h += p[1] ^ i;
 		p = (uint64_t *)(uintptr_t)p[0];
 	}
@@ -218,14 +213,14 @@ static uint64_t wl_chase(void *arena)
 #define SIEVE_N		(8u << 20)
 #define SIEVE_ROUNDS	3
 
-static uint64_t wl_sieve(void *arena)
+static uint64_t wl_sieve(void *arena, unsigned shift)
 {
 	uint8_t *composite = arena;
 	uint64_t h = 0;
 	unsigned round, i, j, count;
 
 	for (round = 0; round < SIEVE_ROUNDS; round++) {
-		unsigned limit = SIEVE_N - round * 4096;
+		unsigned limit = (SIEVE_N >> shift) - round * (4096 >> shift);
 
 		for (i = 0; i < limit; i++)
 			composite[i] = 0;
@@ -251,12 +246,12 @@ enum { OP_HALT, OP_PUSH, OP_LOAD, OP_STORE, OP_ADD, OP_SUB, OP_MUL, OP_AND,
 
 /*
  * Sum over n in 1..N of the Collatz step count of n; v0 = n, v1 = total,
- * v2 = the current value. The numbers on the left are code offsets.
+ * v2 = the current value, v3 = N. The numbers on the left are code offsets.
  */
 #define INTERP_N	30000
 
 static const int interp_prog[] = {
-	/*  0 */ OP_PUSH, INTERP_N, OP_STORE, 0, OP_PUSH, 0, OP_STORE, 1,
+	/*  0 */ OP_LOAD, 3, OP_STORE, 0, OP_PUSH, 0, OP_STORE, 1,
 	/*  8 outer: v2 = v0 */
 	OP_LOAD, 0, OP_STORE, 2,
 	/* 12 inner: if (v2 < 2) goto next */
@@ -342,9 +337,9 @@ static uint64_t interp_run(const int *code, long *vars, uint64_t *steps)
 	}
 }
 
-static uint64_t wl_interp(void *arena)
+static uint64_t wl_interp(void *arena, unsigned shift)
 {
-	long vars[4] = { 0, 0, 0, 0 };
+	long vars[4] = { 0, 0, 0, INTERP_N >> shift };
 	uint64_t steps = 0, total;
 
 	(void)arena;
@@ -353,7 +348,6 @@ static uint64_t wl_interp(void *arena)
 }
 
 const struct bench_workload bench_workloads[] = {
-	{ "none", "empty run: boot and exit overhead", wl_none },
 	{ "crc32", "table-driven CRC-32, 48 MiB", wl_crc32 },
 	{ "sort", "quicksort of 1M 32-bit keys", wl_sort },
 	{ "mem", "8-byte fill/copy of 8 MiB + 1 MiB byte copy, 24 passes", wl_mem },
@@ -364,19 +358,34 @@ const struct bench_workload bench_workloads[] = {
 
 const unsigned bench_nr_workloads = ARRAY_SIZE(bench_workloads);
 
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return !*a && !*b;
+}
+
 const struct bench_workload *bench_find(const char *name)
 {
 	unsigned i;
 
-	for (i = 0; i < bench_nr_workloads; i++) {
-		const char *a = bench_workloads[i].name, *b = name;
-
-		while (*a && *a == *b) {
-			a++;
-			b++;
-		}
-		if (!*a && !*b)
+	for (i = 0; i < bench_nr_workloads; i++)
+		if (same(bench_workloads[i].name, name))
 			return &bench_workloads[i];
-	}
 	return NULL;
+}
+
+const char *const bench_size_names[] = { "full", "small", "tiny", NULL };
+
+int bench_size_shift(const char *size)
+{
+	static const int shifts[] = { 0, 4, 8 };
+	unsigned i;
+
+	for (i = 0; bench_size_names[i]; i++)
+		if (same(bench_size_names[i], size))
+			return shifts[i];
+	return -1;
 }

@@ -8,9 +8,11 @@
  * generation flags, so each target runs the same instruction stream as far
  * as the compiler is concerned; only the harness around it differs.
  *
- * Every workload does a fixed amount of work (no sizes depend on the
- * target) and returns a checksum that must be identical everywhere.
+ * Every workload does a fixed amount of work for a given size (nothing
+ * depends on the target) and returns a checksum that must be identical
+ * everywhere.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,12 +23,18 @@
 struct bench_workload {
 	const char *name;
 	const char *what;
-	uint64_t (*run)(void *arena);
+	/* The work is the full size's divided by 2^@shift. */
+	uint64_t (*run)(void *arena, unsigned shift);
 };
 
 extern const struct bench_workload bench_workloads[];
 extern const unsigned bench_nr_workloads;
 
 const struct bench_workload *bench_find(const char *name);
+
+/* Sizes by name: "full" (shift 0), "small" (4: 1/16 of the work), "tiny"
+ * (8: 1/256, for tests). */
+extern const char *const bench_size_names[];	/* NULL-terminated */
+int bench_size_shift(const char *size);		/* -1: no such size */
 
 #endif
