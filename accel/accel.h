@@ -47,6 +47,7 @@ struct accel_ops {
 	const char *name;
 	const char *desc;
 	const char *coverage;		/* what it runs how, for `tandem info` (may be NULL) */
+	bool hw;			/* hardware-assisted (QMP query-kvm says enabled) */
 	/* 0 when usable on this host; else -errno and why in @why. */
 	int (*probe)(char *why, size_t len);
 	int (*vm_init)(struct vm *vm);

@@ -16,6 +16,7 @@
 #include "accel/accel.h"
 #include "board/board.h"
 #include "config.h"
+#include "machine/qmp.h"
 #include "machine/vm.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
@@ -26,6 +27,8 @@ static unsigned opt_watchdog = 10;
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
+static gboolean opt_start_paused;
+static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -48,6 +51,19 @@ static GOptionEntry entries[] = {
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
 	{ "stats", 0, 0, G_OPTION_ARG_NONE, &opt_stats, "Print engine statistics at exit", NULL },
+	{ "qmp", 0, 0, G_OPTION_ARG_STRING, &opt_qmp,
+	  "QMP control socket: unix:PATH,server[,wait=off] or tcp:HOST:PORT,server[,wait=off]",
+	  "ADDR" },
+	{ "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
+	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
+	  "DEV" },
+	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
+	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
+	  "(default: the -kernel ELF's own)", "FILE" },
+	{ "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
+	  "Start from a snapshot: file:PATH (taken with QMP migrate or snapshot_save)", "URI" },
+	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
+	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
 	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
 	  "(default 10; 0 off)", "SECONDS" },
@@ -87,7 +103,7 @@ static gboolean bad_value(GError **error, const char *fmt, ...)
 	return FALSE;
 }
 
-/* -display, -vga, -monitor: tandem has none of them, so only "none" means what it does. */
+/* -display, -vga: tandem has neither, so only "none" means what it does. */
 static gboolean opt_only_none(const char *name, const char *value, gpointer data,
 			      GError **error)
 {
@@ -198,7 +214,6 @@ static void chardevs_free(void)
 static GOptionEntry qemu_entries[] = {
 	{ "display", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
 	{ "vga", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
-	{ "monitor", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
 	{ "nodefaults", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
 	  "Accepted (no default devices to drop)", NULL },
 	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
@@ -511,6 +526,29 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	}
 	cfg->smp = (unsigned)opt_smp;
 	cfg->watchdog_s = opt_watchdog;
+	cfg->qmp = opt_qmp;
+	if (opt_qmp) {
+		char why[256], *path, *host;
+		unsigned port;
+		int wait;
+
+		if (qmp_parse_spec(opt_qmp, &path, &host, &port, &wait, why, sizeof(why))) {
+			fprintf(stderr, "tandem: %s\n", why);
+			return 1;
+		}
+		g_free(path);
+		g_free(host);
+	}
+	cfg->start_paused = opt_start_paused;
+	cfg->symbols = opt_symbols;
+	if (opt_incoming) {
+		if (strncmp(opt_incoming, "file:", 5) || !opt_incoming[5]) {
+			fprintf(stderr, "tandem: -incoming %s: only file:PATH (a snapshot file)\n",
+				opt_incoming);
+			return 1;
+		}
+		cfg->incoming = opt_incoming + 5;
+	}
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)
@@ -521,6 +559,20 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	cfg->initrd = opt_initrd;
 	cfg->append = opt_append;
 	cfg->no_reboot = opt_no_reboot;
+	if (opt_monitor && strcmp(opt_monitor, "none")) {
+		if (strcmp(opt_monitor, "stdio")) {
+			fprintf(stderr, "tandem: -monitor %s: only stdio and none (QMP: -qmp)\n",
+				opt_monitor);
+			return 1;
+		}
+		if (opt_serial && strcmp(opt_serial, "stdio") && strcmp(opt_serial, "mon:stdio")) {
+			fprintf(stderr, "tandem: -monitor stdio shares stdio with the serial console: "
+				"drop -serial %s or use -serial mon:stdio\n", opt_serial);
+			return 1;
+		}
+		g_free(opt_serial);
+		opt_serial = g_strdup("monitor:stdio");
+	}
 	if (opt_serial) {
 		cfg->serial = serial_spec(opt_serial);
 		if (!cfg->serial)

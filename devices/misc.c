@@ -10,8 +10,10 @@
 #include "devices/misc.h"
 #include "machine/bus.h"
 #include "machine/device.h"
+#include "machine/irq.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
+#include "machine/vmctl.h"
 
 /* ---- isa-debug-exit ---------------------------------------------------- */
 
@@ -167,6 +169,7 @@ void misc_post_destroy(struct misc_post *p)
 struct misc_acpi_pm {
 	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
+	unsigned sci;		/* the SCI's IRQ line (level, active high) */
 	uint16_t sts, en, cnt;
 	uint64_t tmr_epoch;	/* timer overflows (bit 23 carries) already flagged */
 };
@@ -187,6 +190,12 @@ static uint32_t pm_timer(struct misc_acpi_pm *pm)
 		pm->sts |= PM1_STS_TMR;
 	}
 	return t & ((1u << MISC_ACPI_PM_TMR_BITS) - 1);
+}
+
+/* SCI: asserted while an enabled status bit is set (the PWRBTN and TMR events). */
+static void pm_update_sci(struct misc_acpi_pm *pm)
+{
+	irq_set(pm->vm, pm->sci, (pm->sts & pm->en & (PM1_STS_TMR | PM1_STS_PWRBTN)) != 0);
 }
 
 static uint64_t pm_read(void *opaque, uint64_t off, unsigned size)
@@ -236,6 +245,7 @@ static void pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	}
 	pm->sts &= ~clear;
 	pm->en = en & PM1_EN_MASK;
+	pm_update_sci(pm);
 	if (!cnt_written)
 		return;
 	pm->cnt = cnt & PM1_CNT_RW;
@@ -278,6 +288,18 @@ static const struct device_ops misc_acpi_pm_dev_ops = {
 	.destroy = misc_acpi_pm_dev_destroy,
 };
 
+/* The power button (QMP system_powerdown): PWRBTN_STS and the SCI, as a press does. */
+static int pm_power_button(void *opaque)
+{
+	struct misc_acpi_pm *pm = opaque;
+
+	pthread_mutex_lock(&pm->vm->lock);
+	pm->sts |= PM1_STS_PWRBTN;
+	pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->vm->lock);
+	return 0;
+}
+
 struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 {
 	struct misc_acpi_pm *pm = calloc(1, sizeof(*pm));
@@ -288,6 +310,7 @@ struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 		return NULL;
 	}
 	pm->vm = vm;
+	pm->sci = MISC_ACPI_SCI_IRQ;
 	misc_acpi_pm_reset(pm);
 	ret = pio_register(vm, base, MISC_ACPI_PM_LEN, &pm_ops, pm, "acpi-pm");
 	if (ret < 0) {
@@ -296,6 +319,7 @@ struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 		return NULL;
 	}
 	device_add(vm, &pm->dev, &misc_acpi_pm_dev_ops, "acpi-pm");
+	vm_set_powerdown_handler(vm, pm_power_button, pm);
 	return pm;
 }
 

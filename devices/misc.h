@@ -26,6 +26,8 @@ struct io_ops;
 #define MISC_POST_PORT		0x80
 #define MISC_ACPI_PM_BASE	0x600
 #define MISC_ACPI_PM_LEN	16
+/* The SCI line; the FADT's SCI_INT and the MADT override say the same (9, level). */
+#define MISC_ACPI_SCI_IRQ	9u
 #define MISC_PORT92		0x92
 #define MISC_RESET_CONTROL_PORT	0xcf9
 

@@ -25,7 +25,11 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "accel/accel.h"
+#include "config.h"
 #include "machine/chardev.h"
+#include "machine/monitor.h"
+#include "machine/vmswitch.h"
 #include "machine/vm.h"
 
 #define CHARDEV_INBUF	1024
@@ -45,8 +49,17 @@ struct chardev {
 	char *path;		/* file: the output, opened by chardev_start() */
 	bool out_dead;		/* a write failed for good: stop trying */
 	bool in_eof;		/* input ended: never watch again */
-	bool escapes;		/* Ctrl-A handling (terminal input only) */
+	bool escapes;		/* Ctrl-A handling (terminal input, or mon:) */
 	bool got_escape;
+	/*
+	 * mon:stdio / -monitor stdio: the input is multiplexed between the
+	 * guest and the human monitor (Ctrl-A c switches). Monitor lines run
+	 * from an idle callback, outside vm->lock: a command may wait for the
+	 * vCPUs, which may need the lock to finish an I/O access.
+	 */
+	bool mux;
+	bool in_monitor;
+	GString *mon_line;
 	unsigned watch;		/* GSource id, 0 when not watching */
 
 	const struct chardev_receiver *rx;
@@ -187,7 +200,86 @@ static void chardev_help(struct chardev *cd)
 		      "tandem console escapes (Ctrl-A then a key):\r\n"
 		      "  C-a h    show this help\r\n"
 		      "  C-a x    quit\r\n"
-		      "  C-a C-a  send C-a to the guest\r\n");
+		      "  C-a s    move the guest to the other engine (sw <-> kvm)\r\n");
+	if (cd->mux)
+		chardev_print(cd, "  C-a c    switch between the console and the monitor\r\n");
+	chardev_print(cd, "  C-a C-a  send C-a to the guest\r\n");
+}
+
+struct mon_job {
+	struct chardev *cd;
+	char *line;
+};
+
+/* Print with bare newlines made CRLF: the terminal is raw while we run. */
+static void chardev_print_text(struct chardev *cd, const char *s)
+{
+	for (const char *nl; (nl = strchr(s, '\n')); s = nl + 1) {
+		fd_write_all(cd, cd->out_fd >= 0 ? cd->out_fd : STDERR_FILENO,
+			     (const uint8_t *)s, (size_t)(nl - s));
+		chardev_print(cd, "\r\n");
+	}
+	chardev_print(cd, s);
+}
+
+static gboolean mon_run(gpointer data)
+{
+	struct mon_job *j = data;
+	GString *out = g_string_new(NULL);
+
+	monitor_command(j->cd->vm, j->line, out);
+	chardev_print_text(j->cd, out->str);
+	if (!vm_should_stop(j->cd->vm) && j->cd->in_monitor)
+		chardev_print(j->cd, "(tandem) ");
+	g_string_free(out, TRUE);
+	g_free(j->line);
+	g_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+/* A byte typed at the monitor: minimal line editing, Enter runs the line. */
+static void mon_input(struct chardev *cd, uint8_t c)
+{
+	if (c == '\r' || c == '\n') {
+		struct mon_job *j = g_new0(struct mon_job, 1);
+
+		chardev_print(cd, "\r\n");
+		j->cd = cd;
+		j->line = g_strdup(cd->mon_line->str);
+		g_string_truncate(cd->mon_line, 0);
+		g_idle_add(mon_run, j);
+	} else if (c == 0x7f || c == 0x08) {
+		if (cd->mon_line->len) {
+			g_string_truncate(cd->mon_line, cd->mon_line->len - 1);
+			chardev_print(cd, "\b \b");
+		}
+	} else if (c >= 0x20 && c < 0x7f && cd->mon_line->len < 256) {
+		char echo[2] = { (char)c, 0 };
+
+		g_string_append_c(cd->mon_line, (char)c);
+		chardev_print(cd, echo);
+	}
+}
+
+static gboolean switch_run(gpointer data)
+{
+	struct chardev *cd = data;
+	char why[512], line[600];
+
+	if (vm_switch_accel(cd->vm, "other", NULL, why, sizeof(why)))
+		snprintf(line, sizeof(line), "\r\ntandem: C-a s: %s\r\n", why);
+	else
+		snprintf(line, sizeof(line), "\r\ntandem: C-a s: the guest now runs on %s\r\n",
+			 cd->vm->accel->name);
+	chardev_print(cd, line);
+	return G_SOURCE_REMOVE;
+}
+
+static void mon_enter(struct chardev *cd)
+{
+	cd->in_monitor = true;
+	chardev_print(cd, "\r\ntandem " PACKAGE_VERSION " monitor - type 'help' for more "
+		      "information, C-a c for the console\r\n(tandem) ");
 }
 
 /* Filter one input byte through the escape state machine; true: keep it. */
@@ -196,19 +288,39 @@ static bool chardev_filter(struct chardev *cd, uint8_t c)
 	if (!cd->escapes)
 		return true;
 	if (!cd->got_escape) {
-		if (c != ESCAPE_CHAR)
-			return true;
+		if (c != ESCAPE_CHAR) {
+			if (!cd->in_monitor)
+				return true;
+			mon_input(cd, c);
+			return false;
+		}
 		cd->got_escape = true;
 		return false;
 	}
 	cd->got_escape = false;
 	switch (c) {
 	case ESCAPE_CHAR:
-		return true;
+		return !cd->in_monitor;
+	case 'c':
+	case 'C':
+		if (!cd->mux)
+			return false;
+		if (cd->in_monitor) {
+			cd->in_monitor = false;
+			chardev_print(cd, "\r\n");
+		} else {
+			mon_enter(cd);
+		}
+		return false;
 	case 'x':
 	case 'X':
 		chardev_print(cd, "\r\ntandem: terminated by C-a x\r\n");
 		vm_request_exit(cd->vm, VM_EXIT_USER, 0);
+		return false;
+	case 's':
+	case 'S':
+		/* Outside vm->lock (held here): the switch waits for the vCPUs. */
+		g_idle_add(switch_run, cd);
 		return false;
 	case 'h':
 	case 'H':
@@ -339,6 +451,15 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 	} else if (!strcmp(spec, "stdio")) {
 		cd->kind = CHARDEV_STDIO;
 		ret = chardev_open_stdio(cd);
+	} else if (!strcmp(spec, "mon:stdio") || !strcmp(spec, "monitor:stdio")) {
+		/* monitor:stdio (-monitor stdio): the monitor has the input first. */
+		cd->kind = CHARDEV_STDIO;
+		ret = chardev_open_stdio(cd);
+		cd->mux = true;
+		cd->escapes = cd->in_fd >= 0;	/* asked for: on pipes too, as QEMU */
+		cd->mon_line = g_string_new(NULL);
+		if (spec[1] == 'o' && spec[3] == 'i')
+			cd->in_monitor = true;	/* the prompt follows chardev_start() */
 	} else if (!strncmp(spec, "file:", 5) && spec[5]) {
 		/* Opened by chardev_start(), once the loaders have read their files. */
 		cd->kind = CHARDEV_FILE;
@@ -348,8 +469,8 @@ struct chardev *chardev_open(struct vm *vm, const char *spec, char *err, size_t 
 			snprintf(err, errlen, "out of memory");
 		}
 	} else {
-		snprintf(err, errlen, "unknown serial back end '%s' (stdio, file:PATH, none)",
-			 spec);
+		snprintf(err, errlen, "unknown serial back end '%s' (stdio, mon:stdio, file:PATH, "
+			 "none)", spec);
 		ret = -EINVAL;
 	}
 	if (ret < 0) {
@@ -367,6 +488,8 @@ int chardev_start(struct chardev *cd, char *err, size_t errlen)
 {
 	int ret;
 
+	if (cd && cd->mux && cd->in_monitor)
+		mon_enter(cd);
 	if (!cd || cd->kind != CHARDEV_FILE || cd->out_fd >= 0)
 		return 0;
 	/* Truncated, as QEMU does: a log holds one run. */
@@ -394,6 +517,8 @@ void chardev_close(struct chardev *cd)
 		tty_restore();
 	if (cd->kind == CHARDEV_FILE && cd->out_fd >= 0)
 		close(cd->out_fd);
+	if (cd->mon_line)
+		g_string_free(cd->mon_line, TRUE);
 	free(cd->path);
 	free(cd);
 }

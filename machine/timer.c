@@ -66,6 +66,16 @@ uint64_t vm_clock_ns(struct vm *vm)
 	return host_ns() - vm->clock_base_ns;
 }
 
+void vm_clock_restore(struct vm *vm, uint64_t ns)
+{
+	struct vm_timers *t = timers(vm);
+
+	if (t && t->manual)
+		t->manual_ns = ns;
+	else
+		vm->clock_base_ns = host_ns() - ns;
+}
+
 void vm_clock_set_manual(struct vm *vm, uint64_t ns)
 {
 	struct vm_timers *t = timers(vm);

@@ -25,6 +25,12 @@ void vm_timer_free(struct vm_timer *t);
  * the deterministic (instruction-counted) mode.
  */
 void vm_clock_set_manual(struct vm *vm, uint64_t ns);
+/*
+ * A restored snapshot: vm_clock_ns() goes on from @ns (the clock when it
+ * was taken). Timers keep their absolute deadlines; the devices that own
+ * them re-arm from their restored state.
+ */
+void vm_clock_restore(struct vm *vm, uint64_t ns);
 /* Run the callbacks of expired timers now (takes vm->lock). */
 void vm_timers_run(struct vm *vm);
 /* Event-loop integration (vm.c): attach the timer source to the main loop. */

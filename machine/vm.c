@@ -22,6 +22,10 @@
 #include "machine/device.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
+#include "machine/vmctl.h"
+#include "machine/qmp.h"
+#include "machine/snapshot.h"
+#include "machine/symbols.h"
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -64,14 +68,17 @@ static const int exit_status[] = {
 	[VM_EXIT_ERROR] = 3,
 	[VM_EXIT_HALTED] = 4,
 	[VM_EXIT_USER] = 0,
+	[VM_EXIT_QMP] = 0,
 };
 
 void vm_request_exit(struct vm *vm, enum vm_exit_kind kind, int code)
 {
 	int none = VM_EXIT_NONE;
 
-	if (atomic_compare_exchange_strong(&vm->exit_kind, &none, (int)kind))
+	if (atomic_compare_exchange_strong(&vm->exit_kind, &none, (int)kind)) {
 		vm->exit_code = kind == VM_EXIT_DEBUG_PORT ? code : exit_status[kind];
+		vm_event(vm, VM_EVENT_SHUTDOWN, vm_exit_reason(kind));
+	}
 	vm_kick_all(vm);
 	if (vm->mainloop)
 		g_main_loop_quit(vm->mainloop);
@@ -81,6 +88,26 @@ void vm_request_reset(struct vm *vm)
 {
 	atomic_store(&vm->reset_request, true);
 	vm_kick_all(vm);
+}
+
+/* QMP's SHUTDOWN "reason" values for each way a VM ends. */
+const char *vm_exit_reason(enum vm_exit_kind kind)
+{
+	switch (kind) {
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_DEBUG_PORT:
+		return "guest-shutdown";
+	case VM_EXIT_RESET:
+		return "guest-reset";
+	case VM_EXIT_SHUTDOWN:
+		return "guest-panic";
+	case VM_EXIT_USER:
+		return "host-signal";
+	case VM_EXIT_QMP:
+		return "host-qmp-quit";
+	default:
+		return "host-error";
+	}
 }
 
 bool vm_should_stop(struct vm *vm)
@@ -150,6 +177,7 @@ static void vm_reset(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->accel->set_state(vm->vcpus[i], &vm->boot);
+	vm_event(vm, VM_EVENT_RESET, "guest-reset");
 }
 
 static void vcpu_handle_reset(struct vm *vm, const char *why)
@@ -204,6 +232,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
+	vcpu->tid = (int)gettid();
 	while (!vm_should_stop(vm)) {
 		uint64_t gen;
 
@@ -216,6 +245,9 @@ static void *vcpu_thread(void *arg)
 		/* After clearing the kick: a request set before it is seen here, a later one kicks. */
 		vcpu_dump_if_asked(vcpu);
 		vcpu_report_if_stuck(vcpu);
+		vmctl_point(vcpu);
+		if (vm_should_stop(vm))
+			break;
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -262,6 +294,9 @@ static gboolean on_watchdog(gpointer data)
 	struct vm *vm = data;
 	uint64_t limit = vm->cfg.watchdog_s * 1000000000ull;
 
+	/* After a live switch the engine may be one that always comes back. */
+	if (!vm->accel->no_exit_ns)
+		return G_SOURCE_CONTINUE;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
 		uint64_t ns = vm->accel->no_exit_ns(vcpu);
@@ -436,6 +471,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	pthread_cond_init(&vm->halt_cond, NULL);
 	vm->mainloop = g_main_loop_new(NULL, FALSE);
 	vm_clock_ns(vm);	/* starts the guest clock */
+	ret = vmctl_init(vm);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto err_destroy;
+	}
+	if (cfg->start_paused)
+		vm_pause_initial(vm);
 
 	accel_cpuid_init(cfg->smp);
 	ret = vm_mem_init(vm, cfg->ram_size);
@@ -461,6 +503,23 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	ret = chardev_start(vm->serial, err, errlen);
 	if (ret)
 		goto err_destroy;
+	if (cfg->qmp) {
+		ret = qmp_open(vm, cfg->qmp, err, errlen);
+		if (ret)
+			goto err_destroy;
+	}
+	/* Symbols for traces: asked for, or the kernel's own when it is an ELF with some. */
+	if (cfg->symbols) {
+		vm->symbols = symbols_load(cfg->symbols, err, errlen);
+		if (!vm->symbols) {
+			ret = -EINVAL;
+			goto err_destroy;
+		}
+	} else if (cfg->kernel && cfg->trace) {
+		char ignored[256];
+
+		vm->symbols = symbols_load(cfg->kernel, ignored, sizeof(ignored));
+	}
 	if (cfg->trace) {
 		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
 		if (!vm->trace) {
@@ -492,6 +551,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 			goto err_destroy;
 		}
 	}
+	if (cfg->incoming) {
+		ret = vm_snapshot_load(vm, cfg->incoming, err, errlen);
+		if (ret)
+			goto err_destroy;
+	}
 	return 0;
 
 err_destroy:
@@ -511,6 +575,7 @@ int vm_run(struct vm *vm)
 	usr1 = usr1_attach(vm);
 	watchdog = watchdog_attach(vm);
 
+	vm->threads_started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (pthread_create(&vm->vcpus[i]->thread, NULL, vcpu_thread, vm->vcpus[i])) {
 			fprintf(stderr, "tandem: cannot start vCPU thread\n");
@@ -522,6 +587,7 @@ int vm_run(struct vm *vm)
 	if (!vm_should_stop(vm))
 		g_main_loop_run(vm->mainloop);
 	vm_kick_all(vm);
+	qmp_flush(vm);		/* the SHUTDOWN event reaches the client before we go */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_join(vm->vcpus[i]->thread, NULL);
 	usr1_detach(usr1);
@@ -538,14 +604,18 @@ void vm_print_stats(struct vm *vm, FILE *out)
 		(unsigned long long)vm->pio.unmapped_writes,
 		(unsigned long long)vm->mmio.unmapped_reads,
 		(unsigned long long)vm->mmio.unmapped_writes);
+	if (vm->nr_switches)
+		fprintf(out, "tandem: engine switches: %u (now on %s)\n", vm->nr_switches,
+			vm->accel->name);
 	if (vm->accel && vm->accel->print_stats)
 		vm->accel->print_stats(vm, out);
 }
 
 void vm_destroy(struct vm *vm)
 {
+	qmp_close(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vm->accel->vcpu_destroy)
+		if (vm->accel->vcpu_destroy && vm->vcpus[i]->accel_data)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus[i]);
 	}
@@ -566,4 +636,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->mainloop)
 		g_main_loop_unref(vm->mainloop);
 	vm->mainloop = NULL;
+	symbols_free(vm->symbols);
+	vm->symbols = NULL;
+	vmctl_destroy(vm);
 }

@@ -22,6 +22,9 @@
 
 struct accel_ops;
 struct device;
+struct symbols;
+struct qmp_server;
+struct vm_ctl;
 struct pci_bus;
 struct chardev;
 struct vm_timer;
@@ -51,6 +54,10 @@ struct vm_config {
 	unsigned trace;			/* TRACE_* mask */
 	const char *trace_file;
 	unsigned watchdog_s;		/* report a vCPU with no exit for this long; 0: off */
+	const char *qmp;		/* -qmp unix:PATH,server,wait=off (NULL: none) */
+	bool start_paused;		/* -S: vCPUs wait for `cont` */
+	const char *incoming;		/* -incoming file:PATH: restore this snapshot at start */
+	const char *symbols;		/* --symbols FILE (ELF or System.map) */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -67,6 +74,7 @@ struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	pthread_t thread;
+	int tid;		/* the thread's Linux id (QMP query-cpus-fast), 0 before it runs */
 	void *accel_data;
 	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
 	atomic_bool dump;	/* print the registers at the next stop (SIGUSR1, SIGTERM) */
@@ -110,6 +118,7 @@ enum vm_exit_kind {
 	VM_EXIT_ERROR,		/* engine error: 3 */
 	VM_EXIT_HALTED,		/* cli; hlt: nothing can wake it: 4 */
 	VM_EXIT_USER,		/* Ctrl-A x, signal: 0 */
+	VM_EXIT_QMP,		/* quit from the monitor or QMP: 0 */
 };
 
 struct vm {
@@ -149,6 +158,11 @@ struct vm {
 	atomic_int exit_kind;		/* enum vm_exit_kind, first one wins */
 	int exit_code;
 	atomic_bool reset_request;
+	struct vm_ctl *ctl;		/* machine/vmctl.c: pause, calls, events */
+	bool threads_started;		/* vm_run() started the vCPU threads */
+	unsigned nr_switches;		/* live engine switches (machine/vmswitch.c) */
+	bool switching;			/* an engine is being taken down for a switch */
+	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
 
 	struct x86_state boot;		/* what reset goes back to */
 	struct chardev *serial;
@@ -158,6 +172,7 @@ struct vm {
 
 	FILE *trace;			/* NULL when no --trace */
 	const struct vm_board *board_ops;	/* what vm_create() was given */
+	struct symbols *symbols;	/* machine/symbols.h; NULL: none */
 	void *board;			/* board private data */
 	void *fallback;			/* the emulating engine's data, see accel_ops.emulate */
 };
@@ -176,6 +191,8 @@ void vm_print_stats(struct vm *vm, FILE *out);
 void vm_request_exit(struct vm *vm, enum vm_exit_kind kind, int code);
 void vm_request_reset(struct vm *vm);
 bool vm_should_stop(struct vm *vm);
+/* QMP's SHUTDOWN reason for @kind ("guest-shutdown", "host-qmp-quit", ...). */
+const char *vm_exit_reason(enum vm_exit_kind kind);
 /* Wake @vcpu from HLT or make its engine return VCPU_STOP_KICK soon. */
 void vcpu_kick(struct vcpu *vcpu);
 void vm_kick_all(struct vm *vm);

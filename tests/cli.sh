@@ -63,7 +63,7 @@ expect_error "machine property" "unknown property 'usb=on'" -machine pc,usb=on
 expect_error "two engine choices" "two engine choices" -machine pc,accel=sw -accel kvm
 expect_error "a display" "only '-display none'" -display gtk
 expect_error "a VGA card" "only '-vga none'" -vga std
-expect_error "a monitor" "only '-monitor none'" -monitor stdio
+expect_error "a monitor on a file" "only stdio and none" -monitor file:/tmp/m
 expect_error "another device" "-device e1000: no such device" -device e1000
 expect_error "debug-exit elsewhere" "not supported" -device isa-debug-exit,iobase=0x501
 expect_error "unknown chardev id" "no -chardev with id=s1" -serial chardev:s1

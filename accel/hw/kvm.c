@@ -104,10 +104,13 @@ static bool ring0_on_sw(struct vm *vm)
 		why = "this KVM is kvm_pvm, which emulates guest ring-0 code; ring0=kvm keeps it "
 		      "there";
 	}
-	if (why)
+	static bool said;	/* once per process: live switches build the engine again */
+
+	if (why && !said)
 		fprintf(stderr, "tandem: kvm: guest ring 0 (and 32-bit ring 3) runs on the %s engine, "
 			"64-bit ring 3 in KVM (%s)\n",
 			accel_fallback(&kvm_accel_ops)->name, why);
+	said |= why != NULL;
 	return why != NULL;
 }
 
@@ -182,22 +185,34 @@ static void kvm_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
 
 static void kvm_vm_destroy(struct vm *vm)
 {
+	static struct {
+		uint64_t fallbacks, ring0_runs, ring0_insns, replays, zaps;
+	} total;
 	struct kvm_vm *k = vm->accel_data;
 	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
 
 	if (fb && fb->emulate_cleanup)
 		fb->emulate_cleanup(vm);
-	/* Always said at exit: the hybrid mode is something users must be able to see. */
-	if (k->nr_fallbacks)
+	/*
+	 * Always said at exit: the hybrid mode is something users must be able
+	 * to see. A live switch takes the engine down mid-run: the counts add
+	 * up across its lives and are said once, when the VM goes.
+	 */
+	total.fallbacks += k->nr_fallbacks;
+	total.ring0_runs += k->nr_ring0_runs;
+	total.ring0_insns += k->nr_ring0_insns;
+	total.replays += k->nr_replays;
+	total.zaps += k->nr_zaps;
+	if (!vm->switching && total.fallbacks)
 		fprintf(stderr, "tandem: kvm: %llu instruction(s) KVM could not emulate ran on the "
-			"%s engine\n", (unsigned long long)k->nr_fallbacks, fb ? fb->name : "?");
-	if (k->nr_ring0_runs)
+			"%s engine\n", (unsigned long long)total.fallbacks, fb ? fb->name : "?");
+	if (!vm->switching && total.ring0_runs)
 		fprintf(stderr, "tandem: kvm: ring 0 ran on the %s engine %llu times, %llu "
 			"instructions (%llu events from user code replayed there; KVM's shadow "
 			"page tables reset %llu times)\n",
-			fb ? fb->name : "?", (unsigned long long)k->nr_ring0_runs,
-			(unsigned long long)k->nr_ring0_insns, (unsigned long long)k->nr_replays,
-			(unsigned long long)k->nr_zaps);
+			fb ? fb->name : "?", (unsigned long long)total.ring0_runs,
+			(unsigned long long)total.ring0_insns, (unsigned long long)total.replays,
+			(unsigned long long)total.zaps);
 
 	close(k->vm_fd);
 	close(k->sys_fd);
@@ -773,6 +788,7 @@ static const struct accel_opt kvm_opts[] = {
 
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
+	.hw = true,
 	.desc = "Linux KVM (hardware virtualization)",
 	.probe = kvm_probe,
 	.vm_init = kvm_vm_init,

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <x86intrin.h>
 
-#include <capstone/capstone.h>
 
 #include "accel/accel.h"
 #include "accel/sw/core.h"
@@ -24,6 +23,8 @@
 #include "accel/sw/sys.h"
 #include "accel/sw/translator/tb.h"
 #include "machine/cpuid.h"
+#include "machine/disasm.h"
+#include "machine/symbols.h"
 
 sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
@@ -54,16 +55,15 @@ static void register_handlers(void)
 
 /* ---- tracing ---- */
 
-/* Capstone handles per thread (one vCPU per thread), opened on first use. */
-static __thread csh trace_cs[3];
-static __thread bool trace_cs_open[3];
-
+/*
+ * One line per instruction: vCPU, linear address, symbol, bytes, and the
+ * instruction as Zydis (the decoder this CPU used) formats it.
+ */
 static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 {
 	struct vm *vm = cpu->vm;
 	uint64_t la = cpu->st.seg[S_CS].base + cpu->st.rip;
 	unsigned bits = sw_code_bits(cpu);
-	unsigned m = bits == 64 ? 2 : bits == 32 ? 1 : 0;
 
 	if (!sw_64bit(cpu))
 		la &= 0xffffffff;
@@ -71,33 +71,29 @@ static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 		const uint64_t *r = cpu->st.gpr;
 
 		vm_trace(vm, TRACE_CPU,
-			 "rax=%" PRIx64 " rbx=%" PRIx64 " rcx=%" PRIx64 " rdx=%" PRIx64
+			 "CPU%u rax=%" PRIx64 " rbx=%" PRIx64 " rcx=%" PRIx64 " rdx=%" PRIx64
 			 " rsi=%" PRIx64 " rdi=%" PRIx64 " rbp=%" PRIx64 " rsp=%" PRIx64
 			 " r8=%" PRIx64 " r9=%" PRIx64 " r10=%" PRIx64 " r11=%" PRIx64
 			 " r12=%" PRIx64 " r13=%" PRIx64 " r14=%" PRIx64 " r15=%" PRIx64
-			 " rip=%04x:%" PRIx64 " rfl=%" PRIx64 " cpl=%u\n",
+			 " rip=%04x:%" PRIx64 " rfl=%" PRIx64 " cpl=%u\n", cpu->vcpu ? cpu->vcpu->id : 0,
 			 r[R_AX], r[R_BX], r[R_CX], r[R_DX], r[R_SI], r[R_DI], r[R_BP], r[R_SP],
 			 r[R_R8], r[R_R9], r[R_R10], r[R_R11], r[R_R12], r[R_R13], r[R_R14],
 			 r[R_R15], cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.rflags,
 			 sw_cpl(cpu));
 	}
 	if (vm_tracing(vm, TRACE_IN_ASM)) {
-		static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
-		cs_insn *ci = NULL;
-		size_t n = 0;
+		const uint8_t *b = sw_insn_bytes(in);
+		char text[160], sym[160], hex[3 * 15 + 1];
+		size_t h = 0;
 
-		if (!trace_cs_open[m] && cs_open(CS_ARCH_X86, modes[m], &trace_cs[m]) == CS_ERR_OK)
-			trace_cs_open[m] = true;
-		if (trace_cs_open[m])
-			n = cs_disasm(trace_cs[m], sw_insn_bytes(in), in->len, la, 1, &ci);
-		if (n)
-			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": %s%s%s\n", la, ci->mnemonic,
-				 ci->op_str[0] ? " " : "", ci->op_str);
-		else
-			vm_trace(vm, TRACE_IN_ASM, "0x%" PRIx64 ": (%s)\n", la,
-				 ZydisMnemonicGetString(in->zi.mnemonic));
-		if (ci)
-			cs_free(ci, n);
+		for (unsigned i = 0; i < in->len && i < 15; i++)
+			h += (size_t)snprintf(hex + h, sizeof(hex) - h, "%02x ", b[i]);
+		hex[h ? h - 1 : 0] = 0;
+		if (!x86_describe_insn(b, in->len, la, bits, text, sizeof(text)))
+			snprintf(text, sizeof(text), "(%s)", ZydisMnemonicGetString(in->zi.mnemonic));
+		vm_trace(vm, TRACE_IN_ASM, "CPU%u 0x%016" PRIx64 "%s: %-30s %s\n",
+			 cpu->vcpu ? cpu->vcpu->id : 0, la,
+			 symbols_describe(vm->symbols, la, sym, sizeof(sym)), hex, text);
 	}
 }
 
@@ -473,11 +469,6 @@ void sw_cpu_destroy(struct sw_cpu *cpu)
 {
 	tb_cpu_destroy(cpu);
 	sw_mmu_destroy(cpu);
-	for (int i = 0; i < 3; i++) {
-		if (trace_cs_open[i])
-			cs_close(&trace_cs[i]);
-		trace_cs_open[i] = false;
-	}
 }
 
 /* ---- the ops table ---- */

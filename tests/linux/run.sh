@@ -2,7 +2,10 @@
 # Boot Debian's cloud kernel with a busybox initramfs on one or more engines
 # and check what it prints on the serial console.
 #
-#   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, sw-check, kvm, qemu
+#   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, sw-check, kvm, qemu,
+#                                     sw-switch (starts on sw and is moved between
+#                                     sw and kvm through QMP, LINUX_SWITCHES times,
+#                                     default 100, while it runs)
 #   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
 #
 # Options:
@@ -51,7 +54,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || usage
 for e in "$@"; do
-	case $e in sw | sw-nojit | sw-check | kvm | qemu) ;; *) usage ;; esac
+	case $e in sw | sw-nojit | sw-check | sw-switch | kvm | qemu) ;; *) usage ;; esac
 done
 [ $shell = 0 ] || [ $# = 1 ] || usage
 
@@ -105,6 +108,11 @@ unusable() {
 		if ! [ -x "$TANDEM" ]; then echo "no tandem binary at $TANDEM (set TANDEM)"; return; fi
 		e=${1%-nojit}
 		e=${e%-check}
+		if [ "$e" = sw-switch ]; then
+			why=$(unusable kvm)
+			[ -z "$why" ] || { echo "$why (sw-switch needs both engines)"; return; }
+			e=sw
+		fi
 		line=$("$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e { print }')
 		case $line in
 		*" usable "*) ;;
@@ -128,6 +136,7 @@ engine_cmd() {
 		case $engine in
 		sw-nojit) accel=sw,jit=off ;;
 		sw-check) accel="sw,jit=check --stats" ;;	# every block replayed and compared
+		sw-switch) accel="sw --stats -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
 		*) accel=$engine ;;
 		esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2' -device pci-testdev" \
@@ -169,6 +178,13 @@ boot() {
 	cmd=$(engine_cmd "$(cmdline "$mode")" "file:$log")
 	echo "$cmd" >"$work/$engine-$mode.cmd"
 	t0=$(date +%s.%N)
+	swpid=
+	if [ "$engine" = sw-switch ]; then
+		rm -f "$work/qmp.sock"
+		python3 "$top_srcdir/tests/switcher.py" "$work/qmp.sock" "${LINUX_SWITCHES:-100}" \
+			0.02 >"$work/$engine-$mode.switches" 2>&1 &
+		swpid=$!
+	fi
 	eval "timeout -k 10 $limit $cmd" </dev/null >"$work/$engine-$mode.stdout" 2>"$err"
 	b_status=$?
 	t1=$(date +%s.%N)
@@ -195,6 +211,14 @@ boot() {
 			b_why="jit=check: $2 of $1 blocks differ from the interpreter ($(grep -c 'jit=check: block' "$err") shown on stderr)"
 		fi
 		b_check=${1:+, jit=check: $1 blocks compared, ${2:-?} mismatches}
+	fi
+	if [ -n "$swpid" ]; then
+		wait "$swpid"
+		sw_rc=$?
+		b_check=", $(tail -n 1 "$work/$engine-$mode.switches") (QMP x-switch-accel)"
+		# The reboot boot is short: the guest may end before all switches.
+		[ "$mode" = reboot ] || [ $sw_rc = 0 ] ||
+			b_why="switcher: $(tr '\n' ' ' <"$work/$engine-$mode.switches")"
 	fi
 	case $b_status in
 	0) ;;
