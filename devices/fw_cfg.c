@@ -404,9 +404,42 @@ static void fw_cfg_dev_destroy(struct device *dev)
 	fw_cfg_destroy(container_of(dev, struct fw_cfg, dev));
 }
 
+/* The items are the board's (rebuilt identically at start): only the cursor is state. */
+static int fw_cfg_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct fw_cfg *fw = container_of(dev, struct fw_cfg, dev);
+
+	DEV_SAVE(b, fw->cur_key);
+	DEV_SAVE(b, fw->offset);
+	DEV_SAVE(b, fw->dma_high);
+	return dev_buf_status(b);
+}
+
+static int fw_cfg_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			   size_t whylen)
+{
+	struct fw_cfg *fw = container_of(dev, struct fw_cfg, dev);
+	struct dev_reader r = dev_reader(data, len);
+	uint16_t key;
+	uint32_t off, high;
+
+	DEV_LOAD(&r, key);
+	DEV_LOAD(&r, off);
+	DEV_LOAD(&r, high);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	fw_select(fw, key);
+	fw->offset = off;
+	fw_resolve(fw);		/* clamps the offset to the item */
+	fw->dma_high = high;
+	return 0;
+}
+
 static const struct device_ops fw_cfg_dev_ops = {
 	.type = "fw_cfg",
 	.reset = fw_cfg_dev_reset,
+	.save = fw_cfg_dev_save,
+	.load = fw_cfg_dev_load,
 	.destroy = fw_cfg_dev_destroy,
 };
 

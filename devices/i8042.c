@@ -285,9 +285,50 @@ static void i8042_dev_destroy(struct device *dev)
 	i8042_destroy(container_of(dev, struct i8042, dev));
 }
 
+static int i8042_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct i8042 *k = container_of(dev, struct i8042, dev);
+
+	DEV_SAVE(b, k->status);
+	DEV_SAVE(b, k->cmd_byte);
+	DEV_SAVE(b, k->outport);
+	DEV_SAVE(b, k->pending_cmd);
+	DEV_SAVE(b, k->kbd_pending);
+	DEV_SAVE(b, k->out);
+	DEV_SAVE(b, k->out_head);
+	DEV_SAVE(b, k->out_len);
+	return dev_buf_status(b);
+}
+
+static int i8042_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			  size_t whylen)
+{
+	struct i8042 *k = container_of(dev, struct i8042, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct i8042 n = *k;
+
+	DEV_LOAD(&r, n.status);
+	DEV_LOAD(&r, n.cmd_byte);
+	DEV_LOAD(&r, n.outport);
+	DEV_LOAD(&r, n.pending_cmd);
+	DEV_LOAD(&r, n.kbd_pending);
+	DEV_LOAD(&r, n.out);
+	DEV_LOAD(&r, n.out_head);
+	DEV_LOAD(&r, n.out_len);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	if (n.out_head >= I8042_QUEUE || n.out_len > I8042_QUEUE)
+		return dev_load_error(dev, why, whylen, "output queue index out of range");
+	*k = n;
+	kbc_update_irq(k);
+	return 0;
+}
+
 static const struct device_ops i8042_dev_ops = {
 	.type = "i8042",
 	.reset = i8042_dev_reset,
+	.save = i8042_dev_save,
+	.load = i8042_dev_load,
 	.destroy = i8042_dev_destroy,
 };
 

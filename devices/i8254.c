@@ -551,9 +551,54 @@ static void i8254_dev_destroy(struct device *dev)
 	i8254_destroy(container_of(dev, struct i8254, dev));
 }
 
+/* A channel's state: everything from @mode on (the back pointer and id are not state). */
+#define PIT_CH_STATE(c)	(&(c)->mode)
+#define PIT_CH_STATE_LEN (sizeof(struct pit_channel) - offsetof(struct pit_channel, mode))
+
+static int i8254_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
+
+	for (unsigned i = 0; i < 3; i++)
+		dev_buf_put(b, PIT_CH_STATE(&pit->ch[i]), PIT_CH_STATE_LEN);
+	DEV_SAVE(b, pit->port61);
+	DEV_SAVE(b, pit->held);
+	return dev_buf_status(b);
+}
+
+static int i8254_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			  size_t whylen)
+{
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct pit_channel ch[3];
+	uint8_t port61;
+	uint64_t held;
+
+	memcpy(ch, pit->ch, sizeof(ch));
+	for (unsigned i = 0; i < 3; i++)
+		dev_get(&r, PIT_CH_STATE(&ch[i]), PIT_CH_STATE_LEN);
+	DEV_LOAD(&r, port61);
+	DEV_LOAD(&r, held);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	for (unsigned i = 0; i < 3; i++)
+		if (ch[i].mode > 5 || ch[i].rw < 1 || ch[i].rw > 3 || ch[i].reload < 1 ||
+		    ch[i].reload > 65536 || ch[i].state > PIT_FROZEN)
+			return dev_load_error(dev, why, whylen, "impossible channel state");
+	memcpy(pit->ch, ch, sizeof(ch));
+	pit->port61 = port61;
+	pit->held = held;
+	pit->backoff_ns = 0;
+	pit_arm(pit, vm_clock_ns(pit->vm));
+	return 0;
+}
+
 static const struct device_ops i8254_dev_ops = {
 	.type = "i8254",
 	.reset = i8254_dev_reset,
+	.save = i8254_dev_save,
+	.load = i8254_dev_load,
 	.destroy = i8254_dev_destroy,
 };
 

@@ -459,9 +459,40 @@ static void i8259_dev_destroy(struct device *dev)
 	i8259_destroy(container_of(dev, struct i8259, dev));
 }
 
+/* The two chips are plain data: saved whole, checked field by field. */
+static int i8259_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct i8259 *p = container_of(dev, struct i8259, dev);
+
+	DEV_SAVE(b, p->c);
+	DEV_SAVE(b, p->out);
+	return dev_buf_status(b);
+}
+
+static int i8259_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			  size_t whylen)
+{
+	struct i8259 *p = container_of(dev, struct i8259, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct pic_chip c[2];
+
+	DEV_LOAD(&r, c);
+	DEV_LOAD(&r, p->out);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	for (unsigned i = 0; i < 2; i++)
+		if (c[i].prio > 7 || c[i].init_step > 4 || c[i].is_master != !i)
+			return dev_load_error(dev, why, whylen, "impossible chip state");
+	memcpy(p->c, c, sizeof(c));
+	pic_update(p);
+	return 0;
+}
+
 static const struct device_ops i8259_dev_ops = {
 	.type = "i8259",
 	.reset = i8259_dev_reset,
+	.save = i8259_dev_save,
+	.load = i8259_dev_load,
 	.destroy = i8259_dev_destroy,
 };
 

@@ -272,7 +272,37 @@ static void ioapic_dev_destroy(struct device *dev)
 	ioapic_destroy(container_of(dev, struct ioapic, dev));
 }
 
+static int ioapic_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct ioapic *io = container_of(dev, struct ioapic, dev);
+
+	DEV_SAVE(b, io->id);
+	DEV_SAVE(b, io->sel);
+	DEV_SAVE(b, io->redir);
+	DEV_SAVE(b, io->levels);
+	return dev_buf_status(b);
+}
+
+static int ioapic_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			   size_t whylen)
+{
+	struct ioapic *io = container_of(dev, struct ioapic, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct ioapic n = *io;
+
+	DEV_LOAD(&r, n.id);
+	DEV_LOAD(&r, n.sel);
+	DEV_LOAD(&r, n.redir);
+	DEV_LOAD(&r, n.levels);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	*io = n;
+	return 0;
+}
+
 static const struct device_ops ioapic_dev_ops = {
+	.save = ioapic_dev_save,
+	.load = ioapic_dev_load,
 	.type = "ioapic",
 	.reset = ioapic_dev_reset,
 	.destroy = ioapic_dev_destroy,

@@ -45,8 +45,22 @@ static void misc_debug_exit_dev_destroy(struct device *dev)
 	misc_debug_exit_destroy(container_of(dev, struct misc_debug_exit, dev));
 }
 
+/* No state: the exit port only acts. */
+static int misc_no_state_save(struct device *dev, struct dev_buf *b)
+{
+	return 0;
+}
+
+static int misc_no_state_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			      size_t whylen)
+{
+	return len ? dev_load_error(dev, why, whylen, "wrong state size") : 0;
+}
+
 static const struct device_ops misc_debug_exit_dev_ops = {
 	.type = "isa-debug-exit",
+	.save = misc_no_state_save,
+	.load = misc_no_state_load,
 	.destroy = misc_debug_exit_dev_destroy,
 };
 
@@ -120,8 +134,24 @@ static void misc_post_dev_destroy(struct device *dev)
 	misc_post_destroy(container_of(dev, struct misc_post, dev));
 }
 
+static int misc_post_save(struct device *dev, struct dev_buf *b)
+{
+	return DEV_SAVE(b, container_of(dev, struct misc_post, dev)->code);
+}
+
+static int misc_post_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			  size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+
+	DEV_LOAD(&r, container_of(dev, struct misc_post, dev)->code);
+	return dev_reader_ok(&r) ? 0 : dev_load_error(dev, why, whylen, "wrong state size");
+}
+
 static const struct device_ops misc_post_dev_ops = {
 	.type = "post",
+	.save = misc_post_save,
+	.load = misc_post_load,
 	.reset = misc_post_dev_reset,
 	.destroy = misc_post_dev_destroy,
 };
@@ -294,8 +324,43 @@ static void misc_acpi_pm_dev_destroy(struct device *dev)
 	misc_acpi_pm_destroy(container_of(dev, struct misc_acpi_pm, dev));
 }
 
+static int misc_acpi_pm_save(struct device *dev, struct dev_buf *b)
+{
+	struct misc_acpi_pm *pm = container_of(dev, struct misc_acpi_pm, dev);
+
+	DEV_SAVE(b, pm->sts);
+	DEV_SAVE(b, pm->en);
+	DEV_SAVE(b, pm->cnt);
+	DEV_SAVE(b, pm->tmr_epoch);
+	return dev_buf_status(b);
+}
+
+static int misc_acpi_pm_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			     size_t whylen)
+{
+	struct misc_acpi_pm *pm = container_of(dev, struct misc_acpi_pm, dev);
+	struct dev_reader r = dev_reader(data, len);
+	uint16_t sts, en, cnt;
+	uint64_t epoch;
+
+	DEV_LOAD(&r, sts);
+	DEV_LOAD(&r, en);
+	DEV_LOAD(&r, cnt);
+	DEV_LOAD(&r, epoch);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	pm->sts = sts & PM1_STS_MASK;
+	pm->en = en & PM1_EN_MASK;
+	pm->cnt = cnt & PM1_CNT_RW;
+	pm->tmr_epoch = epoch;
+	pm_update_sci(pm);
+	return 0;
+}
+
 static const struct device_ops misc_acpi_pm_dev_ops = {
 	.type = "acpi-pm",
+	.save = misc_acpi_pm_save,
+	.load = misc_acpi_pm_load,
 	.reset = misc_acpi_pm_dev_reset,
 	.destroy = misc_acpi_pm_dev_destroy,
 };
@@ -379,8 +444,24 @@ static void misc_port92_dev_destroy(struct device *dev)
 	misc_port92_destroy(container_of(dev, struct misc_port92, dev));
 }
 
+static int misc_port92_save(struct device *dev, struct dev_buf *b)
+{
+	return DEV_SAVE(b, container_of(dev, struct misc_port92, dev)->val);
+}
+
+static int misc_port92_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			    size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+
+	DEV_LOAD(&r, container_of(dev, struct misc_port92, dev)->val);
+	return dev_reader_ok(&r) ? 0 : dev_load_error(dev, why, whylen, "wrong state size");
+}
+
 static const struct device_ops misc_port92_dev_ops = {
 	.type = "port92",
+	.save = misc_port92_save,
+	.load = misc_port92_load,
 	.reset = misc_port92_dev_reset,
 	.destroy = misc_port92_dev_destroy,
 };
@@ -466,8 +547,24 @@ static void misc_rcr_dev_destroy(struct device *dev)
 	misc_rcr_destroy(container_of(dev, struct misc_rcr, dev));
 }
 
+static int misc_rcr_save(struct device *dev, struct dev_buf *b)
+{
+	return DEV_SAVE(b, container_of(dev, struct misc_rcr, dev)->val);
+}
+
+static int misc_rcr_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			 size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+
+	DEV_LOAD(&r, container_of(dev, struct misc_rcr, dev)->val);
+	return dev_reader_ok(&r) ? 0 : dev_load_error(dev, why, whylen, "wrong state size");
+}
+
 static const struct device_ops misc_rcr_dev_ops = {
 	.type = "reset-control",
+	.save = misc_rcr_save,
+	.load = misc_rcr_load,
 	.reset = misc_rcr_dev_reset,
 	.destroy = misc_rcr_dev_destroy,
 };

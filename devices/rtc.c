@@ -525,9 +525,52 @@ static void rtc_dev_destroy(struct device *dev)
 	rtc_destroy(container_of(dev, struct rtc, dev));
 }
 
+static int rtc_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct rtc *r = container_of(dev, struct rtc, dev);
+
+	DEV_SAVE(b, r->index);
+	DEV_SAVE(b, r->cmos);
+	DEV_SAVE(b, r->stopped);
+	DEV_SAVE(b, r->sec_base);
+	DEV_SAVE(b, r->clock_ref);
+	DEV_SAVE(b, r->phase_ns);
+	DEV_SAVE(b, r->last_update);
+	DEV_SAVE(b, r->last_period);
+	return dev_buf_status(b);
+}
+
+static int rtc_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			size_t whylen)
+{
+	struct rtc *r = container_of(dev, struct rtc, dev);
+	struct dev_reader rd = dev_reader(data, len);
+	struct rtc n = *r;
+
+	DEV_LOAD(&rd, n.index);
+	DEV_LOAD(&rd, n.cmos);
+	DEV_LOAD(&rd, n.stopped);
+	DEV_LOAD(&rd, n.sec_base);
+	DEV_LOAD(&rd, n.clock_ref);
+	DEV_LOAD(&rd, n.phase_ns);
+	DEV_LOAD(&rd, n.last_update);
+	DEV_LOAD(&rd, n.last_period);
+	if (!dev_reader_ok(&rd))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	if (n.phase_ns >= NS_PER_SEC)
+		return dev_load_error(dev, why, whylen, "impossible clock phase");
+	n.index &= 0x7f;
+	*r = n;
+	rtc_update_irq(r);
+	rtc_arm(r, vm_clock_ns(r->vm));
+	return 0;
+}
+
 static const struct device_ops rtc_dev_ops = {
 	.type = "mc146818rtc",
 	.reset = rtc_dev_reset,
+	.save = rtc_dev_save,
+	.load = rtc_dev_load,
 	.destroy = rtc_dev_destroy,
 };
 

@@ -434,9 +434,61 @@ static void uart8250_dev_destroy(struct device *dev)
 	uart8250_destroy(container_of(dev, struct uart8250, dev));
 }
 
+static int uart8250_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct uart8250 *u = container_of(dev, struct uart8250, dev);
+
+	DEV_SAVE(b, u->ier);
+	DEV_SAVE(b, u->lcr);
+	DEV_SAVE(b, u->mcr);
+	DEV_SAVE(b, u->msr);
+	DEV_SAVE(b, u->scr);
+	DEV_SAVE(b, u->fcr);
+	DEV_SAVE(b, u->lsr_errs);
+	DEV_SAVE(b, u->divisor);
+	DEV_SAVE(b, u->rx);
+	DEV_SAVE(b, u->rx_head);
+	DEV_SAVE(b, u->rx_count);
+	DEV_SAVE(b, u->thri);
+	DEV_SAVE(b, u->timeout);
+	return dev_buf_status(b);
+}
+
+static int uart8250_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			     size_t whylen)
+{
+	struct uart8250 *u = container_of(dev, struct uart8250, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct uart8250 n = *u;
+
+	DEV_LOAD(&r, n.ier);
+	DEV_LOAD(&r, n.lcr);
+	DEV_LOAD(&r, n.mcr);
+	DEV_LOAD(&r, n.msr);
+	DEV_LOAD(&r, n.scr);
+	DEV_LOAD(&r, n.fcr);
+	DEV_LOAD(&r, n.lsr_errs);
+	DEV_LOAD(&r, n.divisor);
+	DEV_LOAD(&r, n.rx);
+	DEV_LOAD(&r, n.rx_head);
+	DEV_LOAD(&r, n.rx_count);
+	DEV_LOAD(&r, n.thri);
+	DEV_LOAD(&r, n.timeout);
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	if (n.rx_head >= UART_FIFO_SIZE || n.rx_count > UART_FIFO_SIZE)
+		return dev_load_error(dev, why, whylen, "receive FIFO index out of range");
+	*u = n;
+	uart_update_irq(u);
+	uart_arm_timeout(u);
+	return 0;
+}
+
 static const struct device_ops uart8250_dev_ops = {
 	.type = "uart8250",
 	.reset = uart8250_dev_reset,
+	.save = uart8250_dev_save,
+	.load = uart8250_dev_load,
 	.destroy = uart8250_dev_destroy,
 };
 

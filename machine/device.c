@@ -10,6 +10,8 @@
 
 int dev_buf_put(struct dev_buf *b, const void *p, size_t len)
 {
+	if (b->oom)
+		return -ENOMEM;
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		uint8_t *d;
@@ -17,8 +19,10 @@ int dev_buf_put(struct dev_buf *b, const void *p, size_t len)
 		while (cap < b->len + len)
 			cap *= 2;
 		d = realloc(b->data, cap);
-		if (!d)
+		if (!d) {
+			b->oom = true;
 			return -ENOMEM;
+		}
 		b->data = d;
 		b->cap = cap;
 	}
@@ -32,6 +36,13 @@ void dev_buf_free(struct dev_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->oom = false;
+}
+
+int dev_load_error(struct device *dev, char *why, size_t whylen, const char *what)
+{
+	snprintf(why, whylen, "snapshot: device '%s': %s", dev->name, what);
+	return -EINVAL;
 }
 
 void device_add(struct vm *vm, struct device *dev, const struct device_ops *ops,

@@ -16,19 +16,66 @@
  * All ops run with vm->lock held except destroy(), which runs once no vCPU,
  * timer or bus access can reach the device any more.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct vm;
 struct device;
 
-/* A growing byte buffer for save(); dev_buf_put() returns 0 or -ENOMEM. */
+/*
+ * A growing byte buffer for save(); dev_buf_put() returns 0 or -ENOMEM and
+ * remembers a failure in @oom, so a save() may put field after field and
+ * look once at the end (dev_buf_status()).
+ */
 struct dev_buf {
 	uint8_t *data;
 	size_t len, cap;
+	bool oom;
 };
 int dev_buf_put(struct dev_buf *b, const void *p, size_t len);
+static inline int dev_buf_status(const struct dev_buf *b)
+{
+	return b->oom ? -ENOMEM : 0;
+}
 void dev_buf_free(struct dev_buf *b);
+
+/*
+ * Reading back what save() wrote: dev_get() copies the next @len bytes or
+ * marks the reader bad when there are fewer; dev_reader_ok() says whether
+ * every get succeeded and nothing is left over. A snapshot file is user
+ * input: load() checks every index and size it reads before use.
+ */
+struct dev_reader {
+	const uint8_t *p;
+	size_t left;
+	bool bad;
+};
+static inline struct dev_reader dev_reader(const uint8_t *data, size_t len)
+{
+	return (struct dev_reader){ .p = data, .left = len };
+}
+static inline void dev_get(struct dev_reader *r, void *dst, size_t len)
+{
+	if (r->bad || len > r->left) {
+		r->bad = true;
+		return;
+	}
+	memcpy(dst, r->p, len);
+	r->p += len;
+	r->left -= len;
+}
+static inline bool dev_reader_ok(const struct dev_reader *r)
+{
+	return !r->bad && !r->left;
+}
+/* One field (an lvalue) each way. */
+#define DEV_SAVE(b, f)	dev_buf_put((b), &(f), sizeof(f))
+#define DEV_LOAD(r, f)	dev_get((r), &(f), sizeof(f))
+/* A load() that found @cond false: say so (@dev's name) and fail. */
+int dev_load_error(struct device *dev, char *why, size_t whylen, const char *what);
 
 struct device_ops {
 	const char *type;		/* "uart8250", "virtio-blk-pci": what -device names */
