@@ -729,15 +729,89 @@ static void pci_bus_destroy(struct device *dev)
 	free(bus);
 }
 
+int pci_device_save(struct pci_device *pd, struct dev_buf *b)
+{
+	uint32_t nr = pd->msix ? pd->msix->nr : 0;
+
+	DEV_SAVE(b, pd->config);
+	DEV_SAVE(b, pd->intx_level);
+	DEV_SAVE(b, nr);
+	if (nr) {
+		dev_buf_put(b, pd->msix->table, (size_t)nr * 16);
+		dev_buf_put(b, pd->msix->pba, (size_t)(nr + 63) / 64 * 8);
+	}
+	return dev_buf_status(b);
+}
+
+int pci_device_load(struct pci_device *pd, struct dev_reader *r, char *why, size_t whylen)
+{
+	uint8_t config[PCI_CONFIG_SIZE];
+	uint32_t nr, have = pd->msix ? pd->msix->nr : 0;
+	bool level;
+
+	DEV_LOAD(r, config);
+	DEV_LOAD(r, level);
+	DEV_LOAD(r, nr);
+	if (r->bad || nr != have)
+		return dev_load_error(&pd->dev, why, whylen, "PCI state of another shape");
+	/* Identity and read-only fields stay ours: only what the guest could write comes back. */
+	for (unsigned i = 0; i < PCI_CONFIG_SIZE; i++)
+		pd->config[i] = (pd->config[i] & ~pd->wmask[i]) | (config[i] & pd->wmask[i]);
+	if (nr) {
+		dev_get(r, pd->msix->table, (size_t)nr * 16);
+		dev_get(r, pd->msix->pba, (size_t)(nr + 63) / 64 * 8);
+	}
+	if (r->bad)
+		return dev_load_error(&pd->dev, why, whylen, "truncated PCI state");
+	pci_set_irq(pd, 0);
+	pci_update_bars(pd);
+	pci_set_irq(pd, level);
+	return 0;
+}
+
+static int pci_bus_save(struct device *dev, struct dev_buf *b)
+{
+	return DEV_SAVE(b, container_of(dev, struct pci_bus, dev)->config_address);
+}
+
+static int pci_bus_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+
+	DEV_LOAD(&r, container_of(dev, struct pci_bus, dev)->config_address);
+	return dev_reader_ok(&r) ? 0 : dev_load_error(dev, why, whylen, "wrong state size");
+}
+
 static const struct device_ops pci_bus_ops = {
 	.type = "pci-host",
 	.reset = pci_bus_reset,
+	.save = pci_bus_save,
+	.load = pci_bus_load,
 	.destroy = pci_bus_destroy,
 };
 
-/* The host bridge function itself: identity only, nothing to reset. */
+static int pci_host_fn_save(struct device *dev, struct dev_buf *b)
+{
+	return pci_device_save(container_of(dev, struct pci_device, dev), b);
+}
+
+static int pci_host_fn_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			    size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+	int ret = pci_device_load(container_of(dev, struct pci_device, dev), &r, why, whylen);
+
+	if (!ret && !dev_reader_ok(&r))
+		ret = dev_load_error(dev, why, whylen, "wrong state size");
+	return ret;
+}
+
+/* The host bridge function itself: identity and its configuration space. */
 static const struct device_ops pci_host_fn_ops = {
 	.type = "q35-mch",
+	.save = pci_host_fn_save,
+	.load = pci_host_fn_load,
 };
 
 struct pci_bus *pci_bus_create(struct vm *vm, uint64_t ecam_base)

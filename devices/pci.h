@@ -168,6 +168,16 @@ void pci_set_irq(struct pci_device *pd, int level);
 /* Bus-master DMA allowed (COMMAND.MASTER set)? Devices check before touching RAM. */
 bool pci_bus_master(const struct pci_device *pd);
 
+/*
+ * Snapshots: the bus-owned part of a function — configuration space (BAR
+ * addresses, COMMAND), the INTx level, the MSI-X table and pending bits —
+ * for the device's own save()/load() to put before its registers. Load
+ * maps the BARs where the saved configuration says. 0 or -errno/-EINVAL
+ * with one line in @why.
+ */
+int pci_device_save(struct pci_device *pd, struct dev_buf *b);
+int pci_device_load(struct pci_device *pd, struct dev_reader *r, char *why, size_t whylen);
+
 /* The board's host bridge; NULL with errno on failure. */
 struct pci_bus *pci_bus_create(struct vm *vm, uint64_t ecam_base);
 struct pci_bus *vm_pci_bus(struct vm *vm);

@@ -112,9 +112,47 @@ static void testdev_destroy(struct device *dev)
 	free(container_of(dev, struct pci_testdev, pci.dev));
 }
 
+static int testdev_save(struct device *dev, struct dev_buf *b)
+{
+	struct pci_testdev *t = container_of(dev, struct pci_testdev, pci.dev);
+
+	pci_device_save(&t->pci, b);
+	for (unsigned i = 0; i < 2; i++) {
+		DEV_SAVE(b, t->bar[i].current);
+		DEV_SAVE(b, t->bar[i].hdr);
+	}
+	return dev_buf_status(b);
+}
+
+static int testdev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			size_t whylen)
+{
+	struct pci_testdev *t = container_of(dev, struct pci_testdev, pci.dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct testdev_bar bar[2];
+	int ret;
+
+	memcpy(bar, t->bar, sizeof(bar));
+	ret = pci_device_load(&t->pci, &r, why, whylen);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < 2; i++) {
+		DEV_LOAD(&r, bar[i].current);
+		DEV_LOAD(&r, bar[i].hdr);
+		if (bar[i].current >= NR_TESTS)
+			return dev_load_error(dev, why, whylen, "test index out of range");
+	}
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	memcpy(t->bar, bar, sizeof(bar));
+	return 0;
+}
+
 static const struct device_ops testdev_dev_ops = {
 	.type = "pci-testdev",
 	.reset = testdev_reset,
+	.save = testdev_save,
+	.load = testdev_load,
 	.destroy = testdev_destroy,
 };
 
