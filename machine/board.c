@@ -79,7 +79,8 @@ static void *board_row(struct vm *vm, unsigned row);
 
 static void *create_lapic(struct vm *vm, const struct board_dev *d)
 {
-	return lapic_create(vm, 0, board_row(vm, ROW_PIC));
+	/* One local APIC per vCPU, ids 0..smp-1, as the MADT says. */
+	return lapic_create(vm, vm->cfg.smp, board_row(vm, ROW_PIC));
 }
 
 static void *create_ioapic(struct vm *vm, const struct board_dev *d)
@@ -90,8 +91,9 @@ static void *create_ioapic(struct vm *vm, const struct board_dev *d)
 		isa_to_gsi[i] = i;
 	isa_to_gsi[0] = 2;
 	isa_to_gsi[2] = IOAPIC_NO_PIN;
-	/* Id 1: after the one CPU's, as the MADT says. */
-	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, 1, isa_to_gsi, board_row(vm, ROW_LAPIC));
+	/* The first id after the CPUs', as the MADT says. */
+	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, (uint8_t)vm->cfg.smp, isa_to_gsi,
+			     board_row(vm, ROW_LAPIC));
 }
 
 static void *create_rcr(struct vm *vm, const struct board_dev *d)

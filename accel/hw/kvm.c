@@ -419,7 +419,7 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 	struct kvm_vcpu *kv = vcpu->accel_data;
 
 	run->request_interrupt_window = 0;
-	if (!vm_intr_pending(vcpu->vm))
+	if (!vm_intr_pending(vcpu->vm, vcpu->id))
 		return INJECT_NONE;
 	if (run->ready_for_interrupt_injection && run->if_flag) {
 		int vec;
@@ -427,7 +427,7 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 
 		if (kv->idt_hidden)
 			return INJECT_ON_SW;
-		vec = vm_intr_ack(vcpu->vm);
+		vec = vm_intr_ack(vcpu->vm, vcpu->id);
 		irq.irq = (uint32_t)vec;
 		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
