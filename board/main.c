@@ -24,7 +24,7 @@
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
-static int opt_smp = 1;
+static char *opt_smp;
 static unsigned opt_watchdog = 10;
 
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
@@ -43,7 +43,8 @@ static GOptionEntry entries[] = {
 	{ "append", 0, 0, G_OPTION_ARG_STRING, &opt_append, "Kernel command line", "CMDLINE" },
 	{ "memory", 'm', 0, G_OPTION_ARG_STRING, &opt_mem,
 	  "Guest RAM, e.g. 256M or 2G (default 128M; plain numbers are MiB)", "SIZE" },
-	{ "smp", 0, 0, G_OPTION_ARG_INT, &opt_smp, "Number of CPUs (default 1)", "N" },
+	{ "smp", 0, 0, G_OPTION_ARG_STRING, &opt_smp,
+	  "Number of CPUs, 1 to 8 (default 1); QEMU's cpus=N spelling too", "N" },
 	{ "serial", 0, 0, G_OPTION_ARG_STRING, &opt_serial,
 	  "COM1 back end: stdio (default), file:PATH, none (alias null), chardev:ID", "DEV" },
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
@@ -293,6 +294,42 @@ static bool takes_value(const GOptionEntry *e)
  * ("-append -x") are left alone. Returns a new vector (g_strfreev it), or
  * NULL with the reason in @err.
  */
+/*
+ * --smp N, or QEMU's -smp cpus=N / -smp N,cpus=N: the number of CPUs. The
+ * topology keys (sockets, cores, threads, maxcpus) are not modelled: one
+ * clear error instead of a silently different guest.
+ */
+static int parse_smp(const char *arg, unsigned *out)
+{
+	char *copy = g_strdup(arg), *save = NULL, *tok, *end;
+	long n = -1;
+	int ret = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		const char *v = tok;
+
+		if (!strncmp(tok, "cpus=", 5))
+			v = tok + 5;
+		else if (strchr(tok, '=') || tok != copy)
+			ret = 1;
+		if (ret)
+			break;
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || end == v || *end)
+			ret = 1;
+	}
+	if (!ret && (n < 1 || n > VM_MAX_VCPUS))
+		ret = 1;
+	if (ret)
+		fprintf(stderr, "tandem: invalid --smp '%s' (N or cpus=N, N from 1 to %d)\n",
+			arg, VM_MAX_VCPUS);
+	else
+		*out = (unsigned)n;
+	g_free(copy);
+	return ret;
+}
+
 static char **rewrite_qemu_args(int argc, char **argv, char *err, size_t errlen)
 {
 	char **out = g_new0(char *, argc + 1);
@@ -616,11 +653,11 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		return 1;
 	}
 	cfg->ram_size = (cfg->ram_size + 0xfff) & ~0xfffull;
-	if (opt_smp < 1 || opt_smp > VM_MAX_VCPUS) {
-		fprintf(stderr, "tandem: invalid --smp %d (1 to %d)\n", opt_smp, VM_MAX_VCPUS);
-		return 1;
+	if (opt_smp) {
+		ret = parse_smp(opt_smp, &cfg->smp);
+		if (ret)
+			return ret;
 	}
-	cfg->smp = (unsigned)opt_smp;
 	cfg->watchdog_s = opt_watchdog;
 	cfg->qmp = opt_qmp;
 	if (opt_qmp) {

@@ -57,27 +57,10 @@ enum {
 
 static void *board_row(struct vm *vm, unsigned row);
 
-/*
- * MSI/MSI-X messages (vm_msi_send()) to the one local APIC: address
- * 0xfeeXXXXX with the destination in bits 19:12 and logical mode in bit
- * 2; data: vector in 7:0, delivery mode in 10:8, level trigger in bit 15.
- */
-static void pc_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	struct lapic *l = opaque;
-
-	if (!lapic_match_dest(l, (uint8_t)(addr >> 12), addr & 4))
-		return;
-	lapic_deliver(l, (data >> 8) & 7, (uint8_t)data, data & (1u << 15));
-}
-
 static void *create_lapic(struct vm *vm, const struct board_dev *d)
 {
-	struct lapic *l = lapic_create(vm, 0, board_row(vm, ROW_PIC));
-
-	if (l)
-		vm_set_msi_handler(vm, pc_msi, l);
-	return l;
+	/* One local APIC per vCPU, ids 0..smp-1, as the MADT says. */
+	return lapic_create(vm, vm->cfg.smp, board_row(vm, ROW_PIC));
 }
 
 static void *create_ioapic(struct vm *vm, const struct board_dev *d)
@@ -88,8 +71,9 @@ static void *create_ioapic(struct vm *vm, const struct board_dev *d)
 		isa_to_gsi[i] = i;
 	isa_to_gsi[0] = 2;
 	isa_to_gsi[2] = IOAPIC_NO_PIN;
-	/* Id 1: after the one CPU's, as the MADT says. */
-	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, 1, isa_to_gsi, board_row(vm, ROW_LAPIC));
+	/* The first id after the CPUs', as the MADT says. */
+	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, (uint8_t)vm->cfg.smp, isa_to_gsi,
+			     board_row(vm, ROW_LAPIC));
 }
 
 /* Port 0: the PCI host bridge's 0xcf8-0xcff range passes byte 0xcf9 on to it. */

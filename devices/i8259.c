@@ -215,9 +215,20 @@ int i8259_intr_ack(struct i8259 *pic)
 	return pic_ack(pic);
 }
 
+/* Without a local APIC the PIC drives the BSP's INTR alone. */
+static bool pic_intr_pending(void *opaque, unsigned cpu)
+{
+	return cpu == 0 && pic_pending(opaque);
+}
+
+static int pic_intr_ack(void *opaque, unsigned cpu)
+{
+	return cpu == 0 ? pic_ack(opaque) : -1;
+}
+
 static const struct intr_ops pic_intr_ops = {
-	.pending = pic_pending,
-	.ack = pic_ack,
+	.pending = pic_intr_pending,
+	.ack = pic_intr_ack,
 };
 
 static void chip_icw1(struct pic_chip *c, uint8_t val)

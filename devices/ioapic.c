@@ -73,9 +73,11 @@ static bool pin_send(struct ioapic *io, unsigned pin)
 	uint64_t e = io->redir[pin];
 	uint8_t dest = e >> RTE_DEST_SHIFT;
 
-	if (!io->lapic || !lapic_match_dest(io->lapic, dest, e & RTE_LOGICAL))
+	if (!io->lapic)
 		return false;
-	return lapic_deliver(io->lapic, (e >> RTE_DM_SHIFT) & 7, e & RTE_VECTOR, e & RTE_LEVEL);
+	/* Any CPU: the bus routes by the entry's destination. */
+	return lapic_bus_deliver(io->lapic, dest, e & RTE_LOGICAL, (e >> RTE_DM_SHIFT) & 7,
+				 e & RTE_VECTOR, e & RTE_LEVEL);
 }
 
 /* A level pin: send if asserted, unmasked and not waiting for an EOI. */
@@ -111,7 +113,7 @@ static void ioapic_line(void *opaque, unsigned line, int level)
 
 /*
  * irq_line_busy(): an unmasked edge pin whose fixed vector the local APIC
- * still holds in IRR or ISR. Masked pins never are (nothing is sent).
+ * still holds in IRR or ISR of any CPU. Masked pins never are (nothing is sent).
  */
 static bool ioapic_line_busy(void *opaque, unsigned line)
 {
@@ -126,8 +128,7 @@ static bool ioapic_line_busy(void *opaque, unsigned line)
 	dm = (e >> RTE_DM_SHIFT) & 7;
 	if ((e & (RTE_MASKED | RTE_LEVEL)) || (dm != APIC_DM_FIXED && dm != APIC_DM_LOWEST))
 		return false;
-	return lapic_irr_test(io->lapic, e & RTE_VECTOR) ||
-	       lapic_isr_test(io->lapic, e & RTE_VECTOR);
+	return lapic_vector_busy(io->lapic, e & RTE_VECTOR);
 }
 
 /* EOI for @vector: level entries with that vector may send again. */

@@ -30,7 +30,6 @@
  * coalescing into one interrupt, as in i8254.c (QEMU's lost-tick policy).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,11 +108,11 @@ enum { SH_NONE, SH_SELF, SH_ALL, SH_OTHERS };
 #define ESR_RECV_ILLEGAL	(1u << 6)
 #define ESR_ILLEGAL_REG		(1u << 7)
 
-struct lapic {
-	struct device dev;	/* first: the VM's device list */
+struct apic {
 	struct vm *vm;
-	struct i8259 *pic;
-	uint8_t id;
+	struct lapic *bus;
+	struct i8259 *pic;		/* the BSP's LINT0 only; NULL on APs */
+	uint8_t id;			/* = the vCPU index */
 
 	uint32_t tpr, ldr, dfr, svr;
 	uint32_t irr[8], isr[8], tmr[8];
@@ -132,10 +131,17 @@ struct lapic {
 
 	/* INTR as last reported, to signal only rising outputs (see lapic_update). */
 	bool out_vector, out_routed;
+};
 
+/* The VM's local APICs and the bus between them (the handle lapic_create() returns). */
+struct lapic {
+	struct device dev;	/* first: the VM's device list */
+	struct vm *vm;
+	unsigned nr;
 	lapic_eoi_fn eoi_fn;
 	void *eoi_opaque;
-	uint64_t dropped;		/* NMI/SMI/INIT/SIPI messages, ignored */
+	uint64_t dropped;		/* SMI, INIT/SIPI to no CPU, NMI without a vCPU */
+	struct apic cpu[VM_MAX_VCPUS];
 };
 
 /* ---- 256-bit vector sets ---------------------------------------------- */
@@ -166,12 +172,12 @@ static int vec_highest(const uint32_t *set)
 
 /* ---- priorities and the INTR output ----------------------------------- */
 
-static bool sw_enabled(const struct lapic *l)
+static bool sw_enabled(const struct apic *l)
 {
 	return l->svr & SVR_ENABLE;
 }
 
-static unsigned ppr(const struct lapic *l)
+static unsigned ppr(const struct apic *l)
 {
 	int isrv = vec_highest(l->isr);
 	unsigned isr_class = isrv < 0 ? 0 : (unsigned)isrv & 0xf0;
@@ -179,7 +185,7 @@ static unsigned ppr(const struct lapic *l)
 	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
 }
 
-static unsigned apr(const struct lapic *l)
+static unsigned apr(const struct apic *l)
 {
 	int irrv = vec_highest(l->irr), isrv = vec_highest(l->isr);
 	unsigned irr_class = irrv < 0 ? 0 : (unsigned)irrv & 0xf0;
@@ -193,7 +199,7 @@ static unsigned apr(const struct lapic *l)
 }
 
 /* The IRR vector the CPU would take now, or -1. */
-static int best_vector(const struct lapic *l)
+static int best_vector(const struct apic *l)
 {
 	int v = vec_highest(l->irr);
 
@@ -203,7 +209,7 @@ static int best_vector(const struct lapic *l)
 }
 
 /* Does the 8259's INTR reach the CPU (if it is asserted)? */
-static bool pic_routed(const struct lapic *l)
+static bool pic_routed(const struct apic *l)
 {
 	uint32_t lint0 = l->lvt[LVT_LINT0];
 
@@ -214,9 +220,14 @@ static bool pic_routed(const struct lapic *l)
 	return !(lint0 & LVT_MASKED) && ((lint0 >> LVT_DM_SHIFT) & 7) == APIC_DM_EXTINT;
 }
 
-static bool lapic_pending(void *opaque)
+static bool lapic_pending(void *opaque, unsigned cpu)
 {
-	struct lapic *l = opaque;
+	struct lapic *bus = opaque;
+	struct apic *l;
+
+	if (cpu >= bus->nr)
+		return false;
+	l = &bus->cpu[cpu];
 
 	if (l->extint_req)
 		return true;
@@ -225,10 +236,15 @@ static bool lapic_pending(void *opaque)
 	return best_vector(l) >= 0;
 }
 
-static int lapic_ack(void *opaque)
+static int lapic_ack(void *opaque, unsigned cpu)
 {
-	struct lapic *l = opaque;
+	struct lapic *bus = opaque;
+	struct apic *l;
 	int v;
+
+	if (cpu >= bus->nr)
+		return -1;
+	l = &bus->cpu[cpu];
 
 	if (l->extint_req || (pic_routed(l) && i8259_intr_pending(l->pic))) {
 		/* The PIC answers INTA itself (its spurious IRQ7 if it has nothing now). */
@@ -258,7 +274,7 @@ static const struct intr_ops lapic_intr_ops = {
  * deliverable, or the PIC became routed while asserting. The PIC signals
  * its own output changes itself.
  */
-static void lapic_update(struct lapic *l)
+static void lapic_update(struct apic *l)
 {
 	bool vec = l->extint_req || best_vector(l) >= 0;
 	bool routed = pic_routed(l);
@@ -268,7 +284,7 @@ static void lapic_update(struct lapic *l)
 	l->out_vector = vec;
 	l->out_routed = routed;
 	if (rise)
-		vm_intr_changed(l->vm);
+		vm_intr_changed_cpu(l->vm, l->id);
 }
 
 /* ---- acceptance --------------------------------------------------------- */
@@ -277,7 +293,7 @@ static void lapic_update(struct lapic *l)
  * Record an error. The error LVT is delivered straight into IRR (not
  * through accept_fixed) so that an illegal error vector cannot recurse.
  */
-static void lapic_error(struct lapic *l, uint32_t bits)
+static void lapic_error(struct apic *l, uint32_t bits)
 {
 	uint32_t lvt = l->lvt[LVT_ERROR];
 	unsigned v = lvt & LVT_VECTOR;
@@ -294,7 +310,7 @@ static void lapic_error(struct lapic *l, uint32_t bits)
 }
 
 /* A fixed interrupt arrives: IRR, and TMR for its trigger mode. */
-static bool accept_fixed(struct lapic *l, unsigned v, bool level)
+static bool accept_fixed(struct apic *l, unsigned v, bool level)
 {
 	/* A software-disabled APIC takes no new fixed interrupts (SDM 10.4.7.2). */
 	if (!sw_enabled(l))
@@ -311,33 +327,46 @@ static bool accept_fixed(struct lapic *l, unsigned v, bool level)
 	return true;
 }
 
-static bool deliver(struct lapic *l, unsigned mode, uint8_t vector, bool level)
+static void apic_reset(struct apic *l);
+
+/*
+ * One APIC takes a message. INIT resets the APIC (its id stays) and puts
+ * the CPU into wait-for-SIPI; a STARTUP message starts a CPU that waits
+ * for one (the vCPU loop ignores it otherwise); NMI goes to the CPU's NMI
+ * input. The INIT level de-assert message is filtered out by the sender.
+ */
+static bool deliver(struct apic *l, unsigned mode, uint8_t vector, bool level)
 {
 	switch (mode) {
 	case APIC_DM_FIXED:
-	case APIC_DM_LOWEST:	/* one CPU: the lowest-priority one is this one */
+	case APIC_DM_LOWEST:	/* the bus picked this one */
 		return accept_fixed(l, vector, level);
 	case APIC_DM_EXTINT:
 		if (!sw_enabled(l) || !l->pic)
 			return false;
 		l->extint_req = true;
 		return true;
-	default:
-		/* NMI/SMI/INIT/SIPI: see lapic.h. */
-		l->dropped++;
-		return false;
+	case APIC_DM_NMI:
+		if (vm_cpu_nmi(l->vm, l->id))
+			return true;
+		break;
+	case APIC_DM_INIT:
+		/* The BSP never waits for a SIPI: an INIT there is dropped, as an OS never sends it. */
+		if (l->id == 0 || !vm_cpu_init(l->vm, l->id))
+			break;
+		apic_reset(l);
+		return true;
+	case APIC_DM_STARTUP:
+		if (vm_cpu_sipi(l->vm, l->id, vector))
+			return true;
+		break;
 	}
+	/* SMI, and the rest with no vCPU to take them. */
+	l->bus->dropped++;
+	return false;
 }
 
-bool lapic_deliver(struct lapic *l, unsigned mode, uint8_t vector, bool level)
-{
-	bool ok = deliver(l, mode & 7, vector, level);
-
-	lapic_update(l);
-	return ok;
-}
-
-bool lapic_match_dest(const struct lapic *l, uint8_t dest, bool logical)
+static bool apic_match_dest(const struct apic *l, uint8_t dest, bool logical)
 {
 	uint8_t ldr = l->ldr >> 24;
 
@@ -355,8 +384,91 @@ bool lapic_match_dest(const struct lapic *l, uint8_t dest, bool logical)
 	}
 }
 
+/* ---- the APIC bus ------------------------------------------------------ */
+
+/* The APICs (a bit per id) that @dest in @logical or physical mode names. */
+static uint32_t bus_match(const struct lapic *bus, uint8_t dest, bool logical)
+{
+	uint32_t set = 0;
+
+	for (unsigned i = 0; i < bus->nr; i++)
+		if (apic_match_dest(&bus->cpu[i], dest, logical))
+			set |= 1u << i;
+	return set;
+}
+
+/*
+ * Lowest-priority arbitration, made deterministic: of @set, the software-
+ * enabled APIC with the lowest TPR class; ties go to the lowest APIC id
+ * (no focus processor, no rotation). Real chipsets differ among themselves
+ * here; a fixed choice keeps runs reproducible on both engines.
+ */
+static int bus_lowest(const struct lapic *bus, uint32_t set)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < bus->nr; i++) {
+		const struct apic *a = &bus->cpu[i];
+
+		if (!(set & (1u << i)) || !sw_enabled(a))
+			continue;
+		if (best < 0 || (a->tpr & 0xf0) < (bus->cpu[best].tpr & 0xf0))
+			best = (int)i;
+	}
+	return best;
+}
+
+/* Deliver to every APIC of @set (one of them for lowest priority). True if one accepted. */
+static bool bus_send(struct lapic *bus, uint32_t set, unsigned mode, uint8_t vector, bool level)
+{
+	bool ok = false;
+
+	mode &= 7;
+	if (mode == APIC_DM_LOWEST) {
+		int i = bus_lowest(bus, set);
+
+		set = i < 0 ? 0 : 1u << i;
+	}
+	for (unsigned i = 0; i < bus->nr; i++) {
+		if (!(set & (1u << i)))
+			continue;
+		ok |= deliver(&bus->cpu[i], mode, vector, level);
+		lapic_update(&bus->cpu[i]);
+	}
+	return ok;
+}
+
+bool lapic_bus_deliver(struct lapic *bus, uint8_t dest, bool logical, unsigned mode,
+		       uint8_t vector, bool level)
+{
+	return bus_send(bus, bus_match(bus, dest, logical), mode, vector, level);
+}
+
+bool lapic_vector_busy(const struct lapic *bus, uint8_t vector)
+{
+	for (unsigned i = 0; i < bus->nr; i++)
+		if (vec_test(bus->cpu[i].irr, vector) || vec_test(bus->cpu[i].isr, vector))
+			return true;
+	return false;
+}
+
+/*
+ * An MSI write: address 0xfeeXXXXX names the destination (bits 19:12) and
+ * its mode (bit 2: logical); the redirection hint (bit 3) is not modelled
+ * (lowest priority is asked for by the data's delivery mode). Data: vector
+ * (7:0), delivery mode (10:8), trigger (15). MSIs are edge messages here:
+ * a level MSI would owe an EOI no device listens for.
+ */
+static void lapic_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct lapic *bus = opaque;
+
+	lapic_bus_deliver(bus, (uint8_t)(addr >> 12), addr & 4, (data >> 8) & 7,
+			  (uint8_t)data, false);
+}
+
 /* An LVT entry fires (timer, error...): fixed delivery unless masked. */
-static void lvt_fire(struct lapic *l, unsigned i)
+static void lvt_fire(struct apic *l, unsigned i)
 {
 	uint32_t lvt = l->lvt[i];
 	unsigned mode = (lvt >> LVT_DM_SHIFT) & 7;
@@ -374,53 +486,54 @@ static void lvt_fire(struct lapic *l, unsigned i)
 
 /* ---- EOI and IPIs ----------------------------------------------------- */
 
-static void lapic_eoi(struct lapic *l)
+static void lapic_eoi(struct apic *l)
 {
 	int v = vec_highest(l->isr);
 
 	if (v < 0)
 		return;
 	vec_clear(l->isr, (unsigned)v);
-	if (vec_test(l->tmr, (unsigned)v) && l->eoi_fn)
-		l->eoi_fn(l->eoi_opaque, (uint8_t)v);
+	if (vec_test(l->tmr, (unsigned)v) && l->bus->eoi_fn)
+		l->bus->eoi_fn(l->bus->eoi_opaque, (uint8_t)v);
 	lapic_update(l);
 }
 
-static void lapic_send_ipi(struct lapic *l)
+static void lapic_send_ipi(struct apic *l)
 {
 	unsigned mode = (l->icr_lo >> ICR_DM_SHIFT) & 7;
 	unsigned shorthand = (l->icr_lo >> ICR_SHORTHAND_SHIFT) & 3;
 	unsigned v = l->icr_lo & ICR_VECTOR;
-	bool self;
+	struct lapic *bus = l->bus;
+	uint32_t set = 0;
 
-	switch (shorthand) {
-	case SH_SELF:
-	case SH_ALL:
-		self = true;
-		break;
-	case SH_OTHERS:
-		self = false;	/* there are no others */
-		break;
-	default:
-		self = lapic_match_dest(l, l->icr_hi >> 24, l->icr_lo & ICR_LOGICAL);
-		break;
-	}
 	if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && v < 16) {
 		lapic_error(l, ESR_SEND_ILLEGAL);
 		lapic_update(l);
 		return;
 	}
-	if (!self)
+	/* INIT level de-assert: only synchronises arbitration ids, nothing to deliver. */
+	if (mode == APIC_DM_INIT && (l->icr_lo & ICR_LEVEL_TRIG) && !(l->icr_lo & ICR_LEVEL_ASSERT))
 		return;
-	/*
-	 * IPIs are edge messages. INIT/SIPI to self would only reset this
-	 * CPU, which no OS asks for; ExtINT is not a valid IPI mode.
-	 */
-	if (mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST)
-		deliver(l, mode, (uint8_t)v, false);
-	else
-		l->dropped++;
-	lapic_update(l);
+	switch (shorthand) {
+	case SH_SELF:
+		set = 1u << l->id;
+		break;
+	case SH_ALL:
+		set = (1u << bus->nr) - 1;
+		break;
+	case SH_OTHERS:
+		set = ((1u << bus->nr) - 1) & ~(1u << l->id);
+		break;
+	default:
+		set = bus_match(bus, l->icr_hi >> 24, l->icr_lo & ICR_LOGICAL);
+		break;
+	}
+	/* IPIs are edge messages; ExtINT is not a valid IPI mode. */
+	if (mode == APIC_DM_EXTINT) {
+		bus->dropped++;
+		return;
+	}
+	bus_send(bus, set, mode, (uint8_t)v, false);
 }
 
 /* ---- timer -------------------------------------------------------------- */
@@ -432,13 +545,13 @@ static unsigned timer_divisor(uint32_t tdcr)
 	return n == 7 ? 1 : 2u << n;
 }
 
-static bool timer_periodic(const struct lapic *l)
+static bool timer_periodic(const struct apic *l)
 {
 	return l->lvt[LVT_TIMER] & LVT_TIMER_PERIODIC;
 }
 
 /* ns per count: the divider, stretched in periodic mode to LAPIC_MIN_PERIOD_NS. */
-static uint64_t timer_tick_ns(const struct lapic *l)
+static uint64_t timer_tick_ns(const struct apic *l)
 {
 	uint64_t t = timer_divisor(l->tdcr) * (1000000000ull / LAPIC_BUS_HZ);
 
@@ -447,7 +560,7 @@ static uint64_t timer_tick_ns(const struct lapic *l)
 	return t;
 }
 
-static uint32_t timer_count(const struct lapic *l, uint64_t now)
+static uint32_t timer_count(const struct apic *l, uint64_t now)
 {
 	uint64_t ticks;
 
@@ -464,7 +577,7 @@ static uint32_t timer_count(const struct lapic *l, uint64_t now)
  * compared as "elapsed since start" because a rebased start_ns may lie
  * before clock 0 (wrapped): unsigned differences stay exact.
  */
-static void timer_arm(struct lapic *l, uint64_t now)
+static void timer_arm(struct apic *l, uint64_t now)
 {
 	uint64_t period = l->tick_ns * l->tmict, elapsed = now - l->start_ns;
 
@@ -480,7 +593,7 @@ static void timer_arm(struct lapic *l, uint64_t now)
 		vm_timer_del(l->timer);		/* one-shot, already expired */
 }
 
-static void timer_start(struct lapic *l, uint64_t now)
+static void timer_start(struct apic *l, uint64_t now)
 {
 	l->start_ns = now;
 	l->tick_ns = timer_tick_ns(l);
@@ -488,7 +601,7 @@ static void timer_start(struct lapic *l, uint64_t now)
 }
 
 /* Periodic and asked for a period under the clamp: see the top. */
-static bool timer_storm(const struct lapic *l)
+static bool timer_storm(const struct apic *l)
 {
 	uint64_t asked = timer_divisor(l->tdcr) * (1000000000ull / LAPIC_BUS_HZ) * l->tmict;
 
@@ -496,7 +609,7 @@ static bool timer_storm(const struct lapic *l)
 }
 
 /* The CPU is not done with the timer's last interrupt. */
-static bool timer_busy(const struct lapic *l)
+static bool timer_busy(const struct apic *l)
 {
 	unsigned v = l->lvt[LVT_TIMER] & LVT_VECTOR;
 
@@ -505,7 +618,7 @@ static bool timer_busy(const struct lapic *l)
 
 static void timer_cb(void *opaque)
 {
-	struct lapic *l = opaque;
+	struct apic *l = opaque;
 	uint64_t now = vm_clock_ns(l->vm);
 
 	if (!l->tmict)
@@ -526,7 +639,7 @@ static void timer_cb(void *opaque)
 }
 
 /* A new divider: keep the current count and continue at the new rate. */
-static void timer_set_tdcr(struct lapic *l, uint32_t tdcr)
+static void timer_set_tdcr(struct apic *l, uint32_t tdcr)
 {
 	uint64_t now = vm_clock_ns(l->vm);
 	uint32_t count = timer_count(l, now);
@@ -541,7 +654,7 @@ static void timer_set_tdcr(struct lapic *l, uint32_t tdcr)
 
 /* ---- registers -------------------------------------------------------- */
 
-static uint32_t reg_read(struct lapic *l, unsigned reg)
+static uint32_t reg_read(struct apic *l, unsigned reg)
 {
 	switch (reg) {
 	case REG_ID:
@@ -590,7 +703,7 @@ static uint32_t reg_read(struct lapic *l, unsigned reg)
 	}
 }
 
-static void svr_write(struct lapic *l, uint32_t val)
+static void svr_write(struct apic *l, uint32_t val)
 {
 	bool was = sw_enabled(l);
 
@@ -602,7 +715,7 @@ static void svr_write(struct lapic *l, uint32_t val)
 	lapic_update(l);
 }
 
-static void lvt_write(struct lapic *l, unsigned i, uint32_t val)
+static void lvt_write(struct apic *l, unsigned i, uint32_t val)
 {
 	uint32_t old = l->lvt[i];
 
@@ -622,7 +735,7 @@ static void lvt_write(struct lapic *l, unsigned i, uint32_t val)
 	lapic_update(l);
 }
 
-static void reg_write(struct lapic *l, unsigned reg, uint32_t val)
+static void reg_write(struct apic *l, unsigned reg, uint32_t val)
 {
 	switch (reg) {
 	case REG_TPR:
@@ -686,9 +799,22 @@ static void reg_write(struct lapic *l, unsigned reg, uint32_t val)
  * at least 4 bytes at a slot's start write (the SDM leaves others
  * undefined; dropping them is the safe choice).
  */
+/*
+ * The page is at the same address for every CPU and shows the accessing
+ * CPU's own APIC: the bus calls us on the vCPU thread that made the access
+ * (both engines dispatch MMIO synchronously on it), which vm_current_cpu()
+ * names. Other threads (tests, the main loop) see vCPU 0's.
+ */
+static struct apic *current_apic(struct lapic *bus)
+{
+	unsigned cpu = vm_current_cpu();
+
+	return &bus->cpu[cpu < bus->nr ? cpu : 0];
+}
+
 static uint64_t lapic_mmio_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct lapic *l = opaque;
+	struct apic *l = current_apic(opaque);
 	unsigned byte = off & 0xf;
 	uint32_t v;
 
@@ -700,7 +826,7 @@ static uint64_t lapic_mmio_read(void *opaque, uint64_t off, unsigned size)
 
 static void lapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	struct lapic *l = opaque;
+	struct apic *l = current_apic(opaque);
 
 	if (off >= LAPIC_MMIO_SIZE || (off & 0xf) || size < 4)
 		return;
@@ -714,7 +840,8 @@ static const struct io_ops lapic_mmio_ops = {
 
 /* ---- life cycle --------------------------------------------------------- */
 
-void lapic_reset(struct lapic *l)
+/* The state after RESET or INIT: everything but the id. */
+static void apic_reset(struct apic *l)
 {
 	vm_timer_del(l->timer);
 	l->tpr = 0;
@@ -739,10 +866,94 @@ void lapic_reset(struct lapic *l)
 	lapic_update(l);
 }
 
-void lapic_set_eoi_handler(struct lapic *l, lapic_eoi_fn fn, void *opaque)
+void lapic_reset(struct lapic *bus)
 {
-	l->eoi_fn = fn;
-	l->eoi_opaque = opaque;
+	for (unsigned i = 0; i < bus->nr; i++)
+		apic_reset(&bus->cpu[i]);
+}
+
+void lapic_set_eoi_handler(struct lapic *bus, lapic_eoi_fn fn, void *opaque)
+{
+	bus->eoi_fn = fn;
+	bus->eoi_opaque = opaque;
+}
+
+/* Each APIC's registers and timer; ids, wiring and the timer objects are the board's. */
+static int lapic_dev_save(struct device *dev, struct dev_buf *b)
+{
+	struct lapic *bus = container_of(dev, struct lapic, dev);
+
+	DEV_SAVE(b, bus->nr);
+	for (unsigned i = 0; i < bus->nr; i++) {
+		struct apic *l = &bus->cpu[i];
+
+		DEV_SAVE(b, l->tpr);
+		DEV_SAVE(b, l->ldr);
+		DEV_SAVE(b, l->dfr);
+		DEV_SAVE(b, l->svr);
+		DEV_SAVE(b, l->irr);
+		DEV_SAVE(b, l->isr);
+		DEV_SAVE(b, l->tmr);
+		DEV_SAVE(b, l->esr);
+		DEV_SAVE(b, l->esr_pending);
+		DEV_SAVE(b, l->icr_lo);
+		DEV_SAVE(b, l->icr_hi);
+		DEV_SAVE(b, l->lvt);
+		DEV_SAVE(b, l->extint_req);
+		DEV_SAVE(b, l->tmict);
+		DEV_SAVE(b, l->tdcr);
+		DEV_SAVE(b, l->start_ns);
+		DEV_SAVE(b, l->held);
+	}
+	return dev_buf_status(b);
+}
+
+static int lapic_dev_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			  size_t whylen)
+{
+	struct lapic *bus = container_of(dev, struct lapic, dev);
+	struct dev_reader r = dev_reader(data, len);
+	struct apic n[VM_MAX_VCPUS];
+	unsigned nr;
+
+	DEV_LOAD(&r, nr);
+	if (r.bad || nr != bus->nr)
+		return dev_load_error(dev, why, whylen, "another number of local APICs");
+	memcpy(n, bus->cpu, sizeof(n));
+	for (unsigned i = 0; i < nr; i++) {
+		struct apic *l = &n[i];
+
+		DEV_LOAD(&r, l->tpr);
+		DEV_LOAD(&r, l->ldr);
+		DEV_LOAD(&r, l->dfr);
+		DEV_LOAD(&r, l->svr);
+		DEV_LOAD(&r, l->irr);
+		DEV_LOAD(&r, l->isr);
+		DEV_LOAD(&r, l->tmr);
+		DEV_LOAD(&r, l->esr);
+		DEV_LOAD(&r, l->esr_pending);
+		DEV_LOAD(&r, l->icr_lo);
+		DEV_LOAD(&r, l->icr_hi);
+		DEV_LOAD(&r, l->lvt);
+		DEV_LOAD(&r, l->extint_req);
+		DEV_LOAD(&r, l->tmict);
+		DEV_LOAD(&r, l->tdcr);
+		DEV_LOAD(&r, l->start_ns);
+		DEV_LOAD(&r, l->held);
+	}
+	if (!dev_reader_ok(&r))
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	for (unsigned i = 0; i < nr; i++) {
+		struct apic *l = &bus->cpu[i];
+
+		*l = n[i];
+		l->tick_ns = timer_tick_ns(l);
+		l->backoff_ns = 0;
+		l->out_vector = l->out_routed = false;
+		timer_arm(l, vm_clock_ns(l->vm));
+		lapic_update(l);
+	}
+	return 0;
 }
 
 static void lapic_dev_reset(struct device *dev)
@@ -758,73 +969,96 @@ static void lapic_dev_destroy(struct device *dev)
 static const struct device_ops lapic_dev_ops = {
 	.type = "lapic",
 	.reset = lapic_dev_reset,
+	.save = lapic_dev_save,
+	.load = lapic_dev_load,
 	.destroy = lapic_dev_destroy,
 };
 
-struct lapic *lapic_create(struct vm *vm, uint8_t apic_id, struct i8259 *pic)
+struct lapic *lapic_create(struct vm *vm, unsigned nr_cpus, struct i8259 *pic)
 {
-	struct lapic *l = calloc(1, sizeof(*l));
-	char name[32];
+	struct lapic *bus;
 	int ret;
 
-	if (!l) {
+	if (!nr_cpus || nr_cpus > VM_MAX_VCPUS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	bus = calloc(1, sizeof(*bus));
+	if (!bus) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	l->vm = vm;
-	l->pic = pic;
-	l->id = apic_id;
-	l->timer = vm_timer_new(vm, timer_cb, l);
-	if (!l->timer) {
-		free(l);
-		errno = ENOMEM;
-		return NULL;
+	bus->vm = vm;
+	for (unsigned i = 0; i < nr_cpus; i++) {
+		struct apic *l = &bus->cpu[i];
+
+		l->vm = vm;
+		l->bus = bus;
+		/* The PIC is wired to the BSP's LINT0 (an AP's LINT0 has nothing behind it). */
+		l->pic = i == 0 ? pic : NULL;
+		l->id = (uint8_t)i;
+		l->timer = vm_timer_new(vm, timer_cb, l);
+		if (!l->timer) {
+			lapic_destroy(bus);
+			errno = ENOMEM;
+			return NULL;
+		}
+		bus->nr = i + 1;
+		apic_reset(l);
 	}
-	lapic_reset(l);
-	ret = mmio_register(vm, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, &lapic_mmio_ops, l,
+	ret = mmio_register(vm, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, &lapic_mmio_ops, bus,
 			    "lapic");
 	if (ret < 0) {
-		vm_timer_free(l->timer);
-		free(l);
+		lapic_destroy(bus);
 		errno = -ret;
 		return NULL;
 	}
-	vm_set_intr_controller(vm, &lapic_intr_ops, l);
-	snprintf(name, sizeof(name), "lapic%u", apic_id);
-	device_add(vm, &l->dev, &lapic_dev_ops, name);
-	return l;
+	vm_set_intr_controller(vm, &lapic_intr_ops, bus);
+	vm_set_msi_handler(vm, lapic_msi, bus);
+	device_add(vm, &bus->dev, &lapic_dev_ops, "lapic");
+	return bus;
 }
 
-void lapic_destroy(struct lapic *l)
+void lapic_destroy(struct lapic *bus)
 {
-	if (!l)
+	if (!bus)
 		return;
-	device_remove(&l->dev);
-	vm_timer_free(l->timer);
-	free(l);
+	device_remove(&bus->dev);
+	for (unsigned i = 0; i < bus->nr; i++)
+		vm_timer_free(bus->cpu[i].timer);
+	free(bus);
 }
 
-bool lapic_irr_test(const struct lapic *l, uint8_t vector)
+static const struct apic *bus_cpu(const struct lapic *bus, unsigned cpu)
 {
-	return vec_test(l->irr, vector);
+	return &bus->cpu[cpu < bus->nr ? cpu : 0];
 }
 
-bool lapic_isr_test(const struct lapic *l, uint8_t vector)
+bool lapic_irr_test(const struct lapic *bus, unsigned cpu, uint8_t vector)
 {
-	return vec_test(l->isr, vector);
+	return vec_test(bus_cpu(bus, cpu)->irr, vector);
 }
 
-bool lapic_tmr_test(const struct lapic *l, uint8_t vector)
+bool lapic_isr_test(const struct lapic *bus, unsigned cpu, uint8_t vector)
 {
-	return vec_test(l->tmr, vector);
+	return vec_test(bus_cpu(bus, cpu)->isr, vector);
 }
 
-uint64_t lapic_dropped_messages(const struct lapic *l)
+bool lapic_tmr_test(const struct lapic *bus, unsigned cpu, uint8_t vector)
 {
-	return l->dropped;
+	return vec_test(bus_cpu(bus, cpu)->tmr, vector);
 }
 
-uint64_t lapic_held_ticks(const struct lapic *l)
+uint64_t lapic_dropped_messages(const struct lapic *bus)
 {
-	return l->held;
+	return bus->dropped;
+}
+
+uint64_t lapic_held_ticks(const struct lapic *bus)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < bus->nr; i++)
+		n += bus->cpu[i].held;
+	return n;
 }

@@ -18,15 +18,26 @@
  * configuration register, from the VM clock; Linux calibrates it against
  * the PIT, so any fixed rate works.
  *
+ * One local APIC per vCPU, APIC id = vCPU index, and the APIC bus that
+ * carries messages between them: IPIs from ICR writes, the I/O APIC's
+ * redirection entries and MSIs (vm_set_msi_handler()) are routed by
+ * physical or logical (flat, cluster) destination and by shorthand (self,
+ * all, all but self). Lowest priority goes to one APIC, chosen
+ * deterministically (see lapic.c's bus_lowest()). INIT puts an AP into
+ * wait-for-SIPI and a STARTUP IPI starts it (vm_cpu_init()/vm_cpu_sipi()
+ * in machine/irq.h); NMI messages go to the CPU's NMI input (vm_cpu_nmi()).
+ *
+ * The MMIO page at LAPIC_DEFAULT_BASE is the same address on every CPU and
+ * shows the accessing CPU's own APIC: the engines dispatch MMIO on the
+ * vCPU's own thread, which vm_current_cpu() names (a thread-local set by
+ * the vCPU loop), so the bus API needs no vCPU argument for one device.
+ *
  * Limits (documented, not bugs):
- *  - one local APIC, for vCPU 0: struct intr_ops has no vCPU argument and
- *    the MMIO page is the same for every CPU, so SMP needs both to change;
  *  - the MMIO page is fixed at LAPIC_DEFAULT_BASE: a guest relocating it
  *    through IA32_APIC_BASE is ignored (the MSR itself lives in the engines,
  *    which is also why the MSR's global enable bit is not seen here);
- *  - NMI, SMI, INIT and SIPI messages (ICR, LVT, I/O APIC) are counted and
- *    dropped: there is no NMI input in struct intr_ops yet, and with one CPU
- *    INIT/SIPI could only target the sender;
+ *  - SMI messages are counted and dropped; INIT to the BSP is dropped too;
+ *  - the 8259's INTR reaches the BSP only (its LINT0; an AP's has nothing);
  *  - CR8 is not tied to TPR (the engines own CR8; Linux uses the MMIO TPR).
  *
  * All functions run with vm->lock held.
@@ -63,33 +74,38 @@ enum {
 typedef void (*lapic_eoi_fn)(void *opaque, uint8_t vector);
 
 /*
- * Create the local APIC with id @apic_id at LAPIC_DEFAULT_BASE and make it
- * the CPU's interrupt controller, replacing @pic's registration (create it
- * after the PIC). @pic may be NULL (no ExtINT source). NULL with errno set
- * on failure.
+ * Create the local APICs of @nr_cpus vCPUs (ids 0..nr_cpus-1) at
+ * LAPIC_DEFAULT_BASE, make them the CPUs' interrupt controller, replacing
+ * @pic's registration (create them after the PIC), and the MSI handler.
+ * @pic (wired to the BSP's LINT0) may be NULL. NULL with errno set on
+ * failure.
  */
-struct lapic *lapic_create(struct vm *vm, uint8_t apic_id, struct i8259 *pic);
+struct lapic *lapic_create(struct vm *vm, unsigned nr_cpus, struct i8259 *pic);
+/* Every APIC to its reset state. */
 void lapic_reset(struct lapic *l);
 /* Teardown only, after the bus, the timers and the I/O APIC no longer reach @l. */
 void lapic_destroy(struct lapic *l);
 
+/* Any APIC's EOI of a level-triggered vector calls @fn. */
 void lapic_set_eoi_handler(struct lapic *l, lapic_eoi_fn fn, void *opaque);
 
-/* Does (@dest, logical or physical) address this APIC? 0xff is broadcast. */
-bool lapic_match_dest(const struct lapic *l, uint8_t dest, bool logical);
 /*
- * An interrupt message from the I/O APIC (or the bus): delivery mode
- * APIC_DM_*, vector, trigger. The caller has checked the destination.
- * True if the APIC accepted it (a level message then owes an EOI).
+ * An interrupt message on the APIC bus (I/O APIC, MSI): delivery mode
+ * APIC_DM_*, vector and trigger, to the APICs @dest names (0xff:
+ * broadcast) in logical or physical mode. True if an APIC accepted it (a
+ * level message then owes an EOI).
  */
-bool lapic_deliver(struct lapic *l, unsigned mode, uint8_t vector, bool level);
+bool lapic_bus_deliver(struct lapic *l, uint8_t dest, bool logical, unsigned mode,
+		       uint8_t vector, bool level);
+/* Does any CPU still hold @vector in IRR or ISR (irq_line_busy())? */
+bool lapic_vector_busy(const struct lapic *l, uint8_t vector);
 
-/* Inspection (debugging, tests). */
-bool lapic_irr_test(const struct lapic *l, uint8_t vector);
-bool lapic_isr_test(const struct lapic *l, uint8_t vector);
-bool lapic_tmr_test(const struct lapic *l, uint8_t vector);
+/* Inspection (debugging, tests) of vCPU @cpu's APIC. */
+bool lapic_irr_test(const struct lapic *l, unsigned cpu, uint8_t vector);
+bool lapic_isr_test(const struct lapic *l, unsigned cpu, uint8_t vector);
+bool lapic_tmr_test(const struct lapic *l, unsigned cpu, uint8_t vector);
 uint64_t lapic_dropped_messages(const struct lapic *l);
-/* Timer ticks held back (coalesced) in timer storms, see lapic.c. */
+/* Timer ticks held back (coalesced) in timer storms, all CPUs, see lapic.c. */
 uint64_t lapic_held_ticks(const struct lapic *l);
 
 #endif

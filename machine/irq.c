@@ -68,43 +68,67 @@ void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opa
 	vm->intr_opaque = opaque;
 }
 
-void vm_intr_changed(struct vm *vm)
+static __thread unsigned current_cpu;
+
+void vm_set_current_cpu(unsigned cpu)
+{
+	current_cpu = cpu;
+}
+
+unsigned vm_current_cpu(void)
+{
+	return current_cpu;
+}
+
+static void wake_halted(struct vm *vm)
 {
 	/* Wake halted vCPUs (generation counter: see vcpu_wait_halted()). */
 	pthread_mutex_lock(&vm->halt_lock);
 	vm->intr_gen++;
 	pthread_cond_broadcast(&vm->halt_cond);
 	pthread_mutex_unlock(&vm->halt_lock);
-	/*
-	 * A running vCPU must notice an asserted INTR (KVM injects only
-	 * between runs). Called with vm->lock held, so ask the controller
-	 * directly.
-	 */
-	if (vm->intr && vm->intr->pending(vm->intr_opaque))
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+}
+
+/*
+ * A running vCPU must notice an asserted INTR (KVM injects only between
+ * runs): called with vm->lock held, so ask the controller directly, and
+ * kick only the vCPUs whose INTR is asserted.
+ */
+void vm_intr_changed_cpu(struct vm *vm, unsigned cpu)
+{
+	wake_halted(vm);
+	if (vm->intr && cpu < vm->nr_vcpus && vm->intr->pending(vm->intr_opaque, cpu))
+		vm->accel->vcpu_kick(vm->vcpus[cpu]);
+}
+
+void vm_intr_changed(struct vm *vm)
+{
+	wake_halted(vm);
+	for (unsigned i = 0; vm->intr && i < vm->nr_vcpus; i++)
+		if (vm->intr->pending(vm->intr_opaque, i))
 			vm->accel->vcpu_kick(vm->vcpus[i]);
 }
 
-bool vm_intr_pending(struct vm *vm)
+bool vm_intr_pending(struct vm *vm, unsigned cpu)
 {
 	bool p;
 
 	if (!vm->intr)
 		return false;
 	pthread_mutex_lock(&vm->lock);
-	p = vm->intr->pending(vm->intr_opaque);
+	p = vm->intr->pending(vm->intr_opaque, cpu);
 	pthread_mutex_unlock(&vm->lock);
 	return p;
 }
 
-int vm_intr_ack(struct vm *vm)
+int vm_intr_ack(struct vm *vm, unsigned cpu)
 {
 	int v;
 
 	if (!vm->intr)
 		return -1;
 	pthread_mutex_lock(&vm->lock);
-	v = vm->intr->pending(vm->intr_opaque) ? vm->intr->ack(vm->intr_opaque) : -1;
+	v = vm->intr->pending(vm->intr_opaque, cpu) ? vm->intr->ack(vm->intr_opaque, cpu) : -1;
 	pthread_mutex_unlock(&vm->lock);
 	return v;
 }

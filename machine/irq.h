@@ -2,7 +2,7 @@
 #ifndef TANDEM_IRQ_H
 #define TANDEM_IRQ_H
 /*
- * Interrupt lines and the CPU's interrupt input.
+ * Interrupt lines and the CPUs' interrupt inputs.
  *
  * Devices raise and lower numbered lines (ISA IRQs 0-15 today); the board
  * routes each line to the controllers that listen to it (the 8259 pair,
@@ -40,17 +40,41 @@ void irq_set(struct vm *vm, unsigned line, int level);
 bool irq_line_busy(struct vm *vm, unsigned line);
 void irq_free(struct vm *vm);
 
+/* The controller of each CPU's INTR input; @cpu is the vCPU index (= APIC id). */
 struct intr_ops {
-	bool (*pending)(void *opaque);	/* INTR pin asserted */
-	int (*ack)(void *opaque);	/* INTA: the vector to deliver */
+	bool (*pending)(void *opaque, unsigned cpu);	/* INTR pin asserted */
+	int (*ack)(void *opaque, unsigned cpu);		/* INTA: the vector to deliver */
 };
 
 void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opaque);
-/* The controller's output changed: wake or kick the vCPUs. */
+/* The controller's output changed: wake or kick the vCPUs it asserts INTR of. */
 void vm_intr_changed(struct vm *vm);
+/* ...only vCPU @cpu's output changed. */
+void vm_intr_changed_cpu(struct vm *vm, unsigned cpu);
 /* For engines: take vm->lock themselves. */
-bool vm_intr_pending(struct vm *vm);
-int vm_intr_ack(struct vm *vm);
+bool vm_intr_pending(struct vm *vm, unsigned cpu);
+int vm_intr_ack(struct vm *vm, unsigned cpu);
+
+/*
+ * Processor-level messages from the APIC bus to vCPU @cpu (machine/vm.c);
+ * each returns false when there is no such vCPU (the message is dropped):
+ *  - INIT: the CPU waits for a STARTUP IPI (its registers as after INIT);
+ *  - STARTUP (SIPI): a CPU waiting for one starts in real mode at
+ *    @vector << 8 : 0 (base @vector << 12); ignored (true) otherwise;
+ *  - NMI: the CPU's NMI input (latched until the engine takes it).
+ */
+bool vm_cpu_init(struct vm *vm, unsigned cpu);
+bool vm_cpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector);
+bool vm_cpu_nmi(struct vm *vm, unsigned cpu);
+
+/*
+ * The vCPU this thread runs (set by the vCPU loop; 0 on any other
+ * thread): device models that look different per CPU (the local APIC
+ * page) ask it, as both engines dispatch MMIO on the accessing vCPU's
+ * thread.
+ */
+void vm_set_current_cpu(unsigned cpu);
+unsigned vm_current_cpu(void);
 
 /*
  * Message-signalled interrupts (MSI/MSI-X): a device's write of @data to

@@ -163,11 +163,147 @@ static void dump_vcpu(struct vcpu *vcpu, const char *why)
 		x86_state_dump(&st, stderr);
 }
 
-/* Reset the whole machine: devices, memory image, every vCPU's state. */
+/* ---- multiprocessor start-up -------------------------------------------- */
+
+/* The state an AP takes at INIT (and keeps while waiting for a SIPI). */
+static void ap_init_state(struct x86_state *st)
+{
+	x86_state_reset(st);
+	st->msr.apic_base &= ~(1ull << 8);	/* not the BSP */
+}
+
+bool vm_cpu_init(struct vm *vm, unsigned cpu)
+{
+	struct vcpu *v;
+
+	if (cpu >= vm->nr_vcpus || cpu == 0)
+		return false;
+	v = vm->vcpus[cpu];
+	pthread_mutex_lock(&vm->halt_lock);
+	v->init_req = true;
+	v->sipi_req = -1;	/* a STARTUP before this INIT is void */
+	v->nr_init++;
+	pthread_cond_broadcast(&vm->halt_cond);
+	pthread_mutex_unlock(&vm->halt_lock);
+	vcpu_kick(v);
+	return true;
+}
+
+bool vm_cpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector)
+{
+	struct vcpu *v;
+
+	if (cpu >= vm->nr_vcpus)
+		return false;
+	v = vm->vcpus[cpu];
+	pthread_mutex_lock(&vm->halt_lock);
+	/* Only a CPU in wait-for-SIPI (or about to be, INIT pending) takes it. */
+	if ((v->wait_sipi || v->init_req) && v->sipi_req < 0) {
+		v->sipi_req = vector;
+		v->nr_sipi++;
+		pthread_cond_broadcast(&vm->halt_cond);
+	}
+	pthread_mutex_unlock(&vm->halt_lock);
+	return true;
+}
+
+bool vm_cpu_nmi(struct vm *vm, unsigned cpu)
+{
+	/* No NMI input in the engines yet (issue 11): the APIC counts it as dropped. */
+	(void)vm;
+	(void)cpu;
+	return false;
+}
+
+/*
+ * Apply INIT and STARTUP requests on the vCPU's own thread. Returns true
+ * while the CPU waits for a SIPI (after sleeping until something
+ * changes), false when it may run.
+ */
+static bool vcpu_mp_step(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct x86_state st;
+	bool init, waiting;
+	int sipi = -1;
+
+	pthread_mutex_lock(&vm->halt_lock);
+	init = vcpu->init_req;
+	if (init) {
+		vcpu->init_req = false;
+		vcpu->wait_sipi = true;
+	}
+	if (vcpu->wait_sipi && vcpu->sipi_req >= 0) {
+		sipi = vcpu->sipi_req;
+		vcpu->sipi_req = -1;
+		vcpu->wait_sipi = false;
+	}
+	waiting = vcpu->wait_sipi;
+	pthread_mutex_unlock(&vm->halt_lock);
+
+	if (init || sipi >= 0) {
+		ap_init_state(&st);
+		if (sipi >= 0) {
+			/* Real mode at VV00:0000, base VV000, as a real CPU starts. */
+			st.seg[S_CS].sel = (uint16_t)(sipi << 8);
+			st.seg[S_CS].base = (uint64_t)sipi << 12;
+			st.rip = 0;
+		}
+		if (vm->accel->set_state(vcpu, &st)) {
+			snprintf(vcpu->error, sizeof(vcpu->error), "cannot set the state at %s",
+				 sipi >= 0 ? "STARTUP" : "INIT");
+			dump_vcpu(vcpu, vcpu->error);
+			vm_request_exit(vm, VM_EXIT_ERROR, 0);
+			return true;
+		}
+	}
+	if (!waiting)
+		return false;
+	pthread_mutex_lock(&vm->halt_lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vm->halt_cond);
+	while (!vcpu->init_req && vcpu->sipi_req < 0 && !atomic_load(&vcpu->kick) &&
+	       !vm_should_stop(vm))
+		pthread_cond_wait(&vm->halt_cond, &vm->halt_lock);
+	vcpu->parked = false;
+	pthread_mutex_unlock(&vm->halt_lock);
+	return true;
+}
+
+/*
+ * Reset sends every AP back to wait-for-SIPI and waits until their
+ * threads sleep there, so that the board, the memory image and the
+ * engines' caches are rebuilt with only the BSP's thread running.
+ */
+static void park_aps(struct vm *vm)
+{
+	bool all;
+
+	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
+		pthread_mutex_lock(&vm->halt_lock);
+		vm->vcpus[i]->init_req = true;
+		vm->vcpus[i]->sipi_req = -1;
+		pthread_mutex_unlock(&vm->halt_lock);
+		vcpu_kick(vm->vcpus[i]);
+	}
+	pthread_mutex_lock(&vm->halt_lock);
+	for (;;) {
+		all = true;
+		for (unsigned i = 1; i < vm->nr_vcpus; i++)
+			all &= vm->vcpus[i]->parked && !vm->vcpus[i]->init_req;
+		if (all || vm_should_stop(vm))
+			break;
+		pthread_cond_wait(&vm->halt_cond, &vm->halt_lock);
+	}
+	pthread_mutex_unlock(&vm->halt_lock);
+}
+
+/* Reset the whole machine: devices, memory image, every vCPU's state (on the BSP's thread). */
 static void vm_reset(struct vm *vm)
 {
 	char err[256];
 
+	park_aps(vm);
 	pthread_mutex_lock(&vm->lock);
 	device_reset_all(vm);
 	pthread_mutex_unlock(&vm->lock);
@@ -176,8 +312,7 @@ static void vm_reset(struct vm *vm)
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 		return;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vm->accel->set_state(vm->vcpus[i], &vm->boot);
+	vm->accel->set_state(vm->vcpus[0], &vm->boot);
 	vm_event(vm, VM_EVENT_RESET, "guest-reset");
 }
 
@@ -228,12 +363,28 @@ static void vcpu_report_if_stuck(struct vcpu *vcpu)
 	x86_state_dump(&st, stderr);
 }
 
+/* A reset asked for on an AP's thread is done by the BSP's (vm_reset() parks the APs). */
+static void vcpu_reset(struct vcpu *vcpu, const char *why)
+{
+	struct vm *vm = vcpu->vm;
+
+	if (vcpu->id == 0) {
+		vcpu_handle_reset(vm, why);
+	} else if (vm->cfg.no_reboot) {
+		vm_request_exit(vm, VM_EXIT_RESET, 0);
+	} else {
+		fprintf(stderr, "tandem: %s on vCPU %u: rebooting\n", why, vcpu->id);
+		vm_request_reset(vm);
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
 	vcpu->tid = (int)gettid();
+	vm_set_current_cpu(vcpu->id);
 	while (!vm_should_stop(vm)) {
 		uint64_t gen;
 
@@ -249,6 +400,8 @@ static void *vcpu_thread(void *arg)
 		vmctl_point(vcpu);
 		if (vm_should_stop(vm))
 			break;
+		if (vcpu->id && vcpu_mp_step(vcpu))
+			continue;	/* waiting for a STARTUP IPI */
 		switch (vm->accel->vcpu_run(vcpu)) {
 		case VCPU_STOP_HALT:
 			vcpu_wait_halted(vcpu, gen);
@@ -258,10 +411,10 @@ static void *vcpu_thread(void *arg)
 			if (vm->cfg.no_reboot)
 				vm_request_exit(vm, VM_EXIT_SHUTDOWN, 0);
 			else
-				vm_reset(vm);
+				vcpu_reset(vcpu, "guest triple fault");
 			break;
 		case VCPU_STOP_RESET:
-			vcpu_handle_reset(vm, "guest reset");
+			vcpu_reset(vcpu, "guest reset");
 			break;
 		case VCPU_STOP_ERROR:
 			dump_vcpu(vcpu, vcpu->error[0] ? vcpu->error : "engine error");
@@ -538,8 +691,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		}
 	}
 
-	/* Secondary CPUs need INIT-SIPI from a local APIC: only the BSP runs for now. */
-	for (unsigned i = 0; i < 1; i++) {
+	/*
+	 * One vCPU (one host thread, see vm_run()) per CPU. The APs start in
+	 * wait-for-SIPI, as after INIT: the guest starts them through its
+	 * local APIC (INIT, STARTUP), as on real hardware.
+	 */
+	for (unsigned i = 0; i < cfg->smp; i++) {
+		struct x86_state ap;
 		struct vcpu *v = calloc(1, sizeof(*v));
 
 		if (!v) {
@@ -549,10 +707,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		}
 		v->vm = vm;
 		v->id = i;
+		v->wait_sipi = i > 0;
+		v->sipi_req = -1;
 		vm->vcpus[vm->nr_vcpus++] = v;
+		ap_init_state(&ap);
 		ret = accel->vcpu_init(v);
 		if (!ret)
-			ret = accel->set_state(v, &vm->boot);
+			ret = accel->set_state(v, i ? &ap : &vm->boot);
 		if (ret) {
 			snprintf(err, errlen, "%s engine: cannot create vCPU %u: %s", accel->name,
 				 i, strerror(-ret));

@@ -87,6 +87,17 @@ struct vcpu {
 	atomic_uint_least64_t stuck_report;
 	bool stuck_reported;	/* main loop only: said once, until the vCPU moves again */
 	char error[512];	/* why, for VCPU_STOP_ERROR */
+	/*
+	 * Multiprocessor start-up (vm_cpu_init()/vm_cpu_sipi()), under
+	 * vm->halt_lock: an AP waits for a STARTUP IPI (wait_sipi) from
+	 * creation, INIT and reset on; the vCPU's own thread applies the
+	 * requests between runs (set_state is only safe there).
+	 */
+	bool wait_sipi;		/* in wait-for-SIPI: the thread sleeps */
+	bool init_req;		/* INIT received, not yet applied */
+	int sipi_req;		/* STARTUP vector received, or -1 */
+	bool parked;		/* the thread sleeps in wait-for-SIPI (vm_reset() waits for it) */
+	uint64_t nr_init, nr_sipi;
 };
 
 /*

@@ -42,6 +42,9 @@ expect_error "unknown QEMU-style option" "unknown option '-frobnicate'" -frobnic
 expect_error "bad engine" "unknown engine" --accel=warp
 expect_error "bad serial" "serial" --serial bogus:x
 expect_error "bad smp" "invalid --smp" --smp 0
+expect_error "smp over 8" "invalid --smp" -smp 9
+expect_error "smp topology keys" "invalid --smp" -smp cores=2
+expect_error "smp not a number" "invalid --smp" -smp cpus=x
 expect_error "negative watchdog" "invalid --watchdog" --watchdog=-1
 expect_error "watchdog not a number" "invalid --watchdog" --watchdog=soon
 expect_error "QEMU -watchdog MODEL" "guest watchdog device" -watchdog i6300esb

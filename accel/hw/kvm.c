@@ -137,6 +137,7 @@ static int kvm_vm_init(struct vm *vm)
 	struct kvm_vm *k = calloc(1, sizeof(*k));
 	/* SA_RESTART: the software CPU may be in a write() when a kick lands. */
 	struct sigaction sa = { .sa_handler = kick_signal, .sa_flags = SA_RESTART };
+	pthread_rwlockattr_t rwa;
 	int ret;
 
 	if (!k)
@@ -162,6 +163,11 @@ static int kvm_vm_init(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	k->ring0_sw = ring0_on_sw(vm);
+	pthread_rwlockattr_init(&rwa);
+	/* Writers first: a zap must not wait for every vCPU to stop entering. */
+	pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&k->run_lock, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	vm->accel_data = k;
 	return 0;
 err:
@@ -216,6 +222,7 @@ static void kvm_vm_destroy(struct vm *vm)
 
 	close(k->vm_fd);
 	close(k->sys_fd);
+	pthread_rwlock_destroy(&k->run_lock);
 	free(k);
 	vm->accel_data = NULL;
 }
@@ -388,14 +395,16 @@ static uint64_t host_ns(void)
 }
 
 /* KVM_RUN, timed for the watchdog (struct kvm_vcpu); returns ioctl()'s result. */
-static int kvm_run_timed(struct kvm_vcpu *kv)
+static int kvm_run_timed(struct kvm_vm *k, struct kvm_vcpu *kv)
 {
 	uint64_t start = host_ns();
 	int ret, err;
 
 	atomic_store(&kv->run_start_ns, start);
+	pthread_rwlock_rdlock(&k->run_lock);
 	ret = ioctl(kv->fd, KVM_RUN, 0);
 	err = errno;
+	pthread_rwlock_unlock(&k->run_lock);
 	atomic_store(&kv->run_start_ns, 0);
 	if (ret < 0 && (err == EINTR || err == EAGAIN))
 		atomic_fetch_add(&kv->stuck_ns, host_ns() - start);
@@ -434,7 +443,7 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 	struct kvm_vcpu *kv = vcpu->accel_data;
 
 	run->request_interrupt_window = 0;
-	if (!vm_intr_pending(vcpu->vm))
+	if (!vm_intr_pending(vcpu->vm, vcpu->id))
 		return INJECT_NONE;
 	if (run->ready_for_interrupt_injection && run->if_flag) {
 		int vec;
@@ -442,7 +451,7 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 
 		if (kv->idt_hidden)
 			return INJECT_ON_SW;
-		vec = vm_intr_ack(vcpu->vm);
+		vec = vm_intr_ack(vcpu->vm, vcpu->id);
 		irq.irq = (uint32_t)vec;
 		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
@@ -488,7 +497,7 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			if (kv->halted)
 				return VCPU_STOP_HALT;
 		}
-		if (kvm_run_timed(kv) < 0) {
+		if (kvm_run_timed(k, kv) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
 			snprintf(vcpu->error, sizeof(vcpu->error), "KVM_RUN: %s", strerror(errno));
@@ -623,20 +632,25 @@ static bool in_ring0(struct kvm_vcpu *kv)
  * makes KVM invalidate all its shadow pages; re-adding it restores the
  * memory.
  */
-static int kvm_zap_shadow(struct vm *vm)
+static int kvm_zap_shadow(struct vm *vm, struct vcpu *self)
 {
 	struct kvm_vm *k = vm->accel_data;
-	int ret;
+	int ret = 0;
 
-	for (unsigned i = 0; i < vm->nr_ram; i++) {
+	/* The other vCPUs out of KVM_RUN (the caller is not in it), and kept out. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] != self)
+			kvm_vcpu_kick(vm->vcpus[i]);
+	pthread_rwlock_wrlock(&k->run_lock);
+	for (unsigned i = 0; i < vm->nr_ram && !ret; i++) {
 		ret = set_ram_slot(k, vm, i, 0);
 		if (!ret)
 			ret = set_ram_slot(k, vm, i, vm->ram[i].size);
-		if (ret)
-			return ret;
 	}
-	k->nr_zaps++;
-	return 0;
+	pthread_rwlock_unlock(&k->run_lock);
+	if (!ret)
+		k->nr_zaps++;
+	return ret;
 }
 
 static bool user64(const struct x86_state *st)
@@ -713,7 +727,7 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	 * so that is when KVM's copies go; new translations KVM finds itself.
 	 */
 	if (req->tlb_flushed) {
-		int ret = kvm_zap_shadow(vcpu->vm);
+		int ret = kvm_zap_shadow(vcpu->vm, vcpu);
 
 		if (ret) {
 			snprintf(vcpu->error, sizeof(vcpu->error),

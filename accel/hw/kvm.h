@@ -3,6 +3,7 @@
 #define TANDEM_KVM_H
 /* The KVM engine's private data. */
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "machine/vm.h"
@@ -18,6 +19,12 @@ struct kvm_vm {
 	 */
 	bool ring0_sw;
 	uint64_t nr_ring0_runs, nr_ring0_insns, nr_replays, nr_zaps;
+	/*
+	 * Held shared around every KVM_RUN and exclusively by kvm_zap_shadow():
+	 * its memory-slot delete and re-add must not be seen by another vCPU
+	 * in the guest (its accesses would find no memory there).
+	 */
+	pthread_rwlock_t run_lock;
 };
 
 struct kvm_vcpu {

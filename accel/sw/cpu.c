@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
@@ -238,11 +239,12 @@ static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
 {
 	struct vm *vm = cpu->vm;
 	int v;
+	unsigned id = cpu->vcpu ? cpu->vcpu->id : 0;
 
 	c->intr_hint = false;
-	if (!vm_intr_pending(vm))
+	if (!vm_intr_pending(vm, id))
 		return false;
-	v = vm_intr_ack(vm);
+	v = vm_intr_ack(vm, id);
 	if (v < 0)
 		return false;
 	cpu->st.halted = false;
@@ -256,6 +258,36 @@ static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
 /* Poll the PIC at least this often even without a kick (a safety net). */
 #define INTR_POLL_MASK	4095
 
+/* ---- jit=check with several vCPUs: one runs at a time (struct sw_vm) ---- */
+
+#define SW_SERIAL_SLICE	64
+
+static void serial_leave(struct sw_cpu *cpu)
+{
+	if (!cpu->serial_held)
+		return;
+	cpu->serial_held = false;
+	atomic_fetch_add(&cpu->svm->serial_owner, 1);
+}
+
+/* At a loop step: keep the turn for a slice, then queue again behind the others. */
+static void serial_step(struct sw_cpu *cpu)
+{
+	struct sw_vm *svm = cpu->svm;
+	unsigned ticket;
+
+	if (!svm->serialize)
+		return;
+	if (cpu->serial_held && cpu->serial_left--)
+		return;
+	serial_leave(cpu);
+	ticket = atomic_fetch_add(&svm->serial_next, 1);
+	while (atomic_load(&svm->serial_owner) != ticket)
+		sched_yield();
+	cpu->serial_held = true;
+	cpu->serial_left = SW_SERIAL_SLICE;
+}
+
 static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 {
 	struct x86_state *st = &cpu->st;
@@ -263,6 +295,8 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 	for (;;) {
 		ZydisMnemonic mn;
 		bool tf, shadow;
+
+		serial_step(cpu);
 
 		if (cpu->stop_req) {
 			cpu->stop_req = false;
@@ -345,6 +379,7 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 	 */
 	struct run_ctx ctx = { .max = max_insns, .kick = kick, .intr_hint = true };
 	struct run_ctx *volatile c = &ctx;
+	enum vcpu_stop stop;
 
 	tb_set_kick(cpu, (const volatile int *)kick);
 	/* savemask 0: no signal mask syscall per exception. */
@@ -357,7 +392,9 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 		 */
 		sw_handle_exception(cpu);
 	}
-	return run_inner(cpu, c);
+	stop = run_inner(cpu, c);
+	serial_leave(cpu);
+	return stop;
 }
 
 /* ---- engine data ---- */
@@ -410,6 +447,8 @@ int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
 	pthread_once(&handlers_once, register_handlers);
 	memset(svm, 0, sizeof(*svm));
 	svm->vm = vm;
+	svm->tsc_offset0 = 0 - __rdtsc();
+	svm->serialize = vm && vm->cfg.smp > 1 && jit_mode(vm) == TB_CHECK;
 	svm->nr_pages = ram_pages(vm);
 	svm->page_flags = calloc(svm->nr_pages ? svm->nr_pages : 1, 1);
 	if (!svm->page_flags)
@@ -463,6 +502,8 @@ int sw_cpu_init(struct sw_cpu *cpu, struct vm *vm, struct sw_vm *svm)
 	cpu->vm = vm;
 	cpu->svm = svm;
 	x86_state_reset(&cpu->st);
+	if (svm)
+		cpu->tsc_offset = svm->tsc_offset0;
 	init_decoder(&cpu->dec16, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
 	init_decoder(&cpu->dec32, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
 	init_decoder(&cpu->dec64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
@@ -582,18 +623,27 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
-	cpu->tsc_offset = st->msr.tsc - sw_tsc_base(cpu);
+	/* No TSC in the state (boot, INIT, STARTUP): it runs on, in step with the others. */
+	if (st->msr.tsc)
+		cpu->tsc_offset = st->msr.tsc - sw_tsc_base(cpu);
 	cpu->stop_req = false;
 	cpu->delivering = 0;
 	cpu->pending_db_trap = false;
 	sw_mmu_flush_all(cpu);
 	/*
-	 * New state comes with reset (the boot image reloaded into RAM without
-	 * going through the CPU) or from another engine: cached decodes of
-	 * that memory cannot be trusted.
+	 * New state for the BSP comes with reset (the boot image reloaded into
+	 * RAM without going through the CPU, the APs parked in wait-for-SIPI,
+	 * see machine/vm.c) or from another engine: cached decodes of that
+	 * memory cannot be trusted. An AP's new state (INIT, STARTUP) comes
+	 * while the others run on: the shared caches stay, only its own
+	 * translations go (RAM did not change behind the CPUs' backs).
 	 */
-	sw_decode_flush(cpu->svm);
-	tb_flush(cpu->svm);
+	if (!vcpu->id) {
+		sw_decode_flush(cpu->svm);
+		tb_flush(cpu->svm);
+	} else {
+		tb_flush_cpu(cpu);
+	}
 	return 0;
 }
 

@@ -32,6 +32,7 @@
  *    (no lazy flags: it is the reference, the translator is the fast path).
  */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -178,6 +179,15 @@ struct sw_vm {
 	 * bytes in RAM, and translations are flushed on each hand-over.
 	 */
 	bool external_writers;
+	/*
+	 * jit=check with several vCPUs: its replay undoes and redoes memory
+	 * writes, which another vCPU must not see or race with, so the vCPUs
+	 * take turns (a ticket lock, held for SW_SERIAL_SLICE loop steps).
+	 */
+	bool serialize;
+	atomic_uint serial_next, serial_owner;
+	/* Guest TSC minus host TSC at VM creation: every vCPU's TSC starts in step. */
+	uint64_t tsc_offset0;
 };
 
 struct sw_mmu;
@@ -221,6 +231,9 @@ struct sw_cpu {
 	bool pending_db_trap;		/* TF single step */
 	/* sw_run() returns at the first boundary in 64-bit code at CPL 3 (fallback.c). */
 	bool stop_at_user;
+	/* Holds svm->serial_owner's turn, and for how many more steps (svm->serialize). */
+	bool serial_held;
+	unsigned serial_left;
 };
 
 /* ---- mode helpers ---- */

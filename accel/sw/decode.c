@@ -190,7 +190,8 @@ static void page_unlink_free(struct sw_vm *svm, struct dc_page *page)
 	if (*pp)
 		*pp = page->hnext;
 	if (page->pfn < svm->nr_pages)
-		svm->page_flags[page->pfn] &= ~SW_PAGE_CODE;
+		__atomic_fetch_and(&svm->page_flags[page->pfn], (uint8_t)~SW_PAGE_CODE,
+				   __ATOMIC_SEQ_CST);	/* other bits are other threads' */
 	free(page);
 }
 
@@ -334,9 +335,8 @@ static struct dc_entry *entry_alloc(struct sw_vm *svm)
 /* Writes to the page now go through mem.c, which tells us: none may bypass it inline. */
 static void mark_code(struct sw_vm *svm, uint64_t pfn)
 {
-	bool was = svm->page_flags[pfn] != 0;
+	bool was = __atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_CODE, __ATOMIC_SEQ_CST) != 0;
 
-	svm->page_flags[pfn] |= SW_PAGE_CODE;
 	if (!was)
 		tb_page_flagged(svm, pfn);
 }

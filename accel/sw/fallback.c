@@ -7,9 +7,12 @@
  *
  * Two uses: KVM's emulation failures (one instruction), and on kvm_pvm
  * all ring-0 code (until the guest returns to CPL 3), which the
- * interpreter runs faster than kvm_pvm emulates it.
+ * interpreter runs faster than kvm_pvm emulates it. Each vCPU has its
+ * own software CPU (see struct sw_fallback).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
@@ -18,32 +21,65 @@
 #include "accel/sw/core.h"
 #include "accel/sw/fallback.h"
 
+/*
+ * One software CPU per vCPU (each vCPU's thread emulates for itself, in
+ * parallel with the others), sharing one struct sw_vm as the sw engine's
+ * vCPUs do. Made on first use, all at once, under fallback_lock: the
+ * translator registers its vCPUs only while none of them runs.
+ */
 struct sw_fallback {
 	struct sw_vm svm;
-	struct sw_cpu cpu;
-	uint64_t nr_calls, nr_insns;
+	struct sw_cpu *cpu[VM_MAX_VCPUS];
+	unsigned nr_cpus;
+	_Atomic uint64_t nr_calls, nr_insns;
 };
+
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fallback_free(struct sw_fallback *fb)
+{
+	for (unsigned i = 0; i < fb->nr_cpus; i++) {
+		sw_cpu_destroy(fb->cpu[i]);
+		free(fb->cpu[i]);
+	}
+	sw_vm_destroy_data(&fb->svm);
+	free(fb);
+}
 
 static struct sw_fallback *fallback_get(struct vm *vm)
 {
-	struct sw_fallback *fb = vm->fallback;
+	struct sw_fallback *fb = __atomic_load_n((struct sw_fallback **)&vm->fallback,
+						 __ATOMIC_ACQUIRE);
 
 	if (fb)
 		return fb;
+	pthread_mutex_lock(&fallback_lock);
+	fb = vm->fallback;
+	if (fb)
+		goto out;
 	fb = calloc(1, sizeof(*fb));
 	if (!fb)
-		return NULL;
+		goto out;
 	if (sw_vm_init_data(&fb->svm, vm)) {
 		free(fb);
-		return NULL;
+		fb = NULL;
+		goto out;
 	}
 	fb->svm.external_writers = true;
-	if (sw_cpu_init(&fb->cpu, vm, &fb->svm)) {
-		sw_vm_destroy_data(&fb->svm);
-		free(fb);
-		return NULL;
+	for (unsigned i = 0; i < (vm->nr_vcpus ? vm->nr_vcpus : 1); i++) {
+		struct sw_cpu *cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+
+		if (!cpu || sw_cpu_init(cpu, vm, &fb->svm)) {
+			free(cpu);
+			fallback_free(fb);
+			fb = NULL;
+			goto out;
+		}
+		fb->cpu[fb->nr_cpus++] = cpu;
 	}
-	vm->fallback = fb;
+	__atomic_store_n((struct sw_fallback **)&vm->fallback, fb, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&fallback_lock);
 	return fb;
 }
 
@@ -55,11 +91,11 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_
 	enum vcpu_stop stop;
 	uint64_t start_icount, start_flushes;
 
-	if (!fb) {
+	if (!fb || vcpu->id >= fb->nr_cpus) {
 		snprintf(why, len, "software CPU fallback: out of memory");
 		return VCPU_STOP_ERROR;
 	}
-	cpu = &fb->cpu;
+	cpu = fb->cpu[vcpu->id];
 	cpu->vcpu = vcpu;
 	cpu->st = *st;
 	cpu->stop_req = false;
@@ -80,8 +116,8 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_
 	stop = sw_run(cpu, req->max, req->kick);
 	req->insns = cpu->icount - start_icount;
 	req->tlb_flushed = cpu->nr_tlb_flushes != start_flushes;
-	fb->nr_calls++;
-	fb->nr_insns += req->insns;
+	atomic_fetch_add_explicit(&fb->nr_calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fb->nr_insns, req->insns, memory_order_relaxed);
 	*st = cpu->st;
 	st->msr.tsc = 0;
 	if (stop == VCPU_STOP_ERROR)
@@ -99,9 +135,7 @@ void sw_emulate_cleanup(struct vm *vm)
 
 	if (!fb)
 		return;
-	sw_cpu_destroy(&fb->cpu);
-	sw_vm_destroy_data(&fb->svm);
-	free(fb);
+	fallback_free(fb);
 	vm->fallback = NULL;
 }
 

@@ -8,6 +8,7 @@
  * Writes to pages flagged in svm->page_flags (decoded code, guest page
  * tables) are reported through sw_page_written() after the bytes landed.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "accel/sw/core.h"
@@ -266,6 +267,9 @@ void sw_mem_store(struct sw_cpu *cpu, const struct sw_memref *m, uint64_t val)
 	note_write(cpu, m->gpa[1], rest);
 }
 
+/* Locked accesses host atomics cannot do (see sw_mem_cmpxchg()). */
+static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool sw_mem_cmpxchg(struct sw_cpu *cpu, const struct sw_memref *m, uint64_t *expect,
 		    uint64_t val)
 {
@@ -319,13 +323,22 @@ bool sw_mem_cmpxchg(struct sw_cpu *cpu, const struct sw_memref *m, uint64_t *exp
 			break;
 		}
 	}
-	/* MMIO, split or misaligned: not atomic against other vCPUs (a bus lock would be). */
+	/*
+	 * Split across pages or misaligned (it may cross a cache line): the
+	 * bus lock a real CPU takes, one for the VM's software CPUs. It makes
+	 * such locked operations atomic against each other; against aligned
+	 * atomics on overlapping bytes they are not (no guest relies on mixing
+	 * the two). MMIO is serialised by the device lock and read once.
+	 */
+	pthread_mutex_lock(&bus_lock);
 	cur = sw_mem_load(cpu, m);
 	if (cur != (*expect & sw_mask(m->size))) {
+		pthread_mutex_unlock(&bus_lock);
 		*expect = cur;
 		return false;
 	}
 	sw_mem_store(cpu, m, val);
+	pthread_mutex_unlock(&bus_lock);
 	return true;
 done:
 	if (ok) {

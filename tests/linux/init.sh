@@ -6,6 +6,7 @@
 # dotted parameters away from init's arguments and environment):
 #   tandem.shell=1        interactive shell on the console; power off on exit
 #   tandem.test=reboot    print a marker, then reboot -f
+#   tandem.test=smp       CPUs online, four parallel hashing jobs, then poweroff -f
 #   tandem.forks=N        processes the fork/exec test starts (default 200)
 #   (neither)             the scripted test, then poweroff -f
 # Every line meant for the host starts with "TANDEM-LINUX: " and ends with
@@ -51,6 +52,23 @@ reboot)
 	reboot -f
 	mark "FAIL reboot -f returned"
 	poweroff -f
+	;;
+smp)
+	# SMP: every CPU online, and four jobs at once that must agree with the
+	# host's hash of the blob (each hashes its own copy eight times).
+	mark "smp nproc=$(nproc) online=$(cat /sys/devices/system/cpu/online)"
+	for i in 1 2 3 4; do
+		cp /data/blob /tmp/b$i
+		( n=0
+		  while [ $n -lt 8 ]; do sha256sum </tmp/b$i; n=$((n + 1)); done | sort -u >/tmp/h$i ) &
+	done
+	wait
+	for i in 1 2 3 4; do
+		mark "job $i: $(wc -l </tmp/h$i) distinct, sha256=$(cut -d' ' -f1 </tmp/h$i | head -n 1)"
+	done
+	mark "poweroff"
+	poweroff -f
+	mark "FAIL poweroff -f returned"
 	;;
 test) ;;
 *)

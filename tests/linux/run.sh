@@ -9,8 +9,10 @@
 #   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
 #
 # Options:
-#   --mode test|reboot|both   which boots (default both: the scripted test,
-#                             which ends in poweroff -f, then reboot -f)
+#   --mode test|reboot|both|smp  which boots (default both: the scripted test,
+#                             which ends in poweroff -f, then reboot -f; smp:
+#                             CPUs online and parallel jobs, see init.sh)
+#   --smp N                   N vCPUs (default 1)
 #   --keep DIR                build the initrd and keep the logs in DIR
 #   --verbose                 boot without "quiet" (whole kernel log)
 #   --append PARAMS           more kernel parameters
@@ -33,17 +35,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LINUX_TIMEOUT_SCALE:=}"
 forks=200
 
-usage() { echo "usage: $0 [--shell] [--mode test|reboot|both] [--keep DIR] [--verbose]" \
+usage() { echo "usage: $0 [--shell] [--mode test|reboot|both|smp] [--smp N] [--keep DIR] [--verbose]" \
 	"[--append PARAMS] ENGINE... (sw, sw-nojit, sw-check, kvm, qemu)" >&2; exit 99; }
 
-shell=0 modes="test reboot" keep= quiet=quiet extra=
+shell=0 modes="test reboot" keep= quiet=quiet extra= smp=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--shell) shell=1 ;;
 	--mode)
 		[ $# -ge 2 ] || usage
-		case $2 in test | reboot) modes=$2 ;; both) modes="test reboot" ;; *) usage ;; esac
+		case $2 in test | reboot | smp) modes=$2 ;; both) modes="test reboot" ;; *) usage ;; esac
 		shift ;;
+	--smp) [ $# -ge 2 ] || usage; smp=$2; shift ;;
 	--keep) [ $# -ge 2 ] || usage; keep=$2; shift ;;
 	--verbose) quiet= ;;
 	--append) [ $# -ge 2 ] || usage; extra="$extra $2"; shift ;;
@@ -130,7 +133,7 @@ engine_cmd() {
 		stdio) s="-nographic -serial mon:stdio" ;;
 		*) s="-display none -monitor none -serial '$2'" ;;
 		esac
-		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -device pci-testdev -kernel '$kernel'" \
+		echo "'$qemu' -accel tcg -M pc -m 512 -smp $smp -no-reboot $s -device pci-testdev -kernel '$kernel'" \
 			"-initrd '$initrd' -append '$1'" ;;
 	*)
 		case $engine in
@@ -139,7 +142,7 @@ engine_cmd() {
 		sw-switch) accel="sw --stats -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
 		*) accel=$engine ;;
 		esac
-		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2' -device pci-testdev" \
+		echo "'$TANDEM' --accel=$accel -m 512M --smp $smp --no-reboot --serial '$2' -device pci-testdev" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
 	esac
 }
@@ -148,6 +151,7 @@ cmdline() { # MODE
 	c="console=ttyS0 $quiet panic=-1 tandem.forks=$forks"
 	case $1 in
 	reboot) c="$c tandem.test=reboot" ;;
+	smp) c="$c tandem.test=smp" ;;
 	shell) c="$c tandem.shell=1" ;;
 	esac
 	echo "$c$extra" | tr -s ' '
@@ -273,7 +277,7 @@ timeout_for() { # ENGINE MODE
 	# kvm runs the kernel on the sw engine where KVM is kvm_pvm: as slow.
 	case $1-$2 in
 	sw-check-test) t=900 ;; sw-check-reboot) t=300 ;;
-	sw*-test | kvm-test) t=300 ;; sw*-reboot | kvm-reboot) t=180 ;;
+	sw*-test | kvm-test | sw*-smp | kvm-smp) t=300 ;; sw*-reboot | kvm-reboot) t=180 ;;
 	*-test) t=120 ;; *) t=60 ;;
 	esac
 	awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }'

@@ -95,7 +95,7 @@ static void apic_w(unsigned reg, uint32_t v)
 
 static bool cpu_pending(void)
 {
-	return vm_intr_pending(&vm);
+	return vm_intr_pending(&vm, vm_current_cpu());
 }
 
 /* The raw INTA, without vm_intr_ack()'s pending check: spurious cases too. */
@@ -104,7 +104,7 @@ static int cpu_ack(void)
 	int v;
 
 	pthread_mutex_lock(&vm.lock);
-	v = vm.intr->ack(vm.intr_opaque);
+	v = vm.intr->ack(vm.intr_opaque, vm_current_cpu());
 	pthread_mutex_unlock(&vm.lock);
 	return v;
 }
@@ -135,7 +135,10 @@ static void pulse(unsigned n)
 
 static struct lapic *make_lapic(uint8_t id, struct i8259 *pic, bool enable)
 {
-	struct lapic *l = lapic_create(&vm, id, pic);
+	/* APIC ids are vCPU indexes: APIC @id is the last of id + 1, and this thread is its CPU. */
+	struct lapic *l = lapic_create(&vm, id + 1u, pic);
+
+	vm_set_current_cpu(id);
 
 	CU_ASSERT_PTR_NOT_NULL(l);
 	if (l && enable)
@@ -254,7 +257,7 @@ static void test_lapic_priority_eoi(void)
 	self_ipi(0x45);
 	CU_ASSERT(vm.intr_gen != gen);		/* the vCPUs were told */
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x45));
-	CU_ASSERT_TRUE(lapic_irr_test(l, 0x45));
+	CU_ASSERT_TRUE(lapic_irr_test(l, vm_current_cpu(), 0x45));
 	CU_ASSERT_TRUE(cpu_pending());
 
 	/* TPR: a class equal to the vector's blocks it; one below lets it through. */
@@ -267,7 +270,7 @@ static void test_lapic_priority_eoi(void)
 	apic_w(TPR, 0);
 
 	/* INTA: IRR -> ISR; PPR follows the in-service class. */
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x45);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x45);
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x45));
 	CU_ASSERT_TRUE(reg_bit(ISR0, 0x45));
 	CU_ASSERT_EQUAL(apic_r(PPR), 0x40);
@@ -278,7 +281,7 @@ static void test_lapic_priority_eoi(void)
 	CU_ASSERT_FALSE(cpu_pending());
 	self_ipi(0x61);
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x61);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x61);
 	CU_ASSERT_EQUAL(apic_r(PPR), 0x60);
 	CU_ASSERT_TRUE(reg_bit(ISR0, 0x45));
 	CU_ASSERT_TRUE(reg_bit(ISR0, 0x61));
@@ -295,7 +298,7 @@ static void test_lapic_priority_eoi(void)
 	CU_ASSERT_FALSE(reg_bit(ISR0, 0x45));
 	CU_ASSERT(vm.intr_gen != gen);		/* 0x41 became deliverable */
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x41);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x41);
 	apic_w(EOI, 0);
 	CU_ASSERT_EQUAL(apic_r(PPR), 0);
 	/* An EOI with nothing in service is harmless. */
@@ -306,11 +309,11 @@ static void test_lapic_priority_eoi(void)
 	self_ipi(0x50);
 	self_ipi(0xf0);
 	self_ipi(0x90);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0xf0);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0xf0);
 	apic_w(EOI, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x90);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x90);
 	apic_w(EOI, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x50);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x50);
 	apic_w(EOI, 0);
 	CU_ASSERT_FALSE(cpu_pending());
 
@@ -324,7 +327,7 @@ static void test_lapic_priority_eoi(void)
 	CU_ASSERT_EQUAL(cpu_ack(), 0x3f);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x80));	/* still waiting */
 	apic_w(TPR, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x80);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x80);
 	apic_w(EOI, 0);
 
 	/* Software-disabled: new fixed interrupts are not accepted. */
@@ -335,7 +338,7 @@ static void test_lapic_priority_eoi(void)
 	apic_w(SVR, 0x1ff);
 	self_ipi(0x70);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x70));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x70);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x70);
 	apic_w(EOI, 0);
 
 	lapic_destroy(l);
@@ -449,7 +452,7 @@ static void test_lapic_timer_oneshot(void)
 	CU_ASSERT_EQUAL(apic_r(TMCCT), 0);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x30));
 	CU_ASSERT_FALSE(reg_bit(TMR0, 0x30));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x30);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x30);
 	apic_w(EOI, 0);
 	/* One shot: nothing more, the count stays 0. */
 	advance_to(100000);
@@ -468,7 +471,7 @@ static void test_lapic_timer_oneshot(void)
 		CU_ASSERT_FALSE(reg_bit(IRR0, 0x30));
 		advance_to(t + 1000 * divs[i].div);
 		CU_ASSERT_TRUE(reg_bit(IRR0, 0x30));
-		CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x30);
+		CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x30);
 		apic_w(EOI, 0);
 		t += 1000 * divs[i].div + 1000;
 	}
@@ -486,7 +489,7 @@ static void test_lapic_timer_oneshot(void)
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x30));
 	advance_to(t + 400 + 1200);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x30));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x30);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x30);
 	apic_w(EOI, 0);
 	t += 10000;
 
@@ -545,7 +548,7 @@ static void test_lapic_timer_periodic(void)
 		CU_ASSERT_EQUAL(apic_r(TMCCT), p / 2);	/* reloaded */
 		if (reg_bit(IRR0, 0x31))
 			hits++;
-		CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+		CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 		apic_w(EOI, 0);
 		/* Mid-period the count keeps decreasing. */
 		advance_to(t0 + k * p + p / 4);
@@ -558,13 +561,13 @@ static void test_lapic_timer_periodic(void)
 	/* Missed periods coalesce into one interrupt; the phase is kept. */
 	advance_to(t0 + 20 * p + p / 2);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	apic_w(EOI, 0);
 	CU_ASSERT_FALSE(cpu_pending());
 	CU_ASSERT_EQUAL(apic_r(TMCCT), p / 4);
 	advance_to(t0 + 21 * p);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	apic_w(EOI, 0);
 
 	/* Masking stops the interrupts but not the count. */
@@ -575,7 +578,7 @@ static void test_lapic_timer_periodic(void)
 	apic_w(LVT_TIMER, PERIODIC | 0x31);
 	advance_to(t0 + 24 * p);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	apic_w(EOI, 0);
 
 	/* A mode change stops the timer. */
@@ -594,7 +597,7 @@ static void test_lapic_timer_periodic(void)
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x31));
 	advance_to(t0 + LAPIC_MIN_PERIOD_NS);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	apic_w(EOI, 0);
 	/* The count still spans 10..1 over the stretched period. */
 	advance_to(t0 + LAPIC_MIN_PERIOD_NS + LAPIC_MIN_PERIOD_NS / 2);
@@ -628,7 +631,7 @@ static void test_lapic_timer_storm(void)
 	apic_w(TMICT, 1);
 	advance_to(t0 + LAPIC_MIN_PERIOD_NS);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	for (t = t0 + LAPIC_MIN_PERIOD_NS; t < t0 + 10000000; t += 10000)
 		advance_to(t);
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x31));
@@ -637,7 +640,7 @@ static void test_lapic_timer_storm(void)
 	apic_w(EOI, 0);
 	advance_to(t + LAPIC_BACKOFF_MAX_NS);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	apic_w(EOI, 0);
 
 	/* 200 us asked for: no storm; a tick during service waits in IRR. */
@@ -645,7 +648,7 @@ static void test_lapic_timer_storm(void)
 	apic_w(TDCR, 0x0);		/* divide by 2 */
 	apic_w(TMICT, 100000);
 	advance_to(t + 200000);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x31);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x31);
 	advance_to(t + 400000);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x31));
 	CU_ASSERT_TRUE(reg_bit(ISR0, 0x31));
@@ -676,7 +679,7 @@ static void test_virtual_wire(void)
 	pulse(0);
 	CU_ASSERT(vm.intr_gen != gen);
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x08);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x08);
 	CU_ASSERT_EQUAL(i8259_isr(pic, 0), 0x01);
 	outb(0x20, 0x20);
 
@@ -691,7 +694,7 @@ static void test_virtual_wire(void)
 	apic_w(LVT_LINT0, DM_EXTINT);
 	CU_ASSERT(vm.intr_gen != gen);
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x08);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x08);
 	CU_ASSERT_EQUAL(i8259_isr(pic, 0), 0x01);
 	CU_ASSERT_EQUAL(apic_r(ISR0), 0);	/* not an APIC interrupt */
 	outb(0x20, 0x20);
@@ -702,9 +705,9 @@ static void test_virtual_wire(void)
 	CU_ASSERT_TRUE(cpu_pending());
 	apic_w(TPR, 0);
 	self_ipi(0xa0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x08);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x08);
 	outb(0x20, 0x20);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0xa0);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0xa0);
 	apic_w(EOI, 0);
 
 	/* ExtINT masked again (what Linux does before using the I/O APIC). */
@@ -714,7 +717,7 @@ static void test_virtual_wire(void)
 	/* Software disable: the direct path comes back. */
 	apic_w(SVR, 0xff);
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x08);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x08);
 	outb(0x20, 0x20);
 	CU_ASSERT_FALSE(cpu_pending());
 
@@ -852,18 +855,18 @@ static void test_ioapic_edge(void)
 	pulse(4);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x34));
 	CU_ASSERT_FALSE(reg_bit(TMR0, 0x34));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x34);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x34);
 	/* An edge pin needs no EOI before the next edge. */
 	pulse(4);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x34));
 	apic_w(EOI, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x34);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x34);
 	apic_w(EOI, 0);
 	CU_ASSERT_EQUAL(rte_lo(4) & RTE_REMOTE_IRR, 0);
 
 	/* A held line gives one edge, not a stream. */
 	line(4, 1);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x34);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x34);
 	apic_w(EOI, 0);
 	line(4, 1);
 	CU_ASSERT_FALSE(cpu_pending());
@@ -881,12 +884,12 @@ static void test_ioapic_edge(void)
 	CU_ASSERT_FALSE(cpu_pending());
 	rte_w(4, 0x34, 0xff);
 	pulse(4);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x34);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x34);
 	apic_w(EOI, 0);
 	apic_w(LDR, 0x01000000);
 	rte_w(4, RTE_LOGICAL | 0x34, 0x01);
 	pulse(4);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x34);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x34);
 	apic_w(EOI, 0);
 	rte_w(4, RTE_LOGICAL | 0x34, 0x02);
 	pulse(4);
@@ -894,7 +897,7 @@ static void test_ioapic_edge(void)
 	/* Lowest priority goes to the one LAPIC. */
 	rte_w(4, RTE_LOGICAL | 0x100 | 0x35, 0x01);
 	pulse(4);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x35);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x35);
 	apic_w(EOI, 0);
 
 	/* ISA IRQ 0 is on pin 2, not pin 0; IRQ 2 reaches nothing. */
@@ -903,14 +906,14 @@ static void test_ioapic_edge(void)
 	pulse(0);
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x40));
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x42));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x42);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x42);
 	apic_w(EOI, 0);
 	pulse(2);
 	CU_ASSERT_FALSE(cpu_pending());
 	/* Lines 16-23 reach pins 16-23. */
 	rte_w(20, 0x60, 0);
 	pulse(20);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x60);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x60);
 	apic_w(EOI, 0);
 
 	/* NMI messages are dropped (no NMI input yet) and counted. */
@@ -940,14 +943,14 @@ static void test_ioapic_level(void)
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x59));
 	CU_ASSERT_TRUE(reg_bit(TMR0, 0x59));	/* level: Linux checks this */
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x59);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x59);
 	/* Remote IRR holds further messages while the line stays high. */
 	line(9, 0);
 	line(9, 1);
 	CU_ASSERT_FALSE(reg_bit(IRR0, 0x59));
 	/* An EOI for another (edge) vector does not touch it. */
 	self_ipi(0x90);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x90);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x90);
 	apic_w(EOI, 0);
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
 	/* The EOI broadcast clears remote IRR; the still-high line sends again. */
@@ -955,7 +958,7 @@ static void test_ioapic_level(void)
 	CU_ASSERT_FALSE(reg_bit(ISR0, 0x59));
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x59));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x59);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x59);
 	/* Line low before the EOI: nothing more. */
 	line(9, 0);
 	apic_w(EOI, 0);
@@ -964,7 +967,7 @@ static void test_ioapic_level(void)
 	/* Re-assertion after the EOI delivers again. */
 	line(9, 1);
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x59);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x59);
 
 	/* The I/O APIC's own EOI register clears remote IRR too. */
 	mmio_write(&vm, IOAPIC + 0x40, 0x58, 4);	/* another vector: no effect */
@@ -983,7 +986,7 @@ static void test_ioapic_level(void)
 	CU_ASSERT_EQUAL(rte_lo(9) & RTE_REMOTE_IRR, 0);
 	rte_w(9, RTE_LEVEL | 0x59, 0);
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x59);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x59);
 	line(9, 0);
 	apic_w(EOI, 0);
 
@@ -994,7 +997,7 @@ static void test_ioapic_level(void)
 	apic_w(SVR, 0x1ff);
 	rte_w(9, RTE_LEVEL | 0x59, 0);
 	CU_ASSERT_TRUE(rte_lo(9) & RTE_REMOTE_IRR);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x59);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x59);
 	line(9, 0);
 	apic_w(EOI, 0);
 
@@ -1026,7 +1029,7 @@ static void test_ioapic_polarity(void)
 	rte_w(5, RTE_LOW | 0x45, 0);
 	CU_ASSERT_FALSE(cpu_pending());
 	line(5, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x45);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x45);
 	apic_w(EOI, 0);
 	line(5, 1);
 	CU_ASSERT_FALSE(cpu_pending());
@@ -1038,14 +1041,14 @@ static void test_ioapic_polarity(void)
 	CU_ASSERT_FALSE(cpu_pending());
 	line(11, 0);
 	CU_ASSERT_TRUE(reg_bit(IRR0, 0x4b));
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x4b);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x4b);
 	line(11, 1);
 	apic_w(EOI, 0);
 	CU_ASSERT_EQUAL(rte_lo(11) & RTE_REMOTE_IRR, 0);
 	CU_ASSERT_FALSE(cpu_pending());
 	/* Flipping the polarity of a high line asserts it at once. */
 	rte_w(11, RTE_LEVEL | 0x4b, 0);
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x4b);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x4b);
 
 	ioapic_destroy(io);
 	lapic_destroy(l);
@@ -1071,7 +1074,7 @@ static void test_ioapic_extint(void)
 	rte_w(3, 0x700, 0);
 	pulse(3);
 	CU_ASSERT_TRUE(cpu_pending());
-	CU_ASSERT_EQUAL(vm_intr_ack(&vm), 0x0b);
+	CU_ASSERT_EQUAL(vm_intr_ack(&vm, vm_current_cpu()), 0x0b);
 	CU_ASSERT_EQUAL(i8259_isr(pic, 0), 0x08);
 	CU_ASSERT_EQUAL(apic_r(ISR0), 0);
 	outb(0x20, 0x20);
@@ -1121,7 +1124,7 @@ static void test_pit_via_ioapic(void)
 		advance_to(pit_ns(k * 1000) - 1);
 		CU_ASSERT_FALSE(cpu_pending());
 		advance_to(pit_ns(k * 1000) + 1);
-		if (cpu_pending() && vm_intr_ack(&vm) == 0x30)
+		if (cpu_pending() && vm_intr_ack(&vm, vm_current_cpu()) == 0x30)
 			hits++;
 		apic_w(EOI, 0);
 	}

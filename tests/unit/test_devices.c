@@ -524,7 +524,7 @@ static void test_chardev_tty_escapes(void)
 
 static bool pic_pending(void)
 {
-	return vm_intr_pending(&vm);
+	return vm_intr_pending(&vm, vm_current_cpu());
 }
 
 static int pic_ack(void)
@@ -533,7 +533,7 @@ static int pic_ack(void)
 
 	/* The raw INTA, without vm_intr_ack()'s pending check: spurious cases too. */
 	pthread_mutex_lock(&vm.lock);
-	v = vm.intr->ack(vm.intr_opaque);
+	v = vm.intr->ack(vm.intr_opaque, vm_current_cpu());
 	pthread_mutex_unlock(&vm.lock);
 	return v;
 }

@@ -16,6 +16,36 @@
  * Dead blocks (overwritten code) are unlinked at once but their code and
  * data stay until the whole cache is flushed, because a helper called
  * from the block that its own store killed returns into it.
+ *
+ * Several vCPUs (SMP). Every table here (hash chains, chains, jump
+ * caches, the inline TLB) belongs to one vCPU and is only ever changed by
+ * that vCPU's thread, so translation, lookup and chaining take no lock
+ * and cost what they cost with one vCPU. What is shared is the per-VM
+ * page_flags array (written with atomic RMWs) and these rules:
+ *  - A guest write to a page with translations (SW_PAGE_TB) is handled by
+ *    the writer: its own blocks there die at once; every other vCPU that
+ *    may hold blocks of the page (its bit in tv->pages) gets the range
+ *    posted to its mailbox and its kick flag set, which makes its
+ *    translated code leave at the next kick check. The owner drains the
+ *    mailbox at each block boundary of the dispatcher (one relaxed load
+ *    when empty) and whenever C code is about to go back into a block
+ *    (back_to_code()). So vCPU B stops running a page vCPU A wrote before
+ *    it dispatches another block, which is within what x86's cross-
+ *    modifying-code rules allow (B may finish the block it is in; the
+ *    writer has to synchronise with B anyway before B must see the code).
+ *  - A vCPU sets its bit for a page, then SW_PAGE_TB, under
+ *    tvm->flag_lock and before it reads the guest bytes it translates; a
+ *    writer stores, fences, then reads the bits (Dekker: either the
+ *    writer sees the bit or the translator sees the new bytes). The flag
+ *    is cleared only under the lock, once no vCPU has the bit.
+ *  - Making a page's inline write entries go away (tb_page_flagged())
+ *    empties them in other vCPUs' tables from the flagging thread (stores
+ *    of aligned words); a vCPU that fills or restores a write entry re-
+ *    reads the page's flags after a fence and empties it if it lost the
+ *    race, so no inline write reaches a flagged page.
+ *  - tb_flush() (every translation goes) posts "everything" the same way.
+ * With one vCPU the thread is always the owner: nothing is posted, and
+ * the extra work is one load per dispatch.
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -40,6 +70,114 @@ static const unsigned mapped[] = {
 };
 
 static __thread void *thread_gs;	/* the GS base this thread runs translated code with */
+
+static void cache_flush(struct tb_vcpu *tv);
+static void invalidate_vcpu(struct tb_vcpu *tv, uint64_t gpa, unsigned len);
+static bool page_has_blocks(struct tb_vcpu *tv, uint64_t pfn);
+
+/* Is @tv the vCPU whose translated code this thread runs? */
+static bool is_self(const struct tb_vcpu *tv)
+{
+	return thread_gs == &tv->cpu->st;
+}
+
+/* ---- cross-vCPU invalidation, see the top ---- */
+
+/* May @tv hold blocks of page @pfn? (Pages past the map: assume so.) */
+static bool page_bit(struct tb_vcpu *tv, uint64_t pfn)
+{
+	if (pfn >= tv->tvm->nr_pages)
+		return true;
+	return atomic_load_explicit(&tv->pages[pfn >> 6], memory_order_relaxed) &
+	       (1ull << (pfn & 63));
+}
+
+/* Before translating from @pfn: the bit, then the flag (both under the lock), then the bytes. */
+static void page_claim(struct tb_vcpu *tv, struct sw_vm *svm, uint64_t pfn)
+{
+	struct tb_vm *tvm = tv->tvm;
+	uint8_t was;
+
+	if (pfn >= svm->nr_pages || pfn >= tvm->nr_pages)
+		return;
+	if (page_bit(tv, pfn) && (__atomic_load_n(&svm->page_flags[pfn], __ATOMIC_ACQUIRE) &
+				  SW_PAGE_TB))
+		return;
+	pthread_mutex_lock(&tvm->flag_lock);
+	atomic_fetch_or(&tv->pages[pfn >> 6], 1ull << (pfn & 63));
+	was = __atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_TB, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&tvm->flag_lock);
+	if (!(was & SW_PAGE_TB))
+		tb_page_flagged(svm, pfn);
+}
+
+/* Owner: @pfn may have lost its last block here; if no vCPU has any, writes go inline again. */
+static void page_settle(struct tb_vcpu *tv, struct sw_vm *svm, uint64_t pfn)
+{
+	struct tb_vm *tvm = tv->tvm;
+	bool any = false;
+
+	if (pfn >= tvm->nr_pages || page_has_blocks(tv, pfn))
+		return;
+	pthread_mutex_lock(&tvm->flag_lock);
+	atomic_fetch_and(&tv->pages[pfn >> 6], ~(1ull << (pfn & 63)));
+	for (unsigned v = 0; v < tvm->nr_vcpus && !any; v++)
+		any = tvm->vcpus[v] && page_bit(tvm->vcpus[v], pfn);
+	if (!any && pfn < svm->nr_pages)
+		__atomic_fetch_and(&svm->page_flags[pfn], (uint8_t)~SW_PAGE_TB, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&tvm->flag_lock);
+}
+
+/* Ask @tv (another thread's vCPU) to drop [gpa, gpa + len), or all (len 0), soon. */
+static void mbox_post(struct tb_vcpu *tv, uint64_t gpa, unsigned len)
+{
+	struct sw_cpu *cpu = tv->cpu;
+	const volatile int *kick;
+
+	pthread_mutex_lock(&tv->mbox_lock);
+	if (!len || tv->mbox_n == TB_MBOX)
+		tv->mbox_all = true;
+	else if (!tv->mbox_all)
+		tv->mbox[tv->mbox_n++] = (typeof(tv->mbox[0])){ gpa, len };
+	tv->mbox_posts++;
+	atomic_store(&tv->mbox_pending, 1);
+	pthread_mutex_unlock(&tv->mbox_lock);
+	/* Out of chained code at its next kick check; the run loop only polls on a kick. */
+	kick = cpu->tb.kick;
+	if (kick != &cpu->tb.kick_none)
+		atomic_store((atomic_int *)(uintptr_t)kick, 1);
+}
+
+/* Owner: apply what other threads posted. */
+static void mbox_drain(struct tb_vcpu *tv)
+{
+	struct sw_vm *svm = tv->cpu->svm;
+	typeof(tv->mbox[0]) todo[TB_MBOX];
+	unsigned n;
+	bool all;
+
+	pthread_mutex_lock(&tv->mbox_lock);
+	atomic_store(&tv->mbox_pending, 0);
+	all = tv->mbox_all;
+	n = tv->mbox_n;
+	memcpy(todo, tv->mbox, n * sizeof(todo[0]));
+	tv->mbox_all = false;
+	tv->mbox_n = 0;
+	pthread_mutex_unlock(&tv->mbox_lock);
+	if (all) {
+		cache_flush(tv);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		invalidate_vcpu(tv, todo[i].gpa, todo[i].len);
+		page_settle(tv, svm, todo[i].gpa >> 12);
+	}
+}
+
+static inline bool mbox_pending(struct tb_vcpu *tv)
+{
+	return atomic_load_explicit(&tv->mbox_pending, memory_order_relaxed);
+}
 
 static bool canonical(uint64_t la)
 {
@@ -291,6 +429,21 @@ static void restore_tables(struct tb_vcpu *tv, uint64_t tag)
 		cpu->tb.tlb_wgpa[p][i] = s->tlb[k].wgpa;
 		note_dirty(tv->tlb_dirty, &tv->nr_tlb_dirty, s->tlb[k].slot);
 	}
+	/* A page another vCPU flagged while these were kept aside (see the top). */
+	if (tv->tvm->nr_vcpus > 1) {
+		struct sw_vm *svm = cpu->svm;
+
+		atomic_thread_fence(memory_order_seq_cst);
+		for (unsigned k = 0; k < s->ntlb; k++) {
+			unsigned p = s->tlb[k].slot >> TB_TLB_BITS;
+			unsigned i = s->tlb[k].slot & (TB_TLB_SIZE - 1);
+			uint64_t pfn = cpu->tb.tlb_wgpa[p][i] >> 12;
+
+			if (pfn >= svm->nr_pages ||
+			    __atomic_load_n(&svm->page_flags[pfn], __ATOMIC_RELAXED))
+				tlbe_empty(&cpu->tb.tlb[p][TB_TLB_WRITE][i], i);
+		}
+	}
 	for (unsigned k = 0; k < s->njc; k++) {
 		unsigned c = s->jc[k].slot >> TB_JC_BITS, i = s->jc[k].slot & (TB_JC_SIZE - 1);
 
@@ -385,8 +538,17 @@ static void tlb_fill(struct sw_cpu *cpu, unsigned priv, bool write, uint64_t la,
 	note_dirty(cpu->tb.tv->tlb_dirty, &cpu->tb.tv->nr_tlb_dirty, priv << TB_TLB_BITS | i);
 	cpu->tb.tlb[priv][TB_TLB_READ][i] = e;
 	if (write) {
+		struct sw_vm *svm = cpu->svm;
+
 		cpu->tb.tlb[priv][TB_TLB_WRITE][i] = e;
 		cpu->tb.tlb_wgpa[priv][i] = gpa & ~0xfffull;
+		/* Another vCPU may have flagged the page meanwhile (see the top). */
+		if (cpu->tb.tv->tvm->nr_vcpus > 1) {
+			atomic_thread_fence(memory_order_seq_cst);
+			if ((gpa >> 12) >= svm->nr_pages ||
+			    __atomic_load_n(&svm->page_flags[gpa >> 12], __ATOMIC_RELAXED))
+				tlbe_empty(&cpu->tb.tlb[priv][TB_TLB_WRITE][i], i);
+		}
 	}
 }
 
@@ -432,6 +594,9 @@ static void cache_flush(struct tb_vcpu *tv)
 		tv->saved[k].njc = 0;	/* their code is gone */
 	jc_poison(tv->cpu->tb.jc[0]);
 	jc_poison(tv->cpu->tb.jc[1]);
+	/* No blocks left: other writers need not post to us (the flags stay, conservatively). */
+	for (uint64_t i = 0; i < (tv->tvm->nr_pages + 63) / 64; i++)
+		atomic_store_explicit(&tv->pages[i], 0, memory_order_relaxed);
 	tv->stats.flushes++;
 }
 
@@ -518,18 +683,46 @@ void tb_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len)
 {
 	struct tb_vm *tvm = svm->tb;
 	uint64_t pfn = gpa >> 12;
-	bool left = false;
+	struct tb_vcpu *self = NULL;
+	bool posted = false;
 
 	if (!tvm)
 		return;
-	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
-		if (tvm->vcpus[v])
-			invalidate_vcpu(tvm->vcpus[v], gpa, len);
-	for (unsigned v = 0; v < tvm->nr_vcpus && !left; v++)
-		left = tvm->vcpus[v] && page_has_blocks(tvm->vcpus[v], pfn);
-	/* No translation left: the page's writes may take the inline path again. */
-	if (!left && pfn < svm->nr_pages)
-		__atomic_fetch_and(&svm->page_flags[pfn], (uint8_t)~SW_PAGE_TB, __ATOMIC_SEQ_CST);
+	/* The guest's store is done: now read who may hold the page (see the top). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++) {
+		struct tb_vcpu *tv = tvm->vcpus[v];
+
+		if (!tv)
+			continue;
+		if (is_self(tv)) {
+			invalidate_vcpu(tv, gpa, len);
+			self = tv;
+		} else if (page_bit(tv, pfn)) {
+			mbox_post(tv, gpa, len);
+			posted = true;
+		}
+	}
+	if (self) {
+		page_settle(self, svm, pfn);
+	} else if (!posted && pfn < svm->nr_pages) {
+		bool any = false;
+
+		/* No vCPU has the page: writes may take the inline path again. */
+		pthread_mutex_lock(&tvm->flag_lock);
+		for (unsigned v = 0; v < tvm->nr_vcpus && !any; v++)
+			any = tvm->vcpus[v] && page_bit(tvm->vcpus[v], pfn);
+		if (!any)
+			__atomic_fetch_and(&svm->page_flags[pfn], (uint8_t)~SW_PAGE_TB,
+					   __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&tvm->flag_lock);
+	}
+}
+
+void tb_flush_cpu(struct sw_cpu *cpu)
+{
+	if (cpu->tb.tv)
+		cache_flush(cpu->tb.tv);
 }
 
 void tb_flush(struct sw_vm *svm)
@@ -538,19 +731,16 @@ void tb_flush(struct sw_vm *svm)
 
 	if (!tvm)
 		return;
-	for (unsigned v = 0; v < tvm->nr_vcpus; v++)
-		if (tvm->vcpus[v])
-			cache_flush(tvm->vcpus[v]);
-}
+	for (unsigned v = 0; v < tvm->nr_vcpus; v++) {
+		struct tb_vcpu *tv = tvm->vcpus[v];
 
-static void mark_code_page(struct sw_vm *svm, uint64_t gpa)
-{
-	uint64_t pfn = gpa >> 12;
-
-	if (pfn >= svm->nr_pages || (svm->page_flags[pfn] & SW_PAGE_TB))
-		return;
-	__atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_TB, __ATOMIC_SEQ_CST);
-	tb_page_flagged(svm, pfn);
+		if (!tv)
+			continue;
+		if (is_self(tv) || tvm->nr_vcpus == 1)
+			cache_flush(tv);
+		else
+			mbox_post(tv, 0, 0);
+	}
 }
 
 static struct tb *lookup(struct tb_vcpu *tv, struct sw_cpu *cpu, unsigned mode)
@@ -586,6 +776,8 @@ static struct tb *lookup(struct tb_vcpu *tv, struct sw_cpu *cpu, unsigned mode)
 	}
 	if ((size_t)(tv->cache_end - tv->cache_ptr) < TB_BLOCK_MAX)
 		cache_flush(tv);
+	/* Before the bytes are read: a write from now on reaches us (see the top). */
+	page_claim(tv, svm, gpa >> 12);
 	tb = tb_translate(tv, st->rip, gpa, host, mode);
 	if (!tb)
 		return NULL;
@@ -605,7 +797,6 @@ static struct tb *lookup(struct tb_vcpu *tv, struct sw_cpu *cpu, unsigned mode)
 	tv->phash[hash_pfn(gpa >> 12)] = tb;
 	tb->all_next = tv->all;
 	tv->all = tb;
-	mark_code_page(svm, gpa);
 	if (tb->ninsn)
 		tb_announce(tv, tb);
 	return tb;
@@ -683,6 +874,11 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 		struct tb *tb;
 		struct tb_jce *jce;
 
+		if (__builtin_expect(mbox_pending(tv), 0)) {
+			mbox_drain(tv);
+			cpu->tb.exit = NULL;	/* its block may be gone */
+		}
+
 		/* The jump caches hold blocks of one mode per privilege class. */
 		if (tv->jc_mode[cls] != mode) {
 			jc_poison(cpu->tb.jc[cls]);
@@ -706,7 +902,8 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 				tv->stats.check_cuts++;
 				sw_step(cpu);
 			}
-			if (*cpu->tb.kick || cpu->stop_req)
+			/* Several vCPUs take turns per run-loop step (cpu.c's serial_step()). */
+			if (*cpu->tb.kick || cpu->stop_req || cpu->svm->serialize)
 				break;
 			continue;
 		}
@@ -749,7 +946,8 @@ void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)
 static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
 {
 	tb_flags_to_code(cpu);
-	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || *cpu->tb.kick)
+	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || *cpu->tb.kick ||
+	    mbox_pending(cpu->tb.tv))
 		return 0;
 	return 1;
 }
@@ -910,6 +1108,8 @@ int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap)
 	if (!tvm)
 		return -ENOMEM;
 	tvm->mode = mode;
+	tvm->nr_pages = svm->nr_pages;
+	pthread_mutex_init(&tvm->flag_lock, NULL);
 	if (perfmap) {
 		char path[64];
 
@@ -930,6 +1130,7 @@ void tb_vm_destroy(struct sw_vm *svm)
 		return;
 	if (tvm->perfmap)
 		fclose(tvm->perfmap);
+	pthread_mutex_destroy(&tvm->flag_lock);
 	free(tvm);
 	svm->tb = NULL;
 }
@@ -954,6 +1155,12 @@ int tb_cpu_init(struct sw_cpu *cpu)
 		return -ENOMEM;
 	tv->cpu = cpu;
 	tv->tvm = tvm;
+	tv->pages = calloc((tvm->nr_pages + 63) / 64 + 1, sizeof(*tv->pages));
+	if (!tv->pages) {
+		free(tv);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&tv->mbox_lock, NULL);
 	tv->scratch = tb_translate_scratch_new();
 	tv->cache = mmap(NULL, TB_CACHE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -961,6 +1168,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 		if (tv->cache != MAP_FAILED)
 			munmap(tv->cache, TB_CACHE_SIZE);
 		free(tv->scratch);
+		free(tv->pages);
 		free(tv);
 		return -ENOMEM;
 	}
@@ -968,6 +1176,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 	if (tvm->mode == TB_CHECK && !(tv->check = tb_check_new())) {
 		munmap(tv->cache, TB_CACHE_SIZE);
 		free(tv->scratch);
+		free(tv->pages);
 		free(tv);
 		return -ENOMEM;
 	}
@@ -998,6 +1207,8 @@ void tb_cpu_destroy(struct sw_cpu *cpu)
 	tb_check_free(tv->check);
 	munmap(tv->cache, TB_CACHE_SIZE);
 	free(tv->scratch);
+	pthread_mutex_destroy(&tv->mbox_lock);
+	free(tv->pages);
 	free(tv);
 	cpu->tb.tv = NULL;
 	if (thread_gs == &cpu->st)

@@ -52,10 +52,19 @@ void tb_tlb_switch(struct sw_cpu *cpu, uint64_t tag);
 void tb_tlb_forget(struct sw_cpu *cpu);
 /* Page @pfn just got SW_PAGE_* flags: no inline write access may reach it any more. */
 void tb_page_flagged(struct sw_vm *svm, uint64_t pfn);
-/* Guest code at [gpa, gpa + len) was written (one page at most). */
+/*
+ * Guest code at [gpa, gpa + len) was written (one page at most), by the
+ * calling thread's vCPU or by the VMM: other vCPUs stop running it before
+ * their next block (see exec.c).
+ */
 void tb_invalidate_range(struct sw_vm *svm, uint64_t gpa, unsigned len);
-/* Drop every translation (guest RAM changed behind the CPU's back). */
+/*
+ * Drop every translation (guest RAM changed behind the CPUs' backs): the
+ * caller's at once, other vCPUs' before they dispatch their next block.
+ */
 void tb_flush(struct sw_vm *svm);
+/* Drop @cpu's own translations (its new state came without RAM changes). */
+void tb_flush_cpu(struct sw_cpu *cpu);
 
 void tb_print_stats(struct sw_vm *svm, FILE *out);
 

@@ -13,6 +13,8 @@
  *   gs base                              &cpu->st: gs:[8 * n] is guest GPR n
  *   OSZAPC of RFLAGS                     the guest's; host DF stays 0
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,7 @@
 #define TB_CACHE_SIZE	(128u << 20)	/* per vCPU, reserved lazily */
 #define TB_BLOCK_MAX	(32u << 10)	/* room a block may need */
 #define TB_DIRTY_MAX	512
+#define TB_MBOX		32	/* invalidations queued for another vCPU before it flushes all */
 
 #define TB_OSZAPC	(X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_ZF | X86_RFLAGS_AF | \
 			 X86_RFLAGS_PF | X86_RFLAGS_CF)
@@ -149,6 +152,23 @@ struct tb_vcpu {
 	void *scratch;
 	struct tb_check *check;		/* jit=check (check.c), or NULL */
 	bool cut;			/* jit=check: C left the block before an instruction */
+	/*
+	 * Cross-vCPU invalidation (exec.c's top comment): one bit per guest
+	 * page this vCPU may hold blocks of (set before translating, under
+	 * tvm->flag_lock; cleared by the owner), and the mailbox other
+	 * threads post guest writes to, drained by the owner at block
+	 * boundaries.
+	 */
+	_Atomic uint64_t *pages;
+	atomic_int mbox_pending;
+	pthread_mutex_t mbox_lock;
+	unsigned mbox_n;
+	bool mbox_all;			/* flush everything (mailbox overflow, tb_flush()) */
+	struct {
+		uint64_t gpa;
+		unsigned len;
+	} mbox[TB_MBOX];
+	uint64_t mbox_posts;		/* stats: posted to this vCPU */
 };
 
 #define TB_MAX_VCPUS	64
@@ -158,6 +178,9 @@ struct tb_vm {
 	FILE *perfmap;
 	struct tb_vcpu *vcpus[TB_MAX_VCPUS];
 	unsigned nr_vcpus;
+	uint64_t nr_pages;		/* of tv->pages */
+	/* Orders setting and clearing SW_PAGE_TB against the vCPUs' page bits. */
+	pthread_mutex_t flag_lock;
 };
 
 /* Guest OSZAPC into the host-RFLAGS image translated code loads, and back. */

@@ -1032,9 +1032,16 @@ static bool emit_native(struct tctx *x, struct tinsn *t)
 	if (t->mem >= 0) {
 		if (!emit_la(x, t, &t->op[t->mem]))
 			goto undo;
-		/* Aligned SSE forms: a misaligned address is the interpreter's #GP. */
+		/*
+		 * Aligned SSE forms: a misaligned address is the interpreter's #GP.
+		 * Locked forms (and XCHG with memory): misaligned ones go to the
+		 * interpreter, whose bus lock keeps them atomic without a host
+		 * split lock (slow, or fatal under split_lock_detect).
+		 */
 		emit_probe(x, t, t->msize, t->mwrite, t->live_in || partial_writer(t), false,
-			   t->msize == 16 && !sse_unaligned_ok(t->zi.mnemonic));
+			   (t->msize == 16 && !sse_unaligned_ok(t->zi.mnemonic)) ||
+			   (t->msize > 1 && ((t->zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) ||
+					     t->zi.mnemonic == ZYDIS_MNEMONIC_XCHG)));
 	}
 	for (unsigned j = 0; j < nsub; j++)
 		e_load(e, 8, sub_h[j], e_gs(TB_GS_GPR(sub_g[j])));
