@@ -502,8 +502,8 @@ static int parse_icount(const char *s, struct vm_config *cfg)
 			cfg->rr_mode == REPLAY_RECORD ? "record" : "replay");
 		ret = -EINVAL;
 	}
-	if (!ret && cfg->rr_mode != REPLAY_NONE && cfg->smp > 1) {
-		fprintf(stderr, "tandem: -icount rr needs one vCPU\n");
+	if (!ret && cfg->smp > 1) {
+		fprintf(stderr, "tandem: -icount needs one vCPU (one instruction clock)\n");
 		ret = -EINVAL;
 	}
 	g_strfreev(parts);

@@ -59,11 +59,11 @@ PY
 }
 
 # 1. Deterministic: before + after == uninterrupted.
-"$TANDEM" -icount shift=0 -kernel "$clock" >"$tmp/whole" 2>/dev/null
-snap sw 0.3 "$tmp/c.snap" -icount shift=0 -kernel "$clock"
+"$TANDEM" -icount shift=0 -kernel "$clock" -append long >"$tmp/whole" 2>/dev/null
+snap sw 0.5 "$tmp/c.snap" -icount shift=0 -kernel "$clock" -append long
 if [ -s "$tmp/c.snap" ]; then
-	"$TANDEM" -icount shift=0 -kernel "$clock" -incoming "file:$tmp/c.snap" >"$tmp/after" \
-		2>"$tmp/after.err"
+	"$TANDEM" -icount shift=0 -kernel "$clock" -append long -incoming "file:$tmp/c.snap" \
+		>"$tmp/after" 2>"$tmp/after.err"
 	cat "$tmp/before" "$tmp/after" >"$tmp/joined"
 	if cmp -s "$tmp/whole" "$tmp/joined"; then
 		ok "-icount: $(wc -l <"$tmp/before") lines before the snapshot, $(wc -l <"$tmp/after")" \

@@ -27,6 +27,7 @@
 #include "machine/cpuid.h"
 #include "machine/disasm.h"
 #include "machine/symbols.h"
+#include "machine/timer.h"
 
 sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
@@ -624,6 +625,9 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
 	/* No TSC in the state (boot, INIT, STARTUP): it runs on, in step with the others. */
+	/* -icount: the instruction clock goes on from the VM clock (a restored snapshot's). */
+	if (cpu->vm && cpu->vm->cfg.icount)
+		cpu->icount_bias = vm_clock_ns(cpu->vm) - (cpu->icount << cpu->vm->cfg.icount_shift);
 	if (st->msr.tsc)
 		cpu->tsc_offset = st->msr.tsc - sw_tsc_base(cpu);
 	cpu->stop_req = false;
