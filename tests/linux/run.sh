@@ -5,7 +5,9 @@
 #   run.sh [OPTIONS] ENGINE...        ENGINE: sw, sw-nojit, sw-check, kvm, qemu,
 #                                     sw-switch (starts on sw and is moved between
 #                                     sw and kvm through QMP, LINUX_SWITCHES times,
-#                                     default 100, while it runs)
+#                                     default 100, while it runs), sw-snap (snapshot
+#                                     on sw once init has printed its first marker,
+#                                     restored on kvm where usable, else sw)
 #   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
 #
 # Options:
@@ -57,7 +59,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || usage
 for e in "$@"; do
-	case $e in sw | sw-nojit | sw-check | sw-switch | kvm | qemu) ;; *) usage ;; esac
+	case $e in sw | sw-nojit | sw-check | sw-switch | sw-snap | kvm | qemu) ;; *) usage ;; esac
 done
 [ $shell = 0 ] || [ $# = 1 ] || usage
 
@@ -111,6 +113,7 @@ unusable() {
 		if ! [ -x "$TANDEM" ]; then echo "no tandem binary at $TANDEM (set TANDEM)"; return; fi
 		e=${1%-nojit}
 		e=${e%-check}
+		[ "$e" = sw-snap ] && e=sw
 		if [ "$e" = sw-switch ]; then
 			why=$(unusable kvm)
 			[ -z "$why" ] || { echo "$why (sw-switch needs both engines)"; return; }
@@ -140,6 +143,7 @@ engine_cmd() {
 		sw-nojit) accel=sw,jit=off ;;
 		sw-check) accel="sw,jit=check --stats" ;;	# every block replayed and compared
 		sw-switch) accel="sw --stats -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
+		sw-snap) accel="sw -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
 		*) accel=$engine ;;
 		esac
 		echo "'$TANDEM' --accel=$accel -m 512M --smp $smp --no-reboot --serial '$2' -device pci-testdev" \
@@ -189,8 +193,30 @@ boot() {
 			0.02 >"$work/$engine-$mode.switches" 2>&1 &
 		swpid=$!
 	fi
+	if [ "$engine" = sw-snap ]; then
+		rm -f "$work/qmp.sock" "$work/vm.snap"
+		python3 "$top_srcdir/tests/snapper.py" "$work/qmp.sock" "$log" "TANDEM-LINUX: init" \
+			"$work/vm.snap" >"$work/$engine-$mode.snapper" 2>&1 &
+		swpid=$!
+	fi
 	eval "timeout -k 10 $limit $cmd" </dev/null >"$work/$engine-$mode.stdout" 2>"$err"
 	b_status=$?
+	if [ "$engine" = sw-snap ]; then
+		# The rest of the boot from the snapshot, on the other engine where there is one.
+		wait "$swpid"
+		swpid=
+		to=sw
+		[ -z "$(unusable kvm)" ] && to=kvm
+		if [ -s "$work/vm.snap" ]; then
+			cmd2=$(echo "$cmd" | sed "s|--accel=sw -S -qmp [^ ]*|--accel=$to -incoming file:$work/vm.snap|; s|--serial 'file:$log'|--serial 'file:$log.2'|")
+			echo "$cmd2" >>"$work/$engine-$mode.cmd"
+			eval "timeout -k 10 $limit $cmd2" </dev/null >>"$work/$engine-$mode.stdout" 2>>"$err"
+			b_status=$?
+			cat "$log.2" >>"$log"
+		fi
+		b_snap=", $(tail -n 1 "$work/$engine-$mode.snapper"), restored on $to"
+		[ -s "$work/vm.snap" ] || b_snap_why="no snapshot: $(tail -n 1 "$work/$engine-$mode.snapper")"
+	fi
 	t1=$(date +%s.%N)
 	b_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 
@@ -204,8 +230,10 @@ boot() {
 	# kvm_pvm: how much ran on the software CPU (kvm.c's exit line).
 	b_ring0=$(sed -n 's/^tandem: kvm: ring 0 ran on the \(.*\)$/; ring 0 on \1/p' "$err" | tail -n 1)
 
-	b_why=
-	b_check=
+	b_why=${b_snap_why:-}
+	b_snap_why=
+	b_check=${b_snap:-}
+	b_snap=
 	if [ "$engine" = sw-check ]; then
 		b_check=$(sed -n 's/^sw: translator: jit=check: \([0-9]*\) blocks compared with the interpreter, \([0-9]*\) mismatches.*/\1 \2/p' "$err")
 		set -- $b_check
