@@ -98,13 +98,15 @@ static void page_claim(struct tb_vcpu *tv, struct sw_vm *svm, uint64_t pfn)
 	struct tb_vm *tvm = tv->tvm;
 	uint8_t was;
 
-	if (pfn >= svm->nr_pages || pfn >= tvm->nr_pages)
+	if (pfn >= svm->nr_pages)
 		return;
 	if (page_bit(tv, pfn) && (__atomic_load_n(&svm->page_flags[pfn], __ATOMIC_ACQUIRE) &
 				  SW_PAGE_TB))
 		return;
 	pthread_mutex_lock(&tvm->flag_lock);
-	atomic_fetch_or(&tv->pages[pfn >> 6], 1ull << (pfn & 63));
+	/* RAM added after the map was sized: no bit, page_bit() says "maybe" there. */
+	if (pfn < tvm->nr_pages)
+		atomic_fetch_or(&tv->pages[pfn >> 6], 1ull << (pfn & 63));
 	was = __atomic_fetch_or(&svm->page_flags[pfn], SW_PAGE_TB, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&tvm->flag_lock);
 	if (!(was & SW_PAGE_TB))
