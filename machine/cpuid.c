@@ -58,9 +58,13 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l = add(m, 1, 0);
 	l->eax = 0x663;
 	l->ebx = (8u << 8) | ((nr_vcpus & 0xff) << 16);
-	l->ecx = (CPUID_1_ECX_CX16 & h[2]) | CPUID_1_ECX_HYPERVISOR;
-	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC | CPUID_1_EDX_MSR |
-			 CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC | CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
+	/* x86-64-v2: what the interpreter implements (accel/sw/sse3.c ssse3.c sse4.c). */
+	l->ecx = (h[2] & (CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_CX16 |
+			  CPUID_1_ECX_SSE4_1 | CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT)) |
+		 CPUID_1_ECX_HYPERVISOR;
+	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_DE | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC |
+			 CPUID_1_EDX_MSR | CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC |
+			 CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
 			 CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | CPUID_1_EDX_CLFSH | CPUID_1_EDX_MMX |
 			 CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2);
 
@@ -76,7 +80,7 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l->eax = m->max_ext;
 	host(0x80000001, 0, h);
 	l = add(m, 0x80000001, 0);
-	l->ecx = h[2] & CPUID_81_ECX_LAHF;
+	l->ecx = h[2] & (CPUID_81_ECX_LAHF | CPUID_81_ECX_ABM);
 	l->edx = h[3] & (CPUID_81_EDX_SYSCALL | CPUID_81_EDX_NX | CPUID_81_EDX_PDPE1GB |
 			 CPUID_81_EDX_LM);
 	for (int i = 0; i < 3; i++) {

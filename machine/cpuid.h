@@ -49,12 +49,17 @@ extern struct cpuid_model cpuid_global;
 #define CPUID_1_EDX_SSE		(1u << 25)
 #define CPUID_1_EDX_SSE2	(1u << 26)
 #define CPUID_1_ECX_SSE3	(1u << 0)
+#define CPUID_1_ECX_SSSE3	(1u << 9)
 #define CPUID_1_ECX_CX16	(1u << 13)
+#define CPUID_1_ECX_SSE4_1	(1u << 19)
+#define CPUID_1_ECX_SSE4_2	(1u << 20)
+#define CPUID_1_ECX_POPCNT	(1u << 23)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_81_EDX_SYSCALL	(1u << 11)
 #define CPUID_81_EDX_NX		(1u << 20)
 #define CPUID_81_EDX_PDPE1GB	(1u << 26)
 #define CPUID_81_EDX_LM		(1u << 29)
 #define CPUID_81_ECX_LAHF	(1u << 0)
+#define CPUID_81_ECX_ABM	(1u << 5)	/* LZCNT */
 
 #endif

@@ -93,6 +93,7 @@ struct bz_plan {
 	unsigned version;
 	uint64_t setup_size;		/* real-mode part: (setup_sects + 1) * 512 */
 	uint64_t kernel_size;		/* protected-mode part: syssize * 16 */
+	uint64_t kernel_file;		/* of it in the file (the rest is zero) */
 	size_t hdr_len;			/* bytes of setup header to copy */
 	uint64_t kernel_end;		/* end of what the kernel may touch at boot */
 	uint64_t initrd_addr;
@@ -193,11 +194,19 @@ static int check_header(const uint8_t *img, size_t size, const char *name, struc
 	if (!p->kernel_size)
 		return ldr_err(err, errlen, -ENOEXEC,
 			       "'%s': bzImage header gives an empty kernel (syssize 0)", name);
-	/* Files may carry more (signatures); the header's sizes must be there. */
-	if (p->setup_size > size || p->kernel_size > size - p->setup_size)
+	/*
+	 * Files may carry more (signatures); the header's sizes must be
+	 * there, except that the last 512-byte block may be short: some
+	 * images' syssize rounds up past the file's end (Debian's
+	 * memtest86+x64.bin by 8 bytes), and QEMU and GRUB load them with
+	 * the missing bytes zero.
+	 */
+	if (p->setup_size >= size || p->setup_size + p->kernel_size >= size + 512)
 		return ldr_err(err, errlen, -ENOEXEC,
 			       "'%s' is truncated (%zu bytes; its header says %llu)", name, size,
 			       (unsigned long long)(p->setup_size + p->kernel_size));
+	p->kernel_file = size - p->setup_size < p->kernel_size ? size - p->setup_size :
+								 p->kernel_size;
 	if (!(img[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH))
 		return ldr_err(err, errlen, -ENOEXEC,
 			       "'%s' is a zImage (not LOADED_HIGH); tandem boots bzImages only",
@@ -434,7 +443,10 @@ int ldr_bzimage(struct vm *vm, const uint8_t *img, size_t size, const struct loa
 
 	/* Every range below was checked by plan(). */
 	low = gpa_to_hva(vm, 0, BZ_CMDLINE_END);
-	memcpy(gpa_to_hva(vm, BZ_LOAD_ADDR, p.kernel_size), img + p.setup_size, p.kernel_size);
+	memcpy(gpa_to_hva(vm, BZ_LOAD_ADDR, p.kernel_size), img + p.setup_size, p.kernel_file);
+	if (p.kernel_file < p.kernel_size)
+		memset(gpa_to_hva(vm, BZ_LOAD_ADDR + p.kernel_file, p.kernel_size - p.kernel_file),
+		       0, p.kernel_size - p.kernel_file);
 	if (initrd)
 		memcpy(gpa_to_hva(vm, p.initrd_addr, initrd->size), initrd->data, initrd->size);
 	write_boot_params(low + BZ_ZERO_PAGE, img, initrd, &p);

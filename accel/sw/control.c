@@ -2,8 +2,8 @@
 /*
  * Control transfer: near JMP/CALL/RET, Jcc, JCXZ/JECXZ/JRCXZ, LOOPcc,
  * the far JMP/CALL/RET forms (operand decoding here, the transfer in
- * seg.c), INT n / INT3 / INTO / INT1 (delivered by excp.c) and IRET
- * (seg.c).
+ * seg.c), INT n / INT3 / INTO / INT1 (delivered by excp.c), BOUND and
+ * IRET (seg.c).
  *
  * Near targets: the operand size cuts the target (16 bits: IP wraps);
  * in 64-bit mode a non-canonical target is #GP(0), elsewhere one past
@@ -200,6 +200,33 @@ static void h_into(struct sw_cpu *cpu, const struct sw_insn *in)
 		sw_deliver_event(cpu, X86_OF, SW_EV_SOFT_EXC, false, 0);
 }
 
+/*
+ * BOUND r16, m16&16 / r32, m32&32 (not in 64-bit mode, where 62 is EVEX):
+ * the signed index against the two bounds in memory; outside them, #BR
+ * (a fault: RIP stays on the BOUND). A register operand is #UD (in
+ * 32-bit code the decoder already sees EVEX there).
+ */
+static void h_bound(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	unsigned size = sw_op_size(in, 0);
+	unsigned sh = 64 - 8 * size;
+	enum x86_sreg seg;
+	uint64_t ea;
+	int64_t idx, lo, hi;
+
+	if (sw_64bit(cpu) || in->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		sw_ud(cpu);
+	seg = sw_op_seg(in, 1);
+	ea = sw_op_ea(cpu, in, 1);
+	/* Shift as unsigned, then arithmetic right: sign-extend @size bytes. */
+	lo = (int64_t)(sw_read(cpu, seg, ea, size) << sh) >> sh;
+	hi = (int64_t)(sw_read(cpu, seg, (ea + size) & sw_mask(in->zi.address_width / 8), size)
+		       << sh) >> sh;
+	idx = (int64_t)(sw_op_read(cpu, in, 0) << sh) >> sh;
+	if (idx < lo || idx > hi)
+		sw_raise(cpu, X86_BR);
+}
+
 static void h_int1(struct sw_cpu *cpu, const struct sw_insn *in)
 {
 	sw_deliver_event(cpu, X86_DB, SW_EV_PRIV_SOFT, false, 0);
@@ -233,6 +260,7 @@ void sw_register_control(void)
 	sw_handlers[ZYDIS_MNEMONIC_INT] = h_int;
 	sw_handlers[ZYDIS_MNEMONIC_INT3] = h_int3;
 	sw_handlers[ZYDIS_MNEMONIC_INTO] = h_into;
+	sw_handlers[ZYDIS_MNEMONIC_BOUND] = h_bound;
 	sw_handlers[ZYDIS_MNEMONIC_INT1] = h_int1;
 	sw_handlers[ZYDIS_MNEMONIC_IRET] = h_iret;
 	sw_handlers[ZYDIS_MNEMONIC_IRETD] = h_iret;

@@ -210,7 +210,8 @@ static void h_lzcnt_tzcnt(struct sw_cpu *cpu, const struct sw_insn *in, bool lz)
 	if (!r)
 		f |= X86_RFLAGS_ZF;
 	sw_op_write(cpu, in, 0, r);
-	sw_set_flags(cpu, X86_RFLAGS_CF | X86_RFLAGS_ZF, f);
+	/* OF SF AF PF are undefined: Intel cores clear them (the host oracle checks it). */
+	sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
 }
 
 static void h_lzcnt(struct sw_cpu *cpu, const struct sw_insn *in)

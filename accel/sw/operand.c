@@ -126,6 +126,16 @@ enum x86_sreg sw_op_seg(const struct sw_insn *in, unsigned i)
 {
 	ZydisRegister s = in->op[i].mem.segment;
 
+	/*
+	 * 3E as the last segment prefix of an indirect JMP/CALL: Zydis takes
+	 * it as NOTRACK (CET, which the model does not have) and reports the
+	 * default segment, but it is a DS override too (SS-based addresses
+	 * with BP/EBP go through DS). Only the target operand: the hidden
+	 * stack operands keep SS.
+	 */
+	if ((in->zi.attributes & ZYDIS_ATTRIB_HAS_NOTRACK) && i < in->zi.operand_count_visible)
+		return S_DS;
+
 	if (s >= ZYDIS_REGISTER_ES && s <= ZYDIS_REGISTER_GS)
 		return (enum x86_sreg)(s - ZYDIS_REGISTER_ES);
 	return S_DS;

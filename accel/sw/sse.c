@@ -20,6 +20,7 @@
 #include <ucontext.h>
 
 #include "accel/sw/fpu.h"
+#include "accel/sw/simd_ext.h"
 
 uint32_t sw_mxcsr_mask = 0xffbf;
 
@@ -99,8 +100,15 @@ void sw_simd_enter(struct sw_cpu *cpu, const struct sw_insn *in, bool sse)
 /* Legacy SSE 16-byte memory operands must be aligned, except for these. */
 static bool unaligned_ok(ZydisMnemonic m)
 {
-	return m == ZYDIS_MNEMONIC_MOVUPS || m == ZYDIS_MNEMONIC_MOVUPD ||
-	       m == ZYDIS_MNEMONIC_MOVDQU || m == ZYDIS_MNEMONIC_MASKMOVDQU;
+	switch (m) {
+	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_MASKMOVDQU: case ZYDIS_MNEMONIC_LDDQU:
+	case ZYDIS_MNEMONIC_PCMPESTRI: case ZYDIS_MNEMONIC_PCMPESTRM:
+	case ZYDIS_MNEMONIC_PCMPISTRI: case ZYDIS_MNEMONIC_PCMPISTRM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 uint64_t sw_simd_la(struct sw_cpu *cpu, const struct sw_insn *in, unsigned i, unsigned len,
@@ -502,4 +510,8 @@ void sw_register_sse(void)
 	sw_register_sse_move();
 	sw_register_sse_int();
 	sw_register_sse_fp();
+	/* The x86-64-v2 extensions, each gated by the CPU model. */
+	sw_register_sse3();
+	sw_register_ssse3();
+	sw_register_sse4();
 }

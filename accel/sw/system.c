@@ -673,11 +673,37 @@ static bool tsc_aux_exists(void)
 #define MSR_UCODE_REV		0x8b
 #define UCODE_REV_VALUE		0x100000000ull
 
+/*
+ * Machine check: IA32_MCG_CAP reads 0 (no banks, no MCG_CTL), as under
+ * KVM without KVM_X86_SETUP_MCE; IA32_MCG_STATUS reads 0 and writes are
+ * dropped (nothing ever signals a machine check). The MCi bank MSRs do
+ * not exist, so they #GP, as do MCG_CTL and the extended registers.
+ */
+#define MSR_IA32_MCG_CAP	0x179
+#define MSR_IA32_MCG_STATUS	0x17a
+
+/*
+ * The legacy AMD performance counters (PERFEVTSEL0-3, PERFCTR0-3) exist on
+ * every AMD CPU, with or without a PMU in CPUID. The model has no PMU:
+ * on AMD models they read 0 and writes are dropped, as KVM does with its
+ * PMU off; on Intel models they do not exist.
+ */
+static bool amd_legacy_pmu_msr(uint32_t idx)
+{
+	return idx >= 0xc0010000u && idx <= 0xc0010007u && sw_vendor_amd();
+}
+
 static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 {
 	const struct x86_state *st = &cpu->st;
 
+	if (amd_legacy_pmu_msr(idx)) {
+		*v = 0;
+		return true;
+	}
 	switch (idx) {
+	case MSR_IA32_MCG_CAP: *v = 0; break;
+	case MSR_IA32_MCG_STATUS: *v = 0; break;
 	case MSR_UCODE_REV: *v = UCODE_REV_VALUE; break;
 	case MSR_IA32_TSC: *v = sw_rdtsc(cpu); break;
 	case MSR_IA32_APIC_BASE: *v = st->msr.apic_base; break;
@@ -745,8 +771,11 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	struct x86_state *st = &cpu->st;
 
+	if (amd_legacy_pmu_msr(idx))
+		return true;
 	switch (idx) {
 	case MSR_UCODE_REV:
+	case MSR_IA32_MCG_STATUS:
 		return true;
 	case MSR_IA32_TSC:
 		cpu->tsc_offset = v - sw_tsc_base(cpu);

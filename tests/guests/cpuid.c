@@ -11,9 +11,9 @@
 
 const char guest_name[] = "cpuid";
 
-/* Leaf 1 EDX: fpu pse tsc msr pae cx8 apic sep pge cmov pat clflush mmx fxsr
- * sse sse2 (not de: tandem's model leaves debug extensions out). */
-#define MASK_1_EDX	0x0789ab79u
+/* Leaf 1 EDX: fpu de pse tsc msr pae cx8 apic sep pge cmov pat clflush mmx
+ * fxsr sse sse2. */
+#define MASK_1_EDX	0x0789ab7du
 /* Leaf 1 ECX: cx16 hypervisor (not sse3: some KVM hosts lack it). */
 #define MASK_1_ECX	0x80002000u
 /* Leaf 0x80000001 EDX: syscall nx lm. */
@@ -25,7 +25,7 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } required_1_edx[] = {
-	{ 0, "fpu" }, { 3, "pse" }, { 4, "tsc" }, { 5, "msr" }, { 6, "pae" }, { 8, "cx8" },
+	{ 0, "fpu" }, { 2, "de" }, { 3, "pse" }, { 4, "tsc" }, { 5, "msr" }, { 6, "pae" }, { 8, "cx8" },
 	{ 9, "apic" }, { 11, "sep" }, { 15, "cmov" }, { 16, "pat" }, { 24, "fxsr" },
 	{ 25, "sse" }, { 26, "sse2" },
 };

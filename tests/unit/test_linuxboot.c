@@ -513,18 +513,52 @@ static void test_bz_truncated(void)
 	size_t size;
 	uint8_t *img = build_bz(&s, &size);
 
-	expect_refused(img, size - 16, NULL, NULL, -ENOEXEC, "truncated");
+	/* The last 512-byte block may be short (zero-filled: test_bz_short_tail); no more. */
+	expect_refused(img, size - 512, NULL, NULL, -ENOEXEC, "truncated");
+	expect_refused(img, SETUP_SIZE, NULL, NULL, -ENOEXEC, "truncated");
 	expect_refused(img, SETUP_SIZE - 1, NULL, NULL, -ENOEXEC, "truncated");
 	expect_refused(img, 0x230, NULL, NULL, -ENOEXEC, "truncated");	/* mid-header */
 	/* A short header for the protocol it claims. */
 	img[0x201] = 0x40;
 	expect_refused(img, size, NULL, NULL, -ENOEXEC, "setup header");
 	img[0x201] = 0x6a;
-	/* Extra bytes after the kernel (a signature) are fine; missing ones are not. */
-	w32(img + 0x1f4, KERNEL_SIZE / 16 + 1);
+	/* Extra bytes after the kernel (a signature) are fine; a missing block is not. */
+	w32(img + 0x1f4, KERNEL_SIZE / 16 + 32);
 	expect_refused(img, size, NULL, NULL, -ENOEXEC, "truncated");
 	w32(img + 0x1f4, 0);
 	expect_refused(img, size, NULL, NULL, -ENOEXEC, "syssize 0");
+	free(img);
+}
+
+/*
+ * An image whose last 512-byte block is short of what syssize says (Debian's
+ * memtest86+x64.bin, by 8 bytes): loaded as QEMU and GRUB do, the missing
+ * bytes zero even where RAM held something before.
+ */
+static void test_bz_short_tail(void)
+{
+	static const unsigned short_by[] = { 8, 16, 511 };
+	struct bz_spec s = bz_default();
+	struct x86_state boot;
+	char err[256];
+	struct vm vm;
+	size_t size;
+	uint8_t *img = build_bz(&s, &size);
+
+	for (unsigned i = 0; i < sizeof(short_by) / sizeof(short_by[0]); i++) {
+		size_t n = size - short_by[i];
+		uint8_t *k;
+
+		vm_setup(&vm, RAM_SIZE);
+		k = gpa_to_hva(&vm, 0x100000, KERNEL_SIZE);
+		CU_ASSERT_FATAL(k != NULL);
+		memset(k, 0xee, KERNEL_SIZE);
+		CU_ASSERT_EQUAL(load_bz(&vm, img, n, NULL, NULL, &boot, err, sizeof(err)), 0);
+		CU_ASSERT(!memcmp(k, img + SETUP_SIZE, KERNEL_SIZE - short_by[i]));
+		for (unsigned b = KERNEL_SIZE - short_by[i]; b < KERNEL_SIZE; b++)
+			CU_ASSERT_EQUAL_FATAL(k[b], 0);
+		vm_mem_exit(&vm);
+	}
 	free(img);
 }
 
@@ -942,6 +976,7 @@ int main(void)
 		{ "bzImage refused: no HdrS / boot flag", test_bz_bad_magic },
 		{ "bzImage refused: no 64-bit entry, zImage", test_bz_no_kernel64 },
 		{ "bzImage refused: truncated", test_bz_truncated },
+		{ "bzImage with a short last block: zero-filled", test_bz_short_tail },
 		{ "bzImage refused: initrd too big", test_bz_initrd_too_big },
 		{ "bzImage refused: kernel window outside RAM", test_bz_kernel_too_big },
 		{ "bzImage refused: command line too long", test_bz_cmdline_too_long },

@@ -10,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "machine/cpuid.h"
 #include "tests/unit/sw_harness.h"
 
 #define CODE	0x10000ull
@@ -128,12 +129,39 @@ static void test_decode_faults(void)
 	CU_ASSERT_EQUAL(h->cpu.st.rip, CODE);	/* faults leave rip on the insn */
 	run_code(lock_reg, sizeof(lock_reg), X86_UD);
 	run_code(ud2, sizeof(ud2), X86_UD);
-	/* The CPU model has no POPCNT/LZCNT: #UD, and F3 0F BD runs as BSR. */
+	/* POPCNT and LZCNT as the model (the host's features) says. */
+	{
+		uint32_t l1[4], l81[4];
+
+		cpuid_model_lookup(&cpuid_global, 0, 1, 0, l1);
+		cpuid_model_lookup(&cpuid_global, 0, 0x80000001, 0, l81);
+		h->cpu.st.gpr[R_CX] = 0x00f0;
+		h->cpu.st.gpr[R_AX] = 0;
+		run_code(popcnt, sizeof(popcnt), (l1[2] & CPUID_1_ECX_POPCNT) ? SWH_OK : X86_UD);
+		if (l1[2] & CPUID_1_ECX_POPCNT)
+			CU_ASSERT_EQUAL(h->cpu.st.gpr[R_AX], 4);
+		h->cpu.st.gpr[R_AX] = 0;
+		run_code(lzcnt, sizeof(lzcnt), SWH_OK);
+		CU_ASSERT_EQUAL(h->cpu.st.gpr[R_AX], (l81[2] & CPUID_81_ECX_ABM) ? 24 : 7);
+	}
+	/*
+	 * A model without them (KVM may hide them): POPCNT is #UD, and F3 0F BD
+	 * runs as BSR (the decoders are set up from the model, as at vCPU start).
+	 */
+	for (unsigned i = 0; i < cpuid_global.nr; i++) {
+		if (cpuid_global.leaf[i].function == 1)
+			cpuid_global.leaf[i].ecx &= ~CPUID_1_ECX_POPCNT;
+		if (cpuid_global.leaf[i].function == 0x80000001)
+			cpuid_global.leaf[i].ecx &= ~CPUID_81_ECX_ABM;
+	}
+	ZydisDecoderEnableMode(&h->cpu.dec64, ZYDIS_DECODER_MODE_LZCNT, false);
+	sw_decode_flush(&h->svm);
 	run_code(popcnt, sizeof(popcnt), X86_UD);
 	h->cpu.st.gpr[R_CX] = 0x00f0;
 	h->cpu.st.gpr[R_AX] = 0;
 	run_code(lzcnt, sizeof(lzcnt), SWH_OK);
 	CU_ASSERT_EQUAL(h->cpu.st.gpr[R_AX], 7);
+	cpuid_model_init(&cpuid_global, 1);
 }
 
 static void test_fetch_limit(void)

@@ -1629,6 +1629,80 @@ static void test_oracle(void)
 }
 #endif
 
+/* BOUND: in range runs on; below or above is #BR with nothing changed; #UD on a register. */
+static void test_bound(void)
+{
+	static const struct {
+		enum swh_mode m;
+		bool op16;		/* 16-bit bounds and index */
+	} modes[] = {
+		{ SWH_REAL, true }, { SWH_PROT16, true }, { SWH_PROT32, false },
+		{ SWH_PROT32, true }, { SWH_COMPAT32, false },
+	};
+
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		bool code16 = modes[i].m == SWH_REAL || modes[i].m == SWH_PROT16;
+		uint64_t data = code16 ? 0x7000 : DATA;
+		/* bound ax/eax, [bx]/[ebx], with a 66 prefix where the sizes differ from the code's */
+		uint8_t insn[3], n = 0;
+		unsigned size = modes[i].op16 ? 2 : 4;
+		int64_t idx[] = { -1, -5, 0, 7, 8, -6, 9 };
+		int want[] = { SWH_OK, SWH_OK, SWH_OK, SWH_OK, X86_BR, X86_BR, X86_BR };
+
+		if (modes[i].op16 != code16)
+			insn[n++] = 0x66;
+		insn[n++] = 0x62;
+		insn[n++] = code16 ? 0x07 : 0x03;
+		for (unsigned k = 0; k < 7; k++) {
+			uint64_t start;
+			int r;
+
+			mode(modes[i].m);
+			swh_poke_val(h, data, (uint64_t)-5, size);
+			swh_poke_val(h, data + size, 7, size);
+			REG(BX) = data;
+			/* The bits above the operand size do not count. */
+			REG(AX) = ((uint64_t)idx[k] & (size == 2 ? 0xffff : 0xffffffff)) | 0xabcd0000ull << 32;
+			start = code_base();
+			swh_load_code(h, start, insn, n);
+			r = swh_step(h);
+			CU_ASSERT_EQUAL(r, want[k]);
+			if (r == X86_BR)
+				CU_ASSERT_EQUAL(RIP, start - h->cpu.st.seg[S_CS].base);
+		}
+	}
+	/* 64-bit mode: 62 is EVEX; a register operand in 32-bit code too. */
+	mode(SWH_LONG64);
+	CU_ASSERT_EQUAL(STEP(0x62, 0x03), X86_UD);
+}
+
+/* 3E on an indirect JMP/CALL is a DS override (not only NOTRACK): [ebp] through DS. */
+static void test_ds_notrack(void)
+{
+	mode(SWH_PROT32);
+	h->cpu.st.seg[S_DS].base = 0x1000;
+	REG(BP) = DATA;
+	swh_poke_val(h, DATA + 0x1000, 0x12340, 4);	/* through DS */
+	swh_poke_val(h, DATA, 0x56780, 4);		/* through SS */
+	STEP_TO(0x12340, 0x3e, 0xff, 0x65, 0x00);	/* jmp ds:[ebp] */
+	mode(SWH_PROT32);
+	h->cpu.st.seg[S_DS].base = 0x1000;
+	REG(BP) = DATA;
+	STEP_TO(0x56780, 0xff, 0x65, 0x00);		/* jmp [ebp]: SS */
+	mode(SWH_PROT32);
+	h->cpu.st.seg[S_DS].base = 0x1000;
+	REG(BP) = DATA;
+	REG(SP) = 0x8000;
+	STEP_TO(0x12340, 0x3e, 0xff, 0x55, 0x00);	/* call ds:[ebp] */
+	/* The return address still goes to SS:ESP. */
+	CU_ASSERT_EQUAL(swh_peek_val(h, 0x8000 - 4, 4), CODE32 + 4);
+	/* 26 3E: the last segment prefix wins. */
+	mode(SWH_PROT32);
+	h->cpu.st.seg[S_DS].base = 0x1000;
+	REG(BP) = DATA;
+	STEP_TO(0x12340, 0x26, 0x3e, 0xff, 0x65, 0x00);
+}
+
 int main(void)
 {
 	static const struct {
@@ -1657,6 +1731,7 @@ int main(void)
 		{ "string fault part-way", test_string_fault }, { "ins outs", test_ins_outs },
 		{ "mmio read-modify-write", test_mmio_rmw },
 		{ "string single-step", test_string_tf },
+		{ "bound", test_bound }, { "3e on indirect jmp/call", test_ds_notrack },
 #if defined(__x86_64__)
 		{ "host oracle", test_oracle },
 #endif

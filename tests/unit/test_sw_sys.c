@@ -956,9 +956,74 @@ static void test_msr(void)
 		CU_ASSERT_EQUAL(st->seg[S_GS].base, 0x2000);
 		CU_ASSERT_EQUAL(st->msr.kernel_gs_base, 0x1000);
 	}
+	/* Machine check: no banks (MCG_CAP 0), MCG_STATUS 0, the bank MSRs absent. */
+	st->gpr[R_AX] = st->gpr[R_DX] = 0x5555;
+	CU_ASSERT_EQUAL(run_msr(h, false, 0x179, 0), SWH_OK);
+	CU_ASSERT_EQUAL(st->gpr[R_AX] | st->gpr[R_DX], 0);
+	CU_ASSERT_EQUAL(run_msr(h, false, 0x17a, 0), SWH_OK);
+	CU_ASSERT_EQUAL(st->gpr[R_AX] | st->gpr[R_DX], 0);
+	CU_ASSERT_EQUAL(run_msr(h, true, 0x17a, 0), SWH_OK);
+	CU_ASSERT_EQUAL(run_msr(h, true, 0x179, 0), X86_GP);	/* read-only */
+	CU_ASSERT_EQUAL(run_msr(h, false, 0x17b, 0), X86_GP);	/* MCG_CTL: no MCG_CTL_P */
+	CU_ASSERT_EQUAL(run_msr(h, false, 0x400, 0), X86_GP);	/* MC0_CTL: no bank 0 */
+	/*
+	 * The legacy AMD counters exist on AMD models only: read 0, writes
+	 * dropped. Both vendors, by changing the model's leaf 0.
+	 */
+	for (unsigned amd = 0; amd < 2; amd++) {
+		struct cpuid_model saved = cpuid_global;
+
+		for (unsigned i = 0; i < cpuid_global.nr; i++) {
+			struct cpuid_leaf *l = &cpuid_global.leaf[i];
+
+			if (l->function == 0) {
+				memcpy(&l->ebx, amd ? "Auth" : "Genu", 4);
+				memcpy(&l->edx, amd ? "enti" : "ineI", 4);
+				memcpy(&l->ecx, amd ? "cAMD" : "ntel", 4);
+			}
+		}
+		for (uint32_t idx = 0xc0010000u; idx <= 0xc0010008u; idx++) {
+			int want = amd && idx <= 0xc0010007u ? SWH_OK : X86_GP;
+
+			st->gpr[R_AX] = st->gpr[R_DX] = 0x5555;
+			CU_ASSERT_EQUAL(run_msr(h, true, idx, 0x430076), want);
+			CU_ASSERT_EQUAL(run_msr(h, false, idx, 0), want);
+			if (want == SWH_OK)
+				CU_ASSERT_EQUAL(st->gpr[R_AX] | st->gpr[R_DX], 0);
+		}
+		cpuid_global = saved;
+	}
 	/* Ring 3: RDMSR is privileged. */
 	set_cpl(h, 3);
 	CU_ASSERT_EQUAL(run_msr(h, false, MSR_EFER, 0), X86_GP);
+	swh_free(h);
+}
+
+/* CR4.DE (the model has DE): accepted, and then DR4/DR5 are #UD instead of DR6/DR7. */
+static void test_cr4_de(void)
+{
+	struct swh *h = new_h(SWH_LONG64);
+	struct x86_state *st = &h->cpu.st;
+	static const uint8_t mov_cr4[] = { 0x0f, 0x22, 0xe0 };	/* mov cr4, rax */
+	static const uint8_t mov_dr4[] = { 0x0f, 0x21, 0xe0 };	/* mov rax, dr4 */
+
+	if (!(sw_cpuid_reg(1, 0, 3) & CPUID_1_EDX_DE)) {
+		/* The host lacks DE: then CR4.DE stays reserved. */
+		st->gpr[R_AX] = st->cr4 | X86_CR4_DE;
+		swh_load_code(h, CODE, mov_cr4, sizeof(mov_cr4));
+		CU_ASSERT_EQUAL(swh_step(h), X86_GP);
+		swh_free(h);
+		return;
+	}
+	swh_load_code(h, CODE, mov_dr4, sizeof(mov_dr4));
+	CU_ASSERT_EQUAL(swh_step(h), SWH_OK);
+	CU_ASSERT_EQUAL(st->gpr[R_AX] & 0xffff0ff0u, 0xffff0ff0u);	/* DR6 */
+	st->gpr[R_AX] = st->cr4 | X86_CR4_DE;
+	swh_load_code(h, CODE, mov_cr4, sizeof(mov_cr4));
+	CU_ASSERT_EQUAL(swh_step(h), SWH_OK);
+	CU_ASSERT(st->cr4 & X86_CR4_DE);
+	swh_load_code(h, CODE, mov_dr4, sizeof(mov_dr4));
+	CU_ASSERT_EQUAL(swh_step(h), X86_UD);
 	swh_free(h);
 }
 
@@ -1438,7 +1503,7 @@ int main(void)
 		{ "SYSCALL / SYSRET round trip", test_syscall },
 		{ "IN/OUT and the TSS I/O bitmap", test_io_bitmap },
 		{ "CPUID from the model", test_cpuid },
-		{ "RDMSR/WRMSR, TSC, SWAPGS", test_msr },
+		{ "RDMSR/WRMSR, TSC, SWAPGS", test_msr }, { "CR4.DE", test_cr4_de },
 		{ "real mode -> protected mode", test_real_to_prot },
 		{ "long mode activation, CR0/CR4 checks", test_long_mode_activation },
 		{ "segment loads, LAR/LSL/VERR/VERW", test_seg_loads },
