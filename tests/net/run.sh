@@ -1,0 +1,201 @@
+#!/bin/sh
+# Boot Debian's cloud kernel with virtio-net (user networking), virtio-rng
+# and virtio-console on each ENGINE and check what the guest and the host
+# saw (init.sh here is the guest side).
+#
+#   run.sh [--keep DIR] ENGINE...      ENGINE: sw, sw-nojit, kvm, qemu
+#
+# Per engine: the host serves a random page on 127.0.0.1:PORT (python3
+# http.server); the guest gets its address by DHCP from slirp, fetches the
+# page from 10.0.2.2:PORT and prints its sha256 (must be the page's); then
+# serves /data/fwd on guest port 8080, which the host fetches through
+# hostfwd=tcp:127.0.0.1:FWD-:8080 and compares; reads /dev/hwrng; writes
+# /data/hvc to /dev/hvc0, a file chardev on the host that must hold exactly
+# those bytes. Timeouts (seconds): sw 300, kvm 300, qemu 120, times
+# LINUX_TIMEOUT_SCALE (default 1).
+#
+# Exit status: 0 every engine asked for passed (or was skipped); 1 one
+# failed; 77 nothing ran; 99 bad usage.
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}" "${LINUX_TIMEOUT_SCALE:=1}"
+
+usage() { echo "usage: $0 [--keep DIR] ENGINE... (sw, sw-nojit, kvm, qemu)" >&2; exit 99; }
+keep=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--keep) [ $# -ge 2 ] || usage; keep=$2; shift ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -ge 1 ] || usage
+for e in "$@"; do case $e in sw | sw-nojit | kvm | qemu) ;; *) usage ;; esac; done
+
+command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found (the host's web server)"; exit 77; }
+kernel=$(sh "$here/../linux/fetch-kernel.sh")
+rc=$?
+[ $rc != 77 ] || { echo "SKIP: no Linux kernel to boot (see the line above)"; exit 77; }
+[ $rc = 0 ] && [ -f "$kernel" ] || { echo "fetch-kernel.sh failed ($rc)"; exit 99; }
+
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" || exit 99
+	work=$(cd "$keep" && pwd)
+else
+	work=$(mktemp -d) || exit 99
+fi
+srv_pid=
+cleanup() {
+	[ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null
+	[ -n "$keep" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sh "$here/mkinitrd.sh" "$kernel" "$work/initrd.cpio.gz"
+rc=$?
+[ $rc != 77 ] || { echo "SKIP: cannot build the initramfs (see the line above)"; exit 77; }
+[ $rc = 0 ] || { echo "mkinitrd.sh failed ($rc)"; exit 99; }
+. "$work/initrd.vars"
+initrd=$work/initrd.cpio.gz
+qemu=${QEMU_SYSTEM:-$(command -v qemu-system-x86_64)}
+
+# Free TCP ports on 127.0.0.1, as the kernel picks them.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+unusable() {
+	case $1 in
+	qemu)
+		[ -n "$qemu" ] && [ -x "$qemu" ] && return
+		echo "qemu-system-x86_64 not found (Debian: qemu-system-x86)" ;;
+	*)
+		[ -x "$TANDEM" ] || { echo "no tandem binary at $TANDEM"; return; }
+		line=$("$TANDEM" info 2>&1 | awk -v e="${1%-nojit}" '$1 == e { print }')
+		case $line in
+		*" usable "*) ;;
+		*) echo "engine ${1%-nojit} not usable here: ${line:-not in 'tandem info'}"; return ;;
+		esac
+		"$TANDEM" -netdev user,id=probe --version >/dev/null 2>"$work/probe.err" ||
+			echo "tandem has no user networking: $(cat "$work/probe.err")" ;;
+	esac
+}
+
+# Wait (at most $2 seconds) for the serial log to have a line matching $1.
+wait_line() {
+	n=0
+	while ! grep -q -- "$1" "$log" 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -le $(($2 * 5)) ] || return 1
+		kill -0 "$vm_pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+}
+
+boot() {
+	engine=$1 limit=$2
+	log=$work/$engine.serial hvc=$work/$engine.hvc err=$work/$engine.stderr
+	www=$work/www-$engine
+	rm -rf "$www" "$log" "$hvc"
+	mkdir -p "$www" || return 1
+	head -c 300000 /dev/urandom >"$www/page"
+	page_sha=$(sha256sum <"$www/page")
+	page_sha=${page_sha%% *}
+	port=$(free_port) fwd=$(free_port)
+	python3 -m http.server --bind 127.0.0.1 --directory "$www" "$port" \
+		>"$work/$engine.http.log" 2>&1 &
+	srv_pid=$!
+
+	net="-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$fwd-:8080 -device virtio-net-pci,netdev=n0"
+	net="$net -device virtio-rng-pci -device virtio-serial-pci -chardev file,id=c0,path=$hvc"
+	net="$net -device virtconsole,chardev=c0"
+	append="console=ttyS0 quiet panic=-1 tandem.port=$port"
+	case $engine in
+	qemu) cmd="$qemu -accel tcg -M pc -m 256 -no-reboot -display none -monitor none"
+	      cmd="$cmd -serial file:$log" ;;
+	*) a=$engine; [ "$engine" != sw-nojit ] || a=sw,jit=off
+	   cmd="$TANDEM --accel=$a -m 256M --no-reboot --serial file:$log" ;;
+	esac
+	echo "$cmd -kernel $kernel -initrd $initrd -append '$append' $net" >"$work/$engine.cmd"
+	t0=$(date +%s)
+	timeout -k 5 "$limit" $cmd -kernel "$kernel" -initrd "$initrd" -append "$append" $net \
+		</dev/null >"$work/$engine.stdout" 2>"$err" &
+	vm_pid=$!
+
+	why=
+	# The host's half of the hostfwd check, once the guest's httpd is up.
+	if wait_line 'TANDEM-NET: httpd listening' "$limit"; then
+		if python3 - "$fwd" "$work/$engine.fwd" <<'PY'
+import sys, urllib.request
+data = urllib.request.urlopen("http://127.0.0.1:%s/fwd" % sys.argv[1], timeout=60).read()
+open(sys.argv[2], "wb").write(data)
+PY
+		then
+			got=$(sha256sum <"$work/$engine.fwd")
+			[ "${got%% *}" = "$FWD_SHA256" ] ||
+				why="$why; hostfwd: got $(wc -c <"$work/$engine.fwd") bytes, wrong sha256"
+		else
+			why="$why; hostfwd: the host could not fetch 127.0.0.1:$fwd/fwd"
+		fi
+		echo "hostfwd checked" >"$www/done"
+	else
+		echo "no httpd" >"$www/done"
+		why="$why; the guest never said its httpd listens"
+	fi
+	wait "$vm_pid"
+	status=$?
+	wall=$(($(date +%s) - t0))
+	kill "$srv_pid" 2>/dev/null
+	wait "$srv_pid" 2>/dev/null
+	srv_pid=
+
+	norm=$log.norm
+	tr -d '\r' <"$log" >"$norm"
+	expect() { grep -q -x -E -- "$1" "$norm" || why="$why; missing: $1"; }
+	[ "$status" = 0 ] || why="$why; exit status $status"
+	expect 'TANDEM-NET: modules loaded'
+	expect 'TANDEM-NET: eth0 driver=virtio_net'
+	expect 'TANDEM-NET: dhcp ip=10\.0\.2\.15 router=10\.0\.2\.2 dns=10\.0\.2\.3'
+	expect "TANDEM-NET: wget page sha256=$page_sha bytes=300000"
+	expect 'TANDEM-NET: host says: hostfwd checked'
+	expect 'TANDEM-NET: rng current=virtio_rng\.[0-9]+'
+	expect 'TANDEM-NET: rng bytes=2048,2048 reads=differ nonzero=yes'
+	expect "TANDEM-NET: hvc0 wrote $HVC_BYTES bytes"
+	expect 'TANDEM-NET: poweroff'
+	! grep -q -E 'TANDEM-NET: FAIL|Kernel panic|Oops:|BUG:' "$norm" ||
+		why="$why; $(grep -m 1 -E 'TANDEM-NET: FAIL|Kernel panic|Oops:|BUG:' "$norm")"
+	got=$(sha256sum <"$hvc" 2>/dev/null)
+	[ "${got%% *}" = "$HVC_SHA256" ] ||
+		why="$why; hvc0 file: $(wc -c <"$hvc" 2>/dev/null || echo 0) bytes, want $HVC_BYTES with the guest's sha256"
+	why=${why#; }
+}
+
+pass=0 fail=0 skip=0
+for engine in "$@"; do
+	r=$(unusable "$engine")
+	if [ -n "$r" ]; then
+		echo "SKIP: net on $engine: $r"
+		skip=$((skip + 1))
+		continue
+	fi
+	case $engine in qemu) t=120 ;; *) t=300 ;; esac
+	boot "$engine" "$(awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }')"
+	if [ -z "$why" ]; then
+		echo "PASS: net on $engine (dhcp, wget 300000 bytes, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes; wall ${wall}s)"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: net on $engine: $why"
+		echo "  command: $(cat "$work/$engine.cmd")"
+		echo "  --- serial (last 25 lines):"
+		tail -n 25 "$norm" | sed 's/^/  | /'
+		echo "  --- stderr (last 15 lines):"
+		tail -n 15 "$err" | sed 's/^/  | /'
+		fail=$((fail + 1))
+	fi
+done
+[ -z "$keep" ] || echo "logs kept in $work"
+echo "net: $pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ] || exit 1
+[ $pass -gt 0 ] || exit 77
+exit 0
