@@ -21,6 +21,7 @@
 
 #include "devices/fw_cfg.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/memory.h"
 #include "machine/vm.h"
 
@@ -60,6 +61,7 @@ struct fw_dma_access {
 } __attribute__((packed));
 
 struct fw_cfg {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	struct fw_item *items;
 	unsigned nr_items;
@@ -392,6 +394,22 @@ static int fw_add_defaults(struct fw_cfg *fw, const char *cmdline, uint64_t ram_
 	return ret ?: fw_rebuild_dir(fw);
 }
 
+static void fw_cfg_dev_reset(struct device *dev)
+{
+	fw_cfg_reset(container_of(dev, struct fw_cfg, dev));
+}
+
+static void fw_cfg_dev_destroy(struct device *dev)
+{
+	fw_cfg_destroy(container_of(dev, struct fw_cfg, dev));
+}
+
+static const struct device_ops fw_cfg_dev_ops = {
+	.type = "fw_cfg",
+	.reset = fw_cfg_dev_reset,
+	.destroy = fw_cfg_dev_destroy,
+};
+
 struct fw_cfg *fw_cfg_create(struct vm *vm, const char *cmdline, uint64_t ram_size,
 			     unsigned nr_cpus)
 {
@@ -417,6 +435,7 @@ struct fw_cfg *fw_cfg_create(struct vm *vm, const char *cmdline, uint64_t ram_si
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &fw->dev, &fw_cfg_dev_ops, "fw_cfg");
 	return fw;
 
 err:
@@ -429,6 +448,7 @@ void fw_cfg_destroy(struct fw_cfg *fw)
 {
 	if (!fw)
 		return;
+	device_remove(&fw->dev);
 	for (unsigned i = 0; i < fw->nr_items; i++)
 		free(fw->items[i].data);
 	for (unsigned i = 0; i < fw->nr_files; i++)

@@ -15,6 +15,7 @@
 
 #include "devices/i8042.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/vm.h"
 
@@ -35,6 +36,7 @@
 #define OUTP_A20	0x02
 
 struct i8042 {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	unsigned irq;
 	uint8_t status;
@@ -273,6 +275,22 @@ void i8042_reset(struct i8042 *k)
 	kbc_update_irq(k);
 }
 
+static void i8042_dev_reset(struct device *dev)
+{
+	i8042_reset(container_of(dev, struct i8042, dev));
+}
+
+static void i8042_dev_destroy(struct device *dev)
+{
+	i8042_destroy(container_of(dev, struct i8042, dev));
+}
+
+static const struct device_ops i8042_dev_ops = {
+	.type = "i8042",
+	.reset = i8042_dev_reset,
+	.destroy = i8042_dev_destroy,
+};
+
 struct i8042 *i8042_create(struct vm *vm, uint16_t data_port, uint16_t cmd_port, unsigned irq)
 {
 	struct i8042 *k;
@@ -298,10 +316,14 @@ struct i8042 *i8042_create(struct vm *vm, uint16_t data_port, uint16_t cmd_port,
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &k->dev, &i8042_dev_ops, "i8042");
 	return k;
 }
 
 void i8042_destroy(struct i8042 *k)
 {
+	if (!k)
+		return;
+	device_remove(&k->dev);
 	free(k);
 }

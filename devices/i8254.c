@@ -29,6 +29,7 @@
 
 #include "devices/i8254.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
@@ -84,6 +85,7 @@ struct pit_channel {
 };
 
 struct i8254 {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	unsigned irq;
 	struct pit_channel ch[3];
@@ -539,6 +541,22 @@ uint64_t i8254_held_ticks(const struct i8254 *pit)
 	return pit->held;
 }
 
+static void i8254_dev_reset(struct device *dev)
+{
+	i8254_reset(container_of(dev, struct i8254, dev));
+}
+
+static void i8254_dev_destroy(struct device *dev)
+{
+	i8254_destroy(container_of(dev, struct i8254, dev));
+}
+
+static const struct device_ops i8254_dev_ops = {
+	.type = "i8254",
+	.reset = i8254_dev_reset,
+	.destroy = i8254_dev_destroy,
+};
+
 struct i8254 *i8254_create(struct vm *vm, uint16_t base, unsigned irq)
 {
 	struct i8254 *pit;
@@ -566,6 +584,7 @@ struct i8254 *i8254_create(struct vm *vm, uint16_t base, unsigned irq)
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &pit->dev, &i8254_dev_ops, "pit");
 	return pit;
 
 err_timer:
@@ -580,6 +599,7 @@ void i8254_destroy(struct i8254 *pit)
 {
 	if (!pit)
 		return;
+	device_remove(&pit->dev);
 	vm_timer_free(pit->timer);
 	free(pit);
 }

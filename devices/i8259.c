@@ -19,6 +19,7 @@
 
 #include "devices/i8259.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/vm.h"
 
@@ -38,6 +39,7 @@ struct pic_chip {
 };
 
 struct i8259 {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	struct pic_chip c[2];	/* master, slave */
 	bool out;		/* INTR pin as last reported */
@@ -447,6 +449,22 @@ uint8_t i8259_imr(const struct i8259 *p, unsigned chip)
 	return chip < 2 ? p->c[chip].imr : 0;
 }
 
+static void i8259_dev_reset(struct device *dev)
+{
+	i8259_reset(container_of(dev, struct i8259, dev));
+}
+
+static void i8259_dev_destroy(struct device *dev)
+{
+	i8259_destroy(container_of(dev, struct i8259, dev));
+}
+
+static const struct device_ops i8259_dev_ops = {
+	.type = "i8259",
+	.reset = i8259_dev_reset,
+	.destroy = i8259_dev_destroy,
+};
+
 struct i8259 *i8259_create(struct vm *vm)
 {
 	struct i8259 *p;
@@ -481,10 +499,14 @@ struct i8259 *i8259_create(struct vm *vm)
 		return NULL;
 	}
 	vm_set_intr_controller(vm, &pic_intr_ops, p);
+	device_add(vm, &p->dev, &i8259_dev_ops, "pic");
 	return p;
 }
 
 void i8259_destroy(struct i8259 *p)
 {
+	if (!p)
+		return;
+	device_remove(&p->dev);
 	free(p);
 }

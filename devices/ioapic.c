@@ -16,6 +16,7 @@
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/vm.h"
 
@@ -49,6 +50,7 @@
 #define NO_PIN			0xff
 
 struct ioapic {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	struct lapic *lapic;
 	uint8_t id, reset_id;
@@ -260,6 +262,22 @@ uint64_t ioapic_redir(const struct ioapic *io, unsigned pin)
 	return pin < IOAPIC_NR_PINS ? io->redir[pin] : 0;
 }
 
+static void ioapic_dev_reset(struct device *dev)
+{
+	ioapic_reset(container_of(dev, struct ioapic, dev));
+}
+
+static void ioapic_dev_destroy(struct device *dev)
+{
+	ioapic_destroy(container_of(dev, struct ioapic, dev));
+}
+
+static const struct device_ops ioapic_dev_ops = {
+	.type = "ioapic",
+	.reset = ioapic_dev_reset,
+	.destroy = ioapic_dev_destroy,
+};
+
 struct ioapic *ioapic_create(struct vm *vm, uint64_t base, uint8_t id,
 			     const unsigned isa_to_gsi[IOAPIC_NR_ISA_IRQS], struct lapic *lapic)
 {
@@ -323,10 +341,14 @@ struct ioapic *ioapic_create(struct vm *vm, uint64_t base, uint8_t id,
 	}
 	if (lapic)
 		lapic_set_eoi_handler(lapic, ioapic_eoi, io);
+	device_add(vm, &io->dev, &ioapic_dev_ops, "ioapic");
 	return io;
 }
 
 void ioapic_destroy(struct ioapic *io)
 {
+	if (!io)
+		return;
+	device_remove(&io->dev);
 	free(io);
 }

@@ -30,12 +30,14 @@
  * coalescing into one interrupt, as in i8254.c (QEMU's lost-tick policy).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/i8259.h"
 #include "devices/lapic.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
@@ -108,6 +110,7 @@ enum { SH_NONE, SH_SELF, SH_ALL, SH_OTHERS };
 #define ESR_ILLEGAL_REG		(1u << 7)
 
 struct lapic {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	struct i8259 *pic;
 	uint8_t id;
@@ -742,9 +745,26 @@ void lapic_set_eoi_handler(struct lapic *l, lapic_eoi_fn fn, void *opaque)
 	l->eoi_opaque = opaque;
 }
 
+static void lapic_dev_reset(struct device *dev)
+{
+	lapic_reset(container_of(dev, struct lapic, dev));
+}
+
+static void lapic_dev_destroy(struct device *dev)
+{
+	lapic_destroy(container_of(dev, struct lapic, dev));
+}
+
+static const struct device_ops lapic_dev_ops = {
+	.type = "lapic",
+	.reset = lapic_dev_reset,
+	.destroy = lapic_dev_destroy,
+};
+
 struct lapic *lapic_create(struct vm *vm, uint8_t apic_id, struct i8259 *pic)
 {
 	struct lapic *l = calloc(1, sizeof(*l));
+	char name[32];
 	int ret;
 
 	if (!l) {
@@ -770,6 +790,8 @@ struct lapic *lapic_create(struct vm *vm, uint8_t apic_id, struct i8259 *pic)
 		return NULL;
 	}
 	vm_set_intr_controller(vm, &lapic_intr_ops, l);
+	snprintf(name, sizeof(name), "lapic%u", apic_id);
+	device_add(vm, &l->dev, &lapic_dev_ops, name);
 	return l;
 }
 
@@ -777,6 +799,7 @@ void lapic_destroy(struct lapic *l)
 {
 	if (!l)
 		return;
+	device_remove(&l->dev);
 	vm_timer_free(l->timer);
 	free(l);
 }

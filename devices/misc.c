@@ -9,12 +9,14 @@
 
 #include "devices/misc.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 
 /* ---- isa-debug-exit ---------------------------------------------------- */
 
 struct misc_debug_exit {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 };
 
@@ -36,6 +38,16 @@ static const struct io_ops debug_exit_ops = {
 	.write = debug_exit_write,
 };
 
+static void misc_debug_exit_dev_destroy(struct device *dev)
+{
+	misc_debug_exit_destroy(container_of(dev, struct misc_debug_exit, dev));
+}
+
+static const struct device_ops misc_debug_exit_dev_ops = {
+	.type = "isa-debug-exit",
+	.destroy = misc_debug_exit_dev_destroy,
+};
+
 struct misc_debug_exit *misc_debug_exit_create(struct vm *vm, uint16_t base, uint16_t iosize)
 {
 	struct misc_debug_exit *d = calloc(1, sizeof(*d));
@@ -52,17 +64,22 @@ struct misc_debug_exit *misc_debug_exit_create(struct vm *vm, uint16_t base, uin
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &d->dev, &misc_debug_exit_dev_ops, "isa-debug-exit");
 	return d;
 }
 
 void misc_debug_exit_destroy(struct misc_debug_exit *d)
 {
+	if (!d)
+		return;
+	device_remove(&d->dev);
 	free(d);
 }
 
 /* ---- POST code port ---------------------------------------------------- */
 
 struct misc_post {
+	struct device dev;	/* first: the VM's device list */
 	uint8_t code;
 };
 
@@ -91,6 +108,22 @@ void misc_post_reset(struct misc_post *p)
 	p->code = 0;
 }
 
+static void misc_post_dev_reset(struct device *dev)
+{
+	misc_post_reset(container_of(dev, struct misc_post, dev));
+}
+
+static void misc_post_dev_destroy(struct device *dev)
+{
+	misc_post_destroy(container_of(dev, struct misc_post, dev));
+}
+
+static const struct device_ops misc_post_dev_ops = {
+	.type = "post",
+	.reset = misc_post_dev_reset,
+	.destroy = misc_post_dev_destroy,
+};
+
 struct misc_post *misc_post_create(struct vm *vm, uint16_t port)
 {
 	struct misc_post *p = calloc(1, sizeof(*p));
@@ -106,11 +139,15 @@ struct misc_post *misc_post_create(struct vm *vm, uint16_t port)
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &p->dev, &misc_post_dev_ops, "post");
 	return p;
 }
 
 void misc_post_destroy(struct misc_post *p)
 {
+	if (!p)
+		return;
+	device_remove(&p->dev);
 	free(p);
 }
 
@@ -128,6 +165,7 @@ void misc_post_destroy(struct misc_post *p)
 #define PM1_CNT_RW	0x1c03
 
 struct misc_acpi_pm {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	uint16_t sts, en, cnt;
 	uint64_t tmr_epoch;	/* timer overflows (bit 23 carries) already flagged */
@@ -224,6 +262,22 @@ void misc_acpi_pm_reset(struct misc_acpi_pm *pm)
 	pm->tmr_epoch = pm_ticks(pm) >> MISC_ACPI_PM_TMR_BITS;
 }
 
+static void misc_acpi_pm_dev_reset(struct device *dev)
+{
+	misc_acpi_pm_reset(container_of(dev, struct misc_acpi_pm, dev));
+}
+
+static void misc_acpi_pm_dev_destroy(struct device *dev)
+{
+	misc_acpi_pm_destroy(container_of(dev, struct misc_acpi_pm, dev));
+}
+
+static const struct device_ops misc_acpi_pm_dev_ops = {
+	.type = "acpi-pm",
+	.reset = misc_acpi_pm_dev_reset,
+	.destroy = misc_acpi_pm_dev_destroy,
+};
+
 struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 {
 	struct misc_acpi_pm *pm = calloc(1, sizeof(*pm));
@@ -241,11 +295,15 @@ struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base)
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &pm->dev, &misc_acpi_pm_dev_ops, "acpi-pm");
 	return pm;
 }
 
 void misc_acpi_pm_destroy(struct misc_acpi_pm *pm)
 {
+	if (!pm)
+		return;
+	device_remove(&pm->dev);
 	free(pm);
 }
 
@@ -255,6 +313,7 @@ void misc_acpi_pm_destroy(struct misc_acpi_pm *pm)
 #define PORT92_A20	0x02
 
 struct misc_port92 {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	uint8_t val;		/* bit 0 always reads 0 once the reset is taken */
 };
@@ -286,6 +345,22 @@ void misc_port92_reset(struct misc_port92 *p)
 	p->val = PORT92_A20;
 }
 
+static void misc_port92_dev_reset(struct device *dev)
+{
+	misc_port92_reset(container_of(dev, struct misc_port92, dev));
+}
+
+static void misc_port92_dev_destroy(struct device *dev)
+{
+	misc_port92_destroy(container_of(dev, struct misc_port92, dev));
+}
+
+static const struct device_ops misc_port92_dev_ops = {
+	.type = "port92",
+	.reset = misc_port92_dev_reset,
+	.destroy = misc_port92_dev_destroy,
+};
+
 struct misc_port92 *misc_port92_create(struct vm *vm, uint16_t port)
 {
 	struct misc_port92 *p = calloc(1, sizeof(*p));
@@ -303,11 +378,15 @@ struct misc_port92 *misc_port92_create(struct vm *vm, uint16_t port)
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &p->dev, &misc_port92_dev_ops, "port92");
 	return p;
 }
 
 void misc_port92_destroy(struct misc_port92 *p)
 {
+	if (!p)
+		return;
+	device_remove(&p->dev);
 	free(p);
 }
 
@@ -316,6 +395,7 @@ void misc_port92_destroy(struct misc_port92 *p)
 #define RCR_RST_CPU	0x04	/* bit 1 (SYS_RST, hard reset) changes nothing here */
 
 struct misc_rcr {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	uint8_t val;
 };
@@ -347,6 +427,22 @@ void misc_rcr_reset(struct misc_rcr *r)
 	r->val = 0;
 }
 
+static void misc_rcr_dev_reset(struct device *dev)
+{
+	misc_rcr_reset(container_of(dev, struct misc_rcr, dev));
+}
+
+static void misc_rcr_dev_destroy(struct device *dev)
+{
+	misc_rcr_destroy(container_of(dev, struct misc_rcr, dev));
+}
+
+static const struct device_ops misc_rcr_dev_ops = {
+	.type = "reset-control",
+	.reset = misc_rcr_dev_reset,
+	.destroy = misc_rcr_dev_destroy,
+};
+
 struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port)
 {
 	struct misc_rcr *r = calloc(1, sizeof(*r));
@@ -363,10 +459,14 @@ struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port)
 		errno = -ret;
 		return NULL;
 	}
+	device_add(vm, &r->dev, &misc_rcr_dev_ops, "reset-control");
 	return r;
 }
 
 void misc_rcr_destroy(struct misc_rcr *r)
 {
+	if (!r)
+		return;
+	device_remove(&r->dev);
 	free(r);
 }

@@ -21,6 +21,7 @@
 
 #include "devices/rtc.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
 #include "machine/timer.h"
@@ -69,6 +70,7 @@ enum {
 #define REG_D_VRT	0x80
 
 struct rtc {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	unsigned irq;
 	uint8_t index;
@@ -513,6 +515,22 @@ void rtc_cmos_set(struct rtc *r, unsigned idx, uint8_t val)
 		r->cmos[idx] = val;
 }
 
+static void rtc_dev_reset(struct device *dev)
+{
+	rtc_reset(container_of(dev, struct rtc, dev));
+}
+
+static void rtc_dev_destroy(struct device *dev)
+{
+	rtc_destroy(container_of(dev, struct rtc, dev));
+}
+
+static const struct device_ops rtc_dev_ops = {
+	.type = "mc146818rtc",
+	.reset = rtc_dev_reset,
+	.destroy = rtc_dev_destroy,
+};
+
 struct rtc *rtc_create(struct vm *vm, uint16_t base, unsigned irq)
 {
 	struct timespec ts;
@@ -542,6 +560,7 @@ struct rtc *rtc_create(struct vm *vm, uint16_t base, unsigned irq)
 	ret = pio_register(vm, base, 2, &rtc_ops, r, "rtc");
 	if (ret < 0)
 		goto err_timer;
+	device_add(vm, &r->dev, &rtc_dev_ops, "rtc");
 	return r;
 
 err_timer:
@@ -556,6 +575,7 @@ void rtc_destroy(struct rtc *r)
 {
 	if (!r)
 		return;
+	device_remove(&r->dev);
 	vm_timer_free(r->timer);
 	free(r);
 }

@@ -16,11 +16,13 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/uart8250.h"
 #include "machine/bus.h"
+#include "machine/device.h"
 #include "machine/chardev.h"
 #include "machine/irq.h"
 #include "machine/timer.h"
@@ -88,6 +90,7 @@ enum {
 #define MSR_DELTAS	0x0f
 
 struct uart8250 {
+	struct device dev;	/* first: the VM's device list */
 	struct vm *vm;
 	struct chardev *cd;
 	uint16_t base;
@@ -421,9 +424,26 @@ void uart8250_reset(struct uart8250 *u)
 	uart_pull_input(u);
 }
 
+static void uart8250_dev_reset(struct device *dev)
+{
+	uart8250_reset(container_of(dev, struct uart8250, dev));
+}
+
+static void uart8250_dev_destroy(struct device *dev)
+{
+	uart8250_destroy(container_of(dev, struct uart8250, dev));
+}
+
+static const struct device_ops uart8250_dev_ops = {
+	.type = "uart8250",
+	.reset = uart8250_dev_reset,
+	.destroy = uart8250_dev_destroy,
+};
+
 struct uart8250 *uart8250_create(struct vm *vm, uint16_t base, unsigned irq, struct chardev *cd)
 {
 	struct uart8250 *u;
+	char name[32];
 	int ret;
 
 	u = calloc(1, sizeof(*u));
@@ -447,6 +467,9 @@ struct uart8250 *uart8250_create(struct vm *vm, uint16_t base, unsigned irq, str
 		goto err_timer;
 	if (cd)
 		chardev_set_receiver(cd, &uart_receiver, u);
+	/* COM1 at 0x3f8, COM2 at 0x2f8 ...: the name says which. */
+	snprintf(name, sizeof(name), "serial@%#x", base);
+	device_add(vm, &u->dev, &uart8250_dev_ops, name);
 	return u;
 
 err_timer:
@@ -461,6 +484,7 @@ void uart8250_destroy(struct uart8250 *u)
 {
 	if (!u)
 		return;
+	device_remove(&u->dev);
 	if (u->cd)
 		chardev_set_receiver(u->cd, NULL, NULL);
 	vm_timer_free(u->rx_timer);

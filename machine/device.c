@@ -48,6 +48,21 @@ void device_add(struct vm *vm, struct device *dev, const struct device_ops *ops,
 	*p = dev;
 }
 
+void device_remove(struct device *dev)
+{
+	struct device **p;
+
+	if (!dev->vm)
+		return;
+	for (p = &dev->vm->devices; *p; p = &(*p)->next) {
+		if (*p == dev) {
+			*p = dev->next;
+			break;
+		}
+	}
+	dev->next = NULL;
+}
+
 void device_reset_all(struct vm *vm)
 {
 	for (struct device *d = vm->devices; d; d = d->next)

@@ -55,6 +55,12 @@ struct device {
 /* Hand @dev to @vm (named @name, truncated to fit). Never fails. */
 void device_add(struct vm *vm, struct device *dev, const struct device_ops *ops,
 		const char *name);
+/*
+ * Take @dev off its VM's list (not there: nothing happens). For a typed
+ * destroy called directly (unit tests, a failed creation) so the list
+ * never holds a freed device; device_destroy_all() unlinks by itself.
+ */
+void device_remove(struct device *dev);
 /* Every device's reset, in creation order (vm->lock held). */
 void device_reset_all(struct vm *vm);
 /* Every device's destroy, in reverse creation order; the list is empty after. */

@@ -14,7 +14,7 @@
  *   0x08000-0x08fff  a boot stack (RSP = 0x9000; the kernel sets its own)
  *   0x10000          struct boot_params ("zero page"), RSI at entry
  *   0x20000          kernel command line (at most cmdline_size bytes + NUL)
- *   0xe0000-0xfffff  ACPI tables (machine/acpi.h), e820-reserved
+ *   0xe0000-0xfffff  ACPI tables (the board's, board/acpi.h), e820-reserved
  *   0x100000         the protected-mode kernel; entry startup_64 = +0x200
  *   top of low RAM   the initrd, page-aligned, below initrd_addr_max and
  *                    above the kernel's init_size window

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "machine/acpi.h"
 #include "machine/e820.h"
 #include "machine/linuxboot.h"
 #include "machine/loader.h"
@@ -98,6 +97,7 @@ struct bz_plan {
 	uint64_t kernel_end;		/* end of what the kernel may touch at boot */
 	uint64_t initrd_addr;
 	size_t cmdline_len;
+	uint64_t rsdp;			/* the board's ACPI tables; 0: none */
 	unsigned nr_e820;
 	struct e820_entry e820[E820_MAX_ENTRIES];
 };
@@ -374,7 +374,7 @@ static void write_boot_params(uint8_t *bp, const uint8_t *img, const struct ldr_
 	put64(bp + HDR_SUBARCH_DATA, 0);
 	put64(bp + HDR_SETUP_DATA, 0);
 	if (p->version >= VERSION_ACPI_RSDP)
-		put64(bp + BP_ACPI_RSDP_ADDR, ACPI_RSDP_ADDR);
+		put64(bp + BP_ACPI_RSDP_ADDR, p->rsdp);
 
 	bp[BP_E820_ENTRIES] = (uint8_t)p->nr_e820;
 	for (unsigned i = 0; i < p->nr_e820 && i < BP_E820_MAX; i++) {
@@ -417,7 +417,6 @@ int ldr_bzimage(struct vm *vm, const uint8_t *img, size_t size, const struct loa
 		const struct ldr_blob *initrd, struct x86_state *boot, char *err, size_t errlen)
 {
 	static const uint64_t gdt[] = { 0, 0, GDT_CODE64, GDT_DATA };
-	unsigned nr_cpus = vm->cfg.smp ? vm->cfg.smp : 1;
 	struct bz_plan p;
 	uint8_t *low;
 	int ret;
@@ -429,7 +428,7 @@ int ldr_bzimage(struct vm *vm, const uint8_t *img, size_t size, const struct loa
 	if (ret)
 		return ret;
 	/* Checks its own arguments before writing anything: the last thing that may fail. */
-	ret = acpi_build(vm, nr_cpus, err, errlen);
+	ret = vm_firmware_tables(vm, &p.rsdp, err, errlen);
 	if (ret)
 		return ret;
 

@@ -26,7 +26,7 @@
  * only written for the ELF64 entry, but the whole range is refused to
  * kernel segments for both formats so the two boot paths share one rule.
  * [0, 0x1000) (real-mode IVT) stays usable; [0x9fc00, 0x100000) is the
- * EBDA/VGA/BIOS/ACPI area (machine/e820.h, machine/acpi.h).
+ * EBDA/VGA/BIOS/ACPI area (machine/e820.h, board/acpi.h).
  */
 #define LDR_BOOT_AREA_START	0x1000ull
 #define LDR_BOOT_AREA_END	0x100000ull

@@ -17,9 +17,9 @@
 #include <glib.h>
 
 #include "accel/accel.h"
-#include "machine/board.h"
 #include "machine/chardev.h"
 #include "machine/cpuid.h"
+#include "machine/device.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 
@@ -141,9 +141,9 @@ static void vm_reset(struct vm *vm)
 	char err[256];
 
 	pthread_mutex_lock(&vm->lock);
-	board_reset(vm);
+	device_reset_all(vm);
 	pthread_mutex_unlock(&vm->lock);
-	if (board_load(vm, err, sizeof(err))) {
+	if (vm->board_ops->load(vm, err, sizeof(err))) {
 		fprintf(stderr, "tandem: reset: %s\n", err);
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 		return;
@@ -411,8 +411,16 @@ static int check_outputs(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+int vm_firmware_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	*rsdp = 0;
+	if (!vm->board_ops || !vm->board_ops->firmware_tables)
+		return 0;
+	return vm->board_ops->firmware_tables(vm, rsdp, err, errlen);
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
-	      char *err, size_t errlen)
+	      const struct vm_board *board, char *err, size_t errlen)
 {
 	int ret;
 
@@ -422,6 +430,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 		return ret;
 	vm->cfg = *cfg;
 	vm->accel = accel;
+	vm->board_ops = board;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->halt_lock, NULL);
 	pthread_cond_init(&vm->halt_cond, NULL);
@@ -441,10 +450,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 			 strerror(-ret));
 		goto err_destroy;
 	}
-	ret = board_create(vm, err, errlen);
+	ret = board->create(vm, err, errlen);
 	if (ret)
 		goto err_destroy;
-	ret = board_load(vm, err, errlen);
+	ret = board->load(vm, err, errlen);
 	if (ret)
 		goto err_destroy;
 
@@ -541,7 +550,9 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus[i]);
 	}
 	vm->nr_vcpus = 0;
-	board_destroy(vm);
+	device_destroy_all(vm);
+	if (vm->board_ops && vm->board_ops->destroy)
+		vm->board_ops->destroy(vm);
 	if (vm->accel_data)
 		vm->accel->vm_destroy(vm);
 	vm_timers_free(vm);

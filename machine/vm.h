@@ -76,6 +76,30 @@ struct vcpu {
 	char error[512];	/* why, for VCPU_STOP_ERROR */
 };
 
+/*
+ * The board: what composes a machine around this core (board/, e.g. the
+ * PC's). vm_create() calls create() once guest RAM and the engine's VM
+ * exist, then load(); a guest reset runs device_reset_all() and load()
+ * again; vm_destroy() calls destroy() after device_destroy_all(). The
+ * core never names a device: the board creates them (machine/device.h).
+ */
+struct vm_board {
+	const char *name;
+	/* Devices and back ends. 0, or -errno with one line in @err. */
+	int (*create)(struct vm *vm, char *err, size_t errlen);
+	/* (Re)load the boot image into RAM and fill vm->boot. */
+	int (*load)(struct vm *vm, char *err, size_t errlen);
+	/* What the board holds besides its devices (they are gone already). */
+	void (*destroy)(struct vm *vm);
+	/*
+	 * Write the firmware tables (ACPI) into guest RAM; the loaders call
+	 * it through vm_firmware_tables() as their last step that may fail.
+	 * 0 with the RSDP's address in *rsdp, or -errno with one line.
+	 * NULL: the board has none (*rsdp = 0).
+	 */
+	int (*firmware_tables)(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen);
+};
+
 /* How the VM ended; the process exit status comes from here. */
 enum vm_exit_kind {
 	VM_EXIT_NONE,
@@ -131,13 +155,16 @@ struct vm {
 	uint64_t clock_base_ns;
 
 	FILE *trace;			/* NULL when no --trace */
+	const struct vm_board *board_ops;	/* what vm_create() was given */
 	void *board;			/* board private data */
 	void *fallback;			/* the emulating engine's data, see accel_ops.emulate */
 };
 
-/* Build the VM on @accel; on failure one line in @err and -errno. */
+/* Build the VM on @accel, composed by @board; on failure one line in @err and -errno. */
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops *accel,
-	      char *err, size_t errlen);
+	      const struct vm_board *board, char *err, size_t errlen);
+/* The board's firmware_tables(), or 0 with *rsdp = 0 when it has none. */
+int vm_firmware_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 /* Run until the guest ends; returns the process exit status. */
 int vm_run(struct vm *vm);

@@ -4,7 +4,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *     -I. -o loader-fuzz tests/unit/loader-fuzz.c machine/loader*.c \
- *     machine/memory.c machine/x86_state.c machine/e820.c machine/acpi.c -lelf
+ *     machine/memory.c machine/x86_state.c machine/e820.c board/acpi.c -lelf
  *   mkdir -p corpus && TANDEM_LOADER_SEEDS=corpus tests/unit/test_loader
  *   ./loader-fuzz -max_total_time=300 corpus
  *

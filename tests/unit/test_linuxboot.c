@@ -16,7 +16,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "machine/acpi.h"
+#include "board/acpi.h"
 #include "machine/e820.h"
 #include "machine/linuxboot.h"
 #include "machine/loader.h"
@@ -59,9 +59,24 @@ static const char *write_file(const char *name, const void *data, size_t len)
 	return path;
 }
 
+/* The PC board's tables, as the loaders get them (board/pc.c does the same). */
+static int test_firmware_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	int ret = acpi_build(vm, vm->cfg.smp ? vm->cfg.smp : 1, err, errlen);
+
+	*rsdp = ret ? 0 : ACPI_RSDP_ADDR;
+	return ret;
+}
+
+static const struct vm_board test_board = {
+	.name = "test",
+	.firmware_tables = test_firmware_tables,
+};
+
 static void vm_setup(struct vm *vm, uint64_t ram)
 {
 	memset(vm, 0, sizeof(*vm));
+	vm->board_ops = &test_board;
 	CU_ASSERT_FATAL(vm_mem_init(vm, ram) == 0);
 	/* Garbage in the first 64 MiB, so that "zeroed" and "untouched" mean something. */
 	memset(vm->ram[0].host, 0xcc, vm->ram[0].size < 64 * MiB ? vm->ram[0].size : 64 * MiB);

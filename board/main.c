@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "accel/accel.h"
+#include "board/board.h"
 #include "config.h"
 #include "machine/vm.h"
 
@@ -603,7 +604,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "tandem: %s\n", why);
-	if (vm_create(&vm, &cfg, accel, err, sizeof(err))) {
+	if (vm_create(&vm, &cfg, accel, &pc_board, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}

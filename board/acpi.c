@@ -2,7 +2,7 @@
 /*
  * ACPI tables for the pc board: RSDP, XSDT/RSDT, FADT, FACS, a minimal
  * DSDT and the MADT. Layouts and the platform they describe are in
- * machine/acpi.h; field offsets below follow the ACPI 6.x specification
+ * board/acpi.h; field offsets below follow the ACPI 6.x specification
  * (sections 5.2.5 - 5.2.12), which keeps every older revision's layout as
  * a prefix. All multi-byte fields are little-endian.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "devices/misc.h"
-#include "machine/acpi.h"
+#include "board/acpi.h"
 #include "machine/memory.h"
 #include "machine/vm.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#ifndef TANDEM_ACPI_H
-#define TANDEM_ACPI_H
+#ifndef TANDEM_BOARD_ACPI_H
+#define TANDEM_BOARD_ACPI_H
 /*
  * ACPI tables of the pc board (ACPI 2.0+ layouts, FADT revision 6),
  * written into guest RAM inside the BIOS area that e820 reports reserved:

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The pc board: the device table, walked by board_create(), and the boot
- * image. Ports and IRQ lines are the PC's; where a choice exists we take
- * QEMU's, so test kernels written for QEMU run unchanged.
+ * The pc board: the device table, walked by pc_create(), the ACPI tables
+ * and the boot image. Ports and IRQ lines are the PC's; where a choice
+ * exists we take QEMU's, so test kernels written for QEMU run unchanged.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,49 +17,25 @@
 #include "devices/misc.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
-#include "machine/board.h"
+#include "board/acpi.h"
+#include "board/board.h"
 #include "machine/chardev.h"
+#include "machine/device.h"
 #include "machine/loader.h"
 #include "machine/vm.h"
 
 /*
- * One row per device: where it sits and how to make, reset and free it.
- * The wrappers adapt each device's typed constructor to the table.
+ * One row per device: where it sits and how to make it. Each constructor
+ * registers its device with the VM (machine/device.h), which resets and
+ * destroys it from then on; the board only keeps the pointers it wires
+ * other devices to.
  */
 struct board_dev {
 	const char *name;
 	uint16_t port;
 	int irq;
 	void *(*create)(struct vm *vm, const struct board_dev *d);
-	void (*reset)(void *dev);
-	void (*destroy)(void *dev);
 };
-
-#define DEV_HOOKS(prefix, type)						\
-	static void prefix##_reset_hook(void *d) { prefix##_reset((struct type *)d); }	\
-	static void prefix##_destroy_hook(void *d) { prefix##_destroy((struct type *)d); }
-
-DEV_HOOKS(i8259, i8259)
-DEV_HOOKS(i8254, i8254)
-DEV_HOOKS(rtc, rtc)
-DEV_HOOKS(i8042, i8042)
-DEV_HOOKS(uart8250, uart8250)
-DEV_HOOKS(misc_post, misc_post)
-DEV_HOOKS(misc_acpi_pm, misc_acpi_pm)
-DEV_HOOKS(misc_port92, misc_port92)
-DEV_HOOKS(misc_rcr, misc_rcr)
-DEV_HOOKS(lapic, lapic)
-DEV_HOOKS(ioapic, ioapic)
-
-static void debug_exit_destroy_hook(void *d)
-{
-	misc_debug_exit_destroy(d);
-}
-
-static void fw_cfg_destroy_hook(void *d)
-{
-	fw_cfg_destroy(d);
-}
 
 static void *create_pic(struct vm *vm, const struct board_dev *d)
 {
@@ -71,7 +47,7 @@ static void *create_pic(struct vm *vm, const struct board_dev *d)
  * pair, the local APIC that takes the CPU's INTR from it (LINT0, virtual
  * wire until the guest enables the APIC), the I/O APIC that sends the ISA
  * lines to the local APIC. Rows 0-2 of pc_devices[]; the ACPI MADT
- * (machine/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
+ * (board/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
  */
 enum { ROW_PIC, ROW_LAPIC, ROW_IOAPIC };
 
@@ -147,21 +123,19 @@ static void *create_com1(struct vm *vm, const struct board_dev *d)
 
 /* The interrupt controller comes first: the others connect to its lines. */
 static const struct board_dev pc_devices[] = {
-	{ "i8259 PIC pair", 0x20, -1, create_pic, i8259_reset_hook, i8259_destroy_hook },
-	{ "local APIC", 0, -1, create_lapic, lapic_reset_hook, lapic_destroy_hook },
-	{ "I/O APIC", 0, -1, create_ioapic, ioapic_reset_hook, ioapic_destroy_hook },
-	{ "i8254 PIT", 0x40, 0, create_pit, i8254_reset_hook, i8254_destroy_hook },
-	{ "mc146818 RTC", 0x70, 8, create_rtc, rtc_reset_hook, rtc_destroy_hook },
-	{ "i8042", 0x60, 1, create_kbc, i8042_reset_hook, i8042_destroy_hook },
-	{ "isa-debug-exit", 0xf4, -1, create_debug_exit, NULL, debug_exit_destroy_hook },
-	{ "POST port", 0x80, -1, create_post, misc_post_reset_hook, misc_post_destroy_hook },
-	{ "port 92", 0x92, -1, create_port92, misc_port92_reset_hook, misc_port92_destroy_hook },
-	{ "ACPI PM", 0x600, -1, create_acpi_pm, misc_acpi_pm_reset_hook,
-	  misc_acpi_pm_destroy_hook },
-	{ "reset control", 0xcf9, -1, create_rcr, misc_rcr_reset_hook, misc_rcr_destroy_hook },
-	{ "fw_cfg", 0x510, -1, create_fw_cfg, NULL, fw_cfg_destroy_hook },
-	{ "16550A UART (COM1)", 0x3f8, 4, create_com1, uart8250_reset_hook,
-	  uart8250_destroy_hook },
+	{ "i8259 PIC pair", 0x20, -1, create_pic },
+	{ "local APIC", 0, -1, create_lapic },
+	{ "I/O APIC", 0, -1, create_ioapic },
+	{ "i8254 PIT", 0x40, 0, create_pit },
+	{ "mc146818 RTC", 0x70, 8, create_rtc },
+	{ "i8042", 0x60, 1, create_kbc },
+	{ "isa-debug-exit", 0xf4, -1, create_debug_exit },
+	{ "POST port", 0x80, -1, create_post },
+	{ "port 92", 0x92, -1, create_port92 },
+	{ "ACPI PM", 0x600, -1, create_acpi_pm },
+	{ "reset control", 0xcf9, -1, create_rcr },
+	{ "fw_cfg", 0x510, -1, create_fw_cfg },
+	{ "16550A UART (COM1)", 0x3f8, 4, create_com1 },
 };
 #define NR_PC_DEVICES (sizeof(pc_devices) / sizeof(pc_devices[0]))
 
@@ -176,7 +150,7 @@ static void *board_row(struct vm *vm, unsigned row)
 	return b->dev[row];
 }
 
-int board_create(struct vm *vm, char *err, size_t errlen)
+static int pc_create(struct vm *vm, char *err, size_t errlen)
 {
 	struct pc_board *b = calloc(1, sizeof(*b));
 
@@ -197,16 +171,7 @@ int board_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-void board_reset(struct vm *vm)
-{
-	struct pc_board *b = vm->board;
-
-	for (size_t i = 0; i < NR_PC_DEVICES; i++)
-		if (b->dev[i] && pc_devices[i].reset)
-			pc_devices[i].reset(b->dev[i]);
-}
-
-int board_load(struct vm *vm, char *err, size_t errlen)
+static int pc_load(struct vm *vm, char *err, size_t errlen)
 {
 	struct loader_args a = {
 		.kernel = vm->cfg.kernel,
@@ -221,18 +186,33 @@ int board_load(struct vm *vm, char *err, size_t errlen)
 	return loader_load(vm, &a, &vm->boot, err, errlen);
 }
 
-void board_destroy(struct vm *vm)
+static void pc_destroy(struct vm *vm)
 {
 	struct pc_board *b = vm->board;
 
+	/* The devices went first (device_destroy_all()): nothing reads the chardev now. */
 	if (!b)
 		return;
-	for (size_t i = NR_PC_DEVICES; i-- > 0;)
-		if (b->dev[i])
-			pc_devices[i].destroy(b->dev[i]);
 	if (vm->serial)
 		chardev_close(vm->serial);
 	vm->serial = NULL;
 	free(b);
 	vm->board = NULL;
 }
+
+/* The ACPI tables, for the loaders (vm_firmware_tables()). */
+static int pc_firmware_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	int ret = acpi_build(vm, vm->cfg.smp ? vm->cfg.smp : 1, err, errlen);
+
+	*rsdp = ret ? 0 : ACPI_RSDP_ADDR;
+	return ret;
+}
+
+const struct vm_board pc_board = {
+	.name = "pc",
+	.create = pc_create,
+	.load = pc_load,
+	.destroy = pc_destroy,
+	.firmware_tables = pc_firmware_tables,
+};
