@@ -1,0 +1,204 @@
+#!/bin/sh
+# virtio-blk with Linux: on each engine (sw, sw jit=off, kvm, and QEMU TCG
+# where installed), boot the test kernel with the virtio modules in its
+# initramfs (tests/linux/vblk-init.sh) and three disks:
+#   vda  ext4 made here with mkfs.ext4 -d (no root needed), read and written
+#   vdb  raw, readonly=on: the guest sees it read-only, the file is unchanged
+#   vdc  raw, snapshot=on: the guest reads its own write, the file is unchanged
+# After poweroff the files the guest wrote are in the image (debugfs).
+# The crash test: the guest writes a file and fsyncs it, the engine is
+# killed with SIGKILL, and the file is in the image (after e2fsck replays
+# the journal). And a second writer on one image is refused.
+#
+#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu
+#
+# Environment: TANDEM, top_srcdir, top_builddir, QEMU_SYSTEM, LINUX_KERNEL,
+# TANDEM_CACHE, LINUX_TIMEOUT_SCALE (as tests/linux/run.sh), KEEP=DIR to keep
+# the work files. Exit: 0 passed (engines that cannot run here skipped),
+# 1 failed, 77 nothing could run (the reason is printed).
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$here/..}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
+: "${LINUX_TIMEOUT_SCALE:=1}"
+cache=${TANDEM_CACHE:-/var/cache/tandem}
+engines=${*:-sw sw-nojit kvm qemu}
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+for t in mkfs.ext4 debugfs e2fsck dpkg-deb cpio gzip sha256sum timeout; do
+	command -v $t >/dev/null 2>&1 || PATH=$PATH:/sbin:/usr/sbin
+	command -v $t >/dev/null 2>&1 || skip "$t not found (Debian: e2fsprogs, dpkg, cpio, gzip, coreutils)"
+done
+bb=${BUSYBOX:-/bin/busybox}
+[ -x "$bb" ] || skip "$bb not found (Debian: busybox-static)"
+
+if [ -n "$LINUX_KERNEL" ]; then
+	kernel=$LINUX_KERNEL
+else
+	kernel=$(sh "$top_srcdir/tests/linux/fetch-kernel.sh") || skip "no Linux kernel (see above)"
+fi
+krel=${kernel##*/vmlinuz-}
+deb=$(ls "$cache"/linux-image-"$krel"_*.deb 2>/dev/null | head -n 1)
+[ -n "$deb" ] || skip "no $cache/linux-image-${krel}_*.deb for the virtio modules"
+
+if [ -n "$KEEP" ]; then
+	mkdir -p "$KEEP" && work=$(cd "$KEEP" && pwd) || exit 99
+else
+	work=$(mktemp -d) || exit 99
+	trap 'rm -rf "$work"' EXIT
+fi
+trap 'exit 130' INT TERM
+
+# --- the initramfs: busybox, the modules, /init ---------------------------
+root=$work/initrd
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/mnt" \
+	"$root/lib/modules" "$work/deb" || exit 99
+dpkg-deb -x "$deb" "$work/deb" || skip "dpkg-deb -x $deb failed"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+	ko=$(find "$work/deb/lib/modules" -name "$m.ko" | head -n 1)
+	[ -n "$ko" ] || skip "$m.ko not in $deb (compressed modules are not supported here)"
+	cp "$ko" "$root/lib/modules/" || exit 99
+done
+rm -rf "$work/deb"
+cp "$bb" "$root/bin/busybox" || exit 99
+for a in $("$bb" --list); do
+	[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
+done
+cp "$here/linux/vblk-init.sh" "$root/init" && chmod 755 "$root/init" || exit 99
+initrd=$work/initrd.cpio.gz
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$initrd" ||
+	exit 99
+
+qemu=${QEMU_SYSTEM:-$(command -v qemu-system-x86_64)}
+fails=0 ran=0
+
+# Fresh disks for one boot: vda ext4 with /hello.txt, vdb and vdc raw with a pattern.
+make_disks() {
+	rm -rf "$work/fs" "$work"/*.img
+	mkdir -p "$work/fs" && echo "hello-from-host" >"$work/fs/hello.txt" || return 1
+	mkfs.ext4 -q -F -d "$work/fs" "$work/vda.img" 64M >/dev/null 2>&1 || return 1
+	head -c 1048576 /dev/urandom >"$work/vdb.img" && cp "$work/vdb.img" "$work/vdb.orig" &&
+		head -c 1048576 /dev/urandom >"$work/vdc.img" &&
+		cp "$work/vdc.img" "$work/vdc.orig"
+}
+
+# The engine's command line (serial to $1, kernel parameters $2).
+engine_cmd() {
+	case $engine in
+	qemu)
+		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot -display none -monitor none" \
+			"-serial file:'$1' -kernel '$kernel' -initrd '$initrd' -append '$2'" \
+			"-drive file='$work/vda.img',format=raw,if=virtio" \
+			"-drive file='$work/vdb.img',format=raw,if=virtio,readonly=on" \
+			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
+	*)
+		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
+		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial 'file:$1'" \
+			"--kernel '$kernel' --initrd '$initrd' --append '$2'" \
+			"-hda '$work/vda.img'" \
+			"-drive file='$work/vdb.img',if=none,id=ro0,readonly=on" \
+			"-device virtio-blk-pci,drive=ro0" \
+			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
+	esac
+}
+
+unusable() {
+	case $engine in
+	qemu) [ -n "$qemu" ] && [ -x "$qemu" ] || echo "qemu-system-x86_64 not found" ;;
+	*)
+		[ -x "$TANDEM" ] || { echo "no tandem at $TANDEM"; return; }
+		e=${engine%-nojit}
+		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
+			echo "engine $e not usable here"
+		;;
+	esac
+}
+
+bad() { echo "FAIL $engine: $*"; ok=0; }
+
+for engine in $engines; do
+	why=$(unusable)
+	if [ -n "$why" ]; then
+		echo "SKIP $engine: $why"
+		continue
+	fi
+	ran=$((ran + 1))
+	limit=$((300 * LINUX_TIMEOUT_SCALE))
+	token=tok$$x$(date +%s)
+	ok=1
+
+	# --- write, poweroff, look into the images ---
+	make_disks || { echo "cannot make the disk images"; exit 99; }
+	log=$work/$engine-write.serial
+	: >"$log"
+	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 vblk.mode=write vblk.token=$token")
+	echo "$cmd" >"$work/$engine-write.cmd"
+	t0=$(date +%s)
+	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
+	st=$? t1=$(date +%s)
+	tr -d '\r' <"$log" >"$log.norm"
+	[ $st = 0 ] || bad "write boot: exit status $st (log: $log, stderr: $(tail -n 3 "$work/$engine-write.out" | tr '\n' ' '))"
+	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
+	grep -q '^VBLK: hello=hello-from-host$' "$log.norm" || bad "the guest did not read /hello.txt"
+	grep -q '^VBLK: done$' "$log.norm" || bad "the guest did not finish (no 'VBLK: done')"
+	got=$(debugfs -R 'cat /written.txt' "$work/vda.img" 2>/dev/null)
+	[ "$got" = "$token" ] || bad "/written.txt in the image is '$got', not '$token'"
+	debugfs -R "dump /big $work/big.out" "$work/vda.img" >/dev/null 2>&1
+	host_sha=$(sha256sum <"$work/big.out" 2>/dev/null | cut -d' ' -f1)
+	grep -q "^VBLK: big sha256=$host_sha\$" "$log.norm" || bad "/big in the image differs from what the guest wrote"
+	grep -q "^VBLK: big reread sha256=$host_sha\$" "$log.norm" || bad "/big read back differs"
+	grep -q '^VBLK: vdb ro=1$' "$log.norm" || bad "vdb (readonly=on) is not read-only in the guest"
+	grep -q '^VBLK: vdb write refused$' "$log.norm" || bad "a write to vdb (readonly=on) got through"
+	cmp -s "$work/vdb.img" "$work/vdb.orig" || bad "vdb's file (readonly=on) changed"
+	grep -q "^VBLK: vdc reads snap-$token\$" "$log.norm" || bad "vdc (snapshot=on) did not read back its write"
+	cmp -s "$work/vdc.img" "$work/vdc.orig" || bad "vdc's file (snapshot=on) changed"
+	e2fsck -fn "$work/vda.img" >"$work/$engine-fsck.out" 2>&1 || bad "e2fsck finds errors in vda after poweroff"
+	echo "$engine: write boot $((t1 - t0)) s, status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm")"
+
+	# --- crash: fsync, SIGKILL, the data is there ---
+	make_disks || exit 99
+	log=$work/$engine-crash.serial
+	: >"$log"
+	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 vblk.mode=crash vblk.token=$token")
+	eval "exec $cmd" </dev/null >"$work/$engine-crash.out" 2>&1 &
+	pid=$!
+	n=0
+	while ! grep -q '^VBLK: flushed' "$log" 2>/dev/null && [ $n -lt $((limit * 2)) ] &&
+		kill -0 $pid 2>/dev/null; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+	if grep -q '^VBLK: flushed' "$log"; then
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		# The killed kernel left its journal to replay, as after a power cut.
+		e2fsck -fy "$work/vda.img" >"$work/$engine-crash-fsck.out" 2>&1
+		[ $? -le 1 ] || bad "e2fsck cannot repair vda after the kill"
+		got=$(debugfs -R 'cat /crash.txt' "$work/vda.img" 2>/dev/null)
+		[ "$got" = "$token" ] || bad "after SIGKILL /crash.txt is '$got', not '$token'"
+		echo "$engine: crash test: fsynced file survived SIGKILL: $([ "$got" = "$token" ] && echo yes || echo no)"
+	else
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		bad "crash boot: no 'VBLK: flushed' (log: $log, stderr: $(tail -n 3 "$work/$engine-crash.out" | tr '\n' ' '))"
+	fi
+	[ $ok = 1 ] && echo "PASS $engine" || fails=$((fails + 1))
+done
+
+# --- a second writer on one image is refused, with one line ---------------
+if [ -x "$TANDEM" ]; then
+	make_disks || exit 99
+	"$TANDEM" --accel=sw -drive "file=$work/vdb.img,if=virtio" -drive "file=$work/vdb.img,if=virtio" \
+		</dev/null >"$work/lock.out" 2>&1
+	st=$?
+	if [ $st = 1 ] && [ "$(wc -l <"$work/lock.out")" -le 2 ] && grep -q "in use" "$work/lock.out"; then
+		echo "PASS: a second writer is refused: $(grep 'in use' "$work/lock.out")"
+	else
+		echo "FAIL: a second writer on one image: status $st: $(cat "$work/lock.out")"
+		fails=$((fails + 1))
+	fi
+	ran=$((ran + 1))
+fi
+
+[ $ran -gt 0 ] || skip "no engine could run here"
+[ $fails = 0 ]

@@ -1,0 +1,75 @@
+#!/bin/sh
+# /init of the virtio-blk test's initramfs (tests/linux-virtio-blk.sh):
+# load the virtio modules, mount the ext4 disk /dev/vda, and
+#   vblk.mode=write  write files, check the readonly (vdb) and snapshot
+#                    (vdc) disks, unmount, power off
+#   vblk.mode=crash  write a file, fsync it, say so, and wait to be killed
+# vblk.token=WORD is what the files hold. Lines for the host start "VBLK: ".
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+
+mark() { echo "VBLK: $*"; }
+fail() { mark "FAIL $*"; poweroff -f; }
+
+mode= token=
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	vblk.mode=*) mode=${arg#vblk.mode=} ;;
+	vblk.token=*) token=${arg#vblk.token=} ;;
+	esac
+done
+
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+	insmod /lib/modules/$m.ko || fail "insmod $m"
+done
+n=0
+while ! [ -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+[ -b /dev/vda ] || fail "no /dev/vda"
+mark "vda sectors=$(cat /sys/block/vda/size)"
+mkdir -p /mnt
+mount -t ext4 /dev/vda /mnt || fail "mount /dev/vda"
+mark "hello=$(cat /mnt/hello.txt)"
+
+case $mode in
+write)
+	echo "$token" >/mnt/written.txt
+	# 4 MiB of random data, larger than one request: the host compares hashes.
+	dd if=/dev/urandom of=/mnt/big bs=65536 count=64 2>/dev/null || fail "dd big"
+	sync
+	set -- $(sha256sum /mnt/big)
+	mark "big sha256=$1"
+	# Read back after dropping the page cache: the data comes from the disk.
+	echo 3 >/proc/sys/vm/drop_caches
+	set -- $(sha256sum /mnt/big)
+	mark "big reread sha256=$1"
+	# vdb: readonly=on. The kernel knows, and a write does not get through.
+	mark "vdb ro=$(cat /sys/block/vdb/ro)"
+	if dd if=/dev/zero of=/dev/vdb bs=512 count=1 conv=fsync 2>/dev/null; then
+		mark "vdb write accepted"
+	else
+		mark "vdb write refused"
+	fi
+	# vdc: snapshot=on. The guest sees its write; the host file stays as it was.
+	echo "snap-$token" | dd of=/dev/vdc bs=512 conv=sync,fsync 2>/dev/null
+	echo 3 >/proc/sys/vm/drop_caches
+	mark "vdc reads $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | head -n 1)"
+	umount /mnt || fail "umount"
+	mark "done"
+	poweroff -f
+	;;
+crash)
+	echo "$token" >/tmp/token
+	# fsync: ext4 commits its journal and the block layer sends FLUSH.
+	dd if=/tmp/token of=/mnt/crash.txt conv=fsync 2>/dev/null || fail "dd crash"
+	mark "flushed"
+	# Wait for SIGKILL; nothing else is written from here on.
+	while :; do sleep 10; done
+	;;
+*)
+	fail "unknown vblk.mode=$mode"
+	;;
+esac
