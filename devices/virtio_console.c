@@ -19,10 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "devices/virtio.h"
 #include "machine/device.h"
 #include "devices/virtio_console.h"
 #include "machine/chardev.h"
+#include "devices/virtio_pci.h"
 #include "machine/vm.h"
 
 #define RXQ		0
@@ -199,11 +202,163 @@ int virtio_console_chardev_register(const char *id, const char *spec)
 	return 0;
 }
 
-const char *virtio_console_chardev_spec(const char *id);
-const char *virtio_console_chardev_spec(const char *id)
+static const char *chardev_spec(const char *id)
 {
 	for (unsigned i = 0; i < nr_ids; i++)
 		if (!strcmp(ids[i].id, id))
 			return ids[i].spec;
 	return NULL;
+}
+
+/* --- the PCI face and -device virtconsole ---------------------------------- */
+
+struct vcon_pci {
+	struct virtio_pci vp;
+	struct virtio_console *c;
+};
+
+static unsigned nr_consoles;
+/* The last virtio-serial-pci made: the one a following virtconsole names its back end for. */
+static struct virtio_console *last_console;
+
+static void vcon_pci_reset(struct device *dev)
+{
+	virtio_pci_reset(virtio_pci_of(dev));
+}
+
+static void vcon_pci_destroy(struct device *dev)
+{
+	struct vcon_pci *p = container_of(virtio_pci_of(dev), struct vcon_pci, vp);
+
+	if (last_console == p->c)
+		last_console = NULL;
+	virtio_console_free(p->c);
+	free(p);
+}
+
+static const struct device_ops vcon_pci_ops = {
+	.type = "virtio-serial-pci",
+	.reset = vcon_pci_reset,
+	.destroy = vcon_pci_destroy,
+};
+
+/* Every key in @opts must be one of @keys; 0 or -EINVAL with a line. */
+static int check_keys(const char *dev, const char *opts, const char *const keys[],
+		      const char *list, char *why, size_t len)
+{
+	char **parts = g_strsplit(opts, ",", -1);
+	int ret = 0;
+
+	for (char **p = parts; *p && !ret; p++) {
+		size_t n = strcspn(*p, "=");
+		unsigned i;
+
+		if (!**p)
+			continue;
+		for (i = 0; keys[i]; i++)
+			if (strlen(keys[i]) == n && !strncmp(keys[i], *p, n))
+				break;
+		if (!keys[i]) {
+			snprintf(why, len, "'%.*s' not supported (%s takes: %s)", (int)n, *p, dev,
+				 list);
+			ret = -EINVAL;
+		}
+	}
+	g_strfreev(parts);
+	return ret;
+}
+
+int virtio_serial_pci_create(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	static const char *const keys[] = { "id", "max_ports", NULL };
+	struct vcon_pci *p;
+	char name[32];
+	int ret;
+
+	ret = check_keys("virtio-serial-pci", opts, keys, "id, max_ports=1", why, len);
+	if (ret)
+		return ret;
+	if (strstr(opts, "max_ports=") && !strstr(opts, "max_ports=1")) {
+		snprintf(why, len, "max_ports: tandem's virtio-serial has one port, the console "
+			 "(no MULTIPORT)");
+		return -EINVAL;
+	}
+	if (!vm_pci_bus(vm)) {
+		snprintf(why, len, "the board has no PCI bus");
+		return -ENODEV;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(name, sizeof(name), "virtio-console%u", nr_consoles++);
+	p->c = virtio_console_new(vm, name, NULL, why, len);
+	if (!p->c) {
+		free(p);
+		return -ENOMEM;
+	}
+	ret = virtio_pci_init(&p->vp, &p->c->vdev, VIRTIO_PCI_CLASS_CONSOLE);
+	if (!ret) {
+		pthread_mutex_lock(&vm->lock);
+		ret = virtio_pci_add(&p->vp, vm_pci_bus(vm), &vcon_pci_ops, p->c->name);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	if (ret) {
+		snprintf(why, len, "cannot plug it into the PCI bus: %s", strerror(-ret));
+		virtio_console_free(p->c);
+		free(p);
+		return ret;
+	}
+	last_console = p->c;
+	return 0;
+}
+
+int virtconsole_create(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	static const char *const keys[] = { "chardev", "id", "name", "bus", "nr", NULL };
+	char **parts;
+	const char *id = NULL, *spec;
+	struct chardev *cd;
+	int ret;
+
+	ret = check_keys("virtconsole", opts, keys, "chardev, id, name, bus, nr=0", why, len);
+	if (ret)
+		return ret;
+	if (!last_console) {
+		snprintf(why, len, "needs a -device virtio-serial-pci before it");
+		return -EINVAL;
+	}
+	if (last_console->cd) {
+		snprintf(why, len, "tandem's virtio-serial has one port (no MULTIPORT): one "
+			 "virtconsole per virtio-serial-pci");
+		return -EINVAL;
+	}
+	parts = g_strsplit(opts, ",", -1);
+	for (char **p = parts; *p; p++) {
+		if (!strncmp(*p, "chardev=", 8))
+			id = *p + 8;
+		else if (!strncmp(*p, "nr=", 3) && strcmp(*p, "nr=0"))
+			ret = -EINVAL;
+	}
+	if (ret) {
+		snprintf(why, len, "nr: only port 0, the console (no MULTIPORT)");
+		g_strfreev(parts);
+		return ret;
+	}
+	spec = id ? chardev_spec(id) : "none";
+	if (!spec) {
+		snprintf(why, len, "chardev=%s: no -chardev with id=%s", id, id);
+		g_strfreev(parts);
+		return -EINVAL;
+	}
+	g_strfreev(parts);
+	cd = chardev_open(vm, spec, why, len);
+	if (!cd)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	last_console->cd = cd;
+	chardev_set_receiver(cd, &console_rx, last_console);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
 }

@@ -26,6 +26,7 @@
 #include "devices/virtio_net.h"
 #include "machine/device.h"
 #include "machine/net.h"
+#include "devices/virtio_pci.h"
 #include "machine/vm.h"
 
 #define TX_BUDGET	256
@@ -75,7 +76,6 @@ int virtio_net_parse(const char *opts, struct virtio_net_opts *o, char *err, siz
 
 	memset(o, 0, sizeof(*o));
 	o->mrg_rxbuf = true;
-	o->slot = -1;
 	for (char **p = parts; *p; p++) {
 		char *eq = strchr(*p, '=');
 		const char *v = eq ? eq + 1 : "";
@@ -106,18 +106,9 @@ int virtio_net_parse(const char *opts, struct virtio_net_opts *o, char *err, siz
 				snprintf(err, errlen, "mrg_rxbuf=%s: on or off", v);
 				goto out;
 			}
-		} else if (!strcmp(*p, "addr")) {
-			char *end;
-			unsigned long s = strtoul(v, &end, 16);
-
-			if (!*v || (*end && strcmp(end, ".0")) || s < 1 || s > 31) {
-				snprintf(err, errlen, "addr=%s: a slot 1-0x1f on bus 0", v);
-				goto out;
-			}
-			o->slot = (int)s;
 		} else if (strcmp(*p, "id")) {
 			snprintf(err, errlen, "'%s' not supported (virtio-net-pci takes: netdev, "
-				 "mac, mrg_rxbuf, addr, id)", *p);
+				 "mac, mrg_rxbuf, id)", *p);
 			goto out;
 		}
 	}
@@ -430,4 +421,69 @@ struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
 const struct virtio_net_stats *virtio_net_stats(const struct virtio_net *n)
 {
 	return &n->stats;
+}
+
+/* --- the PCI face --------------------------------------------------------- */
+
+struct vnet_pci {
+	struct virtio_pci vp;
+	struct virtio_net *n;
+};
+
+static void vnet_pci_reset(struct device *dev)
+{
+	virtio_pci_reset(virtio_pci_of(dev));
+}
+
+static void vnet_pci_destroy(struct device *dev)
+{
+	struct vnet_pci *p = container_of(virtio_pci_of(dev), struct vnet_pci, vp);
+
+	virtio_net_free(p->n);
+	free(p);
+}
+
+static const struct device_ops vnet_pci_ops = {
+	.type = "virtio-net-pci",
+	.reset = vnet_pci_reset,
+	.destroy = vnet_pci_destroy,
+};
+
+int virtio_net_pci_create(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	struct virtio_net_opts o;
+	struct vnet_pci *p;
+	char name[32];
+	int ret;
+
+	ret = virtio_net_parse(opts, &o, why, len);
+	if (ret)
+		return ret;
+	if (!vm_pci_bus(vm)) {
+		snprintf(why, len, "the board has no PCI bus");
+		return -ENODEV;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(name, sizeof(name), "virtio-net%u", nr_nics);
+	p->n = virtio_net_new(vm, name, &o, why, len);
+	if (!p->n) {
+		free(p);
+		return -EINVAL;
+	}
+	ret = virtio_pci_init(&p->vp, &p->n->vdev, VIRTIO_PCI_CLASS_NET);
+	if (!ret) {
+		pthread_mutex_lock(&vm->lock);
+		ret = virtio_pci_add(&p->vp, vm_pci_bus(vm), &vnet_pci_ops, p->n->name);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	if (ret) {
+		snprintf(why, len, "cannot plug it into the PCI bus: %s", strerror(-ret));
+		virtio_net_free(p->n);
+		free(p);
+	}
+	return ret;
 }

@@ -15,7 +15,7 @@
  * frame for a guest that has posted no buffers is refused (counted), and
  * waits in the back end's queue for the next kick of the receive queue.
  *
- *   -device virtio-net-pci,netdev=ID[,mac=52:54:00:12:34:56][,mrg_rxbuf=off][,addr=SLOT]
+ *   -device virtio-net-pci,netdev=ID[,mac=52:54:00:12:34:56][,mrg_rxbuf=off]
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,7 +40,6 @@ struct virtio_net_opts {
 	uint8_t mac[6];
 	bool mac_set;
 	bool mrg_rxbuf;			/* default on */
-	int slot;			/* PCI slot, -1: first free */
 };
 
 struct virtio_net_stats {

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <glib.h>
+
 #include "devices/virtio.h"
 #include "machine/device.h"
 #include "devices/virtio_rng.h"
+#include "devices/virtio_pci.h"
 #include "machine/vm.h"
 
 struct virtio_rng {
@@ -97,4 +100,78 @@ struct virtio_dev *virtio_rng_vdev(struct virtio_rng *r)
 unsigned long long virtio_rng_bytes(const struct virtio_rng *r)
 {
 	return r->bytes;
+}
+
+/* --- the PCI face --------------------------------------------------------- */
+
+struct vrng_pci {
+	struct virtio_pci vp;
+	struct virtio_rng *r;
+};
+
+static unsigned nr_rngs;
+
+static void vrng_pci_reset(struct device *dev)
+{
+	virtio_pci_reset(virtio_pci_of(dev));
+}
+
+static void vrng_pci_destroy(struct device *dev)
+{
+	struct vrng_pci *p = container_of(virtio_pci_of(dev), struct vrng_pci, vp);
+
+	virtio_rng_free(p->r);
+	free(p);
+}
+
+static const struct device_ops vrng_pci_ops = {
+	.type = "virtio-rng-pci",
+	.reset = vrng_pci_reset,
+	.destroy = vrng_pci_destroy,
+};
+
+int virtio_rng_pci_create(struct vm *vm, const char *opts, char *why, size_t len)
+{
+	char name[32], **parts = g_strsplit(opts, ",", -1);
+	struct vrng_pci *p;
+	int ret = 0;
+
+	/* QEMU's rng=, max-bytes= and period= name things tandem does not have. */
+	for (char **k = parts; *k && !ret; k++) {
+		if (**k && strncmp(*k, "id=", 3)) {
+			snprintf(why, len, "'%s' not supported (virtio-rng-pci takes: id; it reads "
+				 "the host's getrandom())", *k);
+			ret = -EINVAL;
+		}
+	}
+	g_strfreev(parts);
+	if (ret)
+		return ret;
+	if (!vm_pci_bus(vm)) {
+		snprintf(why, len, "the board has no PCI bus");
+		return -ENODEV;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(name, sizeof(name), "virtio-rng%u", nr_rngs++);
+	p->r = virtio_rng_new(vm, name, why, len);
+	if (!p->r) {
+		free(p);
+		return -ENOMEM;
+	}
+	ret = virtio_pci_init(&p->vp, &p->r->vdev, VIRTIO_PCI_CLASS_RNG);
+	if (!ret) {
+		pthread_mutex_lock(&vm->lock);
+		ret = virtio_pci_add(&p->vp, vm_pci_bus(vm), &vrng_pci_ops, p->r->name);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	if (ret) {
+		snprintf(why, len, "cannot plug it into the PCI bus: %s", strerror(-ret));
+		virtio_rng_free(p->r);
+		free(p);
+	}
+	return ret;
 }
