@@ -8,10 +8,13 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "devices/misc.h"
+#include "devices/pci.h"
 #include "board/acpi.h"
 #include "machine/memory.h"
 #include "machine/vm.h"
@@ -95,8 +98,11 @@
 #define INTI_EDGE		(0x1u << 2)
 #define INTI_LEVEL		(0x3u << 2)
 
+/* MCFG (PCI Firmware spec 3.x): header, 8 reserved bytes, one 16-byte allocation. */
+#define MCFG_LEN		(SDT_HDR_LEN + 8 + 16)
+
 /*
- * The DSDT's whole AML body: Name (_S5, Package () { 0, 0, 0, 0 }).
+ * The DSDT ends with: Name (_S5, Package () { 0, 0, 0, 0 }).
  * NameOp, the NameSeg "_S5_", PackageOp, PkgLength (one-byte form: it
  * counts itself, NumElements and the four ZeroOps = 6), NumElements 4,
  * then ZeroOp x 4. _S5 package element 0/1 are SLP_TYP for PM1a/PM1b:
@@ -203,11 +209,264 @@ static void build_facs(uint8_t *t)
 	t[FACS_VERSION] = 2;
 }
 
-static void build_dsdt(uint8_t *t, uint32_t len)
+/*
+ * A little AML writer for the PCI part of the DSDT. Each object is built
+ * into its own buffer, then wrapped with its opcode and PkgLength, so
+ * lengths are always exact. Overflow sets .bad and the caller gives up.
+ */
+#define AML_MAX		8192
+
+struct aml {
+	uint8_t b[AML_MAX];
+	size_t len;
+	bool bad;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->bad || a->len + n > AML_MAX) {
+		a->bad = true;
+		return;
+	}
+	memcpy(a->b + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+	aml_bytes(a, &v, 1);
+}
+
+static void aml_word(struct aml *a, uint16_t v)
+{
+	aml_bytes(a, &v, 2);
+}
+
+static void aml_dword(struct aml *a, uint32_t v)
+{
+	aml_bytes(a, &v, 4);
+}
+
+/* An integer in its shortest encoding (ZeroOp, OneOp, Byte/Word/DWordConst). */
+static void aml_int(struct aml *a, uint32_t v)
+{
+	if (v <= 1) {
+		aml_byte(a, (uint8_t)v);
+	} else if (v <= 0xff) {
+		aml_byte(a, 0x0a);
+		aml_byte(a, (uint8_t)v);
+	} else if (v <= 0xffff) {
+		aml_byte(a, 0x0b);
+		aml_word(a, (uint16_t)v);
+	} else {
+		aml_byte(a, 0x0c);
+		aml_dword(a, v);
+	}
+}
+
+/* @op (one or two bytes), PkgLength covering itself and @body, then @body. */
+static void aml_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
+{
+	size_t n = body->len;
+	uint8_t pl[4];
+	size_t pll;
+
+	if (body->bad) {
+		a->bad = true;
+		return;
+	}
+	if (n + 1 <= 0x3f) {
+		pl[0] = (uint8_t)(n + 1);
+		pll = 1;
+	} else if (n + 2 <= 0xfff) {
+		n += 2;
+		pl[0] = (uint8_t)(0x40 | (n & 0xf));
+		pl[1] = (uint8_t)(n >> 4);
+		pll = 2;
+	} else {
+		n += 3;
+		pl[0] = (uint8_t)(0x80 | (n & 0xf));
+		pl[1] = (uint8_t)(n >> 4);
+		pl[2] = (uint8_t)(n >> 12);
+		pll = 3;
+	}
+	aml_bytes(a, op, oplen);
+	aml_bytes(a, pl, pll);
+	aml_bytes(a, body->b, body->len);
+}
+
+/* Name (@seg, ...): the caller appends the value. */
+static void aml_name(struct aml *a, const char seg[4])
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+}
+
+/* EISAID ("PNP0A03"): three 5-bit letters and four hex digits, big-endian in a dword. */
+static uint32_t eisa_id(const char *id)
+{
+	uint32_t v = ((uint32_t)(id[0] & 0x1f) << 26) | ((uint32_t)(id[1] & 0x1f) << 21) |
+		     ((uint32_t)(id[2] & 0x1f) << 16) | (uint32_t)strtoul(id + 3, NULL, 16);
+
+	return __builtin_bswap32(v);
+}
+
+/* Name (@seg, Buffer () { @res, EndTag }). */
+static void aml_name_resources(struct aml *a, const char seg[4], const struct aml *res)
+{
+	static const uint8_t buffer_op = 0x11;
+	struct aml body = { .len = 0 };
+
+	aml_int(&body, (uint32_t)res->len + 2);
+	aml_bytes(&body, res->b, res->len);
+	aml_byte(&body, 0x79);	/* End tag, checksum 0: "treat as correct" */
+	aml_byte(&body, 0);
+	if (res->bad)
+		body.bad = true;
+	aml_name(a, seg);
+	aml_pkg(a, &buffer_op, 1, &body);
+}
+
+/* Word address space descriptor (6.4.3.5.3): bus numbers (type 2) or I/O (type 1). */
+static void res_word(struct aml *r, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+	aml_byte(r, 0x88);
+	aml_word(r, 13);
+	aml_byte(r, type);
+	aml_byte(r, 0x0c);	/* producer, min and max fixed */
+	aml_byte(r, tflags);
+	aml_word(r, 0);		/* granularity */
+	aml_word(r, min);
+	aml_word(r, max);
+	aml_word(r, 0);		/* translation */
+	aml_word(r, (uint16_t)(max - min + 1));
+}
+
+/* DWord memory descriptor (6.4.3.5.2), read-write, non-cacheable. */
+static void res_dword_mem(struct aml *r, uint32_t min, uint32_t max)
+{
+	aml_byte(r, 0x87);
+	aml_word(r, 23);
+	aml_byte(r, 0);		/* memory range */
+	aml_byte(r, 0x0c);	/* producer, min and max fixed */
+	aml_byte(r, 0x01);	/* read-write, non-cacheable */
+	aml_dword(r, 0);
+	aml_dword(r, min);
+	aml_dword(r, max);
+	aml_dword(r, 0);
+	aml_dword(r, max - min + 1);
+}
+
+/*
+ * Scope (\_SB) {
+ *   Device (PCI0) {            the host bridge, PCIe (PNP0A08) and PCI (PNP0A03)
+ *     _HID, _CID, _SEG 0, _BBN 0, _UID 0
+ *     _CRS: buses 0-255, the 0xcf8 ports, I/O 0-0xcf7 and 0xd00-0xffff,
+ *           the VGA window, the 32-bit memory window
+ *     _PRT: slot S pin P -> GSI 16 + (S + P) % 4 (P 0-3 = INTA-INTD;
+ *           a GSI source: level, active low)
+ *   }
+ *   Device (RES0) {            PNP0C02: the ECAM window is the board's
+ *     _CRS: Memory32Fixed (ECAM)
+ *   }
+ * }
+ */
+static void aml_pci(struct aml *out, uint64_t ecam)
+{
+	static const uint8_t scope_op = 0x10, device_op[] = { 0x5b, 0x82 }, package_op = 0x12;
+	static struct aml scope, dev, res, prt, entry, res0;
+
+	memset(&scope, 0, sizeof(scope));
+	memset(&dev, 0, sizeof(dev));
+	memset(&res, 0, sizeof(res));
+	memset(&prt, 0, sizeof(prt));
+	memset(&res0, 0, sizeof(res0));
+
+	aml_bytes(&scope, "\\_SB_", 5);
+
+	aml_bytes(&dev, "PCI0", 4);
+	aml_name(&dev, "_HID");
+	aml_int(&dev, eisa_id("PNP0A08"));
+	aml_name(&dev, "_CID");
+	aml_int(&dev, eisa_id("PNP0A03"));
+	aml_name(&dev, "_SEG");
+	aml_int(&dev, 0);
+	aml_name(&dev, "_BBN");
+	aml_int(&dev, 0);
+	aml_name(&dev, "_UID");
+	aml_int(&dev, 0);
+
+	res_word(&res, 2, 0, 0, 0xff);
+	/* IO (Decode16, 0xcf8, 0xcf8, 1, 8): the bridge's own ports, consumed. */
+	aml_bytes(&res, (const uint8_t[]){ 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 }, 8);
+	res_word(&res, 1, 0x03, 0x0000, 0x0cf7);
+	res_word(&res, 1, 0x03, 0x0d00, 0xffff);
+	res_dword_mem(&res, 0x000a0000, 0x000bffff);
+	res_dword_mem(&res, (uint32_t)PCI_MEM_WINDOW_BASE, (uint32_t)(PCI_MEM_WINDOW_END - 1));
+	aml_name_resources(&dev, "_CRS", &res);
+
+	aml_byte(&prt, PCI_MAX_DEVICES * 4);	/* NumElements */
+	for (unsigned slot = 0; slot < PCI_MAX_DEVICES; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			memset(&entry, 0, sizeof(entry));
+			aml_byte(&entry, 4);
+			aml_int(&entry, slot << 16 | 0xffff);
+			aml_int(&entry, pin);
+			aml_int(&entry, 0);	/* source: none, the next field is a GSI */
+			aml_int(&entry, pci_intx_gsi(slot, pin + 1));
+			aml_pkg(&prt, &package_op, 1, &entry);
+		}
+	}
+	aml_name(&dev, "_PRT");
+	aml_pkg(&dev, &package_op, 1, &prt);
+	aml_pkg(&scope, device_op, 2, &dev);
+
+	aml_bytes(&res0, "RES0", 4);
+	aml_name(&res0, "_HID");
+	aml_int(&res0, eisa_id("PNP0C02"));
+	aml_name(&res0, "_UID");
+	aml_int(&res0, 1);
+	memset(&res, 0, sizeof(res));
+	aml_byte(&res, 0x86);	/* Memory32Fixed, read-write */
+	aml_word(&res, 9);
+	aml_byte(&res, 1);
+	aml_dword(&res, (uint32_t)ecam);
+	aml_dword(&res, (uint32_t)PCI_ECAM_SIZE);
+	aml_name_resources(&res0, "_CRS", &res);
+	aml_pkg(&scope, device_op, 2, &res0);
+
+	aml_pkg(out, &scope_op, 1, &scope);
+}
+
+/* The DSDT body: the PCI devices when there is a bus, then \_S5 (last, see the tests). */
+static void dsdt_body(struct vm *vm, struct aml *a)
+{
+	struct pci_bus *bus = vm_pci_bus(vm);
+
+	a->len = 0;
+	a->bad = false;
+	if (bus && pci_bus_ecam_base(bus))
+		aml_pci(a, pci_bus_ecam_base(bus));
+	aml_bytes(a, dsdt_aml, sizeof(dsdt_aml));
+}
+
+static void build_dsdt(uint8_t *t, uint32_t len, const struct aml *body)
 {
 	sdt_header(t, "DSDT", len, 2);	/* revision 2: 64-bit AML integers */
-	memcpy(t + SDT_HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+	memcpy(t + SDT_HDR_LEN, body->b, body->len);
 	fix_checksum(t, len, SDT_CHECKSUM);
+}
+
+static void build_mcfg(uint8_t *t, uint64_t ecam)
+{
+	uint8_t *e = t + SDT_HDR_LEN + 8;
+
+	sdt_header(t, "MCFG", MCFG_LEN, 1);
+	put64(e, ecam);
+	put16(e + 8, 0);	/* segment group */
+	e[10] = 0;		/* first bus */
+	e[11] = (uint8_t)(PCI_ECAM_SIZE / (1u << 20) - 1);	/* last bus: 255 */
+	fix_checksum(t, MCFG_LEN, SDT_CHECKSUM);
 }
 
 static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
@@ -332,10 +591,13 @@ static int acpi_err(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 int acpi_build(struct vm *vm, unsigned nr_cpus, char *err, size_t errlen)
 {
+	static struct aml body;	/* 8 KiB: off the stack; callers hold no lock, one at a time */
 	struct acpi_area a = { .next = ACPI_AREA_START };
-	uint32_t dsdt_len = SDT_HDR_LEN + sizeof(dsdt_aml);
-	uint64_t facs, dsdt, fadt, madt, xsdt, rsdt;
-	const unsigned nr_tables = 2;	/* FADT, MADT */
+	struct pci_bus *bus = vm_pci_bus(vm);
+	uint64_t ecam = bus ? pci_bus_ecam_base(bus) : 0;
+	uint64_t facs, dsdt, fadt, madt, mcfg = 0, xsdt, rsdt, tables[3];
+	unsigned nr_tables = 0;
+	uint32_t dsdt_len;
 	uint8_t *t;
 
 	if (nr_cpus < 1 || nr_cpus > VM_MAX_VCPUS) {
@@ -347,35 +609,47 @@ int acpi_build(struct vm *vm, unsigned nr_cpus, char *err, size_t errlen)
 		return acpi_err(err, errlen, -ERANGE, "ACPI tables: no guest RAM at 0x%llx-0x%llx",
 				ACPI_AREA_START, ACPI_AREA_END - 1);
 	}
+	dsdt_body(vm, &body);
+	if (body.bad)
+		return acpi_err(err, errlen, -ENOSPC, "ACPI: the DSDT is over %u bytes", AML_MAX);
+	dsdt_len = SDT_HDR_LEN + (uint32_t)body.len;
 
 	facs = area_alloc(&a, FACS_LEN, 64);
 	dsdt = area_alloc(&a, dsdt_len, 16);
 	fadt = area_alloc(&a, FADT_LEN, 16);
 	madt = area_alloc(&a, madt_len(nr_cpus), 16);
+	tables[nr_tables++] = fadt;
+	tables[nr_tables++] = madt;
+	if (ecam) {
+		mcfg = area_alloc(&a, MCFG_LEN, 16);
+		tables[nr_tables++] = mcfg;
+	}
 	xsdt = area_alloc(&a, SDT_HDR_LEN + 8 * nr_tables, 16);
 	rsdt = area_alloc(&a, SDT_HDR_LEN + 4 * nr_tables, 16);
-	/* A few hundred bytes in a 64 KiB window: failing here is a bug, not the guest. */
-	if (!facs || !dsdt || !fadt || !madt || !xsdt || !rsdt) {
+	/* A few KiB in a 64 KiB window: failing here is a bug, not the guest. */
+	if (!facs || !dsdt || !fadt || !madt || (ecam && !mcfg) || !xsdt || !rsdt) {
 		return acpi_err(err, errlen, -ENOSPC, "ACPI tables do not fit below 0x%llx",
 				ACPI_RSDP_ADDR);
 	}
 
 	memset(a.host, 0, ACPI_AREA_END - ACPI_AREA_START);
 	build_facs(at(&a, facs));
-	build_dsdt(at(&a, dsdt), dsdt_len);
+	build_dsdt(at(&a, dsdt), dsdt_len, &body);
 	build_fadt(at(&a, fadt), facs, dsdt);
 	build_madt(at(&a, madt), nr_cpus);
+	if (ecam)
+		build_mcfg(at(&a, mcfg), ecam);
 
 	t = at(&a, xsdt);
 	sdt_header(t, "XSDT", SDT_HDR_LEN + 8 * nr_tables, 1);
-	put64(t + SDT_HDR_LEN, fadt);
-	put64(t + SDT_HDR_LEN + 8, madt);
+	for (unsigned i = 0; i < nr_tables; i++)
+		put64(t + SDT_HDR_LEN + 8 * i, tables[i]);
 	fix_checksum(t, SDT_HDR_LEN + 8 * nr_tables, SDT_CHECKSUM);
 
 	t = at(&a, rsdt);
 	sdt_header(t, "RSDT", SDT_HDR_LEN + 4 * nr_tables, 1);
-	put32(t + SDT_HDR_LEN, (uint32_t)fadt);
-	put32(t + SDT_HDR_LEN + 4, (uint32_t)madt);
+	for (unsigned i = 0; i < nr_tables; i++)
+		put32(t + SDT_HDR_LEN + 4 * i, (uint32_t)tables[i]);
 	fix_checksum(t, SDT_HDR_LEN + 4 * nr_tables, SDT_CHECKSUM);
 
 	build_rsdp(at(&a, ACPI_RSDP_ADDR), rsdt, xsdt);

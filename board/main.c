@@ -121,40 +121,20 @@ static gboolean opt_ignore(const char *name, const char *value, gpointer data,
 	return TRUE;
 }
 
-/* Is @n (C syntax: 0xf4, 244, 0364) the number @want? */
-static bool num_is(const char *n, unsigned long want)
-{
-	char *end;
-	unsigned long v;
+/* -device NAME[,opts]: the board's table (board/devices.c) checks the name now, the options at creation. */
+static gboolean opt_device_help;
 
-	errno = 0;
-	v = strtoul(n, &end, 0);
-	return !errno && end != n && !*end && v == want;
-}
-
-/* -device: the board's one optional-in-QEMU device, which tandem always has. */
 static gboolean opt_device(const char *name, const char *value, gpointer data,
 			   GError **error)
 {
-	char **parts = g_strsplit(value, ",", -1);
-	gboolean ok = TRUE;
+	char why[512];
+	int ret = board_device_queue(value, why, sizeof(why));
 
-	if (strcmp(parts[0], "isa-debug-exit")) {
-		ok = bad_value(error, "-device %s: no such device in tandem (its pc board has "
-			       "isa-debug-exit at iobase=0xf4,iosize=0x04, always)", parts[0]);
-		goto out;
-	}
-	for (char **p = parts + 1; *p && ok; p++) {
-		if (!strncmp(*p, "iobase=", 7) && num_is(*p + 7, 0xf4))
-			continue;
-		if (!strncmp(*p, "iosize=", 7) && num_is(*p + 7, 4))
-			continue;
-		ok = bad_value(error, "-device isa-debug-exit: '%s' not supported (tandem's "
-			       "is fixed at iobase=0xf4,iosize=0x04)", *p);
-	}
-out:
-	g_strfreev(parts);
-	return ok;
+	if (ret < 0)
+		return bad_value(error, "%s", why);
+	if (ret > 0)
+		opt_device_help = TRUE;
+	return TRUE;
 }
 
 /* -chardev file,id=ID,path=PATH | stdio,id=ID | null,id=ID */
@@ -224,7 +204,8 @@ static GOptionEntry qemu_entries[] = {
 	{ "no-user-config", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, opt_ignore,
 	  "Accepted (no configuration files)", NULL },
 	{ "device", 0, 0, G_OPTION_ARG_CALLBACK, opt_device,
-	  "Only isa-debug-exit,iobase=0xf4,iosize=0x04 (always on the board)", "DEVICE" },
+	  "Add a device: pci-testdev[,addr=SLOT], isa-debug-exit (always there); "
+	  "'-device help' lists them", "NAME[,OPTS]" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
 	{ NULL }
@@ -507,6 +488,8 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		printf("tandem %s\n", PACKAGE_VERSION);
 		return -1;
 	}
+	if (opt_device_help)
+		return -1;
 	if (*argc > 1) {
 		fprintf(stderr, "tandem: unexpected argument '%s' (try --help)\n", (*args)[1]);
 		return 1;
@@ -613,6 +596,7 @@ int main(int argc, char **argv)
 		vm_print_stats(&vm, stderr);
 	vm_destroy(&vm);
 out:
+	board_devices_clear();
 	chardevs_free();
 	g_strfreev(args);
 	return status;

@@ -15,6 +15,7 @@
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "devices/misc.h"
+#include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
 #include "board/acpi.h"
@@ -46,16 +47,37 @@ static void *create_pic(struct vm *vm, const struct board_dev *d)
  * The interrupt controllers, in the order they wrap each other: the PIC
  * pair, the local APIC that takes the CPU's INTR from it (LINT0, virtual
  * wire until the guest enables the APIC), the I/O APIC that sends the ISA
- * lines to the local APIC. Rows 0-2 of pc_devices[]; the ACPI MADT
- * (board/acpi.c) describes the same addresses and IRQ 0 -> pin 2.
+ * lines to the local APIC. The ACPI MADT (board/acpi.c) describes the
+ * same addresses and IRQ 0 -> pin 2. Rows are created in this order.
  */
-enum { ROW_PIC, ROW_LAPIC, ROW_IOAPIC };
+enum {
+	ROW_PIC, ROW_LAPIC, ROW_IOAPIC, ROW_PIT, ROW_RTC, ROW_KBC, ROW_DEBUG_EXIT, ROW_POST,
+	ROW_PORT92, ROW_ACPI_PM, ROW_RCR, ROW_PCI, ROW_FW_CFG, ROW_COM1, NR_PC_DEVICES
+};
 
 static void *board_row(struct vm *vm, unsigned row);
 
+/*
+ * MSI/MSI-X messages (vm_msi_send()) to the one local APIC: address
+ * 0xfeeXXXXX with the destination in bits 19:12 and logical mode in bit
+ * 2; data: vector in 7:0, delivery mode in 10:8, level trigger in bit 15.
+ */
+static void pc_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct lapic *l = opaque;
+
+	if (!lapic_match_dest(l, (uint8_t)(addr >> 12), addr & 4))
+		return;
+	lapic_deliver(l, (data >> 8) & 7, (uint8_t)data, data & (1u << 15));
+}
+
 static void *create_lapic(struct vm *vm, const struct board_dev *d)
 {
-	return lapic_create(vm, 0, board_row(vm, ROW_PIC));
+	struct lapic *l = lapic_create(vm, 0, board_row(vm, ROW_PIC));
+
+	if (l)
+		vm_set_msi_handler(vm, pc_msi, l);
+	return l;
 }
 
 static void *create_ioapic(struct vm *vm, const struct board_dev *d)
@@ -70,9 +92,20 @@ static void *create_ioapic(struct vm *vm, const struct board_dev *d)
 	return ioapic_create(vm, IOAPIC_DEFAULT_BASE, 1, isa_to_gsi, board_row(vm, ROW_LAPIC));
 }
 
+/* Port 0: the PCI host bridge's 0xcf8-0xcff range passes byte 0xcf9 on to it. */
 static void *create_rcr(struct vm *vm, const struct board_dev *d)
 {
-	return misc_rcr_create(vm, d->port);
+	return misc_rcr_create(vm, 0);
+}
+
+/* Bus 0 with the host bridge; layout in devices/pci.h, described by board/acpi.c. */
+static void *create_pci(struct vm *vm, const struct board_dev *d)
+{
+	struct pci_bus *bus = pci_bus_create(vm, PCI_ECAM_BASE);
+
+	if (bus)
+		pci_bus_set_port_cf9(bus, misc_rcr_io_ops(), board_row(vm, ROW_RCR));
+	return bus;
 }
 
 static void *create_pit(struct vm *vm, const struct board_dev *d)
@@ -122,22 +155,22 @@ static void *create_com1(struct vm *vm, const struct board_dev *d)
 }
 
 /* The interrupt controller comes first: the others connect to its lines. */
-static const struct board_dev pc_devices[] = {
-	{ "i8259 PIC pair", 0x20, -1, create_pic },
-	{ "local APIC", 0, -1, create_lapic },
-	{ "I/O APIC", 0, -1, create_ioapic },
-	{ "i8254 PIT", 0x40, 0, create_pit },
-	{ "mc146818 RTC", 0x70, 8, create_rtc },
-	{ "i8042", 0x60, 1, create_kbc },
-	{ "isa-debug-exit", 0xf4, -1, create_debug_exit },
-	{ "POST port", 0x80, -1, create_post },
-	{ "port 92", 0x92, -1, create_port92 },
-	{ "ACPI PM", 0x600, -1, create_acpi_pm },
-	{ "reset control", 0xcf9, -1, create_rcr },
-	{ "fw_cfg", 0x510, -1, create_fw_cfg },
-	{ "16550A UART (COM1)", 0x3f8, 4, create_com1 },
+static const struct board_dev pc_devices[NR_PC_DEVICES] = {
+	[ROW_PIC] = { "i8259 PIC pair", 0x20, -1, create_pic },
+	[ROW_LAPIC] = { "local APIC", 0, -1, create_lapic },
+	[ROW_IOAPIC] = { "I/O APIC", 0, -1, create_ioapic },
+	[ROW_PIT] = { "i8254 PIT", 0x40, 0, create_pit },
+	[ROW_RTC] = { "mc146818 RTC", 0x70, 8, create_rtc },
+	[ROW_KBC] = { "i8042", 0x60, 1, create_kbc },
+	[ROW_DEBUG_EXIT] = { "isa-debug-exit", 0xf4, -1, create_debug_exit },
+	[ROW_POST] = { "POST port", 0x80, -1, create_post },
+	[ROW_PORT92] = { "port 92", 0x92, -1, create_port92 },
+	[ROW_ACPI_PM] = { "ACPI PM", 0x600, -1, create_acpi_pm },
+	[ROW_RCR] = { "reset control", 0xcf9, -1, create_rcr },
+	[ROW_PCI] = { "PCI host bridge", 0xcf8, -1, create_pci },
+	[ROW_FW_CFG] = { "fw_cfg", 0x510, -1, create_fw_cfg },
+	[ROW_COM1] = { "16550A UART (COM1)", 0x3f8, 4, create_com1 },
 };
-#define NR_PC_DEVICES (sizeof(pc_devices) / sizeof(pc_devices[0]))
 
 struct pc_board {
 	void *dev[NR_PC_DEVICES];
@@ -168,7 +201,8 @@ static int pc_create(struct vm *vm, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 	}
-	return 0;
+	/* -device: after the fixed devices, in command-line order. */
+	return board_devices_create(vm, err, errlen);
 }
 
 static int pc_load(struct vm *vm, char *err, size_t errlen)

@@ -422,6 +422,11 @@ static const struct io_ops rcr_ops = {
 	.write = rcr_write,
 };
 
+const struct io_ops *misc_rcr_io_ops(void)
+{
+	return &rcr_ops;
+}
+
 void misc_rcr_reset(struct misc_rcr *r)
 {
 	r->val = 0;
@@ -453,7 +458,7 @@ struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port)
 		return NULL;
 	}
 	r->vm = vm;
-	ret = pio_register(vm, port, 1, &rcr_ops, r, "reset-control");
+	ret = port ? pio_register(vm, port, 1, &rcr_ops, r, "reset-control") : 0;
 	if (ret < 0) {
 		free(r);
 		errno = -ret;

@@ -13,12 +13,13 @@
  *  - the PIIX reset control register (0xcf9, the FADT's reset register):
  *    a write with bit 2 (reset CPU) set resets the machine; bit 1 (hard
  *    vs soft reset) makes no difference here; reads return the last value.
- *    A future PCI host bridge at 0xcf8 must take this byte over, since
- *    bus ranges cannot overlap.
+ *    With PCI, the host bridge owns 0xcf8-0xcff and passes byte accesses
+ *    at 0xcf9 on (misc_rcr_io_ops(), created with port 0).
  */
 #include <stdint.h>
 
 struct vm;
+struct io_ops;
 
 #define MISC_DEBUG_EXIT_BASE	0xf4
 #define MISC_DEBUG_EXIT_SIZE	4
@@ -50,7 +51,9 @@ struct misc_debug_exit *misc_debug_exit_create(struct vm *vm, uint16_t base, uin
 struct misc_post *misc_post_create(struct vm *vm, uint16_t port);
 struct misc_acpi_pm *misc_acpi_pm_create(struct vm *vm, uint16_t base);
 struct misc_port92 *misc_port92_create(struct vm *vm, uint16_t port);
+/* Port 0: not on the bus; whoever owns 0xcf9 calls misc_rcr_io_ops() at offset 0. */
 struct misc_rcr *misc_rcr_create(struct vm *vm, uint16_t port);
+const struct io_ops *misc_rcr_io_ops(void);
 
 void misc_post_reset(struct misc_post *p);
 void misc_acpi_pm_reset(struct misc_acpi_pm *pm);

@@ -22,6 +22,20 @@
  *
  * Everything runs with vm->lock held (config accesses come through the
  * bus, device calls from vCPU or I/O threads take the lock first).
+ *
+ * The layout (the PC board's; ACPI's DSDT _CRS, MCFG and the e820 map
+ * describe the same):
+ *   0xcf8-0xcff          CONFIG_ADDRESS (dword only) / CONFIG_DATA; a byte
+ *                        at 0xcf9 is the reset control register
+ *   0xc000-0xffff        I/O window: I/O BARs
+ *   0xc0000000-0xdfffffff  32-bit memory window: memory BARs (64-bit ones too)
+ *   0xe0000000-0xefffffff  ECAM, buses 0-255 (only bus 0 has devices)
+ *   INTA-INTD of slot S pin P (1-4): GSI 16 + (S + P - 1) % 4, level,
+ *   active low as PCI's INTx# wires are (the ACPI _PRT default), so an
+ *   idle line is driven high.
+ * BARs are placed at pci_device_add() the way firmware would (in order,
+ * naturally aligned) with COMMAND's I/O and memory decode on, because no
+ * firmware runs before a directly booted guest.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +49,19 @@ struct pci_bus;
 #define PCI_CONFIG_SIZE		4096u	/* PCIe; the first 256 bytes are PCI's */
 #define PCI_NR_BARS		6
 #define PCI_MAX_DEVICES		32	/* bus 0, function 0 of each slot */
+
+#define PCI_IO_WINDOW_BASE	0xc000u
+#define PCI_IO_WINDOW_END	0x10000u
+#define PCI_MEM_WINDOW_BASE	0xc0000000ull
+#define PCI_MEM_WINDOW_END	0xe0000000ull
+#define PCI_ECAM_BASE		0xe0000000ull
+#define PCI_ECAM_SIZE		0x10000000ull	/* 256 buses x 32 slots x 8 fns x 4 KiB */
+#define PCI_INTX_GSI_BASE	16u		/* INTA..INTD swizzled onto GSIs 16-19 */
+#define PCI_CONFIG_PORT		0xcf8u
+
+/* The host bridge at 00:00.0: Intel's Q35 MCH, as QEMU's q35 machine has. */
+#define PCI_HOST_VENDOR		0x8086
+#define PCI_HOST_DEVICE		0x29c0
 
 /* Standard header offsets used by devices. */
 #define PCI_VENDOR_ID		0x00
@@ -51,6 +78,9 @@ struct pci_bus;
 #define PCI_CLASS_PROG		0x09
 #define PCI_HEADER_TYPE		0x0e
 #define PCI_BASE_ADDRESS_0	0x10
+#define  PCI_BASE_ADDRESS_SPACE_IO	0x01
+#define  PCI_BASE_ADDRESS_MEM_TYPE_64	0x04
+#define  PCI_BASE_ADDRESS_MEM_PREFETCH	0x08
 #define PCI_SUBSYSTEM_VENDOR_ID	0x2c
 #define PCI_SUBSYSTEM_ID	0x2e
 #define PCI_CAPABILITY_LIST	0x34
@@ -58,6 +88,10 @@ struct pci_bus;
 #define PCI_INTERRUPT_PIN	0x3d
 
 #define PCI_CAP_ID_MSIX		0x11
+#define  PCI_MSIX_FLAGS_ENABLE	0x8000	/* in the capability's message control */
+#define  PCI_MSIX_FLAGS_MASKALL	0x4000
+#define PCI_MSIX_ENTRY_SIZE	16
+#define  PCI_MSIX_ENTRY_CTRL_MASKBIT	0x1
 #define PCI_CAP_ID_VNDR		0x09
 
 enum pci_bar_kind {
@@ -135,5 +169,23 @@ bool pci_bus_master(const struct pci_device *pd);
 /* The board's host bridge; NULL with errno on failure. */
 struct pci_bus *pci_bus_create(struct vm *vm, uint64_t ecam_base);
 struct pci_bus *vm_pci_bus(struct vm *vm);
+uint64_t pci_bus_ecam_base(const struct pci_bus *bus);
+/*
+ * A byte access to port 0xcf9 (inside the bridge's 0xcf8-0xcff) goes to
+ * @ops/@opaque at offset 0: the PC's reset control register.
+ */
+void pci_bus_set_port_cf9(struct pci_bus *bus, const struct io_ops *ops, void *opaque);
+/* The device in @slot of bus 0, or NULL. */
+struct pci_device *pci_bus_device(struct pci_bus *bus, unsigned slot);
+/* The GSI that @slot's pin @pin (1-4: INTA-INTD) drives. */
+unsigned pci_intx_gsi(unsigned slot, unsigned pin);
+/*
+ * Configuration space as the guest sees it (bus, slot, function, offset
+ * below 4096, size 1/2/4); what 0xcfc and ECAM do. Missing: all-ones.
+ */
+uint32_t pci_config_read(struct pci_bus *bus, unsigned busnr, unsigned slot, unsigned fn,
+			 unsigned off, unsigned size);
+void pci_config_write(struct pci_bus *bus, unsigned busnr, unsigned slot, unsigned fn,
+		      unsigned off, uint32_t val, unsigned size);
 
 #endif

@@ -112,6 +112,18 @@ void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size)
 		bus_write(bus, addr + i, (val >> (i * 8)) & 0xff, 1);
 }
 
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque)
+{
+	for (unsigned i = 0; i < bus->nr; i++) {
+		if (bus->r[i].base != base || bus->r[i].opaque != opaque)
+			continue;
+		memmove(&bus->r[i], &bus->r[i + 1], (bus->nr - i - 1) * sizeof(*bus->r));
+		bus->nr--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void bus_free(struct bus *bus)
 {
 	free(bus->r);

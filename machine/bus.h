@@ -49,6 +49,12 @@ void bus_write(struct bus *bus, uint64_t addr, uint64_t val, unsigned size);
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 const struct io_ops *ops, void *opaque, const char *name);
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
+/*
+ * Remove the range starting at @base that belongs to @opaque (a PCI BAR
+ * moving). 0, or -ENOENT. Safe from inside a device callback of the same
+ * bus: the dispatcher does not touch the range after the callback.
+ */
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque);
 void bus_free(struct bus *bus);
 
 #endif

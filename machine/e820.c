@@ -58,6 +58,10 @@ int e820_build(struct vm *vm, struct e820_entry *out, unsigned max)
 	}
 	map_add(&m, E820_EBDA_START, E820_VGA_START, E820_RESERVED);
 	map_add(&m, E820_BIOS_START, E820_BIOS_END, E820_RESERVED);
+	/* The board's MMIO that no OS may use for anything else (ECAM). */
+	for (unsigned i = 0; i < vm->nr_mem_reserved && i < VM_MAX_MEM_RESERVED; i++)
+		map_add(&m, vm->mem_reserved[i].gpa,
+			vm->mem_reserved[i].gpa + vm->mem_reserved[i].size, E820_RESERVED);
 	if (m.full)
 		return -ENOSPC;
 

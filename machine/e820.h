@@ -12,6 +12,8 @@
  *   [0xa0000, 0xe0000)    not listed (VGA window, option ROMs)
  *   [0xe0000, 0x100000)   reserved (ACPI tables, BIOS area)
  *   [1 MiB, low RAM end)  RAM
+ *   [0xe0000000, 0xf0000000)  reserved (PCI ECAM, when the board has it:
+ *                         vm_mem_reserve())
  *   [4 GiB, ...)          RAM, the part of guest RAM above the PCI hole
  */
 #include <stdint.h>

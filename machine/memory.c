@@ -111,6 +111,21 @@ int vm_mem_read(struct vm *vm, uint64_t gpa, void *dst, size_t len)
 	return 0;
 }
 
+int vm_mem_reserve(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	if (!size || gpa + size < gpa)
+		return -EINVAL;
+	for (unsigned i = 0; i < vm->nr_ram; i++)
+		if (gpa < vm->ram[i].gpa + vm->ram[i].size && gpa + size > vm->ram[i].gpa)
+			return -EINVAL;
+	if (vm->nr_mem_reserved == VM_MAX_MEM_RESERVED)
+		return -ENOSPC;
+	vm->mem_reserved[vm->nr_mem_reserved].gpa = gpa;
+	vm->mem_reserved[vm->nr_mem_reserved].size = size;
+	vm->nr_mem_reserved++;
+	return 0;
+}
+
 uint64_t vm_mem_low_size(struct vm *vm)
 {
 	return vm->nr_ram ? vm->ram[0].size : 0;

@@ -12,8 +12,14 @@
 struct vm;
 
 #define VM_MAX_RAM_REGIONS	4
-/* The PC's 32-bit hole for MMIO (LAPIC, IOAPIC, ...) starts here. */
+/*
+ * The PC's 32-bit hole [VM_LOWMEM_END, 4 GiB) is never RAM: the PCI
+ * memory window (0xc0000000-0xdfffffff), ECAM (0xe0000000-0xefffffff),
+ * the I/O APIC and the local APIC live there (devices/pci.h). RAM past
+ * 3 GiB continues at 4 GiB.
+ */
 #define VM_LOWMEM_END		0xc0000000ull
+#define VM_MAX_MEM_RESERVED	4
 #define VM_HIGHMEM_BASE		0x100000000ull
 
 struct mem_region {
@@ -45,6 +51,13 @@ int vm_mem_write(struct vm *vm, uint64_t gpa, const void *src, size_t len);
  */
 void vm_mem_written(struct vm *vm, uint64_t gpa, uint64_t len);
 int vm_mem_read(struct vm *vm, uint64_t gpa, void *dst, size_t len);
+
+/*
+ * Mark [gpa, gpa + size) reserved for the memory map (e820 type 2): MMIO
+ * an OS must not hand out, such as the ECAM window. 0, -ENOSPC, -EINVAL
+ * if it overlaps RAM.
+ */
+int vm_mem_reserve(struct vm *vm, uint64_t gpa, uint64_t size);
 
 /* Total RAM below the hole (for e820 / multiboot mem_upper). */
 uint64_t vm_mem_low_size(struct vm *vm);

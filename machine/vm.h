@@ -119,6 +119,8 @@ struct vm {
 
 	struct mem_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
+	struct { uint64_t gpa, size; } mem_reserved[VM_MAX_MEM_RESERVED];	/* vm_mem_reserve() */
+	unsigned nr_mem_reserved;
 
 	pthread_mutex_t lock;		/* device lock, see above */
 	struct bus pio, mmio;

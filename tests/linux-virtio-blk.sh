@@ -131,7 +131,7 @@ for engine in $engines; do
 	make_disks || { echo "cannot make the disk images"; exit 99; }
 	log=$work/$engine-write.serial
 	: >"$log"
-	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 vblk.mode=write vblk.token=$token")
+	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 cryptomgr.notests vblk.mode=write vblk.token=$token")
 	echo "$cmd" >"$work/$engine-write.cmd"
 	t0=$(date +%s)
 	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
@@ -159,7 +159,7 @@ for engine in $engines; do
 	make_disks || exit 99
 	log=$work/$engine-crash.serial
 	: >"$log"
-	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 vblk.mode=crash vblk.token=$token")
+	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 cryptomgr.notests vblk.mode=crash vblk.token=$token")
 	eval "exec $cmd" </dev/null >"$work/$engine-crash.out" 2>&1 &
 	pid=$!
 	n=0
