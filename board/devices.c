@@ -12,6 +12,9 @@
 #include "board/board.h"
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
 #include "machine/vm.h"
 
 /* ---- the types ------------------------------------------------------------ */
@@ -67,6 +70,15 @@ static const struct board_device_type board_device_types[] = {
 	  create_isa_debug_exit },
 	{ "pci-testdev", "QEMU's PCI test device 1b36:0005 (BAR0 memory, BAR1 I/O): addr=SLOT",
 	  create_pci_testdev },
+	/* Networking, rng and console (devices/virtio_{net,rng,console}.c). */
+	{ "virtconsole", "the console port of the last virtio-serial-pci: chardev=ID",
+	  virtconsole_create },
+	{ "virtio-net-pci", "virtio NIC: netdev=ID[,mac=52:54:00:12:34:56][,mrg_rxbuf=off]",
+	  virtio_net_pci_create },
+	{ "virtio-rng-pci", "virtio entropy source (/dev/hwrng), from the host's getrandom()",
+	  virtio_rng_pci_create },
+	{ "virtio-serial-pci", "virtio console, one port: the guest's /dev/hvc0",
+	  virtio_serial_pci_create },
 };
 #define NR_TYPES (sizeof(board_device_types) / sizeof(board_device_types[0]))
 

@@ -16,6 +16,8 @@
 #include "accel/accel.h"
 #include "board/board.h"
 #include "config.h"
+#include "devices/virtio_console.h"
+#include "machine/net.h"
 #include "machine/vm.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
@@ -179,6 +181,8 @@ static gboolean opt_chardev(const char *name, const char *value, gpointer data,
 			       value);
 		goto out;
 	}
+	/* net hook: virtconsole,chardev=ID finds the -chardev here. */
+	virtio_console_chardev_register(id, chardevs[nr_chardevs].spec);
 	chardevs[nr_chardevs++].id = g_strdup(id);
 out:
 	g_strfreev(parts);
@@ -194,6 +198,31 @@ static void chardevs_free(void)
 	nr_chardevs = 0;
 }
 
+/* ---- net hook: -netdev and -nic (machine/net.h; the NIC is virtio-net-pci) ---- */
+static gboolean opt_netdev(const char *name, const char *value, gpointer data,
+			   GError **error)
+{
+	char why[512];
+
+	if (netdev_add_option(value, why, sizeof(why)))
+		return bad_value(error, "%s", why);
+	return TRUE;
+}
+
+/* -nic user,...: QEMU's shortcut for a -netdev and its NIC in one. */
+static gboolean opt_nic(const char *name, const char *value, gpointer data, GError **error)
+{
+	char why[512], id[32], dev[64];
+
+	if (netdev_add_nic_option(value, id, why, sizeof(why)))
+		return bad_value(error, "%s", why);
+	snprintf(dev, sizeof(dev), "virtio-net-pci,netdev=%s", id);
+	if (board_device_queue(dev, why, sizeof(why)) < 0)
+		return bad_value(error, "-nic: %s", why);
+	return TRUE;
+}
+/* ---- end of the net hook ---- */
+
 /* What QEMU command lines for test kernels pass; each means what tandem does anyway. */
 static GOptionEntry qemu_entries[] = {
 	{ "display", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
@@ -208,6 +237,16 @@ static GOptionEntry qemu_entries[] = {
 	  "'-device help' lists them", "NAME[,OPTS]" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
+	/* net hook */
+	{ "netdev", 0, 0, G_OPTION_ARG_CALLBACK, opt_netdev,
+	  "Network back end for -device virtio-net-pci,netdev=ID: user,id=ID[,hostfwd="
+	  "[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]... (slirp: guest 10.0.2.15 by DHCP, "
+	  "host 10.0.2.2, DNS 10.0.2.3; hostfwd listens on 127.0.0.1 when HOSTADDR is "
+	  "empty, where QEMU listens on every address) or tap,id=ID,ifname=TAP[,script=no]",
+	  "SPEC" },
+	{ "nic", 0, 0, G_OPTION_ARG_CALLBACK, opt_nic,
+	  "A -netdev and its virtio-net-pci in one: user[,hostfwd=...] or tap,ifname=TAP",
+	  "SPEC" },
 	{ NULL }
 };
 
@@ -591,12 +630,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
+	if (netdev_unused())	/* net hook */
+		fprintf(stderr, "tandem: warning: -netdev %s is used by no NIC\n", netdev_unused());
 	status = vm_run(&vm);
 	if (opt_stats)
 		vm_print_stats(&vm, stderr);
 	vm_destroy(&vm);
 out:
 	board_devices_clear();
+	netdev_options_free();	/* net hook */
 	chardevs_free();
 	g_strfreev(args);
 	return status;

@@ -302,8 +302,9 @@ static gboolean virtio_net_bh(gpointer opaque)
 
 static void schedule(struct virtio_net *n)
 {
+	/* At the default priority: an idle one would wait behind every busy source. */
 	if (!n->bh)
-		n->bh = g_idle_add(virtio_net_bh, n);
+		n->bh = g_idle_add_full(G_PRIORITY_DEFAULT, virtio_net_bh, n, NULL);
 }
 
 /* --- virtio ------------------------------------------------------------- */

@@ -700,15 +700,17 @@ static const SlirpCb slirp_cbs = {
 
 /*
  * The GSource that polls slirp's sockets: prepare() asks slirp which fds
- * it wants (they change with every connection), dispatch() lets it act.
- * slirp keeps its TCP timers by the clock, so dispatching after every
- * wake-up (whatever woke the loop) is harmless and keeps them on time.
+ * it wants (they change with every connection) and how soon its TCP
+ * timers are due; check() says ready only when an fd has events or that
+ * time has come. (Always ready would starve every source of lower
+ * priority: GLib dispatches only the most urgent ready ones.)
  */
 struct slirp_source {
 	GSource src;
 	struct netdev *nd;
 	GPollFD *fds;
 	unsigned nr, cap;
+	gint64 deadline_us;		/* g_source_get_time() of slirp's next timer; -1: none */
 };
 
 static int slirp_add_poll_cb(int fd, int events, void *opaque)
@@ -763,13 +765,21 @@ static gboolean slirp_src_prepare(GSource *src, gint *timeout)
 	pthread_mutex_lock(&s->nd->vm->lock);
 	slirp_pollfds_fill(s->nd->slirp, &t, slirp_add_poll_cb, s);
 	pthread_mutex_unlock(&s->nd->vm->lock);
-	*timeout = t == UINT32_MAX ? -1 : (gint)(t > 1000 ? 1000 : t);
-	return FALSE;
+	if (t > 1000)
+		t = 1000;	/* look again at least every second */
+	*timeout = (gint)t;
+	s->deadline_us = g_source_get_time(src) + (gint64)t * 1000;
+	return t == 0;
 }
 
 static gboolean slirp_src_check(GSource *src)
 {
-	return TRUE;
+	struct slirp_source *s = (struct slirp_source *)src;
+
+	for (unsigned i = 0; i < s->nr; i++)
+		if (s->fds[i].revents)
+			return TRUE;
+	return g_source_get_time(src) >= s->deadline_us;
 }
 
 static gboolean slirp_src_dispatch(GSource *src, GSourceFunc cb, gpointer data)
