@@ -681,9 +681,12 @@ static void slirp_unregister_poll_cb(int fd, void *opaque)
 {
 }
 
+/*
+ * slirp calls this from within its own calls, all on the main loop thread:
+ * the next prepare() sees what changed, so there is nobody to wake.
+ */
 static void slirp_notify_cb(void *opaque)
 {
-	g_main_context_wakeup(NULL);
 }
 
 static const SlirpCb slirp_cbs = {
@@ -704,30 +707,36 @@ static const SlirpCb slirp_cbs = {
  * timers are due; check() says ready only when an fd has events or that
  * time has come. (Always ready would starve every source of lower
  * priority: GLib dispatches only the most urgent ready ones.)
+ *
+ * GLib wakes its loop whenever a poll fd is added or removed, so handing
+ * it slirp's fds afresh at every prepare() would spin the loop. The
+ * GPollFDs stay registered instead and are rewritten in place (GLib reads
+ * fd and events at each poll): entries slirp no longer wants get fd -1,
+ * which poll() skips; only a growing set registers new ones.
  */
 struct slirp_source {
 	GSource src;
 	struct netdev *nd;
 	GPollFD *fds;
-	unsigned nr, cap;
-	gint64 deadline_us;		/* g_source_get_time() of slirp's next timer; -1: none */
+	unsigned nr;			/* in use by slirp this round */
+	unsigned registered;		/* fds[0 .. registered) are known to GLib */
+	unsigned cap;
+	gint64 deadline_us;		/* g_source_get_time() of slirp's next timer */
 };
 
 static int slirp_add_poll_cb(int fd, int events, void *opaque)
 {
 	struct slirp_source *s = opaque;
-	GPollFD *n;
 
 	if (s->nr == s->cap) {
 		unsigned cap = s->cap ? s->cap * 2 : 16;
 
 		/* Moving the array would leave GLib holding stale pointers: detach first. */
-		for (unsigned i = 0; i < s->nr; i++)
+		for (unsigned i = 0; i < s->registered; i++)
 			g_source_remove_poll(&s->src, &s->fds[i]);
-		n = g_renew(GPollFD, s->fds, cap);
-		s->fds = n;
+		s->fds = g_renew(GPollFD, s->fds, cap);
 		s->cap = cap;
-		for (unsigned i = 0; i < s->nr; i++)
+		for (unsigned i = 0; i < s->registered; i++)
 			g_source_add_poll(&s->src, &s->fds[i]);
 	}
 	s->fds[s->nr].fd = fd;
@@ -737,7 +746,6 @@ static int slirp_add_poll_cb(int fd, int events, void *opaque)
 			       (events & SLIRP_POLL_ERR ? G_IO_ERR : 0) |
 			       (events & SLIRP_POLL_HUP ? G_IO_HUP : 0);
 	s->fds[s->nr].revents = 0;
-	g_source_add_poll(&s->src, &s->fds[s->nr]);
 	return (int)s->nr++;
 }
 
@@ -759,12 +767,17 @@ static gboolean slirp_src_prepare(GSource *src, gint *timeout)
 	struct slirp_source *s = (struct slirp_source *)src;
 	uint32_t t = UINT32_MAX;
 
-	for (unsigned i = 0; i < s->nr; i++)
-		g_source_remove_poll(src, &s->fds[i]);
 	s->nr = 0;
 	pthread_mutex_lock(&s->nd->vm->lock);
 	slirp_pollfds_fill(s->nd->slirp, &t, slirp_add_poll_cb, s);
 	pthread_mutex_unlock(&s->nd->vm->lock);
+	for (unsigned i = s->nr; i < s->registered; i++) {
+		s->fds[i].fd = -1;
+		s->fds[i].events = 0;
+		s->fds[i].revents = 0;
+	}
+	for (; s->registered < s->nr; s->registered++)
+		g_source_add_poll(src, &s->fds[s->registered]);
 	if (t > 1000)
 		t = 1000;	/* look again at least every second */
 	*timeout = (gint)t;

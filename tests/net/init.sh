@@ -7,7 +7,7 @@
 #        until the host has put "done" on its server
 #   rng  /dev/hwrng read (rng_current must name virtio_rng)
 #   hvc  /data/hvc written to /dev/hvc0 (the host compares its chardev file)
-# Lines for the host start with "TANDEM-NET: ".
+# Lines for the host start with "TANDEM-NET: " and end with " @UPTIME".
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -15,7 +15,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=64m tmpfs /tmp
 exec </dev/console >/dev/console 2>&1
 
-mark() { echo "TANDEM-NET: $*"; }
+mark() { read -r up idle </proc/uptime; echo "TANDEM-NET: $* @$up"; }
 hash() { set -- $(sha256sum "$1"); echo "$1"; }
 
 port= tests="net rng hvc" wait_s=120
