@@ -709,18 +709,26 @@ static const SlirpCb slirp_cbs = {
  * priority: GLib dispatches only the most urgent ready ones.)
  *
  * GLib wakes its loop whenever a poll fd is added or removed, so handing
- * it slirp's fds afresh at every prepare() would spin the loop. The
- * GPollFDs stay registered instead and are rewritten in place (GLib reads
- * fd and events at each poll): entries slirp no longer wants get fd -1,
- * which poll() skips; only a growing set registers new ones.
+ * it slirp's fds afresh at every prepare() would spin the loop. A socket's
+ * GPollFD stays registered while slirp keeps asking for it (its events
+ * rewritten in place, which GLib allows; the fd itself may not change, as
+ * GLib keeps its records sorted by fd); only new and closed sockets make
+ * GLib calls.
  */
+struct slirp_want {
+	int fd;
+	unsigned short events;
+	GPollFD *pfd;			/* its registered record */
+};
+
 struct slirp_source {
 	GSource src;
 	struct netdev *nd;
-	GPollFD *fds;
-	unsigned nr;			/* in use by slirp this round */
-	unsigned registered;		/* fds[0 .. registered) are known to GLib */
-	unsigned cap;
+	struct slirp_want *want;	/* this round's fds, as add_poll numbered them */
+	unsigned nr, cap;
+	GPollFD **reg;			/* registered with GLib, each allocated alone */
+	bool *seen;
+	unsigned nr_reg, cap_reg;
 	gint64 deadline_us;		/* g_source_get_time() of slirp's next timer */
 };
 
@@ -729,23 +737,16 @@ static int slirp_add_poll_cb(int fd, int events, void *opaque)
 	struct slirp_source *s = opaque;
 
 	if (s->nr == s->cap) {
-		unsigned cap = s->cap ? s->cap * 2 : 16;
-
-		/* Moving the array would leave GLib holding stale pointers: detach first. */
-		for (unsigned i = 0; i < s->registered; i++)
-			g_source_remove_poll(&s->src, &s->fds[i]);
-		s->fds = g_renew(GPollFD, s->fds, cap);
-		s->cap = cap;
-		for (unsigned i = 0; i < s->registered; i++)
-			g_source_add_poll(&s->src, &s->fds[i]);
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->want = g_renew(struct slirp_want, s->want, s->cap);
 	}
-	s->fds[s->nr].fd = fd;
-	s->fds[s->nr].events = (events & SLIRP_POLL_IN ? G_IO_IN : 0) |
-			       (events & SLIRP_POLL_OUT ? G_IO_OUT : 0) |
-			       (events & SLIRP_POLL_PRI ? G_IO_PRI : 0) |
-			       (events & SLIRP_POLL_ERR ? G_IO_ERR : 0) |
-			       (events & SLIRP_POLL_HUP ? G_IO_HUP : 0);
-	s->fds[s->nr].revents = 0;
+	s->want[s->nr].fd = fd;
+	s->want[s->nr].events = (events & SLIRP_POLL_IN ? G_IO_IN : 0) |
+				(events & SLIRP_POLL_OUT ? G_IO_OUT : 0) |
+				(events & SLIRP_POLL_PRI ? G_IO_PRI : 0) |
+				(events & SLIRP_POLL_ERR ? G_IO_ERR : 0) |
+				(events & SLIRP_POLL_HUP ? G_IO_HUP : 0);
+	s->want[s->nr].pfd = NULL;
 	return (int)s->nr++;
 }
 
@@ -754,12 +755,53 @@ static int slirp_get_revents_cb(int idx, void *opaque)
 	struct slirp_source *s = opaque;
 	unsigned r;
 
-	if (idx < 0 || (unsigned)idx >= s->nr)
+	if (idx < 0 || (unsigned)idx >= s->nr || !s->want[idx].pfd)
 		return 0;
-	r = s->fds[idx].revents;
+	r = s->want[idx].pfd->revents & (s->want[idx].events | G_IO_ERR | G_IO_HUP);
 	return (r & G_IO_IN ? SLIRP_POLL_IN : 0) | (r & G_IO_OUT ? SLIRP_POLL_OUT : 0) |
 	       (r & G_IO_PRI ? SLIRP_POLL_PRI : 0) | (r & G_IO_ERR ? SLIRP_POLL_ERR : 0) |
 	       (r & G_IO_HUP ? SLIRP_POLL_HUP : 0);
+}
+
+/* Match this round's fds with the registered records; add and drop the difference. */
+static void slirp_src_sync(struct slirp_source *s)
+{
+	unsigned i, j;
+
+	for (j = 0; j < s->nr_reg; j++) {
+		s->seen[j] = false;
+		s->reg[j]->events = 0;
+	}
+	for (i = 0; i < s->nr; i++) {
+		for (j = 0; j < s->nr_reg && s->reg[j]->fd != s->want[i].fd; j++)
+			;
+		if (j == s->nr_reg) {
+			if (s->nr_reg == s->cap_reg) {
+				s->cap_reg = s->cap_reg ? s->cap_reg * 2 : 16;
+				s->reg = g_renew(GPollFD *, s->reg, s->cap_reg);
+				s->seen = g_renew(bool, s->seen, s->cap_reg);
+			}
+			s->reg[j] = g_new0(GPollFD, 1);
+			s->reg[j]->fd = s->want[i].fd;
+			g_source_add_poll(&s->src, s->reg[j]);
+			s->nr_reg++;
+		}
+		s->seen[j] = true;
+		s->reg[j]->events |= s->want[i].events;
+		s->reg[j]->revents = 0;
+		s->want[i].pfd = s->reg[j];
+	}
+	for (j = 0; j < s->nr_reg;) {
+		if (s->seen[j]) {
+			j++;
+			continue;
+		}
+		g_source_remove_poll(&s->src, s->reg[j]);
+		g_free(s->reg[j]);
+		s->reg[j] = s->reg[s->nr_reg - 1];
+		s->seen[j] = s->seen[s->nr_reg - 1];
+		s->nr_reg--;
+	}
 }
 
 static gboolean slirp_src_prepare(GSource *src, gint *timeout)
@@ -771,13 +813,7 @@ static gboolean slirp_src_prepare(GSource *src, gint *timeout)
 	pthread_mutex_lock(&s->nd->vm->lock);
 	slirp_pollfds_fill(s->nd->slirp, &t, slirp_add_poll_cb, s);
 	pthread_mutex_unlock(&s->nd->vm->lock);
-	for (unsigned i = s->nr; i < s->registered; i++) {
-		s->fds[i].fd = -1;
-		s->fds[i].events = 0;
-		s->fds[i].revents = 0;
-	}
-	for (; s->registered < s->nr; s->registered++)
-		g_source_add_poll(src, &s->fds[s->registered]);
+	slirp_src_sync(s);
 	if (t > 1000)
 		t = 1000;	/* look again at least every second */
 	*timeout = (gint)t;
@@ -789,8 +825,8 @@ static gboolean slirp_src_check(GSource *src)
 {
 	struct slirp_source *s = (struct slirp_source *)src;
 
-	for (unsigned i = 0; i < s->nr; i++)
-		if (s->fds[i].revents)
+	for (unsigned i = 0; i < s->nr_reg; i++)
+		if (s->reg[i]->revents & (s->reg[i]->events | G_IO_ERR | G_IO_HUP))
 			return TRUE;
 	return g_source_get_time(src) >= s->deadline_us;
 }
@@ -809,8 +845,14 @@ static void slirp_src_finalize(GSource *src)
 {
 	struct slirp_source *s = (struct slirp_source *)src;
 
-	g_free(s->fds);
-	s->fds = NULL;
+	/* The source is being destroyed: GLib forgets its polls itself. */
+	for (unsigned i = 0; i < s->nr_reg; i++)
+		g_free(s->reg[i]);
+	g_free(s->reg);
+	g_free(s->seen);
+	g_free(s->want);
+	s->reg = NULL;
+	s->want = NULL;
 }
 
 static GSourceFuncs slirp_src_funcs = {
