@@ -7,6 +7,8 @@
 #        until the host has put "done" on its server
 #   rng  /dev/hwrng read (rng_current must name virtio_rng)
 #   hvc  /data/hvc written to /dev/hvc0 (the host compares its chardev file)
+#   tap  eth0 on a host tap: static address GUEST/24 (tandem.tap=GUEST,HOST)
+#        and the page fetched from HOST:PORT
 # Lines for the host start with "TANDEM-NET: " and end with " @UPTIME".
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
@@ -24,6 +26,7 @@ for arg in $(cat /proc/cmdline); do
 	tandem.port=*) port=${arg#tandem.port=} ;;
 	tandem.tests=*) tests=$(echo "${arg#tandem.tests=}" | tr , ' ') ;;
 	tandem.wait=*) wait_s=${arg#tandem.wait=} ;;
+	tandem.tap=*) tap=${arg#tandem.tap=} ;;
 	esac
 done
 mark "init"
@@ -75,6 +78,16 @@ for t in $tests; do
 		done
 		if [ -s /tmp/done ]; then mark "host says: $(cat /tmp/done)"
 		else mark "FAIL the host never said done"; fi
+		;;
+	tap)
+		wait_for 10 /sys/class/net/eth0 || { mark "FAIL no eth0"; continue; }
+		ip link set eth0 up
+		ip addr add "${tap%,*}/24" dev eth0
+		if timeout 60 wget -q -O /tmp/page "http://${tap#*,}:$port/page"; then
+			mark "tap wget page sha256=$(hash /tmp/page) bytes=$(wc -c </tmp/page)"
+		else
+			mark "FAIL tap wget http://${tap#*,}:$port/page"
+		fi
 		;;
 	rng)
 		cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)

@@ -4,6 +4,7 @@
 # saw (init.sh here is the guest side).
 #
 #   run.sh [--keep DIR] ENGINE...      ENGINE: sw, sw-nojit, kvm, qemu
+#   run.sh --tap [--keep DIR] ENGINE...
 #
 # Per engine: the host serves a random page on 127.0.0.1:PORT (python3
 # http.server); the guest gets its address by DHCP from slirp, fetches the
@@ -11,7 +12,9 @@
 # serves /data/fwd on guest port 8080, which the host fetches through
 # hostfwd=tcp:127.0.0.1:FWD-:8080 and compares; reads /dev/hwrng; writes
 # /data/hvc to /dev/hvc0, a file chardev on the host that must hold exactly
-# those bytes. Timeouts (seconds): sw 300, sw-nojit and kvm 600, qemu 120, times
+# those bytes. With --tap instead: the host makes a tap (ip tuntap, needs
+# CAP_NET_ADMIN; skipped without) with 192.168.77.1/24 and serves the page
+# there; the guest takes 192.168.77.2 on -netdev tap and fetches it. Timeouts (seconds): sw 300, sw-nojit and kvm 600, qemu 120, times
 # LINUX_TIMEOUT_SCALE (default 1).
 #
 # Exit status: 0 every engine asked for passed (or was skipped); 1 one
@@ -20,9 +23,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}" "${LINUX_TIMEOUT_SCALE:=1}"
 
 usage() { echo "usage: $0 [--keep DIR] ENGINE... (sw, sw-nojit, kvm, qemu)" >&2; exit 99; }
-keep=
+keep= tap=0
 while [ $# -gt 0 ]; do
 	case $1 in
+	--tap) tap=1 ;;
 	--keep) [ $# -ge 2 ] || usage; keep=$2; shift ;;
 	-*) usage ;;
 	*) break ;;
@@ -103,7 +107,9 @@ boot() {
 	page_sha=$(sha256sum <"$www/page")
 	page_sha=${page_sha%% *}
 	port=$(free_port) fwd=$(free_port)
-	python3 -m http.server --bind 127.0.0.1 --directory "$www" "$port" \
+	bind=127.0.0.1
+	[ $tap = 0 ] || bind=192.168.77.1
+	python3 -m http.server --bind $bind --directory "$www" "$port" \
 		>"$work/$engine.http.log" 2>&1 &
 	srv_pid=$!
 
@@ -111,6 +117,10 @@ boot() {
 	net="$net -device virtio-rng-pci -device virtio-serial-pci -chardev file,id=c0,path=$hvc"
 	net="$net -device virtconsole,chardev=c0"
 	append="console=ttyS0 quiet panic=-1 tandem.port=$port"
+	if [ $tap = 1 ]; then
+		net="-netdev tap,id=n0,ifname=$tapif,script=no,downscript=no -device virtio-net-pci,netdev=n0"
+		append="$append tandem.tests=tap tandem.tap=192.168.77.2,192.168.77.1"
+	fi
 	case $engine in
 	qemu) cmd="$qemu -accel tcg -M pc -m 256 -no-reboot -display none -monitor none"
 	      cmd="$cmd -serial file:$log" ;;
@@ -125,7 +135,9 @@ boot() {
 
 	why=
 	# The host's half of the hostfwd check, once the guest's httpd is up.
-	if wait_line 'TANDEM-NET: httpd listening' "$limit"; then
+	if [ $tap = 1 ]; then
+		:
+	elif wait_line 'TANDEM-NET: httpd listening' "$limit"; then
 		if python3 - "$fwd" "$work/$engine.fwd" <<'PY'
 import sys, urllib.request
 data = urllib.request.urlopen("http://127.0.0.1:%s/fwd" % sys.argv[1], timeout=60).read()
@@ -155,6 +167,12 @@ PY
 	up=$(sed -n 's/^TANDEM-NET: poweroff @\([0-9.]*\)\r*$/\1/p' "$log")
 	expect() { grep -q -x -E -- "$1" "$norm" || why="$why; missing: $1"; }
 	[ "$status" = 0 ] || why="$why; exit status $status"
+	if [ $tap = 1 ]; then
+		expect "TANDEM-NET: tap wget page sha256=$page_sha bytes=300000"
+		expect 'TANDEM-NET: poweroff'
+		why=${why#; }
+		return
+	fi
 	expect 'TANDEM-NET: modules loaded'
 	expect 'TANDEM-NET: eth0 driver=virtio_net'
 	expect 'TANDEM-NET: dhcp ip=10\.0\.2\.15 router=10\.0\.2\.2 dns=10\.0\.2\.3'
@@ -172,6 +190,20 @@ PY
 	why=${why#; }
 }
 
+tapif=
+if [ $tap = 1 ]; then
+	# A tap of our own, addressed on the host side, removed at exit.
+	tapif=tandemt$$
+	command -v ip >/dev/null 2>&1 || { echo "SKIP: no ip(8) (Debian: iproute2)"; exit 77; }
+	if ! ip tuntap add dev "$tapif" mode tap 2>"$work/tap.err"; then
+		echo "SKIP: cannot create a tap here: $(cat "$work/tap.err")"
+		exit 77
+	fi
+	trap 'ip link del "$tapif" 2>/dev/null; cleanup' EXIT
+	ip addr add 192.168.77.1/24 dev "$tapif" && ip link set "$tapif" up ||
+		{ echo "cannot configure $tapif"; exit 99; }
+fi
+
 pass=0 fail=0 skip=0
 for engine in "$@"; do
 	r=$(unusable "$engine")
@@ -184,6 +216,11 @@ for engine in "$@"; do
 	case $engine in qemu) t=120 ;; sw) t=300 ;; *) t=600 ;; esac
 	boot "$engine" "$(awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }')"
 	if [ -z "$why" ]; then
+		if [ $tap = 1 ]; then
+			echo "PASS: net tap on $engine (static address, wget 300000 bytes from the host's tap; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
+			pass=$((pass + 1))
+			continue
+		fi
 		echo "PASS: net on $engine (dhcp, wget 300000 bytes, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
 		pass=$((pass + 1))
 	else

@@ -141,6 +141,7 @@ static void test_options(void)
 {
 	char err[256], id[32];
 
+	vm_setup();
 	netdev_options_free();
 	CU_ASSERT_EQUAL(netdev_add_option("tap,id=t0,ifname=tapx", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(netdev_add_option("tap,id=t0,ifname=tapy", err, sizeof(err)), -EEXIST);
@@ -158,6 +159,7 @@ static void test_options(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "without libslirp"));
 #endif
 	netdev_options_free();
+	vm_teardown();
 }
 
 #ifdef CONFIG_SLIRP
