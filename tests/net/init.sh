@@ -63,7 +63,8 @@ for t in $tests; do
 		set -- $(cat /tmp/lease)
 		mark "dhcp ip=$1 router=$2 dns=$3"
 		# (No wget -T: it crashes in Debian 12's busybox 1.35; timeout(1) instead.)
-		if timeout 60 wget -q -O /tmp/page "http://10.0.2.2:$port/page"; then
+		if timeout 300 wget -q -O /tmp/page "http://10.0.2.2:$port/page"; then
+			mark "wget done"
 			mark "wget page sha256=$(hash /tmp/page) bytes=$(wc -c </tmp/page)"
 		else
 			mark "FAIL wget http://10.0.2.2:$port/page"
@@ -83,7 +84,9 @@ for t in $tests; do
 		wait_for 10 /sys/class/net/eth0 || { mark "FAIL no eth0"; continue; }
 		ip link set eth0 up
 		ip addr add "${tap%,*}/24" dev eth0
-		if timeout 60 wget -q -O /tmp/page "http://${tap#*,}:$port/page"; then
+		mark "tap address set"
+		if timeout 300 wget -q -O /tmp/page "http://${tap#*,}:$port/page"; then
+			mark "wget done"
 			mark "tap wget page sha256=$(hash /tmp/page) bytes=$(wc -c </tmp/page)"
 		else
 			mark "FAIL tap wget http://${tap#*,}:$port/page"

@@ -21,6 +21,8 @@
 # failed; 77 nothing ran; 99 bad usage.
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}" "${LINUX_TIMEOUT_SCALE:=1}"
+# NET_PAGE_BYTES: the size of the page the guest fetches (default 300000).
+page_bytes=${NET_PAGE_BYTES:-300000}
 
 usage() { echo "usage: $0 [--keep DIR] ENGINE... (sw, sw-nojit, kvm, qemu)" >&2; exit 99; }
 keep= tap=0
@@ -103,7 +105,7 @@ boot() {
 	www=$work/www-$engine
 	rm -rf "$www" "$log" "$hvc"
 	mkdir -p "$www" || return 1
-	head -c 300000 /dev/urandom >"$www/page"
+	head -c $page_bytes /dev/urandom >"$www/page"
 	page_sha=$(sha256sum <"$www/page")
 	page_sha=${page_sha%% *}
 	port=$(free_port) fwd=$(free_port)
@@ -165,10 +167,15 @@ PY
 	norm=$log.norm
 	tr -d '\r' <"$log" | sed 's/^\(TANDEM-NET: .*\) @[0-9.]*$/\1/' >"$norm"
 	up=$(sed -n 's/^TANDEM-NET: poweroff @\([0-9.]*\)\r*$/\1/p' "$log")
+	# The page's transfer rate, from the guest's uptime before and after wget.
+	rate=$(tr -d '\r' <"$log" | awk -v b="$page_bytes" '
+		/^TANDEM-NET: / { t = $NF; sub(/^@/, "", t) }
+		/^TANDEM-NET: (dhcp ip=|tap address set)/ { t0 = t } /^TANDEM-NET: wget done/ { t1 = t }
+		END { if (t1 > t0 && t0 != "") printf "%.0f KiB/s", b / 1024 / (t1 - t0) }')
 	expect() { grep -q -x -E -- "$1" "$norm" || why="$why; missing: $1"; }
 	[ "$status" = 0 ] || why="$why; exit status $status"
 	if [ $tap = 1 ]; then
-		expect "TANDEM-NET: tap wget page sha256=$page_sha bytes=300000"
+		expect "TANDEM-NET: tap wget page sha256=$page_sha bytes=$page_bytes"
 		expect 'TANDEM-NET: poweroff'
 		why=${why#; }
 		return
@@ -176,7 +183,7 @@ PY
 	expect 'TANDEM-NET: modules loaded'
 	expect 'TANDEM-NET: eth0 driver=virtio_net'
 	expect 'TANDEM-NET: dhcp ip=10\.0\.2\.15 router=10\.0\.2\.2 dns=10\.0\.2\.3'
-	expect "TANDEM-NET: wget page sha256=$page_sha bytes=300000"
+	expect "TANDEM-NET: wget page sha256=$page_sha bytes=$page_bytes"
 	expect 'TANDEM-NET: host says: hostfwd checked'
 	expect 'TANDEM-NET: rng current=virtio_rng\.[0-9]+'
 	expect 'TANDEM-NET: rng bytes=2048,2048 reads=differ nonzero=yes'
@@ -217,11 +224,11 @@ for engine in "$@"; do
 	boot "$engine" "$(awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }')"
 	if [ -z "$why" ]; then
 		if [ $tap = 1 ]; then
-			echo "PASS: net tap on $engine (static address, wget 300000 bytes from the host's tap; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
+			echo "PASS: net tap on $engine (static address, wget $page_bytes bytes at ${rate:-?} from the host's tap; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
 			pass=$((pass + 1))
 			continue
 		fi
-		echo "PASS: net on $engine (dhcp, wget 300000 bytes, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
+		echo "PASS: net on $engine (dhcp, wget $page_bytes bytes at ${rate:-?}, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
 		pass=$((pass + 1))
 	else
 		echo "FAIL: net on $engine: $why"
