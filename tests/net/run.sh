@@ -12,7 +12,8 @@
 # serves /data/fwd on guest port 8080, which the host fetches through
 # hostfwd=tcp:127.0.0.1:FWD-:8080 and compares; reads /dev/hwrng; writes
 # /data/hvc to /dev/hvc0, a file chardev on the host that must hold exactly
-# those bytes. With --tap instead: the host makes a tap (ip tuntap, needs
+# those bytes; reads 8192 bytes the host writes to tandem's stdin from
+# /dev/hvc1 (a second virtio-serial-pci, on -chardev stdio). With --tap instead: the host makes a tap (ip tuntap, needs
 # CAP_NET_ADMIN; skipped without) with 192.168.77.1/24 and serves the page
 # there; the guest takes 192.168.77.2 on -netdev tap and fetches it. Timeouts (seconds): sw 300, sw-nojit and kvm 600, qemu 120, times
 # LINUX_TIMEOUT_SCALE (default 1).
@@ -63,6 +64,11 @@ rc=$?
 [ $rc != 77 ] || { echo "SKIP: cannot build the initramfs (see the line above)"; exit 77; }
 [ $rc = 0 ] || { echo "mkinitrd.sh failed ($rc)"; exit 99; }
 . "$work/initrd.vars"
+# What the host types into the guest's hvc1 (binary: the console is raw).
+HVCIN_BYTES=8192
+head -c $HVCIN_BYTES /dev/urandom >"$work/hvcin" || exit 99
+HVCIN_SHA256=$(sha256sum <"$work/hvcin")
+HVCIN_SHA256=${HVCIN_SHA256%% *}
 initrd=$work/initrd.cpio.gz
 qemu=${QEMU_SYSTEM:-$(command -v qemu-system-x86_64)}
 
@@ -118,7 +124,9 @@ boot() {
 	net="-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$fwd-:8080 -device virtio-net-pci,netdev=n0"
 	net="$net -device virtio-rng-pci -device virtio-serial-pci -chardev file,id=c0,path=$hvc"
 	net="$net -device virtconsole,chardev=c0"
-	append="console=ttyS0 quiet panic=-1 tandem.port=$port"
+	# A second console (hvc1) on stdin: the host writes $work/hvcin there.
+	net="$net -device virtio-serial-pci -chardev stdio,id=c1 -device virtconsole,chardev=c1"
+	append="console=ttyS0 quiet panic=-1 tandem.port=$port tandem.hvcin=$HVCIN_BYTES"
 	if [ $tap = 1 ]; then
 		net="-netdev tap,id=n0,ifname=$tapif,script=no,downscript=no -device virtio-net-pci,netdev=n0"
 		append="$append tandem.tests=tap tandem.tap=192.168.77.2,192.168.77.1"
@@ -131,9 +139,16 @@ boot() {
 	esac
 	echo "$cmd -kernel $kernel -initrd $initrd -append '$append' $net" >"$work/$engine.cmd"
 	t0=$(date +%s)
+	# stdin is a fifo we hold open for writing (O_RDWR does not block).
+	fifo=$work/$engine.stdin
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	exec 7<>"$fifo"
 	timeout -k 5 "$limit" $cmd -kernel "$kernel" -initrd "$initrd" -append "$append" $net \
-		</dev/null >"$work/$engine.stdout" 2>"$err" &
+		<"$fifo" >"$work/$engine.stdout" 2>"$err" &
 	vm_pid=$!
+	[ $tap = 1 ] || (wait_line 'TANDEM-NET: hvc1 raw' "$limit" && cat "$work/hvcin" >&7) &
+	feeder=$!
 
 	why=
 	# The host's half of the hostfwd check, once the guest's httpd is up.
@@ -159,6 +174,9 @@ PY
 	fi
 	wait "$vm_pid"
 	status=$?
+	kill "$feeder" 2>/dev/null
+	wait "$feeder" 2>/dev/null
+	exec 7>&-
 	wall=$(($(date +%s) - t0))
 	kill "$srv_pid" 2>/dev/null
 	wait "$srv_pid" 2>/dev/null
@@ -186,8 +204,9 @@ PY
 	expect "TANDEM-NET: wget page sha256=$page_sha bytes=$page_bytes"
 	expect 'TANDEM-NET: host says: hostfwd checked'
 	expect 'TANDEM-NET: rng current=virtio_rng\.[0-9]+'
-	expect 'TANDEM-NET: rng bytes=2048,2048 reads=differ nonzero=yes'
+	expect 'TANDEM-NET: rng bytes=128,128 reads=differ nonzero=yes'
 	expect "TANDEM-NET: hvc0 wrote $HVC_BYTES bytes"
+	expect "TANDEM-NET: hvc1 read $HVCIN_BYTES bytes sha256=$HVCIN_SHA256"
 	expect 'TANDEM-NET: poweroff'
 	! grep -q -E 'TANDEM-NET: FAIL|Kernel panic|Oops:|BUG:' "$norm" ||
 		why="$why; $(grep -m 1 -E 'TANDEM-NET: FAIL|Kernel panic|Oops:|BUG:' "$norm")"
@@ -228,7 +247,7 @@ for engine in "$@"; do
 			pass=$((pass + 1))
 			continue
 		fi
-		echo "PASS: net on $engine (dhcp, wget $page_bytes bytes at ${rate:-?}, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
+		echo "PASS: net on $engine (dhcp, wget $page_bytes bytes at ${rate:-?}, hostfwd $(wc -c <"$work/$engine.fwd") bytes, rng, hvc0 $HVC_BYTES bytes out, hvc1 $HVCIN_BYTES bytes in; guest uptime at poweroff ${up:-?}s, wall ${wall}s)"
 		pass=$((pass + 1))
 	else
 		echo "FAIL: net on $engine: $why"
