@@ -15,7 +15,7 @@
 # those bytes; reads 8192 bytes the host writes to tandem's stdin from
 # /dev/hvc1 (a second virtio-serial-pci, on -chardev stdio). With --tap instead: the host makes a tap (ip tuntap, needs
 # CAP_NET_ADMIN; skipped without) with 192.168.77.1/24 and serves the page
-# there; the guest takes 192.168.77.2 on -netdev tap and fetches it. Timeouts (seconds): sw 300, sw-nojit and kvm 600, qemu 120, times
+# there; the guest takes 192.168.77.2 on -netdev tap and fetches it. Timeouts (seconds): sw 300, sw-nojit and kvm 900, qemu 120, times
 # LINUX_TIMEOUT_SCALE (default 1).
 #
 # Exit status: 0 every engine asked for passed (or was skipped); 1 one
@@ -239,7 +239,7 @@ for engine in "$@"; do
 		continue
 	fi
 	# kvm on kvm_pvm runs the kernel's ring 0 on the software CPU: as slow as sw-nojit.
-	case $engine in qemu) t=120 ;; sw) t=300 ;; *) t=600 ;; esac
+	case $engine in qemu) t=120 ;; sw) t=300 ;; *) t=900 ;; esac
 	boot "$engine" "$(awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }')"
 	if [ -z "$why" ]; then
 		if [ $tap = 1 ]; then
