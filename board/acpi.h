@@ -6,8 +6,10 @@
  * written into guest RAM inside the BIOS area that e820 reports reserved:
  *
  *   0xe0000  FACS (64-byte aligned, 64 bytes)
- *   then     DSDT (AML: Name (_S5, Package () { 0, 0, 0, 0 }))
- *            FADT, MADT, XSDT, RSDT, each 16-byte aligned
+ *   then     DSDT (AML: with a PCI bus, \_SB.PCI0 -- PNP0A08/PNP0A03,
+ *            _CRS windows, _PRT -- and \_SB.RES0 (PNP0C02) claiming
+ *            ECAM; always Name (_S5, Package () { 0, 0, 0, 0 }), last)
+ *            FADT, MADT, [MCFG with a PCI bus], XSDT, RSDT, 16-byte aligned
  *   0xf0000  RSDP (revision 2), where an OS scanning 0xe0000-0xfffff on
  *            16-byte boundaries finds it; Linux also gets the address in
  *            boot_params.acpi_rsdp_addr.
@@ -17,7 +19,9 @@
  * command port (always in ACPI mode), reset register = port 0xcf9 value
  * 6; local APIC at 0xfee00000 with ids 0..n-1 for the n CPUs; one I/O
  * APIC (id n) at 0xfec00000 with GSI base 0; ISA IRQ 0 routed to GSI 2;
- * the 8259 pair present (PCAT_COMPAT).
+ * the 8259 pair present (PCAT_COMPAT). PCI (devices/pci.h): ECAM for
+ * buses 0-255 in MCFG; INTx on GSIs 16-19 (level, active low: _PRT
+ * entries with a GSI and no link device mean exactly that).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -12,6 +12,7 @@
 #include "board/board.h"
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
+#include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
@@ -64,15 +65,20 @@ static int create_pci_testdev(struct vm *vm, const char *opts, char *why, size_t
 	return 0;
 }
 
-/* One row per type; keep them sorted by name (-device help lists them in this order). */
+/*
+ * One row per type, sorted by name (-device help lists them in this order);
+ * board/board.h says what create() gets and must do.
+ */
 static const struct board_device_type board_device_types[] = {
 	{ "isa-debug-exit", "QEMU's exit port (always there): iobase=0xf4,iosize=0x04",
 	  create_isa_debug_exit },
 	{ "pci-testdev", "QEMU's PCI test device 1b36:0005 (BAR0 memory, BAR1 I/O): addr=SLOT",
 	  create_pci_testdev },
-	/* Networking, rng and console (devices/virtio_{net,rng,console}.c). */
+	/* virtio devices (devices/virtio_*.c) */
 	{ "virtconsole", "the console port of the last virtio-serial-pci: chardev=ID",
 	  virtconsole_create },
+	{ "virtio-blk-pci", "virtio disk on a -drive: drive=ID[,num-queues=N][,serial=S]",
+	  virtio_blk_pci_create },
 	{ "virtio-net-pci", "virtio NIC: netdev=ID[,mac=52:54:00:12:34:56][,mrg_rxbuf=off]",
 	  virtio_net_pci_create },
 	{ "virtio-rng-pci", "virtio entropy source (/dev/hwrng), from the host's getrandom()",

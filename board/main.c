@@ -16,6 +16,7 @@
 #include "accel/accel.h"
 #include "board/board.h"
 #include "config.h"
+#include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "machine/net.h"
 #include "machine/vm.h"
@@ -139,6 +140,25 @@ static gboolean opt_device(const char *name, const char *value, gpointer data,
 	return TRUE;
 }
 
+/*
+ * ---- virtio-blk hook: -drive and -hda (devices/virtio_blk.c parses them;
+ * an if=virtio drive becomes a queued "-device virtio-blk-pci,drive=ID").
+ */
+static gboolean opt_drive(const char *name, const char *value, gpointer data,
+			  GError **error)
+{
+	char dev[128], why[512];
+	int ret = !strcmp(name, "--hda") ? virtio_blk_hda_opt(value, dev, sizeof(dev), why, sizeof(why))
+					 : virtio_blk_drive_opt(value, dev, sizeof(dev), why, sizeof(why));
+
+	if (!ret && dev[0])
+		ret = board_device_queue(dev, why, sizeof(why));
+	if (ret < 0)
+		return bad_value(error, "%s", why);
+	return TRUE;
+}
+/* ---- end of the virtio-blk hook */
+
 /* -chardev file,id=ID,path=PATH | stdio,id=ID | null,id=ID */
 static gboolean opt_chardev(const char *name, const char *value, gpointer data,
 			    GError **error)
@@ -235,6 +255,13 @@ static GOptionEntry qemu_entries[] = {
 	{ "device", 0, 0, G_OPTION_ARG_CALLBACK, opt_device,
 	  "Add a device: pci-testdev[,addr=SLOT], isa-debug-exit (always there); "
 	  "'-device help' lists them", "NAME[,OPTS]" },
+	/* virtio-blk hook */
+	{ "drive", 0, 0, G_OPTION_ARG_CALLBACK, opt_drive,
+	  "A disk: file=IMG[,format=raw][,if=virtio|none][,id=ID][,readonly=on][,snapshot=on]"
+	  "[,cache=writeback|none|writethrough|directsync|unsafe]; if=none for -device "
+	  "virtio-blk-pci,drive=ID", "SPEC" },
+	{ "hda", 0, 0, G_OPTION_ARG_CALLBACK, opt_drive,
+	  "A virtio-blk disk (tandem has no IDE): -drive file=IMG,if=virtio", "IMG" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
 	/* net hook */
@@ -638,6 +665,7 @@ int main(int argc, char **argv)
 	vm_destroy(&vm);
 out:
 	board_devices_clear();
+	virtio_blk_opts_free();	/* virtio-blk hook */
 	netdev_options_free();	/* net hook */
 	chardevs_free();
 	g_strfreev(args);

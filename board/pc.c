@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board/acpi.h"
+#include "board/board.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/i8254.h"
@@ -18,8 +20,6 @@
 #include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
-#include "board/acpi.h"
-#include "board/board.h"
 #include "machine/chardev.h"
 #include "machine/device.h"
 #include "machine/loader.h"

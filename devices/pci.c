@@ -45,6 +45,8 @@ struct pci_bus {
 	uint64_t ecam_base;
 	uint32_t config_address;	/* 0xcf8 */
 	struct pci_device *slot[PCI_MAX_DEVICES];
+	/* MSI-X state of each slot's device: the bus frees it, after the devices are gone. */
+	struct pci_msix *msix[PCI_MAX_DEVICES];
 	struct pci_device host;	/* 00:00.0 */
 	const struct io_ops *cf9_ops;
 	void *cf9_opaque;
@@ -195,7 +197,7 @@ static void pci_update_bars(struct pci_device *pd)
 		if (b->mapped && b->addr == want)
 			continue;
 		if (b->mapped) {
-			bus_unregister(bar_bus(pd, i), b->addr, b);
+			bus_unregister(bar_bus(pd, i), b->addr, b->opaque);
 			b->mapped = false;
 		}
 		if (want == PCI_BAR_UNMAPPED)
@@ -634,24 +636,38 @@ static const struct io_ops ecam_ops = {
 
 /* ---- devices on the bus -------------------------------------------------- */
 
+static void msix_free(struct pci_msix *m)
+{
+	if (!m)
+		return;
+	free(m->table);
+	free(m->pba);
+	free(m);
+}
+
 int pci_device_add(struct pci_bus *bus, struct pci_device *pd, int slot,
 		   const struct device_ops *ops, const char *name)
 {
-	int ret;
+	int ret = 0;
 
 	if (slot < 0) {
 		for (slot = 0; slot < PCI_MAX_DEVICES && bus->slot[slot]; slot++)
 			;
 		if (slot == PCI_MAX_DEVICES)
-			return -ENOSPC;
+			ret = -ENOSPC;
 	} else if (slot >= PCI_MAX_DEVICES) {
-		return -EINVAL;
+		ret = -EINVAL;
 	} else if (bus->slot[slot]) {
-		return -EEXIST;
+		ret = -EEXIST;
 	}
-	ret = pci_place_bars(bus, pd);
-	if (ret)
+	if (!ret)
+		ret = pci_place_bars(bus, pd);
+	if (ret) {
+		msix_free(pd->msix);
+		pd->msix = NULL;
 		return ret;
+	}
+	bus->msix[slot] = pd->msix;
 	pd->bus = bus;
 	pd->slot = (uint8_t)slot;
 	/* INTERRUPT_LINE: the GSI, as firmware leaves it for a guest without ACPI. */
@@ -708,6 +724,8 @@ static void pci_bus_destroy(struct device *dev)
 	/* The devices on it were destroyed first (they came later). */
 	if (bus->vm && bus->vm->pci == bus)
 		bus->vm->pci = NULL;
+	for (unsigned s = 0; s < PCI_MAX_DEVICES; s++)
+		msix_free(bus->msix[s]);
 	free(bus);
 }
 

@@ -157,7 +157,9 @@ void pci_msix_notify(struct pci_device *pd, unsigned v);
 /*
  * Put @pd on @bus at slot @slot (-1: the first free one), registered with
  * the VM as device @name (struct device ops in @ops). 0 or -errno (-ENOSPC:
- * bus full, -EEXIST: slot taken).
+ * bus full or no window room, -EEXIST: slot taken); on failure the MSI-X
+ * state is freed, on success the bus frees it when it goes (so a device's
+ * destroy frees only the device).
  */
 int pci_device_add(struct pci_bus *bus, struct pci_device *pd, int slot,
 		   const struct device_ops *ops, const char *name);

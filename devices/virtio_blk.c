@@ -465,19 +465,12 @@ static struct drive {
 	bool readonly, snapshot, iface_none, used;
 	enum block_cache cache;
 } drives[MAX_DRIVES];
-static unsigned nr_drives;
-
-static struct disk {
-	int drive;		/* index into drives[] */
-	char *drive_id;		/* -device drive=, resolved at create time */
-	unsigned nr_queues;
-	char *serial;
-} disks[MAX_DRIVES];
-static unsigned nr_disks;
+static unsigned nr_drives, nr_disks;
 
 /*
  * Split QEMU's "a=b,c=d" where ",," is a literal comma. Returns a
- * NULL-terminated vector of strings (free with free_parts()).
+ * NULL-terminated vector of strings (free with free_parts()), NULL when
+ * out of memory.
  */
 static char **split_opts(const char *s)
 {
@@ -502,7 +495,9 @@ static char **split_opts(const char *s)
 		}
 		if (s[i] == ',' || !s[i]) {
 			cur[o] = 0;
-			v[k++] = strdup(cur);
+			v[k] = strdup(cur);
+			if (!v[k++])
+				break;
 			o = 0;
 			if (!s[i])
 				break;
@@ -511,6 +506,14 @@ static char **split_opts(const char *s)
 		cur[o++] = s[i];
 	}
 	free(cur);
+	for (unsigned i = 0; i < k; i++) {
+		if (!v[i]) {
+			for (unsigned j = 0; j < k; j++)
+				free(v[j]);
+			free(v);
+			return NULL;
+		}
+	}
 	return v;
 }
 
@@ -543,17 +546,78 @@ static struct drive *find_drive(const char *id)
 	return NULL;
 }
 
-int virtio_blk_drive_opt(const char *spec, char *err, size_t errlen)
+/* Parse one key of -drive into @d; 0 or -EINVAL with @err said. */
+static int drive_key(struct drive *d, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(k, "file")) {
+		if (!*v) {
+			snprintf(err, errlen, "-drive: file= is empty");
+			return -EINVAL;
+		}
+		free(d->file);
+		d->file = strdup(v);
+	} else if (!strcmp(k, "format")) {
+		if (strcmp(v, "raw")) {
+			snprintf(err, errlen, "-drive: format=%s not supported (tandem reads raw "
+				 "images only)", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(k, "if")) {
+		if (strcmp(v, "none") && strcmp(v, "virtio")) {
+			snprintf(err, errlen, "-drive: if=%s not supported (tandem has if=virtio "
+				 "and if=none)", v);
+			return -EINVAL;
+		}
+		d->iface_none = !strcmp(v, "none");
+	} else if (!strcmp(k, "id")) {
+		if (!*v || find_drive(v)) {
+			snprintf(err, errlen, "-drive: id=%s %s", v, *v ? "is taken" : "is empty");
+			return -EINVAL;
+		}
+		free(d->id);
+		d->id = strdup(v);
+	} else if (!strcmp(k, "readonly") || !strcmp(k, "read-only")) {
+		if (parse_bool(v, &d->readonly)) {
+			snprintf(err, errlen, "-drive: readonly=%s: on or off", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(k, "snapshot")) {
+		if (parse_bool(v, &d->snapshot)) {
+			snprintf(err, errlen, "-drive: snapshot=%s: on or off", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(k, "cache")) {
+		if (block_cache_parse(v, &d->cache)) {
+			snprintf(err, errlen, "-drive: cache=%s: writeback, none, writethrough, "
+				 "directsync or unsafe", v);
+			return -EINVAL;
+		}
+	} else if (!strcmp(k, "media")) {
+		if (strcmp(v, "disk")) {
+			snprintf(err, errlen, "-drive: media=%s not supported (disks only)", v);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "-drive: '%s' not supported (tandem takes file, format=raw, "
+			 "if, id, readonly, snapshot, cache, media=disk)", k);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int virtio_blk_drive_opt(const char *spec, char *device, size_t devlen, char *err,
+			 size_t errlen)
 {
 	char **parts = split_opts(spec);
 	struct drive d = { .cache = BLOCK_CACHE_WRITEBACK };
 	int ret = -EINVAL;
 
+	device[0] = 0;
 	if (!parts) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (nr_drives == MAX_DRIVES || nr_disks == MAX_DRIVES) {
+	if (nr_drives == MAX_DRIVES) {
 		snprintf(err, errlen, "-drive: at most %d drives", MAX_DRIVES);
 		goto out;
 	}
@@ -562,74 +626,14 @@ int virtio_blk_drive_opt(const char *spec, char *err, size_t errlen)
 
 		if (v)
 			*v++ = 0;
-		if (!v && (!strcmp(k, "readonly") || !strcmp(k, "snapshot")))
+		else if (!strcmp(k, "readonly") || !strcmp(k, "snapshot"))
 			v = "on";	/* QEMU's bare flag */
 		if (!v) {
-			/* A bare word first is a file name, as QEMU's implied file=. */
-			if (p == parts && *k && !d.file) {
-				d.file = strdup(k);
-				continue;
-			}
 			snprintf(err, errlen, "-drive: '%s' needs a value", k);
 			goto out;
 		}
-		if (!strcmp(k, "file")) {
-			if (!*v) {
-				snprintf(err, errlen, "-drive: file= is empty");
-				goto out;
-			}
-			free(d.file);
-			d.file = strdup(v);
-		} else if (!strcmp(k, "format")) {
-			if (strcmp(v, "raw")) {
-				snprintf(err, errlen, "-drive: format=%s not supported (tandem "
-					 "reads raw images only)", v);
-				goto out;
-			}
-		} else if (!strcmp(k, "if")) {
-			if (!strcmp(v, "none")) {
-				d.iface_none = true;
-			} else if (strcmp(v, "virtio")) {
-				snprintf(err, errlen, "-drive: if=%s not supported (tandem has "
-					 "if=virtio and if=none)", v);
-				goto out;
-			} else {
-				d.iface_none = false;
-			}
-		} else if (!strcmp(k, "id")) {
-			if (!*v || find_drive(v)) {
-				snprintf(err, errlen, "-drive: id=%s %s", v,
-					 *v ? "is taken" : "is empty");
-				goto out;
-			}
-			free(d.id);
-			d.id = strdup(v);
-		} else if (!strcmp(k, "readonly") || !strcmp(k, "read-only")) {
-			if (parse_bool(v, &d.readonly)) {
-				snprintf(err, errlen, "-drive: readonly=%s: on or off", v);
-				goto out;
-			}
-		} else if (!strcmp(k, "snapshot")) {
-			if (parse_bool(v, &d.snapshot)) {
-				snprintf(err, errlen, "-drive: snapshot=%s: on or off", v);
-				goto out;
-			}
-		} else if (!strcmp(k, "cache")) {
-			if (block_cache_parse(v, &d.cache)) {
-				snprintf(err, errlen, "-drive: cache=%s: writeback, none, "
-					 "writethrough, directsync or unsafe", v);
-				goto out;
-			}
-		} else if (!strcmp(k, "media")) {
-			if (strcmp(v, "disk")) {
-				snprintf(err, errlen, "-drive: media=%s not supported (disks only)", v);
-				goto out;
-			}
-		} else {
-			snprintf(err, errlen, "-drive: '%s' not supported (tandem takes file, "
-				 "format=raw, if, id, readonly, snapshot, cache, media=disk)", k);
+		if (drive_key(&d, k, v, err, errlen))
 			goto out;
-		}
 	}
 	if (!d.file) {
 		snprintf(err, errlen, "-drive %s: needs file=", spec);
@@ -639,13 +643,24 @@ int virtio_blk_drive_opt(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "-drive if=none needs id= (for -device virtio-blk-pci,drive=ID)");
 		goto out;
 	}
-	drives[nr_drives] = d;
-	if (!d.iface_none) {
-		/* if=virtio: a disk of its own, now, in command-line order. */
-		drives[nr_drives].used = true;
-		disks[nr_disks++] = (struct disk){ .drive = (int)nr_drives, .nr_queues = 1 };
+	if (!d.id) {
+		/* QEMU's name for the Nth virtio drive, unless the user took it. */
+		char name[32];
+
+		for (unsigned n = nr_drives;; n++) {
+			snprintf(name, sizeof(name), "virtio%u", n);
+			if (!find_drive(name))
+				break;
+		}
+		d.id = strdup(name);
 	}
-	nr_drives++;
+	if (!d.id) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!d.iface_none)
+		snprintf(device, devlen, "virtio-blk-pci,drive=%s", d.id);
+	drives[nr_drives++] = d;
 	ret = 0;
 out:
 	if (ret) {
@@ -656,18 +671,18 @@ out:
 	return ret;
 }
 
-int virtio_blk_hda_opt(const char *file, char *err, size_t errlen)
+int virtio_blk_hda_opt(const char *file, char *device, size_t devlen, char *err,
+		       size_t errlen)
 {
-	char *spec;
-	int ret;
 	size_t n = strlen(file);
+	char *spec = malloc(2 * n + 24);
+	int ret;
 
-	/* file=X with X's commas doubled, so the name goes through as it is. */
-	spec = malloc(2 * n + 24);
 	if (!spec) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* file=X with X's commas doubled, so the name goes through as it is. */
 	strcpy(spec, "file=");
 	for (size_t i = 0, o = 5; i <= n; i++) {
 		spec[o++] = file[i];
@@ -675,120 +690,88 @@ int virtio_blk_hda_opt(const char *file, char *err, size_t errlen)
 			spec[o++] = ',';
 	}
 	strcat(spec, ",if=virtio");
-	ret = virtio_blk_drive_opt(spec, err, errlen);
+	ret = virtio_blk_drive_opt(spec, device, devlen, err, errlen);
 	free(spec);
 	return ret;
 }
 
-int virtio_blk_device_opt(const char *spec, char *err, size_t errlen)
+int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t errlen)
 {
-	char **parts = split_opts(spec ? spec : "");
-	struct disk dk = { .drive = -1, .nr_queues = 1 };
+	char **parts = split_opts(opts);
+	const char *drive_id = NULL, *serial = NULL;
+	unsigned nr_queues = 1;
+	struct block_opts bo;
+	struct block *blk;
+	struct drive *d;
+	char why[512];
 	int ret = -EINVAL;
 
 	if (!parts) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (nr_disks == MAX_DRIVES) {
-		snprintf(err, errlen, "-device virtio-blk-pci: at most %d disks", MAX_DRIVES);
-		goto out;
-	}
 	for (char **p = parts; *p; p++) {
 		char *k = *p, *v = strchr(k, '=');
 
-		if (!*k && !p[1] && p == parts)
+		if (!*k && p == parts && !p[1])
 			break;	/* no options at all */
 		if (!v) {
-			snprintf(err, errlen, "-device virtio-blk-pci: '%s' needs a value", k);
+			snprintf(err, errlen, "'%s' needs a value", k);
 			goto out;
 		}
 		*v++ = 0;
 		if (!strcmp(k, "drive")) {
-			free(dk.drive_id);
-			dk.drive_id = strdup(v);
+			drive_id = v;
 		} else if (!strcmp(k, "num-queues")) {
 			char *end;
 			unsigned long n = strtoul(v, &end, 0);
 
 			if (!*v || *end || n < 1 || n > MAX_QUEUES) {
-				snprintf(err, errlen, "-device virtio-blk-pci: num-queues=%s: 1 to %d",
-					 v, MAX_QUEUES);
+				snprintf(err, errlen, "num-queues=%s: 1 to %d", v, MAX_QUEUES);
 				goto out;
 			}
-			dk.nr_queues = (unsigned)n;
+			nr_queues = (unsigned)n;
 		} else if (!strcmp(k, "serial")) {
 			if (strlen(v) > VIRTIO_BLK_ID_BYTES) {
-				snprintf(err, errlen, "-device virtio-blk-pci: serial=%s: at most %d "
-					 "characters", v, VIRTIO_BLK_ID_BYTES);
+				snprintf(err, errlen, "serial=%s: at most %d characters", v,
+					 VIRTIO_BLK_ID_BYTES);
 				goto out;
 			}
-			free(dk.serial);
-			dk.serial = strdup(v);
-		} else if (!strcmp(k, "id")) {
-			/* The device's name for QEMU's monitor; tandem has none to give it to. */
-		} else {
-			snprintf(err, errlen, "-device virtio-blk-pci: '%s' not supported "
-				 "(tandem takes drive, num-queues, serial, id)", k);
+			serial = v;
+		} else if (strcmp(k, "id")) {
+			/* id= names the device for QEMU's monitor: accepted, unused. */
+			snprintf(err, errlen, "'%s' not supported (virtio-blk-pci takes drive, "
+				 "num-queues, serial, id)", k);
 			goto out;
 		}
 	}
-	if (!dk.drive_id) {
-		snprintf(err, errlen, "-device virtio-blk-pci needs drive=ID (of a -drive if=none,id=ID)");
+	if (!drive_id) {
+		snprintf(err, errlen, "needs drive=ID (of a -drive if=none,id=ID)");
 		goto out;
 	}
-	disks[nr_disks++] = dk;
-	ret = 0;
-out:
-	if (ret) {
-		free(dk.drive_id);
-		free(dk.serial);
+	d = find_drive(drive_id);
+	if (!d) {
+		snprintf(err, errlen, "no -drive with id=%s", drive_id);
+		goto out;
 	}
+	if (d->used) {
+		snprintf(err, errlen, "drive %s is already a disk (one device per drive)", drive_id);
+		goto out;
+	}
+	bo = (struct block_opts){ .file = d->file, .readonly = d->readonly,
+				  .snapshot = d->snapshot, .cache = d->cache };
+	blk = block_open(&bo, why, sizeof(why));
+	if (!blk) {
+		snprintf(err, errlen, "%s", why);
+		goto out;
+	}
+	d->used = true;
+	ret = vblk_create(vm, blk, nr_disks, nr_queues, serial, err, errlen);
+	if (!ret)
+		nr_disks++;
+out:
 	free_parts(parts);
 	return ret;
-}
-
-int virtio_blk_create_all(struct vm *vm, char *err, size_t errlen)
-{
-	char why[512];
-
-	/* Every -device names a drive that exists and no other disk uses. */
-	for (unsigned i = 0; i < nr_disks; i++) {
-		struct disk *dk = &disks[i];
-		struct drive *d;
-
-		if (!dk->drive_id)
-			continue;
-		d = find_drive(dk->drive_id);
-		if (!d) {
-			snprintf(err, errlen, "-device virtio-blk-pci,drive=%s: no -drive with "
-				 "id=%s", dk->drive_id, dk->drive_id);
-			return -EINVAL;
-		}
-		if (!d->iface_none || (d->used && dk->drive < 0)) {
-			snprintf(err, errlen, "-device virtio-blk-pci,drive=%s: that drive is "
-				 "already a disk (use if=none for -device)", dk->drive_id);
-			return -EINVAL;
-		}
-		d->used = true;
-		dk->drive = (int)(d - drives);
-	}
-	for (unsigned i = 0; i < nr_disks; i++) {
-		struct drive *d = &drives[disks[i].drive];
-		struct block_opts o = { .file = d->file, .readonly = d->readonly,
-					.snapshot = d->snapshot, .cache = d->cache };
-		struct block *blk = block_open(&o, why, sizeof(why));
-		int ret;
-
-		if (!blk) {
-			snprintf(err, errlen, "-drive %s: %s", d->id ? d->id : d->file, why);
-			return -EINVAL;
-		}
-		ret = vblk_create(vm, blk, i, disks[i].nr_queues, disks[i].serial, err, errlen);
-		if (ret)
-			return ret;
-	}
-	return 0;
 }
 
 void virtio_blk_opts_free(void)
@@ -797,11 +780,6 @@ void virtio_blk_opts_free(void)
 		free(drives[i].file);
 		free(drives[i].id);
 	}
-	for (unsigned i = 0; i < nr_disks; i++) {
-		free(disks[i].drive_id);
-		free(disks[i].serial);
-	}
 	memset(drives, 0, sizeof(drives));
-	memset(disks, 0, sizeof(disks));
 	nr_drives = nr_disks = 0;
 }

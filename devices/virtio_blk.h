@@ -16,24 +16,32 @@
  * requests and pushes completions with vm->lock held and does the I/O
  * without it. A FLUSH completes after fdatasync() returned.
  *
- * The option functions are the board's -device table's to call; each
- * returns 0 or -EINVAL with one line in @err (no "tandem: " prefix).
+ * The options: -drive and -hda are parsed here (virtio_blk_drive_opt()),
+ * and a drive with if=virtio becomes a "-device virtio-blk-pci,drive=ID"
+ * the caller queues in the board's -device table, so every disk is made
+ * by virtio_blk_pci_create(), in command-line order. Each returns 0 or
+ * -errno with one line in @err (no "tandem: " prefix).
  */
 #include <stddef.h>
 
 struct vm;
 
-int virtio_blk_drive_opt(const char *spec, char *err, size_t errlen);
-int virtio_blk_hda_opt(const char *file, char *err, size_t errlen);
-/* -device virtio-blk-pci,...: @spec is what follows the device name's comma. */
-int virtio_blk_device_opt(const char *spec, char *err, size_t errlen);
 /*
- * Once the board (and its PCI bus) exists: open every drive that a disk
- * uses and plug the disks in, in command-line order. 0 or -errno with
- * one line in @err; nothing to do without -drive/-hda/-device.
+ * -drive SPEC. For if=virtio, @device gets the -device spec to queue
+ * ("virtio-blk-pci,drive=virtio0"); for if=none it is left empty.
  */
-int virtio_blk_create_all(struct vm *vm, char *err, size_t errlen);
-/* Forget the parsed options (tests, and the end of main). */
+int virtio_blk_drive_opt(const char *spec, char *device, size_t devlen, char *err,
+			 size_t errlen);
+/* -hda FILE: a virtio disk (tandem has no IDE), as -drive file=FILE,if=virtio. */
+int virtio_blk_hda_opt(const char *file, char *device, size_t devlen, char *err,
+		       size_t errlen);
+/*
+ * -device virtio-blk-pci,OPTS (OPTS: drive=ID[,num-queues=N][,serial=S][,id=NAME]):
+ * the board's -device table calls this once the PCI bus exists; it opens
+ * the drive's image and plugs the disk in.
+ */
+int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t errlen);
+/* Forget the parsed -drive options (the end of main, tests). */
 void virtio_blk_opts_free(void);
 
 #endif

@@ -53,8 +53,23 @@ expect_error "initrd without kernel" "needs --kernel" --initrd "$tmp/text"
 expect_error "missing initrd" "No such file" --kernel "$top_builddir/tests/guests/hello.elf" --initrd "$tmp/nope"
 
 # QEMU habits. GOption alone reads -hda as -h -d -a and prints the help.
-expect_error "QEMU disk option" "unknown option '-hda'" -hda "$tmp/x.img"
-expect_error "QEMU -drive" "unknown option '-drive'" -drive file=x.img
+# Disks (virtio-blk): every wrong -drive/-hda/-device virtio-blk-pci gets its line.
+expect_error "-hda of a missing image" "No such file" -hda "$tmp/x.img"
+expect_error "-drive format=qcow2" "format=qcow2 not supported" -drive file="$tmp/text",format=qcow2
+expect_error "-drive if=ide" "if=ide not supported" -drive file="$tmp/text",if=ide
+expect_error "-drive unknown key" "'aio' not supported" -drive file="$tmp/text",aio=native
+expect_error "-drive bad cache=" "cache=fast" -drive file="$tmp/text",cache=fast
+expect_error "-drive bad readonly=" "readonly=maybe" -drive file="$tmp/text",readonly=maybe
+expect_error "-drive without file=" "needs file=" -drive if=virtio
+expect_error "-drive if=none without id=" "needs id=" -drive file="$tmp/text",if=none
+expect_error "-device virtio-blk-pci without drive=" "needs drive=" -device virtio-blk-pci
+expect_error "-device virtio-blk-pci, unknown drive" "no -drive with id=d9" \
+	-device virtio-blk-pci,drive=d9
+expect_error "-device virtio-blk-pci, bad num-queues" "num-queues=0" \
+	-drive file="$tmp/text",if=none,id=d0 -device virtio-blk-pci,drive=d0,num-queues=0
+expect_error "one drive, two disks" "already a disk" -drive file="$tmp/text",if=none,id=d0 \
+	-device virtio-blk-pci,drive=d0 -device virtio-blk-pci,drive=d0
+expect_error "a second writer on one image" "is in use" -hda "$tmp/text" -hda "$tmp/text"
 expect_error "QEMU-style value of a missing file" "No such file" -kernel "$tmp/does-not-exist"
 expect_error "unknown CPU model" "unknown CPU model 'Haswell'" -cpu Haswell
 expect_error "CPU model with features" "unknown CPU model" -cpu max,+avx512f
@@ -66,6 +81,10 @@ expect_error "a VGA card" "only '-vga none'" -vga std
 expect_error "a monitor" "only '-monitor none'" -monitor stdio
 expect_error "another device" "-device e1000: no such device" -device e1000
 expect_error "debug-exit elsewhere" "not supported" -device isa-debug-exit,iobase=0x501
+expect_error "unknown -device key" "pci-testdev takes: addr" -device pci-testdev,foo=1
+expect_error "-device on the host bridge's slot" "a slot 1-0x1f" -device pci-testdev,addr=0
+expect_error "two devices in one slot" "slot taken" -device pci-testdev,addr=3 \
+	-device pci-testdev,addr=3
 expect_error "unknown chardev id" "no -chardev with id=s1" -serial chardev:s1
 expect_error "socket chardev" "tandem has file" -chardev socket,id=s0,port=4444
 expect_error "-d with a bad class" "unknown trace class" -d nonsense
@@ -158,6 +177,7 @@ expect_ok "-cpu host and max" 1 "engine sw" -accel tcg -cpu host -cpu max -seria
 expect_ok "-d help lists the classes" 0 "in_asm" -d help
 expect_ok "-d help lists every class" 0 "exit " -d help
 expect_ok "--help names bzImage" 0 "bzImage" --help
+expect_ok "-device help lists pci-testdev" 0 "pci-testdev" -device help
 expect_ok "option values that look like options" 1 "engine sw" --accel=sw -serial none \
 	-append -hda -kernel "$hello"
 

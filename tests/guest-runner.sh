@@ -5,7 +5,7 @@
 # Exit 77 (skipped) with the reason when the engine cannot run here.
 engine=$1
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
-guests="hello exceptions paging interrupts pio cpuid modes16 smc tbinval ring3 modeswitch prot32 seglimit storm"
+guests="hello exceptions paging interrupts pio cpuid modes16 smc tbinval ring3 modeswitch prot32 seglimit storm pci"
 out=$(mktemp -d) || exit 99
 trap 'rm -rf "$out"' EXIT
 
@@ -16,13 +16,13 @@ kvm)
 	*" usable "*) ;;
 	*) echo "SKIP: KVM engine not usable here: ${why:-not built}"; exit 77 ;;
 	esac
-	run() { "$TANDEM" --accel=kvm --no-reboot --serial "file:$2" --kernel "$1"; } ;;
-sw)	run() { "$TANDEM" --accel=sw --no-reboot --serial "file:$2" --kernel "$1"; } ;;
-sw-nojit) run() { "$TANDEM" --accel=sw,jit=off --no-reboot --serial "file:$2" --kernel "$1"; } ;;
+	run() { "$TANDEM" --accel=kvm --no-reboot $args --serial "file:$2" --kernel "$1"; } ;;
+sw)	run() { "$TANDEM" --accel=sw --no-reboot $args --serial "file:$2" --kernel "$1"; } ;;
+sw-nojit) run() { "$TANDEM" --accel=sw,jit=off --no-reboot $args --serial "file:$2" --kernel "$1"; } ;;
 sw-check)
 	# Every block replayed on the interpreter: any mismatch fails the guest.
 	run() {
-		"$TANDEM" --accel=sw,jit=check --stats --no-reboot --serial "file:$2" --kernel "$1" \
+		"$TANDEM" --accel=sw,jit=check --stats --no-reboot $args --serial "file:$2" --kernel "$1" \
 			2>"$2.err"
 		rc=$?
 		grep -v '^sw: \|^tandem: unmapped' "$2.err" >&2
@@ -37,7 +37,7 @@ qemu)
 	run() {
 		"$QEMU_SYSTEM" -accel tcg -M pc -m 128 -display none -no-reboot \
 			-chardev "file,id=s0,path=$2" -serial chardev:s0 -monitor none \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$1" </dev/null
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 $args -kernel "$1" </dev/null
 	} ;;
 *) echo "usage: $0 kvm|sw|sw-nojit|sw-check|qemu"; exit 99 ;;
 esac
@@ -60,6 +60,8 @@ for g in $guests; do
 	if [ "$engine" = qemu ] && grep -q '^# qemu: skip' "$exp"; then
 		skip=$((skip + 1)); continue
 	fi
+	# Devices a guest needs beyond the board's own: "# args: -device pci-testdev".
+	args=$(sed -n 's/^# args: *//p' "$exp")
 	want_status=$(sed -n 's/^# status: *//p' "$exp")
 	: "${want_status:=1}"
 	( run "$elf" "$out/$g.serial" ) >"$out/$g.stdout" 2>"$out/$g.stderr" &

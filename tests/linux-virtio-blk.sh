@@ -10,7 +10,11 @@
 # killed with SIGKILL, and the file is in the image (after e2fsck replays
 # the journal). And a second writer on one image is refused.
 #
-#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu
+#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
+#
+# sw-intx is sw with the other paths: the guest without MSI (pci=nomsi, so
+# INTx and the ISR byte), vda through -device virtio-blk-pci,num-queues=2
+# and cache=none (O_DIRECT; cache=writeback where the file system has none).
 #
 # Environment: TANDEM, top_srcdir, top_builddir, QEMU_SYSTEM, LINUX_KERNEL,
 # TANDEM_CACHE, LINUX_TIMEOUT_SCALE (as tests/linux/run.sh), KEEP=DIR to keep
@@ -20,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$here/..}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
 : "${LINUX_TIMEOUT_SCALE:=1}"
 cache=${TANDEM_CACHE:-/var/cache/tandem}
-engines=${*:-sw sw-nojit kvm qemu}
+engines=${*:-sw sw-nojit kvm qemu sw-intx}
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -70,6 +74,10 @@ initrd=$work/initrd.cpio.gz
 	exit 99
 
 qemu=${QEMU_SYSTEM:-$(command -v qemu-system-x86_64)}
+# cache=none needs O_DIRECT, which tmpfs lacks.
+direct_cache=none
+dd if=/dev/zero of="$work/direct.probe" bs=4096 count=1 oflag=direct 2>/dev/null || direct_cache=writeback
+rm -f "$work/direct.probe"
 fails=0 ran=0
 
 # Fresh disks for one boot: vda ext4 with /hello.txt, vdb and vdc raw with a pattern.
@@ -91,6 +99,14 @@ engine_cmd() {
 			"-drive file='$work/vda.img',format=raw,if=virtio" \
 			"-drive file='$work/vdb.img',format=raw,if=virtio,readonly=on" \
 			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
+	sw-intx)
+		echo "'$TANDEM' --accel=sw -m 512M --no-reboot --serial 'file:$1'" \
+			"--kernel '$kernel' --initrd '$initrd' --append '$2 pci=nomsi'" \
+			"-drive file='$work/vda.img',if=none,id=d0,cache=$direct_cache" \
+			"-device virtio-blk-pci,drive=d0,num-queues=2" \
+			"-drive file='$work/vdb.img',if=none,id=ro0,readonly=on" \
+			"-device virtio-blk-pci,drive=ro0" \
+			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
 	*)
 		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial 'file:$1'" \
@@ -108,6 +124,7 @@ unusable() {
 	*)
 		[ -x "$TANDEM" ] || { echo "no tandem at $TANDEM"; return; }
 		e=${engine%-nojit}
+		e=${e%-intx}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
 		;;
@@ -136,7 +153,7 @@ for engine in $engines; do
 	t0=$(date +%s)
 	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
 	st=$? t1=$(date +%s)
-	tr -d '\r' <"$log" >"$log.norm"
+	tr -d '\r' <"$log" | sed 's/^\(VBLK: .*\) @[0-9.]*$/\1/' >"$log.norm"
 	[ $st = 0 ] || bad "write boot: exit status $st (log: $log, stderr: $(tail -n 3 "$work/$engine-write.out" | tr '\n' ' '))"
 	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
 	grep -q '^VBLK: hello=hello-from-host$' "$log.norm" || bad "the guest did not read /hello.txt"
@@ -153,7 +170,20 @@ for engine in $engines; do
 	grep -q "^VBLK: vdc reads snap-$token\$" "$log.norm" || bad "vdc (snapshot=on) did not read back its write"
 	cmp -s "$work/vdc.img" "$work/vdc.orig" || bad "vdc's file (snapshot=on) changed"
 	e2fsck -fn "$work/vda.img" >"$work/$engine-fsck.out" 2>&1 || bad "e2fsck finds errors in vda after poweroff"
-	echo "$engine: write boot $((t1 - t0)) s, status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm")"
+	irqs=$(sed -n 's/^VBLK: irqs //p' "$log.norm")
+	case $engine in
+	sw-intx)
+		# Linux uses min(num-queues, CPUs) queues.
+		q=$(sed -n 's/^VBLK: vda queues=\([0-9]*\) cpus=\([0-9]*\)$/\1 \2/p' "$log.norm")
+		set -- $q
+		[ -n "$q" ] && [ "$1" = "$([ "$2" -ge 2 ] && echo 2 || echo 1)" ] ||
+			bad "num-queues=2: the guest has '$q' (queues cpus)"
+		echo "$irqs" | grep -q 'IO-APIC.*virtio0' || bad "pci=nomsi: virtio0 not on an I/O APIC line: $irqs"
+		echo "$irqs" | grep -q 'MSI' && bad "pci=nomsi, yet MSI: $irqs" ;;
+	qemu) ;;
+	*) echo "$irqs" | grep -q 'MSI.*virtio0-req.0' || bad "virtio0 does not use MSI-X: $irqs" ;;
+	esac
+	echo "$engine: write boot $((t1 - t0)) s (guest uptime at done: $(tr -d '\r' <"$log" | sed -n 's/^VBLK: done @//p') s), status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"
 
 	# --- crash: fsync, SIGKILL, the data is there ---
 	make_disks || exit 99

@@ -98,6 +98,33 @@ mark "sleep 1 took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 # 5. Wall clock, from the RTC (the host checks it against its own).
 mark "date epoch=$(date +%s)"
 
+# 6. PCI: what Linux found on bus 0 (run.sh adds -device pci-testdev), as
+# lspci would list it, with the BAR sizes the kernel read (resource lines:
+# start end flags; flag 0x100 is I/O).
+n=0
+for d in /sys/bus/pci/devices/*; do
+	[ -e "$d/vendor" ] || continue
+	n=$((n + 1))
+	i=0 bars=
+	while read -r s e f; do
+		if [ $i -lt 6 ] && [ $((s)) -ne 0 ]; then
+			t=mem
+			[ $((f & 0x100)) -eq 0 ] || t=io
+			bars="$bars bar$i $t $((e - s + 1))"
+		fi
+		i=$((i + 1))
+	done <"$d/resource"
+	v=$(cat "$d/vendor") id=$(cat "$d/device")
+	mark "pci ${d##*/} ${v#0x}:${id#0x} class $(cat "$d/class")$bars"
+done
+mark "pci devices=$n"
+if dmesg | grep -q 'PCI host bridge to bus 0000:00' &&
+   ! dmesg | grep -q 'No config space access function found'; then
+	mark "pci bus found"
+else
+	mark "FAIL pci bus not found"
+fi
+
 mark "done"
 mark "poweroff"
 poweroff -f

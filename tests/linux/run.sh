@@ -122,7 +122,7 @@ engine_cmd() {
 		stdio) s="-nographic -serial mon:stdio" ;;
 		*) s="-display none -monitor none -serial '$2'" ;;
 		esac
-		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -kernel '$kernel'" \
+		echo "'$qemu' -accel tcg -M pc -m 512 -no-reboot $s -device pci-testdev -kernel '$kernel'" \
 			"-initrd '$initrd' -append '$1'" ;;
 	*)
 		case $engine in
@@ -130,7 +130,7 @@ engine_cmd() {
 		sw-check) accel="sw,jit=check --stats" ;;	# every block replayed and compared
 		*) accel=$engine ;;
 		esac
-		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2'" \
+		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial '$2' -device pci-testdev" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
 	esac
 }

@@ -12,7 +12,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 exec </dev/console >/dev/console 2>&1
 
-mark() { echo "VBLK: $*"; }
+# The guest uptime goes to the end of the line, after " @", for the log.
+mark() { read -r up idle </proc/uptime; echo "VBLK: $* @$up"; }
 fail() { mark "FAIL $*"; poweroff -f; }
 
 mode= token=
@@ -30,6 +31,7 @@ n=0
 while ! [ -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 [ -b /dev/vda ] || fail "no /dev/vda"
 mark "vda sectors=$(cat /sys/block/vda/size)"
+mark "vda queues=$(ls /sys/block/vda/mq | wc -l) cpus=$(grep -c '^processor' /proc/cpuinfo)"
 mkdir -p /mnt
 mount -t ext4 /dev/vda /mnt || fail "mount /dev/vda"
 mark "hello=$(cat /mnt/hello.txt)"
@@ -57,6 +59,8 @@ write)
 	echo "snap-$token" | dd of=/dev/vdc bs=512 conv=sync,fsync 2>/dev/null
 	echo 3 >/proc/sys/vm/drop_caches
 	mark "vdc reads $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | head -n 1)"
+	# Which interrupts the disks used (MSI-X per queue, or INTx): for the log.
+	mark "irqs $(grep -E 'virtio[0-9]' /proc/interrupts | sed 's/  */ /g' | tr '\n' ';')"
 	umount /mnt || fail "umount"
 	mark "done"
 	poweroff -f
