@@ -125,7 +125,13 @@ boot() {
 	net="$net -device virtio-rng-pci -device virtio-serial-pci -chardev file,id=c0,path=$hvc"
 	net="$net -device virtconsole,chardev=c0"
 	# A second console (hvc1) on stdin: the host writes $work/hvcin there.
-	net="$net -device virtio-serial-pci -chardev stdio,id=c1 -device virtconsole,chardev=c1"
+	# tandem's virtio-serial has one port (no MULTIPORT), so it takes a second
+	# device; QEMU's has many, and two devices there announce their consoles
+	# in either order (hvc0 and hvc1 swap), so QEMU gets both on one.
+	case $engine in
+	qemu) net="$net -chardev stdio,id=c1 -device virtconsole,chardev=c1" ;;
+	*) net="$net -device virtio-serial-pci -chardev stdio,id=c1 -device virtconsole,chardev=c1" ;;
+	esac
 	append="console=ttyS0 quiet panic=-1 tandem.port=$port tandem.hvcin=$HVCIN_BYTES"
 	if [ $tap = 1 ]; then
 		net="-netdev tap,id=n0,ifname=$tapif,script=no,downscript=no -device virtio-net-pci,netdev=n0"
