@@ -14,6 +14,9 @@
 #include "devices/pci_testdev.h"
 #include "devices/testdev.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
 #include "machine/vm.h"
 
 /* ---- the types ------------------------------------------------------------ */
@@ -87,8 +90,17 @@ static const struct board_device_type board_device_types[] = {
 	  create_debugcon },
 	{ "pc-testdev", "QEMU's pc-testdev (kvm-unit-tests): ports 0xe0-0xeb, 0x2000+IRQ, "
 	  "MMIO scratch at 0xff000000", create_pc_testdev },
+	/* virtio devices (devices/virtio_*.c) */
+	{ "virtconsole", "the console port of the last virtio-serial-pci: chardev=ID",
+	  virtconsole_create },
 	{ "virtio-blk-pci", "virtio disk on a -drive: drive=ID[,num-queues=N][,serial=S]",
 	  virtio_blk_pci_create },
+	{ "virtio-net-pci", "virtio NIC: netdev=ID[,mac=52:54:00:12:34:56][,mrg_rxbuf=off]",
+	  virtio_net_pci_create },
+	{ "virtio-rng-pci", "virtio entropy source (/dev/hwrng), from the host's getrandom()",
+	  virtio_rng_pci_create },
+	{ "virtio-serial-pci", "virtio console, one port: the guest's /dev/hvc0",
+	  virtio_serial_pci_create },
 };
 #define NR_TYPES (sizeof(board_device_types) / sizeof(board_device_types[0]))
 

@@ -17,6 +17,8 @@
 #include "board/board.h"
 #include "config.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "machine/net.h"
 #include "machine/bench.h"
 #include "machine/qmp.h"
 #include "machine/replay.h"
@@ -221,6 +223,8 @@ static gboolean opt_chardev(const char *name, const char *value, gpointer data,
 			       value);
 		goto out;
 	}
+	/* net hook: virtconsole,chardev=ID finds the -chardev here. */
+	virtio_console_chardev_register(id, chardevs[nr_chardevs].spec);
 	chardevs[nr_chardevs++].id = g_strdup(id);
 out:
 	g_strfreev(parts);
@@ -245,6 +249,31 @@ static void chardevs_free(void)
 	nr_chardevs = 0;
 }
 
+/* ---- net hook: -netdev and -nic (machine/net.h; the NIC is virtio-net-pci) ---- */
+static gboolean opt_netdev(const char *name, const char *value, gpointer data,
+			   GError **error)
+{
+	char why[512];
+
+	if (netdev_add_option(value, why, sizeof(why)))
+		return bad_value(error, "%s", why);
+	return TRUE;
+}
+
+/* -nic user,...: QEMU's shortcut for a -netdev and its NIC in one. */
+static gboolean opt_nic(const char *name, const char *value, gpointer data, GError **error)
+{
+	char why[512], id[32], dev[64];
+
+	if (netdev_add_nic_option(value, id, why, sizeof(why)))
+		return bad_value(error, "%s", why);
+	snprintf(dev, sizeof(dev), "virtio-net-pci,netdev=%s", id);
+	if (board_device_queue(dev, why, sizeof(why)) < 0)
+		return bad_value(error, "-nic: %s", why);
+	return TRUE;
+}
+/* ---- end of the net hook ---- */
+
 /* What QEMU command lines for test kernels pass; each means what tandem does anyway. */
 static GOptionEntry qemu_entries[] = {
 	{ "display", 0, 0, G_OPTION_ARG_CALLBACK, opt_only_none, "Only 'none'", "none" },
@@ -265,6 +294,16 @@ static GOptionEntry qemu_entries[] = {
 	  "A virtio-blk disk (tandem has no IDE): -drive file=IMG,if=virtio", "IMG" },
 	{ "chardev", 0, 0, G_OPTION_ARG_CALLBACK, opt_chardev,
 	  "file,id=ID,path=PATH, stdio,id=ID or null,id=ID, for --serial chardev:ID", "SPEC" },
+	/* net hook */
+	{ "netdev", 0, 0, G_OPTION_ARG_CALLBACK, opt_netdev,
+	  "Network back end for -device virtio-net-pci,netdev=ID: user,id=ID[,hostfwd="
+	  "[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]... (slirp: guest 10.0.2.15 by DHCP, "
+	  "host 10.0.2.2, DNS 10.0.2.3; hostfwd listens on 127.0.0.1 when HOSTADDR is "
+	  "empty, where QEMU listens on every address) or tap,id=ID,ifname=TAP[,script=no]",
+	  "SPEC" },
+	{ "nic", 0, 0, G_OPTION_ARG_CALLBACK, opt_nic,
+	  "A -netdev and its virtio-net-pci in one: user[,hostfwd=...] or tap,ifname=TAP",
+	  "SPEC" },
 	{ NULL }
 };
 
@@ -788,6 +827,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
+	if (netdev_unused())	/* net hook */
+		fprintf(stderr, "tandem: warning: -netdev %s is used by no NIC\n", netdev_unused());
 	status = vm_run(&vm);
 	if (opt_stats)
 		vm_print_stats(&vm, stderr);
@@ -795,6 +836,7 @@ int main(int argc, char **argv)
 out:
 	board_devices_clear();
 	virtio_blk_opts_free();	/* virtio-blk hook */
+	netdev_options_free();	/* net hook */
 	chardevs_free();
 	g_strfreev(args);
 	return status;
