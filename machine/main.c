@@ -15,6 +15,7 @@
 
 #include "accel/accel.h"
 #include "config.h"
+#include "machine/gdbstub.h"
 #include "machine/qmp.h"
 #include "machine/vm.h"
 
@@ -26,8 +27,8 @@ static unsigned opt_watchdog = 10;
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
-static gboolean opt_start_paused;
-static char *opt_qmp, *opt_monitor;
+static gboolean opt_start_paused, opt_gdb_default;
+static char *opt_qmp, *opt_monitor, *opt_gdb;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -58,6 +59,11 @@ static GOptionEntry entries[] = {
 	  "DEV" },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
 	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
+	{ "gdb", 0, 0, G_OPTION_ARG_STRING, &opt_gdb,
+	  "GDB stub: tcp:[HOST]:PORT or unix:PATH[,server]; ,arch=x86-64|i386 fixes the "
+	  "register set (default: from the CPU mode at connect)", "ADDR" },
+	{ "gdb-default", 's', 0, G_OPTION_ARG_NONE, &opt_gdb_default,
+	  "Shorthand for -gdb tcp::1234", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
 	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
 	  "(default 10; 0 off)", "SECONDS" },
@@ -551,6 +557,19 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		g_free(host);
 	}
 	cfg->start_paused = opt_start_paused;
+	if (opt_gdb && opt_gdb_default) {
+		fprintf(stderr, "tandem: -s is -gdb tcp::1234: give one of -s and -gdb\n");
+		return 1;
+	}
+	cfg->gdb = opt_gdb_default ? "tcp::1234" : opt_gdb;
+	if (cfg->gdb) {
+		char why[256];
+
+		if (gdb_parse_spec(cfg->gdb, why, sizeof(why))) {
+			fprintf(stderr, "tandem: %s\n", why);
+			return 1;
+		}
+	}
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);
 		if (ret)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "machine/bus.h"
+#include "machine/debug.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
 #include "machine/x86_state.h"
@@ -23,6 +24,7 @@
 struct accel_ops;
 struct device;
 struct qmp_server;
+struct gdb_server;
 struct vm_ctl;
 struct pci_bus;
 struct chardev;
@@ -55,6 +57,7 @@ struct vm_config {
 	unsigned watchdog_s;		/* report a vCPU with no exit for this long; 0: off */
 	const char *qmp;		/* -qmp unix:PATH,server,wait=off (NULL: none) */
 	bool start_paused;		/* -S: vCPUs wait for `cont` */
+	const char *gdb;		/* -gdb tcp::1234 / unix:PATH,server (NULL: none) */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -79,6 +82,9 @@ struct vcpu {
 	atomic_uint_least64_t stuck_report;
 	bool stuck_reported;	/* main loop only: said once, until the vCPU moves again */
 	char error[512];	/* why, for VCPU_STOP_ERROR */
+	/* The debugger's settings and the last VCPU_STOP_DEBUG's reason (machine/debug.h). */
+	struct vcpu_debug debug;
+	struct vcpu_debug_hit debug_hit;
 };
 
 /* How the VM ended; the process exit status comes from here. */
@@ -131,6 +137,7 @@ struct vm {
 	atomic_bool reset_request;
 	struct vm_ctl *ctl;		/* machine/vmctl.c: pause, calls, events */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
+	struct gdb_server *gdb;		/* machine/gdbstub.c; NULL without -gdb */
 
 	struct x86_state boot;		/* what reset goes back to */
 	struct chardev *serial;

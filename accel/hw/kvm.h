@@ -18,6 +18,8 @@ struct kvm_vm {
 	 */
 	bool ring0_sw;
 	uint64_t nr_ring0_runs, nr_ring0_insns, nr_replays, nr_zaps;
+	bool guest_debug_blockirq;	/* KVM_GUESTDBG_BLOCKIRQ is supported */
+	bool guest_debug_warned;
 };
 
 struct kvm_vcpu {
@@ -64,6 +66,9 @@ struct kvm_vcpu {
 	 */
 	atomic_uint_least64_t run_start_ns;
 	atomic_uint_least64_t stuck_ns;
+	/* kvm_set_debug(): debug register n holds vcpu->debug entry debug_slot[n]. */
+	unsigned debug_slots;
+	uint8_t debug_slot[4];
 };
 
 void kvm_finish_io(struct vcpu *vcpu);

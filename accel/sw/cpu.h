@@ -37,6 +37,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "accel/sw/debug.h"
 #include "accel/sw/translator/tb_state.h"
 #include "machine/vm.h"
 #include "machine/x86_state.h"
@@ -220,6 +221,7 @@ struct sw_cpu {
 	bool pending_db_trap;		/* TF single step */
 	/* sw_run() returns at the first boundary in 64-bit code at CPL 3 (fallback.c). */
 	bool stop_at_user;
+	struct sw_debug dbg;		/* the debugger's settings for this run (debug.c) */
 };
 
 /* ---- mode helpers ---- */
