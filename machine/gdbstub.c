@@ -235,7 +235,11 @@ static const struct gdb_reg regs32[] = {
 	SEG_REGS(0), FPU_REGS(0),
 	XMM(0), XMM(1), XMM(2), XMM(3), XMM(4), XMM(5), XMM(6), XMM(7),
 	{ "mxcsr", 4, RK_MXCSR, 0, "int", 1 },
-	{ "fs_base", 4, RK_FSBASE, 0, "int32", 2 }, { "gs_base", 4, RK_GSBASE, 0, "int32", 2 },
+	/*
+	 * gdb 13's i386 (not amd64) asserts on the segments feature without
+	 * the AVX ones: the bases go with the control registers there.
+	 */
+	{ "fs_base", 4, RK_FSBASE, 0, "int32", 3 }, { "gs_base", 4, RK_GSBASE, 0, "int32", 3 },
 	{ "cr0", 4, RK_CR, 0, "int32", 3 }, { "cr2", 4, RK_CR, 2, "int32", 3 },
 	{ "cr3", 4, RK_CR, 3, "int32", 3 }, { "cr4", 4, RK_CR, 4, "int32", 3 },
 	{ "efer", 8, RK_EFER, 0, "int64", 3 },
@@ -697,14 +701,26 @@ static void send_stop(struct gdb_server *srv, unsigned cpu, int sig,
 {
 	GString *s = g_string_new(NULL);
 
+	const struct x86_state *st = hit ? cpu_state(srv, cpu) : NULL;
+	/*
+	 * gdb's pc is RIP, our breakpoints are linear: where CS has a base
+	 * (real mode, vm86, a 16-bit trampoline) the two differ and gdb,
+	 * told "swbreak" at a pc where it has no breakpoint, would resume
+	 * silently into the same breakpoint forever. A plain SIGTRAP there
+	 * stops and shows the user where the guest is.
+	 */
+	bool flat = st && hit && st->rip == hit->addr;
+
 	g_string_append_printf(s, "T%02xthread:%x;", sig, cpu + 1);
 	if (hit) {
 		switch (hit->reason) {
 		case DEBUG_STOP_SWBP:
-			g_string_append(s, "swbreak:;");
+			if (flat)
+				g_string_append(s, "swbreak:;");
 			break;
 		case DEBUG_STOP_HWBP:
-			g_string_append(s, "hwbreak:;");
+			if (flat)
+				g_string_append(s, "hwbreak:;");
 			break;
 		case DEBUG_STOP_WATCH:
 			g_string_append_printf(s, "%swatch:%llx;",
