@@ -287,10 +287,20 @@ static uint64_t *cr_field(struct x86_state *st, unsigned idx)
 	}
 }
 
-/* Register @r of @st as little-endian bytes (r->size of them). */
-static void reg_get(const struct gdb_reg *r, const struct x86_state *cst, uint8_t *out)
+static uint64_t cr_value(const struct x86_state *st, unsigned idx)
 {
-	struct x86_state *st = (struct x86_state *)cst;	/* read only here */
+	switch (idx) {
+	case 0: return st->cr0;
+	case 2: return st->cr2;
+	case 3: return st->cr3;
+	case 4: return st->cr4;
+	default: return st->cr8;
+	}
+}
+
+/* Register @r of @st as little-endian bytes (r->size of them). */
+static void reg_get(const struct gdb_reg *r, const struct x86_state *st, uint8_t *out)
+{
 	uint64_t v = 0;
 
 	memset(out, 0, r->size);
@@ -304,7 +314,7 @@ static void reg_get(const struct gdb_reg *r, const struct x86_state *cst, uint8_
 	case RK_MXCSR: v = st->fx.mxcsr; break;
 	case RK_FSBASE: v = st->seg[S_FS].base; break;
 	case RK_GSBASE: v = st->seg[S_GS].base; break;
-	case RK_CR: v = *cr_field(st, r->idx); break;
+	case RK_CR: v = cr_value(st, r->idx); break;
 	case RK_EFER: v = st->efer; break;
 	case RK_FPU:
 		switch (r->idx) {
@@ -778,6 +788,14 @@ void gdb_vcpu_stopped(struct vcpu *vcpu)
 		if (write(srv->wake_fd, &one, sizeof(one)) < 0) {
 			/* The counter is full: a wake-up is pending anyway. */
 		}
+	} else {
+		/*
+		 * Not ours to report: another vCPU's stop is being reported, or
+		 * the VM was resumed behind gdb's back (QMP cont). Park anyway:
+		 * a breakpoint is checked before its instruction, so running on
+		 * would only stop here again and again.
+		 */
+		vm_pause_request(vcpu->vm);
 	}
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -1118,7 +1136,12 @@ static void cmd_breakpoint(struct gdb_server *srv, const char *args, bool insert
 		put_packet(srv, "OK");
 }
 
-/* vCont;ACTION[:TID];...: the first action naming a vCPU (or none) wins. */
+/*
+ * vCont;ACTION[:TID];...: one vCPU may step, the rest continue. A vCPU
+ * with no action continues too: all-stop here is all-or-nothing (gdb's
+ * `set scheduler-locking step` is not honoured; the others run while one
+ * steps, as with gdb's default).
+ */
 static void cmd_vcont(struct gdb_server *srv, const char *args)
 {
 	char **acts = g_strsplit(args, ";", -1);
@@ -1145,7 +1168,7 @@ static void cmd_vcont(struct gdb_server *srv, const char *args)
 			if (step_cpu < 0)
 				step_cpu = cpu >= 0 ? cpu : (int)cur_cpu(srv);
 		} else if (op != 'c' && op != 'C') {
-			/* t (stop), r (range step): not offered in vCont? */
+			/* t (stop) and r (range step) are not offered in our vCont? reply. */
 			ok = false;
 			break;
 		}

@@ -14,7 +14,7 @@ command -v gdb >/dev/null || { echo "SKIP: gdb not installed (Debian: gdb)"; exi
 ulimit -c 0	# a gdb that asserts leaves no core behind
 tmp=$(mktemp -d) || exit 99
 pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail=0
 no_data_bp=
 : "${QEMU_SYSTEM:=$(command -v qemu-system-x86_64)}"
@@ -66,7 +66,7 @@ debug() {
 	shift 2
 	echo "== $name"
 	rm -f "$tmp/serial"
-	"$@" >"$tmp/vm.out" 2>&1 &
+	timeout -s KILL 150 "$@" >"$tmp/vm.out" 2>&1 &
 	pid=$!
 	# Until the stub listens (a probe connection would be a debugger: it attaches).
 	for i in $(seq 100); do
@@ -78,9 +78,7 @@ debug() {
 	timeout 120 gdb -batch -nx -ex "file $sym" -ex "target remote $addr" \
 		-x "$tmp/script.gdb" >"$tmp/gdb.out" 2>&1
 	grc=$?
-	( sleep 20; kill -9 $pid 2>/dev/null ) & dog=$!
 	wait $pid; vrc=$?
-	kill $dog 2>/dev/null; wait $dog 2>/dev/null
 	pid=
 	bad=0
 	want "$tmp/gdb.out" "^Breakpoint 1, gdb_break_here ()" "break at a symbol, continue to it"
@@ -157,16 +155,14 @@ fi
 if [ -f "$prot32" ]; then
 	echo "== 32-bit guest (prot32), arch=i386"
 	rm -f "$tmp/g32.sock"
-	"$TANDEM" --accel=sw --no-reboot --serial "file:$tmp/serial" \
+	timeout -s KILL 90 "$TANDEM" --accel=sw --no-reboot --serial "file:$tmp/serial" \
 		-gdb "unix:$tmp/g32.sock,arch=i386" -S --kernel "$prot32" >"$tmp/vm.out" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do [ -S "$tmp/g32.sock" ] && break; sleep 0.1; done
 	timeout 60 gdb -batch -nx -ex "target remote $tmp/g32.sock" -ex 'show architecture' \
 		-ex 'info registers eip eflags cs cr0' -ex 'stepi' -ex 'print $eip' \
 		-ex 'x/2i $eip' -ex 'kill' >"$tmp/gdb.out" 2>&1
-	( sleep 20; kill -9 $pid 2>/dev/null ) & dog=$!
 	wait $pid
-	kill $dog 2>/dev/null; wait $dog 2>/dev/null
 	pid=
 	bad=0
 	want "$tmp/gdb.out" 'currently "i386")' "gdb took the i386 description"
@@ -195,7 +191,8 @@ if [ -f "$modes16" ]; then
 	rm_off=$((0x$e - 0x$t))
 	rm_entry=$(printf '0x%x' $((0x6000 + rm_off)))
 	rm -f "$tmp/g16.sock"
-	"$TANDEM" --accel=sw --no-reboot --serial "file:$tmp/serial" -gdb "unix:$tmp/g16.sock" -S \
+	timeout -s KILL 90 "$TANDEM" --accel=sw --no-reboot --serial "file:$tmp/serial" \
+		-gdb "unix:$tmp/g16.sock" -S \
 		--kernel "$modes16" >"$tmp/vm.out" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do [ -S "$tmp/g16.sock" ] && break; sleep 0.1; done
@@ -203,9 +200,7 @@ if [ -f "$modes16" ]; then
 		-ex 'print/x $cs' -ex 'stepi 3' -ex 'print/x $efer' -ex 'print/x $cr0' -ex delete \
 		-ex "break *$rm_entry" -ex continue -ex 'print/x $cs' -ex 'print/x $pc' -ex delete \
 		-ex stepi -ex 'print/x $pc' -ex continue >"$tmp/gdb.out" 2>&1
-	( sleep 20; kill -9 $pid 2>/dev/null ) & dog=$!
 	wait $pid
-	kill $dog 2>/dev/null; wait $dog 2>/dev/null
 	pid=
 	bad=0
 	want "$tmp/gdb.out" "^Breakpoint 1, $(printf '0x%016x' "$r32")" "breakpoint in 32-bit compatibility mode"
