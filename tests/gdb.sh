@@ -150,6 +150,28 @@ else
 	echo "NOTE: qemu-system-x86_64 not found: no QEMU run"
 fi
 
+# Hardware breakpoints and read/access watchpoints (exact on sw; the x86
+# debug registers have no read-only kind, so not on kvm).
+echo "== sw: hbreak, rwatch, awatch"
+rm -f "$tmp/gh.sock"
+timeout -s KILL 90 "$TANDEM" --accel=sw --no-reboot --serial "file:$tmp/serial" \
+	-gdb "unix:$tmp/gh.sock" -S --kernel "$elf" >"$tmp/vm.out" 2>&1 &
+pid=$!
+for i in $(seq 50); do [ -S "$tmp/gh.sock" ] && break; sleep 0.1; done
+timeout 60 gdb -batch -nx -ex "file $sym" -ex "target remote $tmp/gh.sock" -ex 'hbreak gdb_triple' \
+	-ex continue -ex delete -ex 'rwatch gdb_poked' -ex continue -ex delete \
+	-ex 'awatch gdb_counter' -ex continue -ex delete -ex continue >"$tmp/gdb.out" 2>&1
+wait $pid
+pid=
+bad=0
+want "$tmp/gdb.out" "^Breakpoint 1, gdb_triple (x=5)" "hardware breakpoint, with the argument"
+want "$tmp/gdb.out" "^Hardware read watchpoint 2: gdb_poked" "read watchpoint"
+want "$tmp/gdb.out" "^Value = 7$" "read watchpoint hit: the value read"
+want "$tmp/gdb.out" "^Hardware access (read/write) watchpoint 3: gdb_counter" "access watchpoint"
+want "$tmp/gdb.out" "^Value = 1$" "access watchpoint hit"
+want "$tmp/gdb.out" "exited with code 01" "continue to exit"
+[ $bad = 0 ] || { fail=1; sed 's/^/  | /' "$tmp/gdb.out" | tail -30; }
+
 # A stop in 32-bit protected mode: prot32 never leaves it; arch=auto sees
 # the mode once the guest has run (Ctrl-C), and arch=i386 with -S.
 if [ -f "$prot32" ]; then
