@@ -674,6 +674,7 @@ static int parse_thread(struct gdb_server *srv, const char *s)
 /*
  * Guest-virtual (linear) memory as vCPU @cpu maps it. Reads stop at the
  * first byte that is unmapped or not RAM; returns the bytes done.
+ * Outside long mode linear addresses wrap at 4 GiB (x86_walk() does).
  */
 static size_t mem_access(struct gdb_server *srv, unsigned cpu, uint64_t la, uint8_t *buf,
 			 size_t len, bool write)
@@ -683,6 +684,17 @@ static size_t mem_access(struct gdb_server *srv, unsigned cpu, uint64_t la, uint
 
 	if (!st)
 		return 0;
+	/* A write goes in whole or not at all: every page is checked first. */
+	for (size_t off = 0; write && off < len;) {
+		uint64_t gpa, room, n;
+
+		if (x86_walk(srv->vm, st, la + off, &gpa, &room))
+			return 0;
+		n = len - off < room ? len - off : room;
+		if (!gpa_to_hva(srv->vm, gpa, n))
+			return 0;
+		off += n;
+	}
 	while (done < len) {
 		uint64_t gpa, room, n;
 		uint8_t *p;
