@@ -95,6 +95,14 @@ struct accel_ops {
 	 * is visible by other means.
 	 */
 	uint64_t (*no_exit_ns)(struct vcpu *vcpu);
+	/*
+	 * A debugger changed @vcpu->debug (machine/debug.h); on the vCPU's
+	 * thread, between runs. The engine stops with VCPU_STOP_DEBUG and
+	 * vcpu->debug_hit at what it asks for, also where another engine
+	 * emulates for this one (emulate() reads vcpu->debug too). 0, or
+	 * -errno (-ENOSPC: more than the engine can watch). NULL: no debugging.
+	 */
+	int (*set_debug)(struct vcpu *vcpu);
 };
 
 /* All engines compiled in, in `auto` preference order, NULL-terminated. */

@@ -19,6 +19,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "machine/bench.h"
+#include "machine/gdbstub.h"
 #include "machine/net.h"
 #include "machine/qmp.h"
 #include "machine/replay.h"
@@ -32,8 +33,8 @@ static unsigned opt_watchdog = 10;
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
-static gboolean opt_start_paused;
-static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount;
+static gboolean opt_start_paused, opt_gdb_default;
+static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount, *opt_gdb;
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
@@ -73,6 +74,11 @@ static GOptionEntry entries[] = {
 	  "Start from a snapshot: file:PATH (taken with QMP migrate or snapshot_save)", "URI" },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
 	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
+	{ "gdb", 0, 0, G_OPTION_ARG_STRING, &opt_gdb,
+	  "GDB stub: tcp:[HOST]:PORT or unix:PATH[,server]; ,arch=x86-64|i386 fixes the "
+	  "register set (default: from the CPU mode at connect)", "ADDR" },
+	{ "gdb-default", 's', 0, G_OPTION_ARG_NONE, &opt_gdb_default,
+	  "Shorthand for -gdb tcp::1234", NULL },
 	{ "watchdog", 0, 0, G_OPTION_ARG_CALLBACK, opt_watchdog_cb,
 	  "Report a vCPU that makes no exit for SECONDS in KVM, with its registers "
 	  "(default 10; 0 off)", "SECONDS" },
@@ -722,6 +728,19 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 			return 1;
 		}
 		cfg->incoming = opt_incoming + 5;
+	}
+	if (opt_gdb && opt_gdb_default) {
+		fprintf(stderr, "tandem: -s is -gdb tcp::1234: give one of -s and -gdb\n");
+		return 1;
+	}
+	cfg->gdb = opt_gdb_default ? "tcp::1234" : opt_gdb;
+	if (cfg->gdb) {
+		char why[256];
+
+		if (gdb_parse_spec(cfg->gdb, why, sizeof(why))) {
+			fprintf(stderr, "tandem: %s\n", why);
+			return 1;
+		}
 	}
 	if (opt_trace) {
 		ret = parse_trace(opt_trace, &cfg->trace);

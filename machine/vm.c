@@ -20,6 +20,7 @@
 #include "machine/chardev.h"
 #include "machine/cpuid.h"
 #include "machine/device.h"
+#include "machine/gdbstub.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
@@ -420,8 +421,10 @@ static void *vcpu_thread(void *arg)
 			dump_vcpu(vcpu, vcpu->error[0] ? vcpu->error : "engine error");
 			vm_request_exit(vm, VM_EXIT_ERROR, 0);
 			break;
-		case VCPU_STOP_KICK:
 		case VCPU_STOP_DEBUG:
+			gdb_vcpu_stopped(vcpu);	/* all-stop: parks us at vmctl_point() */
+			break;
+		case VCPU_STOP_KICK:
 			break;
 		}
 	}
@@ -681,6 +684,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 
 		vm->symbols = symbols_load(cfg->kernel, ignored, sizeof(ignored));
 	}
+	if (cfg->gdb) {
+		ret = gdb_open(vm, cfg->gdb, err, errlen);
+		if (ret)
+			goto err_destroy;
+	}
 	if (cfg->trace) {
 		vm->trace = cfg->trace_file ? fopen(cfg->trace_file, "w") : stderr;
 		if (!vm->trace) {
@@ -784,6 +792,7 @@ void vm_destroy(struct vm *vm)
 {
 	qmp_close(vm);
 	replay_close(vm);
+	gdb_close(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->accel->vcpu_destroy && vm->vcpus[i]->accel_data)
 			vm->accel->vcpu_destroy(vm->vcpus[i]);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "machine/bus.h"
+#include "machine/debug.h"
 #include "machine/irq.h"
 #include "machine/memory.h"
 #include "machine/x86_state.h"
@@ -25,6 +26,7 @@ struct device;
 struct symbols;
 struct replay;
 struct qmp_server;
+struct gdb_server;
 struct vm_ctl;
 struct pci_bus;
 struct chardev;
@@ -63,6 +65,7 @@ struct vm_config {
 	unsigned icount_shift;		/* 2^shift ns per instruction */
 	int rr_mode;			/* enum replay_mode (machine/replay.h) */
 	const char *rr_file;
+	const char *gdb;		/* -gdb tcp::1234 / unix:PATH,server (NULL: none) */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -98,6 +101,9 @@ struct vcpu {
 	int sipi_req;		/* STARTUP vector received, or -1 */
 	bool parked;		/* the thread sleeps in wait-for-SIPI (vm_reset() waits for it) */
 	uint64_t nr_init, nr_sipi;
+	/* The debugger's settings and the last VCPU_STOP_DEBUG's reason (machine/debug.h). */
+	struct vcpu_debug debug;
+	struct vcpu_debug_hit debug_hit;
 };
 
 /*
@@ -179,6 +185,7 @@ struct vm {
 	unsigned nr_switches;		/* live engine switches (machine/vmswitch.c) */
 	bool switching;			/* an engine is being taken down for a switch */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
+	struct gdb_server *gdb;		/* machine/gdbstub.c; NULL without -gdb */
 
 	struct x86_state boot;		/* what reset goes back to */
 	struct chardev *serial;

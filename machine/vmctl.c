@@ -119,7 +119,6 @@ static void deadline_after(struct timespec *ts, unsigned ms)
 bool vm_pause(struct vm *vm)
 {
 	struct vm_ctl *c = vm->ctl;
-	struct timespec ts;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->paused) {
@@ -129,20 +128,37 @@ bool vm_pause(struct vm *vm)
 	c->paused = true;
 	pthread_mutex_unlock(&c->lock);
 	vm_kick_all(vm);
+	vm_wait_parked(vm);
+	vm_event(vm, VM_EVENT_STOP, NULL);
+	return true;
+}
+
+void vm_pause_request(struct vm *vm)
+{
+	struct vm_ctl *c = vm->ctl;
+
+	pthread_mutex_lock(&c->lock);
+	c->paused = true;
+	pthread_mutex_unlock(&c->lock);
+	vm_kick_all(vm);
+}
+
+void vm_wait_parked(struct vm *vm)
+{
+	struct vm_ctl *c = vm->ctl;
+	struct timespec ts;
+
 	/*
-	 * Wait for every vCPU to park. A vCPU an engine cannot get back from
-	 * (a guest spinning in KVM without exits still returns on the kick
-	 * signal) would hold us here: give up after 5 s and say paused anyway,
-	 * it parks when it comes back.
+	 * A vCPU an engine cannot get back from (a guest spinning in KVM
+	 * without exits still returns on the kick signal) would hold us here:
+	 * give up after 5 s and say paused anyway, it parks when it comes back.
 	 */
 	deadline_after(&ts, 5000);
 	pthread_mutex_lock(&c->lock);
-	while (c->parked < vm->nr_vcpus && !vm_should_stop(vm))
+	while (c->paused && c->parked < vm->nr_vcpus && !vm_should_stop(vm))
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&c->lock);
-	vm_event(vm, VM_EVENT_STOP, NULL);
-	return true;
 }
 
 bool vm_resume(struct vm *vm)

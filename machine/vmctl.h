@@ -39,6 +39,14 @@ void vmctl_point(struct vcpu *vcpu);
  * VM is ending). Returns false when it was already paused.
  */
 bool vm_pause(struct vm *vm);
+/*
+ * The debugger's all-stop, from any thread (a vCPU that hit a breakpoint):
+ * pause without waiting and without an event; the main thread then calls
+ * vm_wait_parked().
+ */
+void vm_pause_request(struct vm *vm);
+/* Main thread: wait (5 s at most) until every vCPU is parked, while paused. */
+void vm_wait_parked(struct vm *vm);
 /* Let the vCPUs go on; false when it was not paused. */
 bool vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);

@@ -24,6 +24,7 @@ extern const struct accel_ops kvm_accel_ops;
 static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k);
 static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k, bool replay);
 static bool in_ring0(struct kvm_vcpu *kv);
+static void kvm_debug_exit(struct vcpu *vcpu, struct kvm_run *run);
 
 /* Below the 4 GiB boundary, inside the MMIO hole: never guest RAM. */
 #define KVM_TSS_ADDR		0xfffbd000ull
@@ -168,6 +169,13 @@ static int kvm_vm_init(struct vm *vm)
 	pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&k->run_lock, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
+#if defined(KVM_CAP_SET_GUEST_DEBUG2) && defined(KVM_GUESTDBG_BLOCKIRQ)
+	{
+		int m = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+
+		k->guest_debug_blockirq = m > 0 && (m & KVM_GUESTDBG_BLOCKIRQ);
+	}
+#endif
 	vm->accel_data = k;
 	return 0;
 err:
@@ -483,7 +491,8 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 				return stop;
 			continue;
 		}
-		switch (inject_interrupts(vcpu, k, run)) {
+		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
+		switch (vcpu->debug.single_step ? INJECT_NONE : inject_interrupts(vcpu, k, run)) {
 		case INJECT_ON_SW:
 			stop = run_ring0_elsewhere(vcpu, k, false);
 			if (stop != VCPU_STOP_KICK)
@@ -540,6 +549,7 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			vm_request_exit(vm, VM_EXIT_POWEROFF, 0);
 			return VCPU_STOP_KICK;
 		case KVM_EXIT_DEBUG:
+			kvm_debug_exit(vcpu, run);
 			return VCPU_STOP_DEBUG;
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
@@ -562,6 +572,100 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 				 run->exit_reason);
 			return VCPU_STOP_ERROR;
 		}
+	}
+}
+
+/*
+ * The debugger's settings (machine/debug.h) in KVM_SET_GUEST_DEBUG: the
+ * hardware breakpoints and watchpoints, and the software breakpoints
+ * too, in the four debug registers -- so guest memory is never written
+ * (no INT3 patched in, nothing for the guest or the ring-0 fallback to
+ * see) at the price of four breakpoints in all. Ring 0 on the software
+ * CPU (ring0=sw) reads the same vcpu->debug and has no such limit.
+ */
+static int kvm_set_debug(struct vcpu *vcpu)
+{
+	static const uint8_t rw[] = { [DEBUG_HW_EXEC] = 0, [DEBUG_HW_WRITE] = 1,
+				      [DEBUG_HW_ACCESS] = 3 };
+	const struct vcpu_debug *d = &vcpu->debug;
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	struct kvm_guest_debug g;
+	unsigned n = 0;
+
+	memset(&g, 0, sizeof(g));
+	kv->debug_slots = 0;
+	for (unsigned i = 0; i < d->nr_hw + d->nr_bp; i++) {
+		uint64_t addr = i < d->nr_hw ? d->hw[i].addr : d->bp[i - d->nr_hw];
+		enum vcpu_hw_type t = i < d->nr_hw ? d->hw[i].type : DEBUG_HW_EXEC;
+		uint64_t len = i < d->nr_hw ? d->hw[i].len : 1;
+		unsigned lenbits = len == 8 ? 2 : len == 4 ? 3 : len == 2 ? 1 : 0;
+
+		if (t == DEBUG_HW_READ)
+			return -ENOSYS;	/* x86 debug registers watch writes or all accesses */
+		if (n == 4)
+			return -ENOSPC;
+		g.arch.debugreg[n] = addr;
+		/* Gn enable, R/Wn, LENn (exec: length 0). */
+		g.arch.debugreg[7] |= (2ull << (2 * n)) |
+				      ((uint64_t)rw[t] << (16 + 4 * n)) |
+				      ((uint64_t)(t == DEBUG_HW_EXEC ? 0 : lenbits) << (18 + 4 * n));
+		kv->debug_slot[n] = (uint8_t)i;
+		n++;
+	}
+	kv->debug_slots = n;
+	if (vcpu_debug_active(d)) {
+		g.control = KVM_GUESTDBG_ENABLE;
+		if (n)
+			g.control |= KVM_GUESTDBG_USE_HW_BP;
+		if (d->single_step)
+			g.control |= KVM_GUESTDBG_SINGLESTEP;
+#ifdef KVM_GUESTDBG_BLOCKIRQ
+		if (d->single_step && k->guest_debug_blockirq)
+			g.control |= KVM_GUESTDBG_BLOCKIRQ;
+#endif
+	}
+	if (ioctl(kv->fd, KVM_SET_GUEST_DEBUG, &g) < 0) {
+		int ret = -errno;
+
+		/* Where ring 0 runs on sw, the software CPU still honours them there. */
+		if (!k->ring0_sw)
+			return ret;
+		if (!k->guest_debug_warned)
+			fprintf(stderr, "tandem: kvm: KVM_SET_GUEST_DEBUG: %s: breakpoints hit only "
+				"in code the software CPU runs (ring 0)\n", strerror(-ret));
+		k->guest_debug_warned = true;
+	}
+	return 0;
+}
+
+/* KVM_EXIT_DEBUG: which of ours it was, into vcpu->debug_hit. */
+static void kvm_debug_exit(struct vcpu *vcpu, struct kvm_run *run)
+{
+	const struct vcpu_debug *d = &vcpu->debug;
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	uint64_t dr6 = run->debug.arch.dr6;
+	struct vcpu_debug_hit *h = &vcpu->debug_hit;
+
+	memset(h, 0, sizeof(*h));
+	h->reason = DEBUG_STOP_STEP;
+	for (unsigned n = 0; n < kv->debug_slots; n++) {
+		unsigned i = kv->debug_slot[n];
+
+		if (!(dr6 & (1ull << n)))
+			continue;
+		if (i >= d->nr_hw) {
+			h->reason = DEBUG_STOP_SWBP;
+			h->addr = d->bp[i - d->nr_hw];
+		} else if (d->hw[i].type == DEBUG_HW_EXEC) {
+			h->reason = DEBUG_STOP_HWBP;
+			h->addr = d->hw[i].addr;
+		} else {
+			h->reason = DEBUG_STOP_WATCH;
+			h->type = d->hw[i].type;
+			h->addr = d->hw[i].addr;
+		}
+		return;
 	}
 }
 
@@ -714,7 +818,8 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 			 "(stop %d)\n", fb->name, (unsigned long long)req->insns,
 			 (unsigned long long)rip, (unsigned long long)(st.seg[S_CS].base + st.rip),
 			 stop);
-	if (stop != VCPU_STOP_KICK && stop != VCPU_STOP_HALT)
+	/* A debugger's stop: the state goes back to KVM, where gdb reads it. */
+	if (stop != VCPU_STOP_KICK && stop != VCPU_STOP_HALT && stop != VCPU_STOP_DEBUG)
 		return stop;
 	/* 64-bit user code goes back with an empty IDT (struct kvm_vcpu). */
 	hide = k->ring0_sw && user64(&st);
@@ -818,4 +923,5 @@ const struct accel_ops kvm_accel_ops = {
 	.opts = kvm_opts,
 	.print_stats = kvm_print_stats,
 	.no_exit_ns = kvm_no_exit_ns,
+	.set_debug = kvm_set_debug,
 };

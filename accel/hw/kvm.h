@@ -25,6 +25,8 @@ struct kvm_vm {
 	 * in the guest (its accesses would find no memory there).
 	 */
 	pthread_rwlock_t run_lock;
+	bool guest_debug_blockirq;	/* KVM_GUESTDBG_BLOCKIRQ is supported */
+	bool guest_debug_warned;
 };
 
 struct kvm_vcpu {
@@ -71,6 +73,9 @@ struct kvm_vcpu {
 	 */
 	atomic_uint_least64_t run_start_ns;
 	atomic_uint_least64_t stuck_ns;
+	/* kvm_set_debug(): debug register n holds vcpu->debug entry debug_slot[n]. */
+	unsigned debug_slots;
+	uint8_t debug_slot[4];
 };
 
 void kvm_finish_io(struct vcpu *vcpu);

@@ -322,6 +322,8 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		if (__builtin_expect(cpu->vm && cpu->vm->cfg.icount, 0) &&
 		    sw_icount_point(cpu))
 			c->intr_hint = true;
+		if (__builtin_expect(cpu->dbg.on, 0) && sw_debug_check(cpu))
+			return VCPU_STOP_DEBUG;
 		if (__builtin_expect(st->exception.pending || st->exception.injected ||
 				     st->interrupt.pending || st->interrupt.injected ||
 				     st->nmi_pending, 0)) {
@@ -329,7 +331,8 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			deliver_pending_state_events(cpu);
 			continue;
 		}
-		if ((st->rflags & X86_RFLAGS_IF) && !st->int_shadow &&
+		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
+		if ((st->rflags & X86_RFLAGS_IF) && !st->int_shadow && !cpu->dbg.step &&
 		    (c->intr_hint || st->halted || !(c->steps & INTR_POLL_MASK))) {
 			if (take_interrupt(cpu, c)) {
 				c->steps++;
@@ -348,7 +351,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
 		/* Translated code, where it can run; it returns for anything above. */
-		if (!c->max && cpu->tb.tv && !tf && !shadow) {
+		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on) {
 			uint64_t n = tb_exec(cpu);
 
 			if (n) {
@@ -383,6 +386,7 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 	enum vcpu_stop stop;
 
 	tb_set_kick(cpu, (const volatile int *)kick);
+	sw_debug_begin(cpu);
 	/* savemask 0: no signal mask syscall per exception. */
 	if (sigsetjmp(cpu->jmp, 0)) {
 		cpu->insn = NULL;
@@ -745,4 +749,5 @@ const struct accel_ops sw_accel_ops = {
 	.emulate_mem_written = sw_emulate_mem_written,
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
+	.set_debug = sw_set_debug,		/* debug.c */
 };

@@ -38,6 +38,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include "accel/sw/debug.h"
 #include "accel/sw/translator/tb_state.h"
 #include "machine/vm.h"
 #include "machine/x86_state.h"
@@ -234,6 +235,7 @@ struct sw_cpu {
 	/* Holds svm->serial_owner's turn, and for how many more steps (svm->serialize). */
 	bool serial_held;
 	unsigned serial_left;
+	struct sw_debug dbg;		/* the debugger's settings for this run (debug.c) */
 };
 
 /* ---- mode helpers ---- */

@@ -13,6 +13,7 @@
 
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
+#include "accel/sw/debug.h"
 #include "accel/sw/translator/tb.h"
 #include "machine/bus.h"
 #include "machine/memory.h"
@@ -208,6 +209,8 @@ void sw_mem_prepare_lin(struct sw_cpu *cpu, uint64_t la, unsigned size, unsigned
 {
 	unsigned in_page = 4096 - (unsigned)(la & 0xfff);
 
+	if (__builtin_expect(cpu->dbg.watch, 0))
+		sw_debug_access(cpu, la, size, acc);
 	if (size > 8)
 		size = 8;
 	m->la = la;
@@ -353,6 +356,8 @@ uint64_t sw_read_lin(struct sw_cpu *cpu, uint64_t la, unsigned size, unsigned ac
 {
 	struct sw_memref m;
 
+	if (__builtin_expect(cpu->dbg.watch, 0))
+		sw_debug_access(cpu, la, size, acc);
 	if (__builtin_expect((la & 0xfff) + size <= 4096, 1)) {
 		uint64_t gpa;
 		uint8_t *p = sw_mmu_translate(cpu, la, acc, &gpa);
@@ -368,6 +373,8 @@ void sw_write_lin(struct sw_cpu *cpu, uint64_t la, uint64_t val, unsigned size, 
 	struct sw_memref m;
 
 	acc |= SW_ACC_WRITE;
+	if (__builtin_expect(cpu->dbg.watch, 0))
+		sw_debug_access(cpu, la, size, acc);
 	if (__builtin_expect((la & 0xfff) + size <= 4096, 1)) {
 		uint64_t gpa;
 		uint8_t *p = sw_mmu_translate(cpu, la, acc, &gpa);
@@ -411,6 +418,8 @@ static void probe_range(struct sw_cpu *cpu, uint64_t la, unsigned len, unsigned 
 {
 	uint64_t gpa;
 
+	if (__builtin_expect(cpu->dbg.watch, 0))
+		sw_debug_access(cpu, la, len, acc);
 	while (len) {
 		unsigned n = 4096 - (unsigned)(la & 0xfff);
 
