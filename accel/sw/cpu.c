@@ -452,7 +452,8 @@ int sw_vm_init_data(struct sw_vm *svm, struct vm *vm)
 	pthread_once(&handlers_once, register_handlers);
 	memset(svm, 0, sizeof(*svm));
 	svm->vm = vm;
-	svm->tsc_offset0 = 0 - __rdtsc();
+	/* The guest TSC starts at 0; -icount: on the instruction clock, which starts at 0 too. */
+	svm->tsc_offset0 = vm && vm->cfg.icount ? 0 : 0 - __rdtsc();
 	svm->serialize = vm && vm->cfg.smp > 1 && jit_mode(vm) == TB_CHECK;
 	svm->nr_pages = ram_pages(vm);
 	svm->page_flags = calloc(svm->nr_pages ? svm->nr_pages : 1, 1);
