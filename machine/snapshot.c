@@ -196,6 +196,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 	for (unsigned i = 0; i < vm->nr_vcpus && !w.err; i++) {
 		struct x86_state st;
 		uint32_t h[2] = { i, sizeof(st) };
+		uint8_t mp;
 
 		ret = vcpu_state(vm->vcpus[i], &st, false);
 		if (ret) {
@@ -203,9 +204,14 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 				 strerror(-ret));
 			goto out_close;
 		}
-		w_section(&w, "cpu", sizeof(h) + sizeof(st));
+		/* An AP the guest has not started (or sent INIT) waits for a STARTUP IPI. */
+		pthread_mutex_lock(&vm->halt_lock);
+		mp = vm->vcpus[i]->wait_sipi;
+		pthread_mutex_unlock(&vm->halt_lock);
+		w_section(&w, "cpu", sizeof(h) + sizeof(st) + 1);
 		w_put(&w, h, sizeof(h));
 		w_put(&w, &st, sizeof(st));
+		w_put(&w, &mp, 1);
 	}
 
 	pthread_mutex_lock(&vm->lock);
@@ -424,7 +430,7 @@ static int check_file(struct vm *vm, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(h.name, "cpu")) {
 			uint32_t hh[2];
 
-			if (h.len != 8 + sizeof(struct x86_state) || !r_get(&r, hh, 8) ||
+			if (h.len != 8 + sizeof(struct x86_state) + 1 || !r_get(&r, hh, 8) ||
 			    hh[1] != sizeof(struct x86_state) || hh[0] != cpus) {
 				snprintf(err, errlen, "snapshot: %s: vCPU state from an incompatible "
 					 "tandem build or out of order", path);
@@ -537,12 +543,18 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(h.name, "cpu")) {
 			struct x86_state st;
 			uint32_t hh[2];
+			uint8_t mp;
 
-			if (!r_get(&r, hh, 8) || !r_get(&r, &st, sizeof(st))) {
+			if (!r_get(&r, hh, 8) || !r_get(&r, &st, sizeof(st)) || !r_get(&r, &mp, 1)) {
 				ret = -EINVAL;
 				break;
 			}
 			ret = vcpu_state(vm->vcpus[cpu], &st, true);
+			pthread_mutex_lock(&vm->halt_lock);
+			vm->vcpus[cpu]->wait_sipi = cpu && mp;
+			vm->vcpus[cpu]->init_req = false;
+			vm->vcpus[cpu]->sipi_req = -1;
+			pthread_mutex_unlock(&vm->halt_lock);
 			if (ret)
 				snprintf(err, errlen, "snapshot: vCPU %u refused its state: %s", cpu,
 					 strerror(-ret));

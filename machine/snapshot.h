@@ -14,7 +14,8 @@
  *     "config"   text, key=value lines: what must match to restore
  *                (ram, vcpus, board, cpuid, devices) and what is only
  *                said (engine, tandem version, clock)
- *     "cpu"      u32 index, u32 sizeof(struct x86_state), the struct
+ *     "cpu"      u32 index, u32 sizeof(struct x86_state), the struct, then
+ *                u8 1 when the vCPU waits for a STARTUP IPI (an AP not started)
  *     "device"   u8 name length, name, the device's save() bytes
  *     "ram"      u64 gpa, u64 size, a bitmap of the pages that follow
  *                (one bit per 4 KiB, set: page present), the pages
