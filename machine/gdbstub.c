@@ -449,34 +449,13 @@ static char *build_tdesc(unsigned bits)
 
 /* ---- talking to the vCPUs ----------------------------------------------- */
 
-struct state_call {
-	struct x86_state *st;
-	int ret;
-};
-
-static void call_get_state(struct vcpu *vcpu, void *arg)
-{
-	struct state_call *c = arg;
-
-	c->ret = vcpu->vm->accel->get_state(vcpu, c->st);
-}
-
-static void call_set_state(struct vcpu *vcpu, void *arg)
-{
-	struct state_call *c = arg;
-
-	c->ret = vcpu->vm->accel->set_state(vcpu, c->st);
-}
-
 static struct x86_state *cpu_state(struct gdb_server *srv, unsigned i)
 {
-	struct state_call c = { .st = &srv->regs[i], .ret = -EIO };
-
 	if (i >= srv->vm->nr_vcpus)
 		return NULL;
 	if (srv->regs_valid[i])
 		return &srv->regs[i];
-	if (vcpu_call(srv->vm->vcpus[i], call_get_state, &c, 2000) || c.ret)
+	if (vcpu_state_access(srv->vm->vcpus[i], &srv->regs[i], false))
 		return NULL;
 	srv->regs_valid[i] = true;
 	return &srv->regs[i];
@@ -484,12 +463,11 @@ static struct x86_state *cpu_state(struct gdb_server *srv, unsigned i)
 
 static int cpu_state_write(struct gdb_server *srv, unsigned i)
 {
-	struct state_call c = { .st = &srv->regs[i], .ret = -EIO };
-	int ret = vcpu_call(srv->vm->vcpus[i], call_set_state, &c, 2000);
+	int ret = vcpu_state_access(srv->vm->vcpus[i], &srv->regs[i], true);
 
-	if (ret || c.ret)
+	if (ret)
 		srv->regs_valid[i] = false;	/* read back what it has */
-	return ret ? ret : c.ret;
+	return ret;
 }
 
 struct debug_call {

@@ -25,21 +25,9 @@ const char *monitor_run_state(struct vm *vm)
 	return vm_paused(vm) ? "paused" : "running";
 }
 
-struct regs_call {
-	struct x86_state st;
-	int ret;
-};
-
-static void get_regs(struct vcpu *vcpu, void *arg)
-{
-	struct regs_call *c = arg;
-
-	c->ret = vcpu->vm->accel->get_state(vcpu, &c->st);
-}
-
 int monitor_registers(struct vm *vm, unsigned idx, GString *out)
 {
-	struct regs_call c = { .ret = -EIO };
+	struct x86_state st;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -47,15 +35,13 @@ int monitor_registers(struct vm *vm, unsigned idx, GString *out)
 
 	if (idx >= vm->nr_vcpus)
 		return -ENOENT;
-	ret = vcpu_call(vm->vcpus[idx], get_regs, &c, 2000);
+	ret = vcpu_state_access(vm->vcpus[idx], &st, false);
 	if (ret)
 		return ret;
-	if (c.ret)
-		return c.ret;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	x86_state_dump(&c.st, f);
+	x86_state_dump(&st, f);
 	fclose(f);
 	g_string_append_len(out, buf, (gssize)len);
 	free(buf);
@@ -76,7 +62,7 @@ static void info_registers(struct vm *vm, char **argv, GString *out)
 		ret = monitor_registers(vm, i, out);
 		if (ret)
 			g_string_append_printf(out, "vCPU %u: registers unavailable: %s\n", i,
-					       ret == -ETIMEDOUT ? "the vCPU did not stop in 2 s"
+					       ret == -ETIMEDOUT ? "the vCPU did not stop in 5 s"
 								 : strerror(-ret));
 	}
 }
@@ -107,12 +93,12 @@ static void info_mtree(struct vm *vm, GString *out)
 static void info_cpus(struct vm *vm, GString *out)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct regs_call c = { .ret = -EIO };
+		struct x86_state st;
 
-		if (!vcpu_call(vm->vcpus[i], get_regs, &c, 2000) && !c.ret)
+		if (!vcpu_state_access(vm->vcpus[i], &st, false))
 			g_string_append_printf(out, "%c CPU #%u: pc=0x%016llx thread_id=%d\n",
 					       i ? ' ' : '*', i,
-					       (unsigned long long)(c.st.seg[S_CS].base + c.st.rip),
+					       (unsigned long long)(st.seg[S_CS].base + st.rip),
 					       vm->vcpus[i]->tid);
 		else
 			g_string_append_printf(out, "%c CPU #%u: (not responding) thread_id=%d\n",

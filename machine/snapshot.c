@@ -126,34 +126,6 @@ static void w_ram(struct writer *w, const struct mem_region *r)
 	free(bitmap);
 }
 
-struct state_call {
-	struct x86_state *st;
-	bool set;
-	int ret;
-};
-
-static void state_on_vcpu(struct vcpu *vcpu, void *arg)
-{
-	struct state_call *c = arg;
-
-	c->ret = c->set ? vcpu->vm->accel->set_state(vcpu, c->st)
-			: vcpu->vm->accel->get_state(vcpu, c->st);
-}
-
-/* get_state/set_state on the vCPU's thread once it runs, directly before. */
-static int vcpu_state(struct vcpu *vcpu, struct x86_state *st, bool set)
-{
-	struct state_call c = { .st = st, .set = set, .ret = -EIO };
-	int ret;
-
-	if (!vcpu->vm->threads_started) {
-		state_on_vcpu(vcpu, &c);
-		return c.ret;
-	}
-	ret = vcpu_call(vcpu, state_on_vcpu, &c, 5000);
-	return ret ? ret : c.ret;
-}
-
 int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 {
 	struct writer w = { .sum = g_checksum_new(G_CHECKSUM_SHA256) };
@@ -198,7 +170,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 		uint32_t h[2] = { i, sizeof(st) };
 		uint8_t mp;
 
-		ret = vcpu_state(vm->vcpus[i], &st, false);
+		ret = vcpu_state_access(vm->vcpus[i], &st, false);
 		if (ret) {
 			snprintf(err, errlen, "snapshot: cannot read vCPU %u's state: %s", i,
 				 strerror(-ret));
@@ -549,7 +521,7 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
 				ret = -EINVAL;
 				break;
 			}
-			ret = vcpu_state(vm->vcpus[cpu], &st, true);
+			ret = vcpu_state_access(vm->vcpus[cpu], &st, true);
 			pthread_mutex_lock(&vm->halt_lock);
 			vm->vcpus[cpu]->wait_sipi = cpu && mp;
 			vm->vcpus[cpu]->init_req = false;

@@ -292,3 +292,30 @@ int vm_powerdown(struct vm *vm)
 		vm_event(vm, VM_EVENT_POWERDOWN, NULL);
 	return ret;
 }
+
+struct state_call {
+	struct x86_state *st;
+	bool set;
+	int ret;
+};
+
+static void state_on_vcpu(struct vcpu *vcpu, void *arg)
+{
+	struct state_call *c = arg;
+
+	c->ret = c->set ? vcpu->vm->accel->set_state(vcpu, c->st)
+			: vcpu->vm->accel->get_state(vcpu, c->st);
+}
+
+int vcpu_state_access(struct vcpu *vcpu, struct x86_state *st, bool set)
+{
+	struct state_call c = { .st = st, .set = set, .ret = -EIO };
+	int ret;
+
+	if (!vcpu->vm->threads_started) {
+		state_on_vcpu(vcpu, &c);
+		return c.ret;
+	}
+	ret = vcpu_call(vcpu, state_on_vcpu, &c, 5000);
+	return ret ? ret : c.ret;
+}

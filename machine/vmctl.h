@@ -70,6 +70,13 @@ int vcpu_call(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu, void *arg), void 
 void vm_set_powerdown_handler(struct vm *vm, int (*fn)(void *opaque), void *opaque);
 int vm_powerdown(struct vm *vm);
 
+/*
+ * get_state (@set false) or set_state of @vcpu where it is safe: on its own
+ * thread once the vCPU threads run (vcpu_call(), 5 s), directly before.
+ */
+struct x86_state;
+int vcpu_state_access(struct vcpu *vcpu, struct x86_state *st, bool set);
+
 /* Listen to events (one listener: the control socket; the monitor prints). */
 void vm_set_event_listener(struct vm *vm, vm_event_fn fn, void *opaque);
 /* Tell the listener; any thread. @reason may be NULL. */

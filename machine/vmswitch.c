@@ -18,33 +18,6 @@
 #include "machine/vmctl.h"
 #include "machine/vmswitch.h"
 
-struct state_call {
-	struct x86_state *st;
-	bool set;
-	int ret;
-};
-
-static void state_on_vcpu(struct vcpu *vcpu, void *arg)
-{
-	struct state_call *c = arg;
-
-	c->ret = c->set ? vcpu->vm->accel->set_state(vcpu, c->st)
-			: vcpu->vm->accel->get_state(vcpu, c->st);
-}
-
-static int vcpu_state(struct vcpu *vcpu, struct x86_state *st, bool set)
-{
-	struct state_call c = { .st = st, .set = set, .ret = -EIO };
-	int ret;
-
-	if (!vcpu->vm->threads_started) {
-		state_on_vcpu(vcpu, &c);
-		return c.ret;
-	}
-	ret = vcpu_call(vcpu, state_on_vcpu, &c, 5000);
-	return ret ? ret : c.ret;
-}
-
 static void engine_down(struct vm *vm)
 {
 	vm->switching = true;
@@ -127,7 +100,7 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 		goto out;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_state(vm->vcpus[i], &st[i], false);
+		ret = vcpu_state_access(vm->vcpus[i], &st[i], false);
 		if (ret) {
 			snprintf(why, len, "cannot read vCPU %u's state on %s: %s", i, from->name,
 				 strerror(-ret));
@@ -157,7 +130,7 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 	pthread_mutex_unlock(&vm->lock);
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		int r = vcpu_state(vm->vcpus[i], &st[i], true);
+		int r = vcpu_state_access(vm->vcpus[i], &st[i], true);
 
 		if (r && !ret) {
 			snprintf(why, len, "vCPU %u refused its state on %s: %s", i,
