@@ -33,7 +33,7 @@ static unsigned opt_watchdog = 10;
 static gboolean opt_watchdog_cb(const char *name, const char *value, gpointer data,
 				GError **error);
 static gboolean opt_no_reboot, opt_nographic, opt_enable_kvm, opt_stats, opt_version;
-static gboolean opt_start_paused, opt_gdb_default;
+static gboolean opt_start_paused, opt_gdb_default, opt_quiet;
 static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount, *opt_gdb;
 
 static GOptionEntry entries[] = {
@@ -72,6 +72,8 @@ static GOptionEntry entries[] = {
 	  "(default: the -kernel ELF's own)", "FILE" },
 	{ "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
 	  "Start from a snapshot: file:PATH (taken with QMP migrate or snapshot_save)", "URI" },
+	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
+	  "No informational lines from tandem (engine choice, hand-overs, switches); errors still", NULL },
 	{ "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_start_paused,
 	  "Start with the vCPUs paused (QMP/monitor `cont` starts them)", NULL },
 	{ "gdb", 0, 0, G_OPTION_ARG_STRING, &opt_gdb,
@@ -718,6 +720,7 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 		g_free(host);
 	}
 	cfg->start_paused = opt_start_paused;
+	tandem_quiet = opt_quiet;
 	cfg->symbols = opt_symbols;
 	if (opt_icount && parse_icount(opt_icount, cfg))
 		return 1;
@@ -841,7 +844,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
-	fprintf(stderr, "tandem: %s\n", why);
+	vm_info("%s\n", why);
 	if (vm_create(&vm, &cfg, accel, &pc_board, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;

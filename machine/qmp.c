@@ -932,7 +932,7 @@ int qmp_open(struct vm *vm, const char *spec, char *err, size_t errlen)
 		/* wait=on: the guest starts once one client is there (QEMU's default). */
 		int cfd;
 
-		fprintf(stderr, "tandem: QMP: waiting for a connection on %s\n", spec);
+		vm_info("QMP: waiting for a connection on %s\n", spec);
 		do
 			cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		while (cfd < 0 && errno == EINTR);

@@ -31,6 +31,20 @@
 
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 
+bool tandem_quiet;
+
+void vm_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tandem_quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("tandem: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 void vm_trace(struct vm *vm, unsigned cls, const char *fmt, ...)
 {
 	va_list ap;

@@ -222,6 +222,14 @@ const char *vm_exit_reason(enum vm_exit_kind kind);
 void vcpu_kick(struct vcpu *vcpu);
 void vm_kick_all(struct vm *vm);
 
+/*
+ * tandem's own informational lines on stderr ("tandem: engine sw ...",
+ * hand-over and switch notices), silenced by -q. Errors never go here:
+ * they are printed whatever -q says.
+ */
+extern bool tandem_quiet;
+void vm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Formatted trace line (no-op without --trace); thread-safe. */
 void vm_trace(struct vm *vm, unsigned cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -141,7 +141,7 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 	}
 	if (!ret) {
 		vm->nr_switches++;
-		fprintf(stderr, "tandem: switched the guest from %s to %s\n", from->name,
+		vm_info("switched the guest from %s to %s\n", from->name,
 			to->name);
 	}
 out:

@@ -184,5 +184,14 @@ expect_ok "-device help lists pci-testdev" 0 "pci-testdev" -device help
 expect_ok "option values that look like options" 1 "engine sw" --accel=sw -serial none \
 	-append -hda -kernel "$hello"
 
+# -q: no informational line from tandem (engine choice, hand-over notes); errors still.
+"$TANDEM" -q --accel=sw -kernel "$hello" >"$tmp/out" 2>"$tmp/err" </dev/null
+if [ $? -eq 1 ] && ! grep -q '^tandem: ' "$tmp/err" && grep -q 'hello: 14 checks' "$tmp/out"; then
+	pass=$((pass + 1))
+else
+	echo "FAIL: -q: tandem still said:"; sed 's/^/  /' "$tmp/err"; fail=$((fail + 1))
+fi
+expect_error "-q keeps errors" "No such file" -q --kernel "$tmp/does-not-exist"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -108,7 +108,7 @@ static bool ring0_on_sw(struct vm *vm)
 	static bool said;	/* once per process: live switches build the engine again */
 
 	if (why && !said)
-		fprintf(stderr, "tandem: kvm: guest ring 0 (and 32-bit ring 3) runs on the %s engine, "
+		vm_info("kvm: guest ring 0 (and 32-bit ring 3) runs on the %s engine, "
 			"64-bit ring 3 in KVM (%s)\n",
 			accel_fallback(&kvm_accel_ops)->name, why);
 	said |= why != NULL;
@@ -218,10 +218,10 @@ static void kvm_vm_destroy(struct vm *vm)
 	total.replays += k->nr_replays;
 	total.zaps += k->nr_zaps;
 	if (!vm->switching && total.fallbacks)
-		fprintf(stderr, "tandem: kvm: %llu instruction(s) KVM could not emulate ran on the "
+		vm_info("kvm: %llu instruction(s) KVM could not emulate ran on the "
 			"%s engine\n", (unsigned long long)total.fallbacks, fb ? fb->name : "?");
 	if (!vm->switching && total.ring0_runs)
-		fprintf(stderr, "tandem: kvm: ring 0 ran on the %s engine %llu times, %llu "
+		vm_info("kvm: ring 0 ran on the %s engine %llu times, %llu "
 			"instructions (%llu events from user code replayed there; KVM's shadow "
 			"page tables reset %llu times)\n",
 			fb ? fb->name : "?", (unsigned long long)total.ring0_runs,
