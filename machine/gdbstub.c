@@ -40,6 +40,7 @@
 
 #include "accel/accel.h"
 #include "machine/gdbstub.h"
+#include "machine/sockets.h"
 #include "machine/memory.h"
 #include "machine/monitor.h"
 #include "machine/vm.h"
@@ -1602,63 +1603,6 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 
 /* ---- the server ----------------------------------------------------------- */
 
-static int listen_unix(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat sb;
-	int fd, ret;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (!lstat(path, &sb) && S_ISSOCK(sb.st_mode))
-		unlink(path);	/* a stale socket; any other file stays */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 2))
-		goto fail;
-	return fd;
-fail:
-	ret = -errno;
-	snprintf(err, errlen, "-gdb: cannot listen on unix:%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-static int listen_tcp(const char *host, unsigned port, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	char ports[8];
-	int fd = -1, one = 1, rc;
-
-	snprintf(ports, sizeof(ports), "%u", port);
-	rc = getaddrinfo(*host ? host : NULL, ports, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "-gdb: cannot resolve '%s': %s", host, gai_strerror(rc));
-		return -EINVAL;
-	}
-	for (struct addrinfo *a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, 2))
-			break;
-		rc = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		snprintf(err, errlen, "-gdb: cannot listen on tcp:%s:%u: %s", host, port,
-			 strerror(rc ? -rc : EADDRNOTAVAIL));
-		return rc ? rc : -EADDRNOTAVAIL;
-	}
-	return fd;
-}
-
 int gdb_open(struct vm *vm, const char *spec, char *err, size_t errlen)
 {
 	struct gdb_server *srv;
@@ -1672,7 +1616,8 @@ int gdb_open(struct vm *vm, const char *spec, char *err, size_t errlen)
 	ret = parse_spec(spec, &s, err, errlen);
 	if (ret)
 		return ret;
-	fd = s.path ? listen_unix(s.path, err, errlen) : listen_tcp(s.host, s.port, err, errlen);
+	fd = s.path ? sock_listen_unix("-gdb", s.path, 2, err, errlen)
+		    : sock_listen_tcp("-gdb", s.host, s.port, 2, err, errlen);
 	g_free(s.host);
 	if (fd < 0) {
 		g_free(s.path);

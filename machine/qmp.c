@@ -32,6 +32,7 @@
 #include "config.h"
 #include "machine/monitor.h"
 #include "machine/qmp.h"
+#include "machine/sockets.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 #include "machine/vmswitch.h"
@@ -846,64 +847,6 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 
 /* ---- the server -------------------------------------------------------- */
 
-static int listen_unix(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat sb;
-	int fd, ret;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	/* A stale socket from an earlier run is replaced; any other file is not. */
-	if (!lstat(path, &sb) && S_ISSOCK(sb.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4))
-		goto fail;
-	return fd;
-fail:
-	ret = -errno;
-	snprintf(err, errlen, "-qmp: cannot listen on unix:%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-static int listen_tcp(const char *host, unsigned port, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	char ports[8];
-	int fd = -1, one = 1, rc;
-
-	snprintf(ports, sizeof(ports), "%u", port);
-	rc = getaddrinfo(*host ? host : NULL, ports, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "-qmp: cannot resolve '%s': %s", host, gai_strerror(rc));
-		return -EINVAL;
-	}
-	for (struct addrinfo *a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, 4))
-			break;
-		rc = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		snprintf(err, errlen, "-qmp: cannot listen on tcp:%s:%u: %s", host, port,
-			 strerror(rc ? -rc : EADDRNOTAVAIL));
-		return rc ? rc : -EADDRNOTAVAIL;
-	}
-	return fd;
-}
-
 int qmp_open(struct vm *vm, const char *spec, char *err, size_t errlen)
 {
 	struct qmp_server *srv;
@@ -914,7 +857,8 @@ int qmp_open(struct vm *vm, const char *spec, char *err, size_t errlen)
 	ret = qmp_parse_spec(spec, &path, &host, &port, &wait, err, errlen);
 	if (ret)
 		return ret;
-	fd = path ? listen_unix(path, err, errlen) : listen_tcp(host, port, err, errlen);
+	fd = path ? sock_listen_unix("-qmp", path, 4, err, errlen)
+		  : sock_listen_tcp("-qmp", host, port, 4, err, errlen);
 	g_free(host);
 	if (fd < 0) {
 		g_free(path);
