@@ -133,4 +133,7 @@ void sw_ymm_set(struct sw_cpu *cpu, unsigned r, const union sw_yvec *v);
 void sw_avx_host(struct sw_cpu *cpu, sw_sse_host_fn fn, union sw_yvec *d,
 		 const union sw_yvec *a, const union sw_yvec *b, unsigned len);
 
+/* The families (avx_fp.c: AVX floating point, FMA, F16C). */
+void sw_register_avx_fp(void);
+
 #endif
