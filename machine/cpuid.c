@@ -58,9 +58,14 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l = add(m, 1, 0);
 	l->eax = 0x663;
 	l->ebx = (8u << 8) | ((nr_vcpus & 0xff) << 16);
-	/* x86-64-v2: what the interpreter implements (accel/sw/sse3.c ssse3.c sse4.c). */
+	/*
+	 * x86-64-v2: what the interpreter implements (accel/sw/sse3.c ssse3.c sse4.c);
+	 * AVX (float side), FMA and F16C: accel/sw/avx_fp.c. A guest can use AVX only
+	 * once it can set XCR0 (XSAVE/OSXSAVE).
+	 */
 	l->ecx = (h[2] & (CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_CX16 |
-			  CPUID_1_ECX_SSE4_1 | CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT)) |
+			  CPUID_1_ECX_SSE4_1 | CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT |
+			  CPUID_1_ECX_AVX | CPUID_1_ECX_FMA | CPUID_1_ECX_F16C)) |
 		 CPUID_1_ECX_HYPERVISOR;
 	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_DE | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC |
 			 CPUID_1_EDX_MSR | CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC |
