@@ -34,6 +34,7 @@
  * The host must have what the model advertises (the model is
  * intersected with the host's CPUID).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -89,6 +90,8 @@ struct avx_hcache {
 };
 
 static __thread struct avx_hcache *hcache;
+static pthread_key_t hcache_key;
+static pthread_once_t hcache_once = PTHREAD_ONCE_INIT;
 static __thread struct avx_hctx *hjob;
 static __thread void (*hfn)(struct avx_hctx *c);
 
@@ -131,6 +134,37 @@ static unsigned hkey_hash(const struct avx_hkey *k)
 static bool hkey_eq(const struct avx_hkey *a, const struct avx_hkey *b)
 {
 	return !memcmp(a, b, sizeof(*a));
+}
+
+/* A vCPU thread's cache goes with the thread. */
+static void hcache_free(void *p)
+{
+	struct avx_hcache *c = p;
+
+	munmap(c->code, HC_ENTRIES * HC_SLOT);
+	free(c);
+}
+
+static void hcache_key_init(void)
+{
+	pthread_key_create(&hcache_key, hcache_free);
+}
+
+static struct avx_hcache *hcache_new(void)
+{
+	struct avx_hcache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->code = mmap(NULL, HC_ENTRIES * HC_SLOT, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->code == MAP_FAILED) {
+		free(c);
+		return NULL;
+	}
+	pthread_once(&hcache_once, hcache_key_init);
+	pthread_setspecific(hcache_key, c);
+	return c;
 }
 
 /* The SSE host function sw_sse_host runs: the prepared job on the cached code. */
@@ -210,18 +244,10 @@ static avx_hcode_fn avx_hcode(const struct sw_insn *in)
 			q.operands[i].reg.is4 = i == 3;
 		}
 	}
-	if (!hcache) {
-		hcache = calloc(1, sizeof(*hcache));
-		if (!hcache)
-			return NULL;
-		hcache->code = mmap(NULL, HC_ENTRIES * HC_SLOT, PROT_READ | PROT_WRITE | PROT_EXEC,
-				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (hcache->code == MAP_FAILED) {
-			free(hcache);
-			hcache = NULL;
-			return NULL;
-		}
-	}
+	if (!hcache)
+		hcache = hcache_new();
+	if (!hcache)
+		return NULL;
 	slot = hkey_hash(&k);
 	p = hcache->code + slot * HC_SLOT;
 	if (hcache->valid[slot] && hkey_eq(&hcache->key[slot], &k))

@@ -388,10 +388,11 @@ static void rnd_vec(uint8_t *v, unsigned len)
 
 /* ---- the mnemonics and their forms ---- */
 
-enum { E_AVX, E_AVX2, E_FMA, E_F16C, E_NR };
+enum { E_AVX, E_AVX2, E_FMA, E_F16C, E_VARIANT, E_NR };
 
 static const char *const ext_names[E_NR] = {
 	"AVX (floating point)", "AVX2 VPERMPS/PD, VBROADCASTSS/SD reg", "FMA", "F16C",
+	"VEX.L/W/vvvv variants of them",
 };
 
 static const ZydisMnemonic amnemonics[] = {
@@ -610,6 +611,7 @@ static void find_forms(void)
 static struct swh *ah;
 static struct oracle_counts ext_counts[E_NR];
 static unsigned long nr_forms_ext[E_NR];
+static unsigned long nr_variant_invalid;	/* variants Zydis (and so sw) refuses */
 
 static int asignal_vector(int sig)
 {
@@ -783,6 +785,44 @@ static void arun_case(const struct aform *f, const uint8_t *insn, unsigned len)
 		c->mismatches++;
 		areport("memory", insn, len, &in, &nat, nvec, ivec);
 	}
+}
+
+/*
+ * The same encodings with VEX.L, VEX.W or VEX.vvvv changed: what the
+ * host refuses (#UD: L=1 where the form has no 256-bit version, vvvv
+ * not 1111b where the form has no vvvv operand) the interpreter must
+ * refuse, and what it accepts must compute the same. Variants that
+ * become an instruction outside this file's set are not run.
+ */
+static bool mutate_vex(uint8_t *insn, unsigned len, uint64_t r)
+{
+	unsigned b = insn[0] == 0xc5 ? 1 : insn[0] == 0xc4 ? 2 : 0;
+
+	if (!b || len < b + 2)
+		return false;
+	switch (r % 3) {
+	case 0:
+		insn[b] ^= 0x04;			/* L */
+		break;
+	case 1:
+		insn[b] ^= (uint8_t)(((r >> 8) % 15 + 1) << 3);	/* vvvv */
+		break;
+	default:
+		if (b != 2)
+			insn[b] ^= 0x04;
+		else
+			insn[b] ^= 0x80;		/* W */
+		break;
+	}
+	return true;
+}
+
+static bool in_set(ZydisMnemonic m)
+{
+	for (size_t i = 0; i < sizeof(amnemonics) / sizeof(amnemonics[0]); i++)
+		if (amnemonics[i] == m)
+			return true;
+	return false;
 }
 
 /* ---- the availability rules ---- */
@@ -983,6 +1023,7 @@ static bool host_has(unsigned leaf, unsigned reg, unsigned bit)
 void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 {
 	struct cpuid_model saved;
+	ZydisDecoder vdec;
 
 	if (!host_has(1, 2, 28) || !host_has(1, 2, 27) || !host_has(1, 2, 12) ||
 	    !host_has(1, 2, 29) || !host_has(7, 1, 5)) {
@@ -1008,6 +1049,8 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 			l->ebx |= 1u << 5;
 	}
 	find_forms();
+	ZydisDecoderInit(&vdec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	nr_forms_ext[E_VARIANT] = nr_aforms;
 	for (unsigned i = 0; i < nr_aforms; i++) {
 		const struct aform *f = &aforms[i];
 
@@ -1039,6 +1082,19 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 				break;
 			}
 			arun_case(f, insn, (unsigned)len);
+			/* One case in 8: a VEX-field variant too. */
+			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd())) {
+				ZydisDecodedInstruction zi;
+				ZyanStatus st = ZydisDecoderDecodeInstruction(&vdec, NULL, insn,
+									      len, &zi);
+				struct aform v = *f;
+
+				v.ext = E_VARIANT;
+				if (!ZYAN_SUCCESS(st) || in_set(zi.mnemonic)) {
+					nr_variant_invalid += !ZYAN_SUCCESS(st);
+					arun_case(&v, insn, (unsigned)len);
+				}
+			}
 		}
 	}
 	atest_rules();
@@ -1052,6 +1108,8 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 		total->mismatches += ext_counts[e].mismatches;
 		total->faults += ext_counts[e].faults;
 	}
+	printf("oracle: %lu of the variants are invalid encodings (#UD expected on both sides)\n",
+	       nr_variant_invalid);
 	printf("oracle: VEX rules (#UD/#NM/#GP, VMASKMOV faults): %lu checks, %lu failed\n",
 	       nr_checks, nr_checks_failed);
 	total->cases += nr_checks;
