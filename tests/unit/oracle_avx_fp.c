@@ -23,6 +23,11 @@
  * flags, and unmasked exceptions one time in eight; every imm8 (all 32
  * compare predicates, rounding controls).
  *
+ * Each form also runs with VEX.L, VEX.W or VEX.vvvv changed (what the
+ * host refuses, the interpreter must refuse), and in 32-bit code
+ * (compatibility mode natively, SWH_COMPAT32 in the interpreter: YMM0-7
+ * only, YMM8-15 untouched, 32-bit addressing).
+ *
  * Then the VEX availability rules (sw_avx_enter): #UD without the
  * feature in the model, in real mode, with CR4.OSXSAVE clear or XCR0
  * lacking AVX; #NM with CR0.TS; the alignment #GP of 32-byte VMOVAPS
@@ -388,11 +393,11 @@ static void rnd_vec(uint8_t *v, unsigned len)
 
 /* ---- the mnemonics and their forms ---- */
 
-enum { E_AVX, E_AVX2, E_FMA, E_F16C, E_VARIANT, E_NR };
+enum { E_AVX, E_AVX2, E_FMA, E_F16C, E_VARIANT, E_COMPAT, E_NR };
 
 static const char *const ext_names[E_NR] = {
 	"AVX (floating point)", "AVX2 VPERMPS/PD, VBROADCASTSS/SD reg", "FMA", "F16C",
-	"VEX.L/W/vvvv variants of them",
+	"VEX.L/W/vvvv variants of them", "all of them in 32-bit code",
 };
 
 static const ZydisMnemonic amnemonics[] = {
@@ -479,8 +484,8 @@ struct aform {
 };
 
 #define MAX_FORMS	1024
-static struct aform aforms[MAX_FORMS];
-static unsigned nr_aforms;
+static struct aform aforms[MAX_FORMS], aforms32[MAX_FORMS];
+static unsigned nr_aforms, nr_aforms32;
 
 static const ZydisRegister gprs[] = {
 	ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RCX, ZYDIS_REGISTER_RDX, ZYDIS_REGISTER_RBX,
@@ -499,17 +504,23 @@ static int64_t pick_disp(void)
 	return (int64_t)((r >> 8) % 193) - 96;
 }
 
+/* 32-bit code: XMM0-7, 32-bit registers (not ESP, nor ESI, the memory base there). */
+static const ZydisRegister gprs32[] = {
+	ZYDIS_REGISTER_EAX, ZYDIS_REGISTER_ECX, ZYDIS_REGISTER_EDX, ZYDIS_REGISTER_EBX,
+	ZYDIS_REGISTER_EBP, ZYDIS_REGISTER_EDI,
+};
+
 /* Fill an encoder request for @f with random registers, displacement and imm8. */
-static void fill_req(ZydisEncoderRequest *q, const struct aform *f, bool probe)
+static void fill_req(ZydisEncoderRequest *q, const struct aform *f, bool probe, bool m32)
 {
 	memset(q, 0, sizeof(*q));
-	q->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+	q->machine_mode = m32 ? ZYDIS_MACHINE_MODE_LONG_COMPAT_32 : ZYDIS_MACHINE_MODE_LONG_64;
 	q->allowed_encodings = ZYDIS_ENCODABLE_ENCODING_VEX;
 	q->mnemonic = f->mn;
 	q->operand_count = f->nops;
 	for (unsigned i = 0; i < f->nops; i++) {
 		ZydisEncoderOperand *o = &q->operands[i];
-		unsigned r = probe ? i : (unsigned)(rnd() % 16);
+		unsigned r = probe ? i : (unsigned)(rnd() % (m32 ? 8 : 16));
 
 		switch (f->kind[i]) {
 		case K_X:
@@ -521,8 +532,8 @@ static void fill_req(ZydisEncoderRequest *q, const struct aform *f, bool probe)
 			o->reg.is4 = i == 3;
 			break;
 		case K_M4: case K_M8: case K_M16: case K_M32:
-			o_mem(o, ZYDIS_REGISTER_R14, probe ? 0 : pick_disp(),
-			      4u << (f->kind[i] - K_M4));
+			o_mem(o, m32 ? ZYDIS_REGISTER_ESI : ZYDIS_REGISTER_R14,
+			      probe ? 0 : pick_disp(), 4u << (f->kind[i] - K_M4));
 			break;
 		case K_G4: case K_G8: {
 			unsigned n = sizeof(gprs) / sizeof(gprs[0]);
@@ -530,6 +541,10 @@ static void fill_req(ZydisEncoderRequest *q, const struct aform *f, bool probe)
 
 			if (f->kind[i] == K_G4)
 				g = ZYDIS_REGISTER_EAX + (g - ZYDIS_REGISTER_RAX);
+			if (m32) {
+				n = sizeof(gprs32) / sizeof(gprs32[0]);
+				g = gprs32[probe ? 0 : rnd() % n];
+			}
 			o_reg(o, g);
 			break;
 		}
@@ -554,12 +569,18 @@ static unsigned ext_of(const ZydisDecodedInstruction *zi)
 	}
 }
 
-/* Every shape of 1..4 operands (imm8 last only) the encoder accepts as VEX: one form each. */
-static void find_forms(void)
+/*
+ * Every shape of 1..4 operands (imm8 last only) the encoder accepts as
+ * VEX: one form each, into @forms (*@nr of them), 64-bit or 32-bit code.
+ */
+static void find_forms(struct aform *forms, unsigned *nr, bool m32)
 {
 	ZydisDecoder dec;
 
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	if (m32)
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_32, ZYDIS_STACK_WIDTH_32);
+	else
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	for (size_t m = 0; m < sizeof(amnemonics) / sizeof(amnemonics[0]); m++) {
 		unsigned found = 0;
 
@@ -587,7 +608,7 @@ static void find_forms(void)
 				}
 				if (!ok || nmem > 1)
 					continue;
-				fill_req(&q, &f, true);
+				fill_req(&q, &f, true, m32);
 				if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&q, buf, &len)))
 					continue;
 				if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, buf,
@@ -595,14 +616,14 @@ static void find_forms(void)
 				    zi.encoding != ZYDIS_INSTRUCTION_ENCODING_VEX)
 					continue;
 				f.ext = (uint8_t)ext_of(&zi);
-				if (nr_aforms < MAX_FORMS)
-					aforms[nr_aforms++] = f;
+				if (*nr < MAX_FORMS)
+					forms[(*nr)++] = f;
 				found++;
 			}
 		}
 		if (!found)
-			printf("oracle_avx_fp: no VEX form of %s found\n",
-			       ZydisMnemonicGetString(amnemonics[m]));
+			printf("oracle_avx_fp: no VEX form of %s found (%s code)\n",
+			       ZydisMnemonicGetString(amnemonics[m]), m32 ? "32-bit" : "64-bit");
 	}
 }
 
@@ -794,9 +815,11 @@ static void arun_case(const struct aform *f, const uint8_t *insn, unsigned len)
  * refuse, and what it accepts must compute the same. Variants that
  * become an instruction outside this file's set are not run.
  */
-static bool mutate_vex(uint8_t *insn, unsigned len, uint64_t r)
+static bool mutate_vex(uint8_t *insn, unsigned len, uint64_t r, bool m32)
 {
 	unsigned b = insn[0] == 0xc5 ? 1 : insn[0] == 0xc4 ? 2 : 0;
+	/* In 32-bit code C5 is VEX only with its next byte's bits 7:6 set (else LDS). */
+	unsigned vmask = m32 && b == 1 ? 7 : 15;
 
 	if (!b || len < b + 2)
 		return false;
@@ -805,7 +828,7 @@ static bool mutate_vex(uint8_t *insn, unsigned len, uint64_t r)
 		insn[b] ^= 0x04;			/* L */
 		break;
 	case 1:
-		insn[b] ^= (uint8_t)(((r >> 8) % 15 + 1) << 3);	/* vvvv */
+		insn[b] ^= (uint8_t)(((r >> 8) % vmask + 1) << 3);	/* vvvv */
 		break;
 	default:
 		if (b != 2)
@@ -1012,6 +1035,370 @@ static void atest_native_maskmov(void)
 	munmap(p, 2 * (size_t)pg);
 }
 
+/*
+ * ---- 32-bit code: the forms again in compatibility mode ----
+ *
+ * VEX in 32-bit code has XMM/YMM0-7 only, ignores VEX.W where 64-bit
+ * code would widen a GPR, and addresses memory with 32-bit registers.
+ * The process far-calls a 32-bit code segment (the kernel's user CS
+ * 0x23) with a stack below 4 GiB, as test_sw_oracle.c does for the
+ * decimal adjusts; kernels without IA-32 emulation fault the far call
+ * and the cases are skipped. The interpreter runs them in SWH_COMPAT32.
+ */
+#define LOW_SAVED_RSP	0x0000
+#define LOW_FARPTR	0x0008
+#define LOW_STUB64	0x0100
+#define LOW_STUB32	0x0200
+#define LOW_CTX		0x1000
+#define LOW_MEM		0x2000	/* MEM_SIZE bytes */
+#define LOW_STACK_TOP	0x4000
+
+struct actx32 {
+	uint32_t gpr[8];		/* eax ecx edx ebx esp(unused) ebp esi edi */
+	uint32_t flags_in, flags_out;	/* 32, 36 */
+	uint32_t mxcsr_in, mxcsr_out;	/* 40, 44 */
+	uint8_t pad[16];
+	uint8_t ymm[8][32];		/* 64 */
+};
+
+#define C32_FLAGS_IN	32
+#define C32_FLAGS_OUT	36
+#define C32_MXCSR_IN	40
+#define C32_MXCSR_OUT	44
+#define C32_YMM		64
+
+_Static_assert(__builtin_offsetof(struct actx32, ymm) == C32_YMM, "layout");
+
+static void model_patch(void);
+
+static uint8_t *low;
+static size_t low_slot;
+static struct swh *ah32;
+
+static size_t enc32(uint8_t *p, size_t n, ZydisEncoderRequest *req)
+{
+	ZyanUSize len = 16;
+
+	req->machine_mode = ZYDIS_MACHINE_MODE_LONG_COMPAT_32;
+	if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(req, p + n, &len))) {
+		printf("oracle_avx_fp: cannot assemble the 32-bit stub (%s)\n",
+		       ZydisMnemonicGetString(req->mnemonic));
+		exit(1);
+	}
+	return n + len;
+}
+
+/* insn reg, [abs] (or insn [abs], reg); reg NONE for one-operand forms. */
+static size_t e32_abs(uint8_t *p, size_t n, ZydisMnemonic m, ZydisRegister r, uint32_t abs,
+		      unsigned size, bool store)
+{
+	ZydisEncoderRequest q;
+	unsigned mi = r == ZYDIS_REGISTER_NONE ? 0 : store ? 0 : 1;
+
+	req_init(&q, m, r == ZYDIS_REGISTER_NONE ? 1 : 2);
+	o_mem(&q.operands[mi], ZYDIS_REGISTER_NONE, abs, size);
+	if (r != ZYDIS_REGISTER_NONE)
+		o_reg(&q.operands[1 - mi], r);
+	return enc32(p, n, &q);
+}
+
+static bool build_low(void)
+{
+	static const uint8_t push_regs[] = { 0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56,
+					     0x41, 0x57 };
+	static const uint8_t pop_regs[] = { 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d,
+					    0x5b, 0xc3 };
+	uint32_t base, ctx;
+	size_t n;
+
+	low = mmap(NULL, LOW_STACK_TOP, PROT_READ | PROT_WRITE | PROT_EXEC,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (low == MAP_FAILED)
+		return false;
+	base = (uint32_t)(uintptr_t)low;
+	ctx = base + LOW_CTX;
+
+	/* 64-bit side: save rsp; esp = low stack; call far [farptr]; restore rsp. */
+	n = LOW_STUB64;
+	memcpy(low + n, push_regs, sizeof(push_regs));
+	n += sizeof(push_regs);
+	memcpy(low + n, (const uint8_t[]){ 0x48, 0x89, 0x24, 0x25 }, 4);
+	n += 4;
+	memcpy(low + n, &(uint32_t){ base + LOW_SAVED_RSP }, 4);
+	n += 4;
+	low[n++] = 0xbc;
+	memcpy(low + n, &(uint32_t){ base + LOW_STACK_TOP }, 4);
+	n += 4;
+	memcpy(low + n, (const uint8_t[]){ 0xff, 0x1c, 0x25 }, 3);
+	n += 3;
+	memcpy(low + n, &(uint32_t){ base + LOW_FARPTR }, 4);
+	n += 4;
+	memcpy(low + n, (const uint8_t[]){ 0x48, 0x8b, 0x24, 0x25 }, 4);
+	n += 4;
+	memcpy(low + n, &(uint32_t){ base + LOW_SAVED_RSP }, 4);
+	n += 4;
+	memcpy(low + n, pop_regs, sizeof(pop_regs));
+
+	/* 32-bit side: DS = SS (DS is null in a 64-bit process), then load the context. */
+	n = LOW_STUB32;
+	low[n++] = 0x16;
+	low[n++] = 0x1f;
+	for (unsigned i = 0; i < 8; i++)
+		n = e32_abs(low, n, ZYDIS_MNEMONIC_VMOVDQU, ZYDIS_REGISTER_YMM0 + i,
+			    ctx + C32_YMM + 32 * i, 32, false);
+	n = e32_abs(low, n, ZYDIS_MNEMONIC_LDMXCSR, ZYDIS_REGISTER_NONE, ctx + C32_MXCSR_IN, 4,
+		    false);
+	n = e32_abs(low, n, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_NONE, ctx + C32_FLAGS_IN, 4,
+		    false);
+	low[n++] = 0x9d;	/* popfd */
+	for (unsigned r = 0; r < 8; r++)
+		if (r != R_SP)
+			n = e32_abs(low, n, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_EAX + r,
+				    ctx + 4 * r, 4, false);
+	low_slot = n;
+	memset(low + n, 0x90, SLOT_LEN);
+	n += SLOT_LEN;
+	low[n++] = 0x9c;	/* pushfd */
+	n = e32_abs(low, n, ZYDIS_MNEMONIC_POP, ZYDIS_REGISTER_NONE, ctx + C32_FLAGS_OUT, 4,
+		    false);
+	for (unsigned r = 0; r < 8; r++)
+		if (r != R_SP)
+			n = e32_abs(low, n, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_EAX + r,
+				    ctx + 4 * r, 4, true);
+	n = e32_abs(low, n, ZYDIS_MNEMONIC_STMXCSR, ZYDIS_REGISTER_NONE, ctx + C32_MXCSR_OUT, 4,
+		    false);
+	for (unsigned i = 0; i < 8; i++)
+		n = e32_abs(low, n, ZYDIS_MNEMONIC_VMOVDQU, ZYDIS_REGISTER_YMM0 + i,
+			    ctx + C32_YMM + 32 * i, 32, true);
+	/* push 0; pop ds; retf */
+	memcpy(low + n, (const uint8_t[]){ 0x6a, 0x00, 0x1f, 0xcb }, 4);
+	n += 4;
+	if (n > LOW_CTX) {
+		printf("oracle_avx_fp: 32-bit stub too long\n");
+		exit(1);
+	}
+	memcpy(low + LOW_FARPTR, &(uint32_t){ base + LOW_STUB32 }, 4);
+	low[LOW_FARPTR + 4] = 0x23;	/* __USER32_CS */
+	low[LOW_FARPTR + 5] = 0x00;
+	return true;
+}
+
+static int run_low_raw(const uint8_t *insn, unsigned len)
+{
+	uint32_t host_mxcsr;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(host_mxcsr));
+	memset(low + low_slot, 0x90, SLOT_LEN);
+	memcpy(low + low_slot, insn, len);
+	asig = 0;
+	if (sigsetjmp(ajmp, 1)) {
+		__asm__ volatile("vzeroupper; ldmxcsr %0" : : "m"(host_mxcsr));
+		return asig;
+	}
+	((void (*)(void))(void *)(low + LOW_STUB64))();
+	__asm__ volatile("vzeroupper; ldmxcsr %0" : : "m"(host_mxcsr));
+	return 0;
+}
+
+static int run_low(const uint8_t *insn, unsigned len)
+{
+	int sig;
+
+	native_handlers(true);
+	sig = run_low_raw(insn, len);
+	native_handlers(false);
+	return sig;
+}
+
+static void arun_case32(const uint8_t *insn, unsigned len, struct oracle_counts *c)
+{
+	struct actx32 *ctx = (struct actx32 *)(void *)(low + LOW_CTX), in;
+	struct sw_cpu *cpu = &ah32->cpu;
+	uint8_t init_mem[MEM_SIZE], imem[MEM_SIZE], hi[8][32];
+	uint64_t r = rnd();
+	uint32_t base = (uint32_t)(uintptr_t)low;
+	bool bad = false;
+	int nvec, ivec;
+
+	memset(&in, 0, sizeof(in));
+	for (unsigned i = 0; i < 8; i++)
+		in.gpr[i] = (uint32_t)rnd_gpr();
+	in.gpr[R_SP] = 0;
+	in.flags_in = X86_RFLAGS_FIXED | (uint32_t)(rnd() & ARITH_FLAGS);
+	for (unsigned i = 0; i < 8; i++)
+		rnd_vec(in.ymm[i], 32);
+	in.mxcsr_in = MXCSR_INIT | (uint32_t)((r & 3) << 13);
+	if (r & 4)
+		in.mxcsr_in |= MXCSR_DAZ;
+	if (r & 8)
+		in.mxcsr_in |= MXCSR_FTZ;
+	if (((r >> 20) & 7) == 0)
+		in.mxcsr_in &= ~((uint32_t)(r >> 24) & MXCSR_MASKS);
+	in.mxcsr_in &= sw_mxcsr_mask;
+	for (unsigned i = 0; i < MEM_SIZE; i += 32)
+		rnd_vec(init_mem + i, 32);
+
+	/* native: ESI points into the middle of the low buffer */
+	*ctx = in;
+	ctx->gpr[R_SI] = base + LOW_MEM + MEM_SIZE / 2;
+	memcpy(low + LOW_MEM, init_mem, MEM_SIZE);
+	nvec = asignal_vector(run_low(insn, len));
+
+	/* interpreter */
+	swh_poke(ah32, MEM_GPA, init_mem, MEM_SIZE);
+	swh_load_code(ah32, CODE_GPA, insn, len);
+	for (unsigned i = 0; i < 8; i++)
+		cpu->st.gpr[i] = in.gpr[i];
+	cpu->st.gpr[R_SI] = MEM_GPA + MEM_SIZE / 2;
+	cpu->st.gpr[R_SP] = 0x8000;
+	cpu->st.rflags = in.flags_in;
+	cpu->st.cr4 |= X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_OSXSAVE;
+	cpu->st.xcr0 = 7;
+	cpu->st.fx.mxcsr = in.mxcsr_in;
+	for (unsigned i = 0; i < 8; i++) {
+		memcpy(cpu->st.fx.xmm[i], in.ymm[i], 16);
+		memcpy(cpu->st.ymmh[i], in.ymm[i] + 16, 16);
+	}
+	/* YMM8-15 are out of reach of 32-bit code: they must not change. */
+	for (unsigned i = 0; i < 8; i++) {
+		rnd_vec(hi[i], 32);
+		memcpy(cpu->st.fx.xmm[8 + i], hi[i], 16);
+		memcpy(cpu->st.ymmh[8 + i], hi[i] + 16, 16);
+	}
+	ivec = swh_step(ah32);
+	swh_peek(ah32, MEM_GPA, imem, MEM_SIZE);
+
+	c->cases++;
+	if (nvec != SWH_OK)
+		c->faults++;
+	if (nvec != ivec) {
+		bad = true;
+	} else if (nvec != SWH_OK) {
+		/* Precise: nothing changed (but the MXCSR flags for #XM). */
+		for (unsigned i = 0; i < 8; i++)
+			if (i != R_SP && i != R_SI && (uint32_t)cpu->st.gpr[i] != in.gpr[i])
+				bad = true;
+		for (unsigned i = 0; i < 8; i++) {
+			uint8_t iv[32];
+
+			interp_ymm(cpu, i, iv);
+			bad |= memcmp(iv, in.ymm[i], 32) != 0;
+		}
+		bad |= memcmp(imem, init_mem, MEM_SIZE) != 0;
+	} else {
+		for (unsigned i = 0; i < 8; i++)
+			if (i != R_SP && i != R_SI && (uint32_t)cpu->st.gpr[i] != ctx->gpr[i])
+				bad = true;
+		bad |= (uint32_t)cpu->st.gpr[R_SI] - (uint32_t)(MEM_GPA + MEM_SIZE / 2) !=
+		       ctx->gpr[R_SI] - (base + LOW_MEM + MEM_SIZE / 2);
+		bad |= ((ctx->flags_out ^ cpu->st.rflags) & ARITH_FLAGS) != 0;
+		bad |= ctx->mxcsr_out != cpu->st.fx.mxcsr;
+		for (unsigned i = 0; i < 8; i++) {
+			uint8_t iv[32];
+
+			interp_ymm(cpu, i, iv);
+			bad |= memcmp(iv, ctx->ymm[i], 32) != 0;
+		}
+		bad |= memcmp(imem, low + LOW_MEM, MEM_SIZE) != 0;
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		uint8_t iv[32];
+
+		interp_ymm(cpu, 8 + i, iv);
+		bad |= memcmp(iv, hi[i], 32) != 0;
+	}
+	if (bad) {
+		ZydisDisassembledInstruction di;
+		static unsigned shown;
+
+		c->mismatches++;
+		if (++shown <= 20) {
+			bool ok = ZYAN_SUCCESS(ZydisDisassembleIntel(
+				ZYDIS_MACHINE_MODE_LONG_COMPAT_32, 0, insn, len, &di));
+
+			printf("MISMATCH 32-bit: %-44s (", ok ? di.text : "(invalid)");
+			for (unsigned b = 0; b < len; b++)
+				printf("%s%02x", b ? " " : "", insn[b]);
+			printf(") native(vec %d) | interp(vec %d) mxcsr_in=%04x native %04x "
+			       "interp %04x\n", nvec, ivec, in.mxcsr_in, ctx->mxcsr_out,
+			       cpu->st.fx.mxcsr);
+		}
+	}
+}
+
+/* The forms in 32-bit code, per/8 cases each; counts into @c. */
+static void atest_compat(unsigned per, struct oracle_counts *c)
+{
+	static const uint8_t nop[] = { 0x90 };
+	ZydisDecoder dec;
+	int sig;
+
+	if (!build_low()) {
+		printf("oracle: no memory below 4 GiB: 32-bit AVX cases skipped\n");
+		return;
+	}
+	memset(low + LOW_CTX, 0, sizeof(struct actx32));
+	((struct actx32 *)(void *)(low + LOW_CTX))->mxcsr_in = MXCSR_INIT;
+	((struct actx32 *)(void *)(low + LOW_CTX))->flags_in = X86_RFLAGS_FIXED;
+	sig = run_low(nop, sizeof(nop));
+	if (sig) {
+		printf("oracle: compatibility mode not available here (signal %d): 32-bit AVX "
+		       "cases skipped\n", sig);
+		return;
+	}
+	ah32 = swh_new(4 << 20, SWH_COMPAT32);
+	if (!ah32) {
+		c->mismatches++;
+		return;
+	}
+	/* A new harness VM sets up the model again. */
+	model_patch();
+	find_forms(aforms32, &nr_aforms32, true);
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_COMPAT_32, ZYDIS_STACK_WIDTH_32);
+	for (unsigned i = 0; i < nr_aforms32; i++) {
+		for (unsigned k = 0; k < (per + 7) / 8; k++) {
+			ZydisEncoderRequest q;
+			uint8_t insn[SLOT_LEN];
+			ZyanUSize len;
+			int tries = 0;
+
+			do {
+				fill_req(&q, &aforms32[i], false, true);
+				len = SLOT_LEN;
+			} while (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&q, insn, &len)) &&
+				 ++tries < 50);
+			if (tries >= 50) {
+				c->mismatches++;
+				break;
+			}
+			arun_case32(insn, (unsigned)len, c);
+			/* One case in 8: a VEX-field variant (VEX.vvvv[3] is ignored here). */
+			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd(), true)) {
+				ZydisDecodedInstruction zi;
+				ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL, insn,
+									      len, &zi);
+
+				if (!ZYAN_SUCCESS(st) || in_set(zi.mnemonic))
+					arun_case32(insn, (unsigned)len, c);
+			}
+		}
+	}
+	swh_free(ah32);
+}
+
+/* The model advertises these (the host has them), whatever machine/cpuid.c says. */
+static void model_patch(void)
+{
+	for (unsigned i = 0; i < cpuid_global.nr; i++) {
+		struct cpuid_leaf *l = &cpuid_global.leaf[i];
+
+		if (l->function == 1)
+			l->ecx |= (1u << 28) | (1u << 12) | (1u << 29);
+		if (l->function == 7 && l->index == 0)
+			l->ebx |= 1u << 5;
+	}
+}
+
 static bool host_has(unsigned leaf, unsigned reg, unsigned bit)
 {
 	unsigned r[4];
@@ -1038,17 +1425,9 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 		total->mismatches++;
 		return;
 	}
-	/* The model advertises these (the host has them), whatever machine/cpuid.c says. */
 	saved = cpuid_global;
-	for (unsigned i = 0; i < cpuid_global.nr; i++) {
-		struct cpuid_leaf *l = &cpuid_global.leaf[i];
-
-		if (l->function == 1)
-			l->ecx |= (1u << 28) | (1u << 12) | (1u << 29);
-		if (l->function == 7 && l->index == 0)
-			l->ebx |= 1u << 5;
-	}
-	find_forms();
+	model_patch();
+	find_forms(aforms, &nr_aforms, false);
 	ZydisDecoderInit(&vdec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	nr_forms_ext[E_VARIANT] = nr_aforms;
 	for (unsigned i = 0; i < nr_aforms; i++) {
@@ -1071,7 +1450,7 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 			int tries = 0;
 
 			do {
-				fill_req(&q, f, false);
+				fill_req(&q, f, false, false);
 				len = SLOT_LEN;
 			} while (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&q, insn, &len)) &&
 				 ++tries < 50);
@@ -1083,7 +1462,7 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 			}
 			arun_case(f, insn, (unsigned)len);
 			/* One case in 8: a VEX-field variant too. */
-			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd())) {
+			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd(), false)) {
 				ZydisDecodedInstruction zi;
 				ZyanStatus st = ZydisDecoderDecodeInstruction(&vdec, NULL, insn,
 									      len, &zi);
@@ -1097,6 +1476,8 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 			}
 		}
 	}
+	atest_compat(per, &ext_counts[E_COMPAT]);
+	nr_forms_ext[E_COMPAT] = nr_aforms32;
 	atest_rules();
 	atest_native_maskmov();
 	cpuid_global = saved;
