@@ -73,7 +73,7 @@ struct avx_hctx {
 
 #define HC_SLOT		128	/* bytes of code per cache entry */
 #define HC_ENTRIES	512
-#define HC_WAYS_MASK	(HC_ENTRIES - 1)
+#define HC_MASK		(HC_ENTRIES - 1)	/* direct-mapped */
 
 /* One cached register form: its key, and code at slot * HC_SLOT. */
 struct avx_hkey {
@@ -94,7 +94,6 @@ static pthread_key_t hcache_key;
 static pthread_once_t hcache_once = PTHREAD_ONCE_INIT;
 static __thread struct avx_hctx *hjob;
 static __thread void (*hfn)(struct avx_hctx *c);
-
 
 /*
  * Around the instruction: vmovdqu ymm0..3, [rdi + 32 * i]; mov rax, [rdi + 128];
@@ -128,7 +127,7 @@ static unsigned hkey_hash(const struct avx_hkey *k)
 	h ^= k->imm * 0x85ebca6bu;
 	for (unsigned i = 0; i < 4; i++)
 		h = (h ^ k->reg[i]) * 0x01000193u;
-	return (h ^ (h >> 15)) & HC_WAYS_MASK;
+	return (h ^ (h >> 15)) & HC_MASK;
 }
 
 static bool hkey_eq(const struct avx_hkey *a, const struct avx_hkey *b)
