@@ -23,7 +23,8 @@
  * flags, and unmasked exceptions one time in eight; every imm8 (all 32
  * compare predicates, rounding controls).
  *
- * Each form also runs with VEX.L, VEX.W or VEX.vvvv changed (what the
+ * Each form also runs with VEX.L, VEX.W or VEX.vvvv changed or a legacy
+ * prefix in front (what the
  * host refuses, the interpreter must refuse), and in 32-bit code
  * (compatibility mode natively, SWH_COMPAT32 in the interpreter: YMM0-7
  * only, YMM8-15 untouched, 32-bit addressing).
@@ -397,7 +398,7 @@ enum { E_AVX, E_AVX2, E_FMA, E_F16C, E_VARIANT, E_COMPAT, E_NR };
 
 static const char *const ext_names[E_NR] = {
 	"AVX (floating point)", "AVX2 VPERMPS/PD, VBROADCASTSS/SD reg", "FMA", "F16C",
-	"VEX.L/W/vvvv variants of them", "all of them in 32-bit code",
+	"VEX.L/W/vvvv/prefix variants of them", "all of them in 32-bit code",
 };
 
 static const ZydisMnemonic amnemonics[] = {
@@ -815,26 +816,34 @@ static void arun_case(const struct aform *f, const uint8_t *insn, unsigned len)
  * refuse, and what it accepts must compute the same. Variants that
  * become an instruction outside this file's set are not run.
  */
-static bool mutate_vex(uint8_t *insn, unsigned len, uint64_t r, bool m32)
+static bool mutate_vex(uint8_t *insn, ZyanUSize *len, uint64_t r, bool m32)
 {
+	/* A legacy prefix before VEX is #UD (66 F2 F3 F0 REX); a segment override is not. */
+	static const uint8_t pfx[] = { 0x66, 0xf2, 0xf3, 0xf0, 0x2e, 0x3e, 0x26, 0x36,
+				       0x40, 0x41, 0x48, 0x4f };
 	unsigned b = insn[0] == 0xc5 ? 1 : insn[0] == 0xc4 ? 2 : 0;
 	/* In 32-bit code C5 is VEX only with its next byte's bits 7:6 set (else LDS). */
 	unsigned vmask = m32 && b == 1 ? 7 : 15;
 
-	if (!b || len < b + 2)
+	if (!b || *len < b + 2 || *len >= SLOT_LEN)
 		return false;
-	switch (r % 3) {
+	switch (r % 4) {
 	case 0:
 		insn[b] ^= 0x04;			/* L */
 		break;
 	case 1:
 		insn[b] ^= (uint8_t)(((r >> 8) % vmask + 1) << 3);	/* vvvv */
 		break;
-	default:
+	case 2:
 		if (b != 2)
 			insn[b] ^= 0x04;
 		else
 			insn[b] ^= 0x80;		/* W */
+		break;
+	default:	/* (REX bytes are INC/DEC in 32-bit code) */
+		memmove(insn + 1, insn, *len);
+		insn[0] = pfx[(r >> 8) % (sizeof(pfx) - (m32 ? 4 : 0))];
+		++*len;
 		break;
 	}
 	return true;
@@ -1139,10 +1148,10 @@ static bool build_low(void)
 	n += 4;
 	memcpy(low + n, pop_regs, sizeof(pop_regs));
 
-	/* 32-bit side: DS = SS (DS is null in a 64-bit process), then load the context. */
+	/* 32-bit side: DS = ES = SS (null in a 64-bit process), then load the context. */
 	n = LOW_STUB32;
-	low[n++] = 0x16;
-	low[n++] = 0x1f;
+	memcpy(low + n, (const uint8_t[]){ 0x16, 0x1f, 0x16, 0x07 }, 4);
+	n += 4;
 	for (unsigned i = 0; i < 8; i++)
 		n = e32_abs(low, n, ZYDIS_MNEMONIC_VMOVDQU, ZYDIS_REGISTER_YMM0 + i,
 			    ctx + C32_YMM + 32 * i, 32, false);
@@ -1170,9 +1179,9 @@ static bool build_low(void)
 	for (unsigned i = 0; i < 8; i++)
 		n = e32_abs(low, n, ZYDIS_MNEMONIC_VMOVDQU, ZYDIS_REGISTER_YMM0 + i,
 			    ctx + C32_YMM + 32 * i, 32, true);
-	/* push 0; pop ds; retf */
-	memcpy(low + n, (const uint8_t[]){ 0x6a, 0x00, 0x1f, 0xcb }, 4);
-	n += 4;
+	/* push 0; pop ds; push 0; pop es; retf */
+	memcpy(low + n, (const uint8_t[]){ 0x6a, 0x00, 0x1f, 0x6a, 0x00, 0x07, 0xcb }, 7);
+	n += 7;
 	if (n > LOW_CTX) {
 		printf("oracle_avx_fp: 32-bit stub too long\n");
 		exit(1);
@@ -1358,7 +1367,7 @@ static void atest_compat(unsigned per, struct oracle_counts *c)
 	for (unsigned i = 0; i < nr_aforms32; i++) {
 		for (unsigned k = 0; k < (per + 7) / 8; k++) {
 			ZydisEncoderRequest q;
-			uint8_t insn[SLOT_LEN];
+			uint8_t insn[SLOT_LEN + 1];
 			ZyanUSize len;
 			int tries = 0;
 
@@ -1373,7 +1382,7 @@ static void atest_compat(unsigned per, struct oracle_counts *c)
 			}
 			arun_case32(insn, (unsigned)len, c);
 			/* One case in 8: a VEX-field variant (VEX.vvvv[3] is ignored here). */
-			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd(), true)) {
+			if ((rnd() & 7) == 0 && mutate_vex(insn, &len, rnd(), true)) {
 				ZydisDecodedInstruction zi;
 				ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL, insn,
 									      len, &zi);
@@ -1445,7 +1454,7 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 		}
 		for (unsigned k = 0; k < per; k++) {
 			ZydisEncoderRequest q;
-			uint8_t insn[SLOT_LEN];
+			uint8_t insn[SLOT_LEN + 1];
 			ZyanUSize len = SLOT_LEN;
 			int tries = 0;
 
@@ -1462,7 +1471,7 @@ void oracle_avx_fp(unsigned per, struct oracle_counts *total)
 			}
 			arun_case(f, insn, (unsigned)len);
 			/* One case in 8: a VEX-field variant too. */
-			if ((rnd() & 7) == 0 && mutate_vex(insn, (unsigned)len, rnd(), false)) {
+			if ((rnd() & 7) == 0 && mutate_vex(insn, &len, rnd(), false)) {
 				ZydisDecodedInstruction zi;
 				ZyanStatus st = ZydisDecoderDecodeInstruction(&vdec, NULL, insn,
 									      len, &zi);
