@@ -543,6 +543,44 @@ static bool aencode(const struct aspec *s, bool mem, uint8_t *buf, ZyanUSize *le
 	return enc_try(&q, mem_op, buf, len);
 }
 
+/*
+ * Now and then a variant the encoder would not produce: VEX.L, VEX.W or
+ * VEX.vvvv changed in the encoded prefix. Forms that ignore the bit run
+ * as before, the others must be #UD (VEX.L = 1 on a 128-bit-only form,
+ * vvvv != 1111b where it names no register, the wrong VEX.W): the host
+ * says which.
+ */
+static void vex_variant(uint8_t *insn, unsigned len)
+{
+	uint64_t r = rnd();
+	unsigned p = 0;
+
+	if (len < 3 || (r & 3))
+		return;
+	r >>= 2;
+	/* vvvv and L sit in the last prefix byte: C5's byte 1, C4's byte 2. */
+	if (insn[0] == 0xc5)
+		p = 1;
+	else if (insn[0] == 0xc4)
+		p = 2;
+	else
+		return;
+	switch (r % 3) {
+	case 0:
+		insn[p] ^= 0x04;				/* L */
+		break;
+	case 1:
+		insn[p] ^= (uint8_t)((((r >> 2) % 15) + 1) << 3);	/* vvvv */
+		break;
+	default:
+		if (p == 2)
+			insn[2] ^= 0x80;			/* W */
+		else
+			insn[1] ^= 0x04;
+		break;
+	}
+}
+
 /* ---- one case ---- */
 
 static struct swh *ah;
@@ -908,6 +946,7 @@ void oracle_avx_int(unsigned per, struct oracle_counts *total)
 					a_counts[A_AVX].mismatches++;
 					break;
 				}
+				vex_variant(insn, (unsigned)len);
 				arun_case(s, insn, (unsigned)len);
 			}
 		}
