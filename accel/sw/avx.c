@@ -178,4 +178,5 @@ void sw_register_avx(void)
 	sw_handlers[ZYDIS_MNEMONIC_VZEROALL] = avx_vzeroall;
 	sw_register_avx_int();
 	sw_register_avx2();
+	sw_register_avx_crypto();
 }

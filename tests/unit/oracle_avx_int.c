@@ -423,6 +423,12 @@ static const struct aspec aspecs[] = {
 	B(ZYDIS_MNEMONIC_VPGATHERQQ, "VWV"), B(ZYDIS_MNEMONIC_VGATHERQPD, "VWV"),
 	B(ZYDIS_MNEMONIC_VPGATHERDQ, "VwV"), B(ZYDIS_MNEMONIC_VGATHERDPD, "VwV"),
 	B(ZYDIS_MNEMONIC_VPGATHERQD, "xWx"), B(ZYDIS_MNEMONIC_VGATHERQPS, "xWx"),
+
+	/* AES and PCLMULQDQ, VEX.128 (the 256-bit forms are VAES/VPCLMULQDQ: #UD). */
+	L(ZYDIS_MNEMONIC_VAESENC, "xxR"), L(ZYDIS_MNEMONIC_VAESENCLAST, "xxR"),
+	L(ZYDIS_MNEMONIC_VAESDEC, "xxR"), L(ZYDIS_MNEMONIC_VAESDECLAST, "xxR"),
+	L(ZYDIS_MNEMONIC_VAESIMC, "xR"), L(ZYDIS_MNEMONIC_VAESKEYGENASSIST, "xRi"),
+	L(ZYDIS_MNEMONIC_VPCLMULQDQ, "xxRi"),
 };
 
 /* General registers a case may name: not rsp, r14 (memory base), r15 (context). */
@@ -584,11 +590,13 @@ static void vex_variant(uint8_t *insn, unsigned len)
 /* ---- one case ---- */
 
 static struct swh *ah;
-enum { A_AVX, A_AVX2, A_NR };
-static const char *const a_names[A_NR] = { "AVX (integer)", "AVX2 (integer, gathers)" };
+enum { A_AVX, A_AVX2, A_CRYPTO, A_NR };
+static const char *const a_names[A_NR] = {
+	"AVX (integer)", "AVX2 (integer, gathers)", "AVX AES, PCLMULQDQ (VEX.128)",
+};
 static struct oracle_counts a_counts[A_NR];
 static unsigned long a_faults[A_NR];
-static bool host_avx2;
+static bool host_avx2, host_crypto;
 
 static int asignal_vector(int sig)
 {
@@ -683,15 +691,41 @@ static void gather_indices(const uint8_t *insn, unsigned len, struct actx *in)
 	}
 }
 
-static bool is_mnemonic(const uint8_t *insn, unsigned len, ZydisMnemonic m, unsigned *ext)
+static bool is_crypto(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_VPCLMULQDQ: case ZYDIS_MNEMONIC_VAESENC:
+	case ZYDIS_MNEMONIC_VAESENCLAST: case ZYDIS_MNEMONIC_VAESDEC:
+	case ZYDIS_MNEMONIC_VAESDECLAST: case ZYDIS_MNEMONIC_VAESIMC:
+	case ZYDIS_MNEMONIC_VAESKEYGENASSIST:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Is @insn a @m? And the extension it counts for (*@ext): the decoded
+ * form's; for a variant that does not decode (#UD), the spec's.
+ */
+static bool is_mnemonic(const struct aspec *s, const uint8_t *insn, unsigned len, ZydisMnemonic m,
+			unsigned *ext)
 {
 	ZydisDecoder dec;
 	ZydisDecodedInstruction zi;
 
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, insn, len, &zi)))
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, insn, len, &zi))) {
+		*ext = is_crypto(s->mn) ? A_CRYPTO : s->vl == 32 ? A_AVX2 : A_AVX;
 		return false;
+	}
 	*ext = zi.meta.isa_ext == ZYDIS_ISA_EXT_AVX ? A_AVX : A_AVX2;
+	/*
+	 * The VEX.256 forms of AES/PCLMULQDQ are the VAES/VPCLMULQDQ extensions,
+	 * which the model leaves out (#UD) whether the host has them or not.
+	 */
+	if (is_crypto(zi.mnemonic))
+		*ext = zi.avx.vector_length == 256 ? A_NR : A_CRYPTO;
 	return zi.mnemonic == m;
 }
 
@@ -701,12 +735,12 @@ static void arun_case(const struct aspec *s, const uint8_t *insn, unsigned len)
 	struct actx in, nat;
 	uint8_t imem[MEM_SIZE], init_mem[MEM_SIZE];
 	unsigned ext = A_AVX;
-	bool maskmov = is_mnemonic(insn, len, ZYDIS_MNEMONIC_VMASKMOVDQU, &ext);
+	bool maskmov = is_mnemonic(s, insn, len, ZYDIS_MNEMONIC_VMASKMOVDQU, &ext);
 	struct oracle_counts *c;
 	int nvec, ivec;
 	bool same = true;
 
-	if (ext == A_AVX2 && !host_avx2)
+	if ((ext == A_AVX2 && !host_avx2) || (ext == A_CRYPTO && !host_crypto) || ext == A_NR)
 		return;
 	c = &a_counts[ext];
 	memset(&in, 0, sizeof(in));
@@ -831,6 +865,9 @@ static unsigned long arules(unsigned *nchecks)
 	static const uint8_t paddb128[] = { 0xc5, 0xf1, 0xfc, 0xc2 };
 	static const uint8_t paddb256[] = { 0xc5, 0xf5, 0xfc, 0xc2 };
 	static const uint8_t movdqu256[] = { 0xc5, 0xfe, 0x6f, 0xc1 };
+	/* vaesenc xmm1, xmm2, xmm3; vpclmulqdq xmm1, xmm2, xmm3, 1 */
+	static const uint8_t aesenc[] = { 0xc4, 0xe2, 0x69, 0xdc, 0xcb };
+	static const uint8_t pclmul[] = { 0xc4, 0xe3, 0x69, 0x44, 0xcb, 0x01 };
 	struct sw_cpu *cpu = &ah->cpu;
 	unsigned long bad = 0;
 	unsigned n = 0;
@@ -864,6 +901,15 @@ static unsigned long arules(unsigned *nchecks)
 	STEP(paddb128, SWH_OK);
 	cpu->st.cr0 &= ~X86_CR0_EM;
 	cpu->st.cr4 |= X86_CR4_OSFXSR;
+	/* AES and PCLMULQDQ need their own bits as well as AVX. */
+	if (host_crypto) {
+		STEP(aesenc, SWH_OK);
+		STEP(pclmul, SWH_OK);
+		set_model_bit(1, 2, SW_FEAT_AES.bit | SW_FEAT_PCLMUL.bit, false);
+		STEP(aesenc, X86_UD);
+		STEP(pclmul, X86_UD);
+		set_model_bit(1, 2, SW_FEAT_AES.bit | SW_FEAT_PCLMUL.bit, true);
+	}
 	/* Without AVX2: the 256-bit integer form is #UD, the 128-bit one and the move run. */
 	set_model_bit(7, 1, SW_FEAT_AVX2.bit, false);
 	STEP(paddb256, X86_UD);
@@ -904,6 +950,10 @@ void oracle_avx_int(unsigned per, struct oracle_counts *total)
 	}
 	if (!host_avx2)
 		printf("oracle: the host has no AVX2: only the AVX integer cases run\n");
+	host_crypto = __get_cpuid(1, &a, &b, &c, &d) && (c & SW_FEAT_AES.bit) &&
+		      (c & SW_FEAT_PCLMUL.bit);
+	if (!host_crypto)
+		printf("oracle: the host has no AES or PCLMULQDQ: their VEX forms not tested\n");
 	build_astub();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = aon_signal;
@@ -922,6 +972,7 @@ void oracle_avx_int(unsigned per, struct oracle_counts *total)
 	/* The model as a CPU with AVX and AVX2 (whatever the default model says). */
 	set_model_bit(1, 2, SW_FEAT_AVX.bit, true);
 	set_model_bit(7, 1, SW_FEAT_AVX2.bit, host_avx2);
+	set_model_bit(1, 2, SW_FEAT_AES.bit | SW_FEAT_PCLMUL.bit, host_crypto);
 	for (size_t i = 0; i < sizeof(aspecs) / sizeof(aspecs[0]); i++) {
 		const struct aspec *s = &aspecs[i];
 		bool has_mem = strpbrk(s->shape, "RSGQ") != NULL;
