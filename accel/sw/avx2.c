@@ -160,6 +160,19 @@ static bool elem_msb(const union sw_yvec *v, unsigned i, unsigned esize)
 	return v->b[(i + 1) * esize - 1] & 0x80;
 }
 
+/* An offset cut to the instruction's address size, as sw_op_ea() cuts it. */
+static uint64_t addr_cut(const struct sw_insn *in, uint64_t off)
+{
+	switch (in->zi.address_width) {
+	case 16:
+		return off & 0xffff;
+	case 32:
+		return (uint32_t)off;
+	default:
+		return off;
+	}
+}
+
 /*
  * VPMASKMOVD/Q. Load: op0 = the elements of m (op2) op1 selects, zero
  * elsewhere. Store: the elements of op2 that op1 selects to m (op0);
@@ -179,12 +192,10 @@ static void avx2_pmaskmov(struct sw_cpu *cpu, const struct sw_insn *in)
 
 		memset(&v, 0, sizeof(v));
 		for (unsigned i = 0; i < n; i++) {
-			uint64_t x, off = ea + (uint64_t)i * esize;
+			uint64_t x, off = addr_cut(in, ea + (uint64_t)i * esize);
 
 			if (!elem_msb(&m, i, esize))
 				continue;
-			if (in->zi.address_width == 32)
-				off = (uint32_t)off;
 			x = sw_read(cpu, seg, off, esize);
 			memcpy(v.b + i * esize, &x, esize);
 		}
@@ -195,12 +206,10 @@ static void avx2_pmaskmov(struct sw_cpu *cpu, const struct sw_insn *in)
 
 		sw_avx_read(cpu, in, 2, &v);
 		for (unsigned i = 0; i < n; i++) {
-			uint64_t off = ea + (uint64_t)i * esize;
+			uint64_t off = addr_cut(in, ea + (uint64_t)i * esize);
 
 			if (!elem_msb(&m, i, esize))
 				continue;
-			if (in->zi.address_width == 32)
-				off = (uint32_t)off;
 			la[i] = sw_seg_linear(cpu, seg, off, esize, SW_ACC_WRITE);
 			sw_probe_write_lin(cpu, la[i], esize, SW_ACC_WRITE);
 		}
@@ -234,7 +243,7 @@ static uint64_t avx2_vsib_ea(struct sw_cpu *cpu, const struct sw_insn *in, unsig
 	if (m->base != ZYDIS_REGISTER_NONE)
 		ea += sw_reg_read(cpu, m->base);
 	ea += (uint64_t)x * (m->scale ? m->scale : 1);
-	return in->zi.address_width == 32 ? (uint32_t)ea : ea;
+	return addr_cut(in, ea);
 }
 
 static unsigned vreg_num(ZydisRegister r)

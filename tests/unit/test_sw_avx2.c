@@ -255,6 +255,46 @@ static void test_maskmov(void)
 	CU_ASSERT_EQUAL(swh_peek_val(h, HOLE + 4, 4), 0x6666);
 }
 
+/*
+ * 32-bit protected mode: the same encodings, 32-bit addresses. A gather
+ * element's address wraps at 4 GiB as any effective address does there.
+ */
+static void test_prot32(void)
+{
+	/* vpaddd ymm0, ymm1, ymm2 */
+	static const uint8_t paddd[] = { 0xc5, 0xf5, 0xfe, 0xc2 };
+	union sw_yvec a, b, d, m, idx;
+
+	swh_set_mode(h, SWH_PROT32);
+	h->cpu.st.cr4 |= X86_CR4_OSXSAVE;
+	h->cpu.st.xcr0 = 7;
+	for (unsigned i = 0; i < 8; i++) {
+		a.d[i] = 0x10 * i;
+		b.d[i] = 0xffffffff;
+	}
+	sw_ymm_set(&h->cpu, 1, &a);
+	sw_ymm_set(&h->cpu, 2, &b);
+	CU_ASSERT_EQUAL(exec(paddd, sizeof(paddd)), SWH_OK);
+	sw_ymm_get(&h->cpu, 0, &d);
+	for (unsigned i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(d.d[i], 0x10 * i - 1);
+
+	h->cpu.st.gpr[R_AX] = 0xffffff00;
+	for (unsigned i = 0; i < 8; i++) {
+		idx.sd[i] = 0x80 + (int32_t)i;		/* 0x100 + 4 * i, past 4 GiB */
+		m.d[i] = 0x80000000;
+		swh_poke_val(h, 0x100 + 4 * i, 0x7770 + i, 4);
+	}
+	memset(&d, 0, sizeof(d));
+	sw_ymm_set(&h->cpu, 1, &d);
+	sw_ymm_set(&h->cpu, 2, &idx);
+	sw_ymm_set(&h->cpu, 3, &m);
+	CU_ASSERT_EQUAL(exec(gather_dd, sizeof(gather_dd)), SWH_OK);
+	sw_ymm_get(&h->cpu, 1, &d);
+	for (unsigned i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(d.d[i], 0x7770 + i);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -268,6 +308,7 @@ int main(void)
 	CU_add_test(s, "gather QD: upper halves cleared", test_gather_qd);
 	CU_add_test(s, "gather: #UD for a register named twice", test_gather_ud);
 	CU_add_test(s, "VPMASKMOVD load/store around a missing page", test_maskmov);
+	CU_add_test(s, "32-bit protected mode, addresses wrap", test_prot32);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
