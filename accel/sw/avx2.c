@@ -274,7 +274,7 @@ static void avx2_gather(struct sw_cpu *cpu, const struct sw_insn *in)
 	union sw_yvec d, m, idx;
 	enum x86_sreg seg;
 
-	avx2_enter(cpu, in);
+	/* Encoding checks (#UD), before CR0.TS (#NM) as the other #UD conditions. */
 	if (!sw_op_is_mem(in, 1) || !is_vreg(in->op[1].mem.index) || !sw_op_is_reg(in, 0) ||
 	    !sw_op_is_reg(in, 2) || (dsize != 4 && dsize != 8))
 		sw_ud(cpu);
@@ -283,6 +283,7 @@ static void avx2_gather(struct sw_cpu *cpu, const struct sw_insn *in)
 	ri = vreg_num(in->op[1].mem.index);
 	if (rd == rm || rd == ri || rm == ri)
 		sw_ud(cpu);
+	avx2_enter(cpu, in);
 	seg = sw_op_seg(in, 1);
 	sw_ymm_get(cpu, rd, &d);
 	sw_ymm_get(cpu, rm, &m);

@@ -188,7 +188,14 @@ static void test_gather_ud(void)
 		CU_ASSERT_EQUAL(exec(same[k], 6), X86_UD);
 		sw_ymm_get(&h->cpu, 1, &after);
 		CU_ASSERT_EQUAL(memcmp(&before, &after, 32), 0);
+		/* An encoding that cannot run: #UD before CR0.TS is looked at. */
+		h->cpu.st.cr0 |= X86_CR0_TS;
+		CU_ASSERT_EQUAL(exec(same[k], 6), X86_UD);
 	}
+	/* A valid gather with CR0.TS: #NM. */
+	reset(false);
+	h->cpu.st.cr0 |= X86_CR0_TS;
+	CU_ASSERT_EQUAL(exec(gather_dd, sizeof(gather_dd)), X86_NM);
 }
 
 /* vpmaskmovd ymm1, ymm2, [rax] and vpmaskmovd [rax], ymm2, ymm1, 16 bytes before the hole. */
