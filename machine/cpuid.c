@@ -73,8 +73,10 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 			 CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | CPUID_1_EDX_CLFSH | CPUID_1_EDX_MMX |
 			 CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2);
 
-	/* Leaf 7: no structured extended features in the baseline. */
-	add(m, 7, 0);
+	/* Leaf 7: AVX2 (accel/sw/avx_int.c, avx2.c) where the host has it. */
+	host(7, 0, h);
+	l = add(m, 7, 0);
+	l->ebx = hmax[0] >= 7 ? h[1] & CPUID_7_EBX_AVX2 : 0;
 
 	/* Hypervisor leaves: our own signature on both engines. */
 	l = add(m, 0x40000000, 0);

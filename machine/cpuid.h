@@ -58,6 +58,7 @@ extern struct cpuid_model cpuid_global;
 #define CPUID_1_ECX_AVX		(1u << 28)
 #define CPUID_1_ECX_F16C	(1u << 29)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID_7_EBX_AVX2	(1u << 5)
 #define CPUID_81_EDX_SYSCALL	(1u << 11)
 #define CPUID_81_EDX_NX		(1u << 20)
 #define CPUID_81_EDX_PDPE1GB	(1u << 26)
