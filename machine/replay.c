@@ -223,3 +223,30 @@ bool replay_point(struct vm *vm, uint64_t count, uint64_t rip)
 		return false;
 	return r->mode == REPLAY_RECORD ? record(vm, r, count, rip) : play(vm, r, count, rip);
 }
+
+uint64_t replay_next(struct vm *vm, uint64_t count)
+{
+	struct replay *r = vm->replay;
+	uint64_t next;
+
+	if (!r || r->at_end)
+		return UINT64_MAX;
+	if (r->mode == REPLAY_PLAY)
+		return r->have_next ? (r->count > count ? r->count : count) : UINT64_MAX;
+	next = r->next_ckpt > count ? r->next_ckpt : count;
+	/* Held input: tried at the next point, or once the retry interval has passed. */
+	if (chardev_gated_pending(vm->serial)) {
+		uint64_t again = r->last_try ? r->last_try + RECORD_RETRY : count;
+
+		if (again < count)
+			again = count;
+		if (again < next)
+			next = again;
+	}
+	return next;
+}
+
+void replay_note(struct vm *vm, uint64_t count)
+{
+	vm->replay_count = count;
+}

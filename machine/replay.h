@@ -37,5 +37,13 @@ void replay_close(struct vm *vm);
  * interrupt may now be pending). Cheap when there is nothing to do.
  */
 bool replay_point(struct vm *vm, uint64_t count, uint64_t rip);
+/*
+ * The smallest instruction count >= @count at which replay_point() has
+ * something to do (an input event or checkpoint due, a held byte to try
+ * again); UINT64_MAX: none. Translated code runs up to it without points.
+ */
+uint64_t replay_next(struct vm *vm, uint64_t count);
+/* Translated code at instruction @count without a point: what replay_point() last saw. */
+void replay_note(struct vm *vm, uint64_t count);
 
 #endif

@@ -331,9 +331,13 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			deliver_pending_state_events(cpu);
 			continue;
 		}
-		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
+		/*
+		 * A debugger's single step masks interrupts (QEMU's sstep NOIRQ).
+		 * -icount polls at counts, not steps (sw_icount_point()).
+		 */
 		if ((st->rflags & X86_RFLAGS_IF) && !st->int_shadow && !cpu->dbg.step &&
-		    (c->intr_hint || st->halted || !(c->steps & INTR_POLL_MASK))) {
+		    (c->intr_hint || st->halted ||
+		     (!(c->steps & INTR_POLL_MASK) && !(cpu->vm && cpu->vm->cfg.icount)))) {
 			if (take_interrupt(cpu, c)) {
 				c->steps++;
 				continue;
@@ -426,8 +430,6 @@ static enum tb_mode jit_mode(struct vm *vm)
 		return TB_ON;
 	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
 		return TB_OFF;
-	if (vm->cfg.icount)
-		return TB_OFF;	/* blocks do not count instructions yet: see icount.h */
 	if (!accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
 		return TB_ON;
 	if (!strcmp(v, "off"))

@@ -11,14 +11,28 @@
  * sequence and print the same bytes. Serial input is the one thing
  * timing cannot reproduce: -icount rr=record|replay (machine/replay.c).
  *
- * The interpreter counts every instruction exactly; the translator's
- * blocks do not count yet, so this mode runs the interpreter (jit=off).
- * One vCPU only.
+ * The interpreter calls sw_icount_point() before every instruction. The
+ * translator's blocks count their instructions into cpu->icount, and a
+ * block is entered only if it ends at or before sw_icount_next() -- the
+ * next count at which a point has something to do (a timer deadline, a
+ * replay event or checkpoint, the interrupt poll) -- so every such point
+ * is still reached in the run loop at its exact count (the last few
+ * instructions before it are interpreted). Instructions that C runs
+ * inside a block (I/O, MMIO, RDTSC, RDMSR, ...) see cpu->icount and the
+ * clock of their own instruction (sw_icount_sync()), so jit=on and
+ * jit=off print the same bytes. One vCPU only.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
 struct sw_cpu;
+
+/*
+ * In deterministic mode the run loop looks for interrupts without a hint
+ * when the count is a multiple of this (not every N steps: steps are
+ * blocks or instructions depending on the engine's choice).
+ */
+#define SW_ICOUNT_POLL_MASK	0xffffull
 
 /* Before each instruction (the run loop): true when an interrupt may now be pending. */
 bool sw_icount_point(struct sw_cpu *cpu);
@@ -26,5 +40,13 @@ bool sw_icount_point(struct sw_cpu *cpu);
 bool sw_icount_warp(struct sw_cpu *cpu);
 /* The clock the guest TSC counts from: the host TSC, or the instruction clock. */
 uint64_t sw_tsc_base(const struct sw_cpu *cpu);
+/*
+ * The smallest instruction count >= cpu->icount at which sw_icount_point()
+ * must run (UINT64_MAX: none): translated code may retire instructions
+ * up to, not including, that count without the run loop.
+ */
+uint64_t sw_icount_next(const struct sw_cpu *cpu);
+/* C runs an instruction of a block at cpu->icount: the clock it reads is that count's. */
+void sw_icount_sync(struct sw_cpu *cpu);
 
 #endif

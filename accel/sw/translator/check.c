@@ -54,6 +54,7 @@ struct tb_check {
 	struct run_result r1, r2;
 	bool second;
 	unsigned steps, want;
+	uint64_t icount0;		/* -icount: the translated run's count is replayed too */
 	struct x86_state s0, s1;
 };
 
@@ -197,6 +198,7 @@ void tb_check_block(struct tb_vcpu *tv, struct tb *tb)
 	c->r1 = c->r2 = (struct run_result){ -1, 0, 0 };
 	c->second = false;
 	c->steps = 0;
+	c->icount0 = cpu->icount;
 	memcpy(outer, cpu->jmp, sizeof(outer));
 
 	/* 1. Translated. */
@@ -240,6 +242,7 @@ replay:
 	}
 	c->second = true;
 	cpu->st = *s0;
+	cpu->icount = c->icount0;
 	cpu->insn = NULL;
 	for (c->steps = 0; c->steps < c->want; c->steps++)
 		sw_step(cpu);

@@ -60,6 +60,7 @@
 
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
+#include "accel/sw/icount.h"
 #include "accel/sw/translator/emit.h"
 #include "accel/sw/translator/tb_int.h"
 #include "machine/memory.h"
@@ -871,6 +872,8 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 	if (!tv)
 		return 0;
 	set_gs(cpu);
+	if (tv->tvm->icount)
+		cpu->tb.icount_limit = sw_icount_next(cpu);
 	while (tb_can_run(cpu)) {
 		unsigned mode = tb_mode_of(cpu), cls = (mode & 3) == 3;
 		struct tb *tb;
@@ -893,6 +896,9 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 			tb = lookup(tv, cpu, mode);
 		if (!tb || !tb->ninsn)
 			break;
+		/* -icount: a block that would pass the next event: the interpreter goes up to it. */
+		if (tv->tvm->icount && cpu->icount + tb->ninsn > cpu->tb.icount_limit)
+			break;
 		if (tv->check) {
 			/* One block at a time, each compared with the interpreter. */
 			tv->stats.dispatches++;
@@ -902,7 +908,11 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 				/* Left before an instruction C runs: the interpreter's now. */
 				tv->cut = false;
 				tv->stats.check_cuts++;
+				if (tv->tvm->icount)
+					sw_icount_sync(cpu);
 				sw_step(cpu);
+				if (tv->tvm->icount)
+					cpu->tb.icount_limit = sw_icount_next(cpu);
 			}
 			/* Several vCPUs take turns per run-loop step (cpu.c's serial_step()). */
 			if (*cpu->tb.kick || cpu->stop_req || cpu->svm->serialize)
@@ -944,6 +954,15 @@ void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)
 
 /* ---- C entry points of translated code ---- */
 
+/*
+ * -icount: the instructions of the block after @site's, which its entry
+ * already counted: while C runs, cpu->icount is exact instead.
+ */
+static uint64_t icount_rest(const struct tb_site *site)
+{
+	return site->tb->ninsn - site->idx - 1u;
+}
+
 /* After C ran an instruction: go on in the block only if nothing needs the run loop. */
 static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
 {
@@ -951,6 +970,13 @@ static uint64_t back_to_code(struct sw_cpu *cpu, const struct tb_site *site)
 	if (cpu->stop_req || site->tb->dead || cpu->st.rip != site->next || *cpu->tb.kick ||
 	    mbox_pending(cpu->tb.tv))
 		return 0;
+	if (cpu->tb.tv->tvm->icount) {
+		/* The instruction may have armed a timer: the rest must still fit. */
+		cpu->tb.icount_limit = sw_icount_next(cpu);
+		if (cpu->icount + icount_rest(site) > cpu->tb.icount_limit)
+			return 0;
+		cpu->icount += icount_rest(site);
+	}
 	return 1;
 }
 
@@ -961,6 +987,18 @@ static void enter_c(struct sw_cpu *cpu, const struct tb_site *site)
 	tb_flags_from_code(cpu);
 	st->rip = site->rip;
 	cpu->tb.exit = NULL;
+	/* -icount: the count and the clock of this instruction (a fault leaves them so). */
+	if (cpu->tb.tv->tvm->icount) {
+		cpu->icount -= icount_rest(site) + 1;
+		sw_icount_sync(cpu);
+	}
+}
+
+/* -icount: back into the block without C having run the instruction. */
+static void icount_resume(struct sw_cpu *cpu, const struct tb_site *site)
+{
+	if (cpu->tb.tv->tvm->icount)
+		cpu->icount += icount_rest(site) + 1;
 }
 
 uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
@@ -995,10 +1033,19 @@ uint64_t tb_helper(struct sw_cpu *cpu, struct tb_site *site)
 	}
 	tv->stats.helper_calls++;
 	tv->stats.helper_mn[site->in.zi.mnemonic]++;
-	do
+	/* -icount: each pass of a string instruction counts one, as in the interpreter. */
+	for (;;) {
 		sw_exec_insn(cpu, &site->in);
-	while (str && cpu->st.rip == site->rip && !cpu->stop_req && !*cpu->tb.kick &&
-	       !site->tb->dead);
+		if (!str || cpu->st.rip != site->rip || cpu->stop_req || *cpu->tb.kick ||
+		    site->tb->dead)
+			break;
+		if (tv->tvm->icount) {
+			cpu->tb.icount_limit = sw_icount_next(cpu);
+			if (cpu->icount >= cpu->tb.icount_limit)
+				break;
+			sw_icount_sync(cpu);
+		}
+	}
 	return back_to_code(cpu, site);
 }
 
@@ -1029,6 +1076,7 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
 			tb_check_journal(tv, host, size);
 		else
 			tlb_fill(cpu, (mode & 3) == 3 ? TB_TLB_USER : TB_TLB_SUP, false, la, host, gpa);
+		icount_resume(cpu, site);
 		return (uint64_t)(uintptr_t)host + size - 1;
 	}
 	/* SMAP's EFLAGS.AC escape must not be cached for later accesses. */
@@ -1037,6 +1085,7 @@ uint64_t tb_slow_mem(struct sw_cpu *cpu, struct tb_site *site, uint64_t la)
 		tlb_fill(cpu, (mode & 3) == 3 ? TB_TLB_USER : TB_TLB_SUP, write, la, host, gpa);
 		tv->stats.tlb_fills++;
 	}
+	icount_resume(cpu, site);
 	return (uint64_t)(uintptr_t)host + size - 1;
 interp:
 	tv->stats.mem_interp++;
@@ -1110,6 +1159,7 @@ int tb_vm_init(struct sw_vm *svm, enum tb_mode mode, bool perfmap)
 	if (!tvm)
 		return -ENOMEM;
 	tvm->mode = mode;
+	tvm->icount = svm->vm && svm->vm->cfg.icount;
 	tvm->nr_pages = svm->nr_pages;
 	pthread_mutex_init(&tvm->flag_lock, NULL);
 	if (perfmap) {

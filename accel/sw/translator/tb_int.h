@@ -65,6 +65,7 @@ struct tb_site {
 	uint8_t acc;			/* SW_ACC_READ / SW_ACC_WRITE */
 	bool align;			/* misaligned is #GP (aligned SSE forms) */
 	bool sys;			/* may change what the block depends on: check after */
+	uint16_t idx;			/* the instruction's index in the block (-icount) */
 	struct sw_insn in;		/* what the interpreter executes */
 };
 
@@ -175,6 +176,12 @@ struct tb_vcpu {
 
 struct tb_vm {
 	enum tb_mode mode;
+	/*
+	 * -icount: each block's entry adds its length to cpu->icount, after
+	 * checking it against cpu->tb.icount_limit; C called from the block
+	 * sets the count back to its own instruction's (exec.c's enter_c()).
+	 */
+	bool icount;
 	FILE *perfmap;
 	struct tb_vcpu *vcpus[TB_MAX_VCPUS];
 	unsigned nr_vcpus;

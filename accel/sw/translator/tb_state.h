@@ -56,6 +56,11 @@ struct tb_cpu_state {
 	const volatile int *kick;
 	int kick_none;
 	struct tb_vcpu *tv;		/* exec.c's per-vCPU data */
+	/*
+	 * -icount: a block whose end (cpu->icount + its length) passes this
+	 * count leaves at its entry (sw_icount_next(), accel/sw/icount.h).
+	 */
+	uint64_t icount_limit;
 	struct tb_tlbe tlb[2][2][TB_TLB_SIZE];	/* [TB_TLB_SUP/USER][READ/WRITE] */
 	uint64_t tlb_wgpa[2][TB_TLB_SIZE];	/* guest page of each write entry */
 	struct tb_jce jc[2][TB_JC_SIZE];	/* [CPL < 3, CPL 3] */

@@ -73,6 +73,7 @@ struct site_ref {
 /* The exit-request check's stub, written after the block. */
 struct pending_check {
 	uint32_t jne;
+	uint32_t jbudget;		/* -icount: the budget's ja, or 0 */
 	uint64_t rip;
 };
 
@@ -92,6 +93,9 @@ struct tctx {
 	unsigned bits, sbits, cpl;
 	bool sse;			/* SSE instructions may run natively */
 	bool lockstep;			/* jit=check: helpers end the block (see check.c) */
+	bool icount;			/* -icount: count instructions, clock reads in C */
+	unsigned cur;			/* index of the instruction being emitted */
+	uint32_t icount_imm;		/* -icount: the block length's imm32 in the entry */
 	bool region;			/* in a dead-flags stretch: the exact flags are in the slot */
 	struct scratch *s;
 	unsigned nslow, nsites, nrefs;
@@ -506,8 +510,11 @@ static void classify(const struct tctx *x, struct tinsn *t)
 		return;		/* far transfers */
 	}
 
-	/* CR4.TSD only restricts CPL > 0; jit=check's replay would read another TSC. */
-	if (m == ZYDIS_MNEMONIC_RDTSC && x->cpl == 0 && !x->lockstep) {
+	/*
+	 * CR4.TSD only restricts CPL > 0; jit=check's replay would read another
+	 * TSC; -icount's TSC is the instruction clock, which the helper reads.
+	 */
+	if (m == ZYDIS_MNEMONIC_RDTSC && x->cpl == 0 && !x->lockstep && !x->icount) {
 		t->kind = K_RDTSC;
 		t->fl_read = 0;
 		return;
@@ -571,6 +578,7 @@ static unsigned new_site(struct tctx *x, const struct tinsn *t)
 	s->acc = t->mwrite ? SW_ACC_WRITE : SW_ACC_READ;
 	s->align = t->malign;
 	s->sys = t->sys;
+	s->idx = (uint16_t)x->cur;
 	s->in = t->in;
 	return x->nsites++;
 }
@@ -1236,6 +1244,8 @@ static void emit_exit_stubs(struct tctx *x)
 
 	if (x->has_check) {
 		e_patch_rel32(at(x, x->check.jne), x->e.p);
+		if (x->check.jbudget)
+			e_patch_rel32(at(x, x->check.jbudget), x->e.p);
 		emit_exit_here(x, x->check.rip, true);	/* the exact flags, from the slot */
 	}
 	for (unsigned i = 0; i < tb->nexit; i++) {
@@ -1332,6 +1342,7 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	x.sbits = (mode & 8) ? 64 : 32;
 	x.sse = mode & TB_MODE_SSE;
 	x.lockstep = tv->check != NULL;
+	x.icount = tv->tvm->icount;
 	tb->pc = pc;
 	tb->gpa = gpa;
 	tb->mode = (uint8_t)mode;
@@ -1357,11 +1368,12 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	 * dead-flags stretch like a probe's: the slot keeps the exact flags,
 	 * which the exit restores, so an interrupt's frame shows them.
 	 */
-	for (check_at = 0; check_at < n && x.s->t[check_at].live_in; check_at++)
+	for (check_at = 0; check_at < n && x.s->t[check_at].live_in && !x.icount; check_at++)
 		;
 	for (unsigned i = 0; i < n && !ended; i++) {
 		struct tinsn *t = &x.s->t[i];
 
+		x.cur = i;
 		if (i == check_at || (check_at == n && i == 0)) {
 			if (!x.region)
 				flags_save(&x.e);
@@ -1370,7 +1382,21 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 			x.check.jne = e_jcc(&x.e, CC_NE, x.e.p);
 			x.check.rip = t->rip;
 			x.has_check = true;
-			if (check_at == n)
+			if (x.icount) {
+				/*
+				 * At the entry (i == 0): the block's end count within
+				 * the limit, or leave before anything ran. The length
+				 * is patched in once it is final.
+				 */
+				e_load(&x.e, 8, H_R15, e_gs(TB_GS(icount)));
+				e_bytes(&x.e, (const uint8_t[]){ 0x4d, 0x8d, 0xbf }, 3); /* lea r15, [r15 + imm32] */
+				x.icount_imm = e_off(&x.e);
+				e_u32(&x.e, 0);
+				e_alu_mem(&x.e, 0x3b, H_R15, e_gs(TB_GS(tb.icount_limit)));
+				x.check.jbudget = e_jcc(&x.e, CC_A, x.e.p);
+				e_store(&x.e, 8, e_gs(TB_GS(icount)), H_R15);
+			}
+			if (t->live_in)
 				flags_restore(&x.e);	/* live here */
 			else
 				x.region = true;
@@ -1411,6 +1437,11 @@ struct tb *tb_translate(struct tb_vcpu *tv, uint64_t pc, uint64_t gpa, const uin
 	}
 	if (!ended)
 		emit_direct_exit(&x, -1, end_rip);
+	if (x.icount) {
+		uint32_t len = tb->ninsn;
+
+		memcpy(at(&x, x.icount_imm), &len, 4);
+	}
 	emit_slow_stubs(&x);
 	emit_exit_stubs(&x);
 	if (x.e.overflow) {
