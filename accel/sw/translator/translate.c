@@ -13,7 +13,8 @@
  *             left the host address (+ size - 1) in r15; guest rsp/r14/r15
  *             are loaded into a free scratch register around it.
  *   K_PUSH/K_POP/K_CALL/K_RET/K_JMP_IND/K_CALL_IND   written out here.
- *   K_RDTSC   at CPL 0: the host's TSC plus the vCPU's offset (sw_rdtsc()).
+ *   K_RDTSC   at CPL 0: the host's TSC plus the vCPU's offset (sw_rdtsc());
+ *             under -icount the helper (the TSC is the instruction clock).
  *   K_JCC/K_JMP  direct exits, chained later by exec.c.
  *   K_HELPER  the interpreter's handler, called through help_tramp; the
  *             block goes on unless the handler changed RIP or stopped.
@@ -23,6 +24,11 @@
  * Precise state at every call into C: guest registers are spilled by the
  * trampolines, RIP is the site's, so a fault raised there (#PF from the TLB
  * fill, #DE from a DIV) is delivered exactly as from the interpreter.
+ *
+ * -icount: the exit-request check is at the entry, and also compares the
+ * block's end count with cpu->tb.icount_limit before adding its length to
+ * cpu->icount; C sites know their instruction's index and set the count
+ * back to it while they run (exec.c), so the count is exact at a fault.
  */
 #include <stdlib.h>
 #include <string.h>
