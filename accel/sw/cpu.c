@@ -403,6 +403,9 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 	}
 	stop = run_inner(cpu, c);
 	serial_leave(cpu);
+	/* -icount: whoever reads the clock now (a snapshot) reads this count's. */
+	if (cpu->vm && cpu->vm->cfg.icount)
+		sw_icount_leave(cpu);
 	return stop;
 }
 

@@ -77,3 +77,8 @@ void sw_icount_sync(struct sw_cpu *cpu)
 	vm_clock_set_manual(cpu->vm, now_ns(cpu));
 	replay_note(cpu->vm, cpu->icount);
 }
+
+void sw_icount_leave(struct sw_cpu *cpu)
+{
+	vm_clock_set_manual(cpu->vm, now_ns(cpu));
+}

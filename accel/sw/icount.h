@@ -48,5 +48,11 @@ uint64_t sw_tsc_base(const struct sw_cpu *cpu);
 uint64_t sw_icount_next(const struct sw_cpu *cpu);
 /* C runs an instruction of a block at cpu->icount: the clock it reads is that count's. */
 void sw_icount_sync(struct sw_cpu *cpu);
+/*
+ * The vCPU leaves its run loop: the clock is set to cpu->icount's, so that
+ * a snapshot or another thread sees the time of the next instruction, not
+ * that of the last point (which may be a block's entry).
+ */
+void sw_icount_leave(struct sw_cpu *cpu);
 
 #endif
