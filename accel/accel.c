@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accel/accel.h"
+#include "machine/cpuid.h"
 #include "config.h"
 
 #ifdef CONFIG_KVM
@@ -76,14 +77,30 @@ const struct accel_ops *accel_select(const char *name, char *why, size_t len)
 	return NULL;
 }
 
-void accel_cpuid_init(unsigned nr_vcpus)
+int accel_cpuid_init(unsigned nr_vcpus, const char *spec, const struct accel_ops *a,
+		     const char *opts, char *why, size_t len)
 {
-	char why[256];
+	bool all = cpuid_spec_is_default(spec);
+	struct cpuid_model tmp;
+	struct cpuid_feats can;
+	char engines[64] = "", reason[256];
 
-	cpuid_model_init(&cpuid_global, nr_vcpus);
-	for (int i = 0; accel_list[i]; i++)
-		if (accel_list[i]->cpuid_limit && !accel_list[i]->probe(why, sizeof(why)))
-			accel_list[i]->cpuid_limit(&cpuid_global);
+	/* What the engine(s) provide: the software CPU's table, then each engine's limits. */
+	cpuid_sw_provides(&can);
+	cpuid_model_from_feats(&tmp, &can);
+	for (int i = 0; accel_list[i]; i++) {
+		const struct accel_ops *e = accel_list[i];
+		size_t n = strlen(engines);
+
+		if (all ? e->probe(reason, sizeof(reason)) != 0 : e != a)
+			continue;
+		snprintf(engines + n, sizeof(engines) - n, "%s%s", n ? "+" : "", e->name);
+		if (e->cpuid_limit)
+			e->cpuid_limit(&tmp, all ? NULL : opts);
+	}
+	cpuid_model_feats(&tmp, &can);
+	return cpuid_model_build(&cpuid_global, nr_vcpus, spec, &can,
+				 engines[0] ? engines : "sw", !all && a && a->hw, stderr, why, len);
 }
 
 const struct accel_ops *accel_fallback(const struct accel_ops *self)

@@ -19,6 +19,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "machine/bench.h"
+#include "machine/cpuid.h"
 #include "machine/gdbstub.h"
 #include "machine/net.h"
 #include "machine/qmp.h"
@@ -88,7 +89,8 @@ static GOptionEntry entries[] = {
 	  "Accepted for QEMU compatibility (tandem has no display)", NULL },
 	{ "enable-kvm", 0, 0, G_OPTION_ARG_NONE, &opt_enable_kvm, "Same as --accel=kvm", NULL },
 	{ "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu,
-	  "CPU model: tandem has one; host, max and qemu64 all name it", "MODEL" },
+	  "CPU model and features: NAME[,+FEAT,-FEAT,FEAT=on|off,enforce]; 'help' lists them "
+	  "(default: tandem)", "MODEL" },
 	{ "machine", 'M', 0, G_OPTION_ARG_STRING, &opt_machine,
 	  "Board: pc (the only one), with QEMU's accel= property", "pc[,accel=ENGINE]" },
 	{ "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
@@ -597,17 +599,66 @@ static int parse_machine(char *s, const char **accel)
 	return ret;
 }
 
-/* -cpu: one CPU model, whichever of QEMU's names a script uses for "the usual one". */
-static int check_cpu(const char *cpu)
+/*
+ * tandem info [--cpu [-cpu MODEL] [--accel ENGINE[,opts]]]: the engines,
+ * or the CPUID leaves of the model a run with those options would get.
+ */
+static int cmd_info_cpu(int argc, char **argv)
 {
-	static const char *const names[] = { "host", "max", "qemu64" };
+	const char *cpu = NULL, *engine = "auto";
+	const struct accel_ops *a;
+	char why[512], *eng, *opts;
+	int ret;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-		if (!strcmp(cpu, names[i]))
-			return 0;
-	fprintf(stderr, "tandem: unknown CPU model '%s' (tandem has one model; host, max "
-		"and qemu64 name it)\n", cpu);
-	return -EINVAL;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = NULL;
+
+		if (!strcmp(o, "--cpu"))
+			continue;
+		if (!strncmp(o, "--", 2))
+			o++;
+		if (!strcmp(o, "-cpu") || !strcmp(o, "-accel")) {
+			v = i + 1 < argc ? argv[++i] : NULL;
+		} else if (!strncmp(o, "-cpu=", 5) || !strncmp(o, "-accel=", 7)) {
+			v = strchr(o, '=') + 1;
+		} else {
+			fprintf(stderr, "tandem: info --cpu: unexpected argument '%s' (takes -cpu "
+				"MODEL and --accel ENGINE)\n", argv[i]);
+			return 1;
+		}
+		if (!v) {
+			fprintf(stderr, "tandem: info --cpu: %s needs a value\n", argv[i]);
+			return 1;
+		}
+		if (!strncmp(o, "-cpu", 4))
+			cpu = v;
+		else
+			engine = v;
+	}
+	if (cpu && !strcmp(cpu, "help")) {
+		cpuid_print_help(stdout);
+		return 0;
+	}
+	eng = g_strdup(engine);
+	opts = strchr(eng, ',');
+	if (opts)
+		*opts++ = 0;
+	a = accel_select(eng, why, sizeof(why));
+	if (!a) {
+		fprintf(stderr, "tandem: %s\n", why);
+		g_free(eng);
+		return 1;
+	}
+	ret = accel_cpuid_init(1, cpu, a, opts, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "tandem: %s\n", why);
+		g_free(eng);
+		return 1;
+	}
+	printf("CPU model %s on the %s engine (vCPU 0 of 1):\n", cpu ? cpu : "tandem", a->name);
+	cpuid_model_print(&cpuid_global, stdout);
+	g_free(eng);
+	return 0;
 }
 
 /* -serial chardev:ID -> the -chardev's spelling; others as given ("null" is "none"). */
@@ -691,8 +742,11 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	}
 	if (opt_machine && parse_machine(opt_machine, &machine_accel))
 		return 1;
-	if (opt_cpu && check_cpu(opt_cpu))
-		return 1;
+	if (opt_cpu && !strcmp(opt_cpu, "help")) {
+		cpuid_print_help(stdout);
+		return -1;
+	}
+	cfg->cpu = opt_cpu;
 	if (opt_mem && (parse_size(opt_mem, &cfg->ram_size) || cfg->ram_size < (2ull << 20) ||
 			cfg->ram_size > (1ull << 40))) {
 		fprintf(stderr, "tandem: invalid memory size '%s' (use e.g. 256M or 2G, "
@@ -810,6 +864,8 @@ int main(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	if (argc >= 3 && !strcmp(argv[1], "info") && !strcmp(argv[2], "--cpu"))
+		return cmd_info_cpu(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "info"))
 		return cmd_info();
 	if (argc >= 2 && !strcmp(argv[1], "bench"))

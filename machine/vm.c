@@ -653,7 +653,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	if (cfg->start_paused)
 		vm_pause_initial(vm);
 
-	accel_cpuid_init(cfg->smp);
+	ret = accel_cpuid_init(cfg->smp, cfg->cpu, accel, cfg->accel_opts, err, errlen);
+	if (ret)
+		goto err_destroy;
 	ret = vm_mem_init(vm, cfg->ram_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",

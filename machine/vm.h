@@ -66,6 +66,7 @@ struct vm_config {
 	int rr_mode;			/* enum replay_mode (machine/replay.h) */
 	const char *rr_file;
 	const char *gdb;		/* -gdb tcp::1234 / unix:PATH,server (NULL: none) */
+	const char *cpu;		/* -cpu MODEL[,+feat,-feat] (NULL: the default model) */
 };
 
 /* Why a vCPU's run returned to the common loop. */

@@ -90,6 +90,18 @@ static int kvm_probe(char *why, size_t len)
  * kvm_pvm, 64-bit ring 3 runs in KVM and the rest of protected mode on sw;
  * ring0=kvm|sw forces either.
  */
+/* Would options @opts (NULL: none) run guest ring 0 on the software CPU? Says nothing. */
+static bool ring0_sw_opts(const char *opts)
+{
+	char v[8];
+
+	if (!accel_fallback(&kvm_accel_ops))
+		return false;
+	if (accel_opt_value(opts, "ring0", v, sizeof(v)) && strcmp(v, "auto"))
+		return !strcmp(v, "sw");
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 static bool ring0_on_sw(struct vm *vm)
 {
 	const char *why = NULL;
@@ -669,8 +681,14 @@ static void kvm_debug_exit(struct vcpu *vcpu, struct kvm_run *run)
 	}
 }
 
-/* Mask the feature words of the model with KVM_GET_SUPPORTED_CPUID. */
-static void kvm_cpuid_limit(struct cpuid_model *m)
+/*
+ * Mask the feature words of the model with KVM_GET_SUPPORTED_CPUID. The
+ * model's interrupt controllers are tandem's own (no in-kernel irqchip),
+ * so what KVM would emulate in its local APIC (x2APIC MSRs, TSC deadline)
+ * is offered only where the software CPU runs ring 0 and so does every
+ * WRMSR (ring0=sw; @opts NULL: the defaults).
+ */
+static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 {
 	struct kvm_cpuid2 *c;
 	int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
@@ -687,7 +705,8 @@ static void kvm_cpuid_limit(struct cpuid_model *m)
 		struct cpuid_leaf *l = &m->leaf[i];
 		const struct kvm_cpuid_entry2 *e = NULL;
 
-		if (l->function != 1 && l->function != 7 && l->function != 0x80000001)
+		if (l->function != 1 && l->function != 7 && l->function != 0x80000001 &&
+		    !(l->function == 0xd && l->index == 1))
 			continue;
 		for (unsigned j = 0; j < c->nent; j++)
 			if (c->entries[j].function == l->function && c->entries[j].index == l->index)
@@ -700,8 +719,12 @@ static void kvm_cpuid_limit(struct cpuid_model *m)
 		/* Leaf 1 EBX/EAX are identification, not features. */
 		if (l->function != 1)
 			l->ebx &= e->ebx;
+		if (l->function == 0xd)
+			l->eax &= e->eax;
 		l->ecx &= e->ecx | (l->function == 1 ? CPUID_1_ECX_HYPERVISOR : 0);
 		l->edx &= e->edx;
+		if (l->function == 1 && !ring0_sw_opts(opts))
+			l->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
 	}
 out:
 	free(c);

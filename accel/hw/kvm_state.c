@@ -311,7 +311,7 @@ int kvm_set_cpuid(struct vcpu *vcpu)
 		cpuid_model_lookup(m, vcpu->id, m->leaf[i].function, m->leaf[i].index, out);
 		e->function = m->leaf[i].function;
 		e->index = m->leaf[i].index;
-		e->flags = e->function == 7 ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+		e->flags = cpuid_leaf_indexed(e->function) ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
 		e->eax = out[0];
 		e->ebx = out[1];
 		e->ecx = out[2];
