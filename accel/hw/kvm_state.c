@@ -65,6 +65,55 @@ struct msr_buf {
 	struct kvm_msr_entry e[NR_MSRS + 2];	/* + FS and GS base, on set */
 };
 
+/*
+ * The x87/SSE state goes through KVM_GET_XSAVE/KVM_SET_XSAVE, whose first
+ * 512 bytes are the FXSAVE image: KVM_GET_FPU/KVM_SET_FPU lose MXCSR on
+ * hosts whose KVM keeps the guest FPU in XSAVE form (kvm_pvm here: GET
+ * gives 0, SET is ignored), so a rounding mode set on one engine was gone
+ * on the other (and MXCSR 0 unmasks every SIMD exception). The rest of
+ * the XSAVE image (AVX state, ...) is KVM's, untouched. true: no XSAVE
+ * in this KVM, use the FPU ioctls.
+ */
+#define XSAVE_HDR_OFF	512
+#define XSTATE_FP_SSE	3ull
+
+static bool get_fx(struct kvm_vcpu *kv, struct x86_fxsave *fx)
+{
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	bool fallback = true;
+
+	if (xs && ioctl(kv->fd, KVM_GET_XSAVE, xs) == 0) {
+		memcpy(fx, xs->region, sizeof(*fx));
+		fx->mxcsr_mask = 0xffff;
+		fallback = false;
+	}
+	free(xs);
+	return fallback;
+}
+
+static bool set_fx(struct kvm_vcpu *kv, const struct x86_fxsave *fx)
+{
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	bool fallback = true;
+
+	if (xs && ioctl(kv->fd, KVM_GET_XSAVE, xs) == 0) {
+		uint64_t bv;
+		uint32_t mask;
+
+		memcpy(&mask, (char *)xs->region + 28, 4);	/* KVM's MXCSR_MASK */
+		memcpy(xs->region, fx, 512);
+		memcpy((char *)xs->region + 28, &mask, 4);
+		memset((char *)xs->region + 464, 0, 48);	/* reserved/available bytes */
+		/* The image holds x87 and SSE state now: XSTATE_BV says so. */
+		memcpy(&bv, (char *)xs->region + XSAVE_HDR_OFF, 8);
+		bv |= XSTATE_FP_SSE;
+		memcpy((char *)xs->region + XSAVE_HDR_OFF, &bv, 8);
+		fallback = ioctl(kv->fd, KVM_SET_XSAVE, xs) != 0;
+	}
+	free(xs);
+	return fallback;
+}
+
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
@@ -108,7 +157,7 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 	st->efer = s.efer;
 	st->msr.apic_base = s.apic_base;
 
-	if (ioctl(kv->fd, KVM_GET_FPU, &fpu) == 0) {
+	if (get_fx(kv, &st->fx) && ioctl(kv->fd, KVM_GET_FPU, &fpu) == 0) {
 		st->fx.fcw = fpu.fcw;
 		st->fx.fsw = fpu.fsw;
 		st->fx.ftw = fpu.ftwx;
@@ -185,18 +234,20 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	if (ioctl(kv->fd, KVM_SET_SREGS, &s) < 0 || ioctl(kv->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = st->fx.fcw;
-	fpu.fsw = st->fx.fsw;
-	fpu.ftwx = st->fx.ftw;
-	fpu.last_opcode = st->fx.fop;
-	fpu.last_ip = st->fx.fip;
-	fpu.last_dp = st->fx.fdp;
-	fpu.mxcsr = st->fx.mxcsr;
-	memcpy(fpu.fpr, st->fx.st, sizeof(fpu.fpr));
-	memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
-	if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
-		return -errno;
+	if (set_fx(kv, &st->fx)) {
+		memset(&fpu, 0, sizeof(fpu));
+		fpu.fcw = st->fx.fcw;
+		fpu.fsw = st->fx.fsw;
+		fpu.ftwx = st->fx.ftw;
+		fpu.last_opcode = st->fx.fop;
+		fpu.last_ip = st->fx.fip;
+		fpu.last_dp = st->fx.fdp;
+		fpu.mxcsr = st->fx.mxcsr;
+		memcpy(fpu.fpr, st->fx.st, sizeof(fpu.fpr));
+		memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
+		if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
+			return -errno;
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 0;

@@ -187,6 +187,19 @@ static void h_sti(struct sw_cpu *cpu, const struct sw_insn *in)
 	cpu->st.rflags |= X86_RFLAGS_IF;
 }
 
+/* STAC/CLAC: EFLAGS.AC, the SMAP override; ring 0 only, and only with SMAP in the model. */
+static void h_stac_clac(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	if (!has(7, EBX, F7_EBX_SMAP))
+		sw_ud(cpu);
+	if (sw_cpl(cpu) != 0)
+		sw_ud(cpu);
+	if (in->zi.mnemonic == ZYDIS_MNEMONIC_STAC)
+		cpu->st.rflags |= X86_RFLAGS_AC;
+	else
+		cpu->st.rflags &= ~X86_RFLAGS_AC;
+}
+
 /*
  * HLT: the loop (cpu.c) sees st.halted at the next boundary, delivers an
  * interrupt if one is deliverable (IF=1, no shadow) and otherwise returns
@@ -1099,6 +1112,8 @@ void sw_register_system(void)
 	sw_handlers[ZYDIS_MNEMONIC_CLI] = h_cli;
 	sw_handlers[ZYDIS_MNEMONIC_STI] = h_sti;
 	sw_handlers[ZYDIS_MNEMONIC_HLT] = h_hlt;
+	sw_handlers[ZYDIS_MNEMONIC_STAC] = h_stac_clac;
+	sw_handlers[ZYDIS_MNEMONIC_CLAC] = h_stac_clac;
 	sw_handlers[ZYDIS_MNEMONIC_CLTS] = h_clts;
 	sw_handlers[ZYDIS_MNEMONIC_LMSW] = h_lmsw;
 	sw_handlers[ZYDIS_MNEMONIC_SMSW] = h_smsw;
