@@ -213,6 +213,8 @@ static const struct {
 	{ "smep", SW_SELF },		/* mmu.c */
 	{ "smap", SW_SELF },		/* mmu.c, system.c: STAC/CLAC */
 	{ "umip", SW_SELF },		/* system.c */
+	{ "pku", SW_SELF },		/* mmu.c, system.c: RDPKRU/WRPKRU (PKRU not in XSAVE yet) */
+	{ "pks", SW_SELF },		/* mmu.c, system.c: IA32_PKRS */
 	{ "rdtscp", SW_SELF },		/* system.c, IA32_TSC_AUX */
 	{ "rdpid", SW_SELF },		/* system.c */
 	{ "syscall", SW_SELF },		/* system.c */

@@ -725,6 +725,9 @@ static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 		l->edx &= e->edx;
 		if (l->function == 1 && !ring0_sw_opts(opts))
 			l->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+		/* PKRU and IA32_PKRS are not handed over between KVM and the software CPU. */
+		if (l->function == 7)
+			l->ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_OSPKE | CPUID_7_ECX_PKS);
 	}
 out:
 	free(c);

@@ -57,6 +57,8 @@ static const struct {
 	{ MSR_IA32_PAT, offsetof(struct x86_msrs, pat) },
 	{ MSR_IA32_MISC_ENABLE, offsetof(struct x86_msrs, misc_enable) },
 	{ MSR_IA32_TSC, offsetof(struct x86_msrs, tsc) },
+	/* Last: a KVM without RDTSCP/RDPID ends KVM_GET_MSRS/KVM_SET_MSRS here. */
+	{ MSR_TSC_AUX, offsetof(struct x86_msrs, tsc_aux) },
 };
 #define NR_MSRS (sizeof(msr_map) / sizeof(msr_map[0]))
 

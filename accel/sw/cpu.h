@@ -143,6 +143,7 @@ enum {
 #define PF_U	(1u << 2)
 #define PF_RSVD	(1u << 3)
 #define PF_I	(1u << 4)
+#define PF_PK	(1u << 5)
 
 /* Access kinds for mem.c / mmu.c, may be or'ed with SW_ACC_SYS. */
 enum {

@@ -42,6 +42,12 @@
  * EFER.NXE/LMA) flush all contexts; so does INVPCID beyond one address.
  * Global pages need no special casing: no flush here spares them.
  *
+ * Protection keys (CR4.PKE for user addresses with PKRU, CR4.PKS for
+ * supervisor addresses with IA32_PKRS, 4-level paging only) restrict
+ * data accesses by the leaf's key (bits 62:59). The walk folds them into
+ * the cached permissions, so PKRU and PKRS are part of the mode signature
+ * and a change of either (WRPKRU, WRMSR) flushes like a paging-mode change.
+ *
  * Accessed/dirty bits are set with compare-and-swap on the host copy of
  * the paging entry, after the access passed every check (as KVM does: a
  * faulting access sets nothing); a lost race restarts the walk.
@@ -127,10 +133,17 @@ static atomic_uint all_mmus_end;	/* slots at and above are unused */
 static uint64_t mode_sig(const struct x86_state *st)
 {
 	/* The three masks use disjoint bit positions, so OR-ing them is lossless. */
-	return (st->cr0 & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) |
-	       (st->cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
-			   X86_CR4_SMEP | X86_CR4_SMAP)) |
-	       (st->efer & (X86_EFER_NXE | X86_EFER_LMA));
+	uint64_t sig = (st->cr0 & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) |
+		       (st->cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
+				   X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)) |
+		       (st->efer & (X86_EFER_NXE | X86_EFER_LMA));
+
+	/* The keys' rights, where they count: bits 32-63 (CR4 and EFER bits are below 32). */
+	if (st->cr4 & X86_CR4_PKE)
+		sig ^= (uint64_t)st->pkru << 32;
+	if (st->cr4 & X86_CR4_PKS)
+		sig ^= ((uint64_t)(uint32_t)st->msr.pkrs << 32) * 3;
+	return sig;
 }
 
 static enum mode paging_mode(const struct x86_state *st)
@@ -290,6 +303,7 @@ struct walk {
 	bool wide;			/* 8-byte entries */
 	uint64_t page;			/* gpa of the 4 KiB page of @la */
 	unsigned perm;			/* P_* bits the tables allow */
+	unsigned pkdeny;		/* P_* bits the leaf's protection key takes away */
 	enum page_size size;
 	bool global;
 };
@@ -319,6 +333,7 @@ static uint32_t walk(struct sw_mmu *m, uint64_t la, struct walk *w)
 
 	w->n = 0;
 	w->wide = wide;
+	w->pkdeny = 0;
 	if (m->mode == M_4L) {
 		table = st->cr3 & addr;
 		level = 4;
@@ -398,6 +413,16 @@ static uint32_t walk(struct sw_mmu *m, uint64_t la, struct walk *w)
 				perm |= P_X_U;
 		}
 		w->perm = perm;
+		if (m->mode == M_4L && (st->cr4 & (us ? X86_CR4_PKE : X86_CR4_PKS))) {
+			unsigned key = (w->val[w->n - 1] >> 59) & 0xf;
+			uint32_t rights = us ? st->pkru : (uint32_t)st->msr.pkrs;
+
+			/* AD: no data access; WD: no user write, no supervisor write with WP. */
+			if (rights & (1u << (2 * key)))
+				w->pkdeny = P_R_S | P_W_S | (us ? P_R_U | P_W_U : 0);
+			else if (rights & (2u << (2 * key)))
+				w->pkdeny = (us ? P_W_U : 0) | (wp ? P_W_S : 0);
+		}
 	}
 	return 0;
 }
@@ -496,6 +521,10 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 		if (err)
 			page_fault(cpu, e, la, err == WALK_NOT_PRESENT ? 0 : err, acc, user);
 		perm = w.perm;
+		/* A protection-key denial sets PK whatever else the access broke. */
+		if (w.pkdeny & need)
+			page_fault(cpu, e, la, PF_P | PF_PK, acc, user);
+		perm &= ~w.pkdeny;
 		if (!(perm & need)) {
 			/* SMAP: explicit supervisor data access to a user page with EFLAGS.AC. */
 			bool smap_ok = !user && kind != SW_ACC_EXEC && !(acc & SW_ACC_SYS) &&

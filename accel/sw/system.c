@@ -6,8 +6,9 @@
  * maintenance.
  *
  * The CPU model (machine/cpuid.c) decides what exists: CR4 bits, EFER
- * bits, RDTSCP, RDPID, INVPCID, CLFLUSHOPT are accepted only when the
- * model advertises them, so the guest sees the same CPU as under KVM.
+ * bits, RDTSCP, RDPID, INVPCID, CLFLUSHOPT, STAC/CLAC, RDPKRU/WRPKRU and
+ * IA32_PKRS are accepted only when the model advertises them, so the
+ * guest sees the same CPU as under KVM.
  * Where AMD and Intel differ (SYSCALL/SYSRET outside 64-bit mode,
  * SYSENTER in long mode) the model's vendor (the host's) decides.
  *
@@ -57,6 +58,9 @@ static bool has(uint32_t leaf, unsigned reg, unsigned bit)
 #define F7_EBX_SMAP	20
 #define F7_EBX_CLFLUSHOPT 23
 #define F7_ECX_UMIP	2
+#define F7_ECX_PKU	3
+#define F7_ECX_OSPKE	4
+#define F7_ECX_PKS	31
 #define F7_ECX_RDPID	22
 #define F81_EDX_RDTSCP	27
 
@@ -99,6 +103,10 @@ uint64_t sw_cr4_valid_bits(void)
 		v |= X86_CR4_SMAP;
 	if (has(7, ECX, F7_ECX_UMIP))
 		v |= X86_CR4_UMIP;
+	if (has(7, ECX, F7_ECX_PKU))
+		v |= X86_CR4_PKE;
+	if (has(7, ECX, F7_ECX_PKS))
+		v |= X86_CR4_PKS;
 	return v;
 }
 
@@ -295,7 +303,7 @@ static void write_cr4(struct sw_cpu *cpu, uint64_t v)
 		sw_gp0(cpu);
 	st->cr4 = v;
 	if ((old ^ v) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
-			 X86_CR4_SMEP | X86_CR4_SMAP))
+			 X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS))
 		sw_mmu_paging_changed(cpu);
 }
 
@@ -625,6 +633,13 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 		if (cpu->st.cr4 & X86_CR4_OSXSAVE)
 			out[ECX] |= 1u << F1_ECX_OSXSAVE;
 	}
+	/* OSPKE mirrors CR4.PKE, as OSXSAVE mirrors CR4.OSXSAVE. */
+	if ((uint32_t)cpu->st.gpr[R_AX] == 7 && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
+	    sw_cpuid_reg(0, 0, EAX) >= 7) {
+		out[ECX] &= ~(1u << F7_ECX_OSPKE);
+		if (cpu->st.cr4 & X86_CR4_PKE)
+			out[ECX] |= 1u << F7_ECX_OSPKE;
+	}
 	cpu->st.gpr[R_AX] = out[EAX];
 	cpu->st.gpr[R_BX] = out[EBX];
 	cpu->st.gpr[R_CX] = out[ECX];
@@ -656,6 +671,35 @@ static void h_rdpid(struct sw_cpu *cpu, const struct sw_insn *in)
 	if (!has(7, ECX, F7_ECX_RDPID))
 		sw_ud(cpu);
 	sw_op_write(cpu, in, 0, (uint32_t)cpu->st.msr.tsc_aux);
+}
+
+/*
+ * RDPKRU/WRPKRU (any CPL): #UD without CR4.PKE, #GP unless ECX (and for
+ * WRPKRU EDX) is 0. PKRU is folded into the MMU's cached permissions, so
+ * a change flushes them (mmu.c).
+ */
+static void h_rdpkru(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	if (!has(7, ECX, F7_ECX_PKU) || !(cpu->st.cr4 & X86_CR4_PKE))
+		sw_ud(cpu);
+	if ((uint32_t)cpu->st.gpr[R_CX])
+		sw_gp0(cpu);
+	cpu->st.gpr[R_AX] = cpu->st.pkru;
+	cpu->st.gpr[R_DX] = 0;
+}
+
+static void h_wrpkru(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	uint32_t v = (uint32_t)cpu->st.gpr[R_AX];
+
+	if (!has(7, ECX, F7_ECX_PKU) || !(cpu->st.cr4 & X86_CR4_PKE))
+		sw_ud(cpu);
+	if ((uint32_t)cpu->st.gpr[R_CX] || (uint32_t)cpu->st.gpr[R_DX])
+		sw_gp0(cpu);
+	if (v != cpu->st.pkru) {
+		cpu->st.pkru = v;
+		sw_mmu_paging_changed(cpu);
+	}
 }
 
 /* No performance counters in the model: every counter index is invalid. */
@@ -738,6 +782,11 @@ static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 			return false;
 		*v = st->msr.tsc_aux;
 		break;
+	case MSR_IA32_PKRS:
+		if (!has(7, ECX, F7_ECX_PKS))
+			return false;
+		*v = st->msr.pkrs;
+		break;
 	default:
 		if (!mtrr_msr(idx))
 			return false;
@@ -814,6 +863,15 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 		if (!tsc_aux_exists() || (v >> 32))
 			return false;
 		st->msr.tsc_aux = v;
+		return true;
+	case MSR_IA32_PKRS:
+		/* The keys' rights are folded into cached permissions (mmu.c). */
+		if (!has(7, ECX, F7_ECX_PKS) || (v >> 32))
+			return false;
+		if (v != st->msr.pkrs) {
+			st->msr.pkrs = v;
+			sw_mmu_paging_changed(cpu);
+		}
 		return true;
 	default:
 		break;
@@ -1141,6 +1199,8 @@ void sw_register_system(void)
 	sw_handlers[ZYDIS_MNEMONIC_RDTSCP] = h_rdtsc;
 	sw_handlers[ZYDIS_MNEMONIC_RDPID] = h_rdpid;
 	sw_handlers[ZYDIS_MNEMONIC_RDPMC] = h_rdpmc;
+	sw_handlers[ZYDIS_MNEMONIC_RDPKRU] = h_rdpkru;
+	sw_handlers[ZYDIS_MNEMONIC_WRPKRU] = h_wrpkru;
 	sw_handlers[ZYDIS_MNEMONIC_RDMSR] = h_rdmsr;
 	sw_handlers[ZYDIS_MNEMONIC_WRMSR] = h_wrmsr;
 	sw_handlers[ZYDIS_MNEMONIC_SWAPGS] = h_swapgs;

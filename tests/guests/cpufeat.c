@@ -33,6 +33,10 @@ const char guest_name[] = "cpufeat";
 #define CR4_PCIDE	(1ul << 17)
 #define CR4_SMEP	(1ul << 20)
 #define CR4_SMAP	(1ul << 21)
+#define CR4_PKE		(1ul << 22)
+#define CR4_PKS		(1ul << 24)
+#define MSR_PKRS	0x6e1u
+#define PTE_KEY(k)	((uint64_t)(k) << 59)
 
 void cf_run(uint64_t rip, uint64_t rflags, volatile uint64_t *buf);
 void cf_back(void);
@@ -42,7 +46,8 @@ extern uint64_t cf_krsp, cf_user_rsp;
 #define UP(n) extern const char up_##n[];
 UP(nop) UP(fpu) UP(tsc) UP(cx8) UP(cmov) UP(clflush) UP(mmx) UP(fxsr) UP(sse) UP(sse2)
 UP(pni) UP(ssse3) UP(cx16) UP(sse41) UP(sse42) UP(popcnt) UP(lahf) UP(abm)
-UP(clflushopt) UP(rdtscp) UP(rdpid) UP(sgdt) UP(mx_get) UP(mx_set)
+UP(clflushopt) UP(rdtscp) UP(rdpid) UP(sgdt) UP(mx_get) UP(mx_set) UP(load) UP(store)
+UP(rdpkru)
 
 struct tss64 {
 	uint32_t reserved0;
@@ -83,8 +88,10 @@ static uint8_t kstack[8192] __attribute__((aligned(16)));
 static volatile uint64_t pt[512] __attribute__((aligned(4096)));
 static volatile uint64_t ubuf[512] __attribute__((aligned(4096)));
 static uint8_t ustack[4096] __attribute__((aligned(4096)));
+static volatile uint64_t pkpage[512] __attribute__((aligned(4096)));	/* user, key 1 */
+static volatile uint64_t pkspage[512] __attribute__((aligned(4096)));	/* supervisor, key 2 */
 
-static volatile uint64_t u_vector;	/* what ended the last ring-3 run */
+static volatile uint64_t u_vector, u_error;	/* what ended the last ring-3 run */
 static volatile uint64_t k_mxcsr, k_cvt;	/* what INT 0x81 saw at CPL 0 */
 
 static void user_trap(struct trap_frame *f)
@@ -101,6 +108,7 @@ static void user_trap(struct trap_frame *f)
 		return;
 	}
 	u_vector = f->vector;
+	u_error = f->error_code;
 	if ((f->cs & 3) != 3) {
 		guest_check(false, "unexpected trap at CPL 0: vector %lu rip %#lx", f->vector,
 			    f->rip);
@@ -170,6 +178,8 @@ static void setup(void)
 		pt[i >> 12] = i | PTE_P | PTE_US;
 	pt[(uintptr_t)ubuf >> 12] |= PTE_US;
 	pt[(uintptr_t)ustack >> 12] |= PTE_US;
+	pt[(uintptr_t)pkpage >> 12] |= PTE_US | PTE_KEY(1);
+	pt[(uintptr_t)pkspage >> 12] |= PTE_KEY(2);
 	guest_pml4[0] |= PTE_US;
 	guest_pdpt[0] |= PTE_US;
 	guest_pd[0] = (uintptr_t)pt | PTE_P | PTE_RW | PTE_US;
@@ -349,6 +359,57 @@ static bool p_umip(void)
 	return ok && runs(up_sgdt);
 }
 
+static void wrpkru(uint32_t v)
+{
+	asm volatile("wrpkru" : : "a"(v), "c"(0), "d"(0) : "memory");
+}
+
+/* The user page pkpage has key 1: PKRU's AD1 blocks every data access, WD1 writes. */
+static bool p_pku(void)
+{
+	uint64_t cr4 = read_cr4(), v = 0;
+	bool ok;
+
+	if (!cr4_toggles(CR4_PKE) || (cpuid_reg(7, 0, ECX) & (1u << 4)))
+		return false;
+	write_cr4(cr4 | CR4_PKE);
+	ok = cpuid_reg(7, 0, ECX) & (1u << 4);			/* OSPKE */
+	ubuf[10] = (uintptr_t)pkpage;
+	wrpkru(1u << 2);					/* AD1 */
+	ubuf[0] = 0;
+	ok = ok && runs(up_rdpkru) && ubuf[0] == 4;
+	ok = ok && urun(up_load) == 14 && u_error == 0x25;		/* P | U | PK */
+	ok = ok && TRAP_TRY("movq (%1), %0", : "=r"(v) : "r"(&pkpage[0])) == 14 &&
+	     trap_last.error_code == 0x21;			/* P | PK, CPL 0 read */
+	wrpkru(2u << 2);					/* WD1 */
+	ok = ok && runs(up_load) && urun(up_store) == 14 && u_error == 0x27;
+	ok = ok && TRAP_TRY("movq %0, (%1)", : : "r"(v), "r"(&pkpage[0]) : "memory") == 14 &&
+	     trap_last.error_code == 0x23;			/* P | W | PK, WP=1 */
+	wrpkru(0);
+	ok = ok && runs(up_store) &&
+	     TRAP_TRY("xorl %%ecx, %%ecx\n\twrpkru", : : "a"(0), "d"(1) : "rcx") == 13;
+	write_cr4(cr4);
+	return ok && urun(up_rdpkru) == 6;
+}
+
+/* The supervisor page pkspage has key 2: IA32_PKRS's AD2 blocks ring 0's reads. */
+static bool p_pks(void)
+{
+	uint64_t cr4 = read_cr4(), v = 0;
+	bool ok;
+
+	if (!cr4_toggles(CR4_PKS))
+		return false;
+	write_cr4(cr4 | CR4_PKS);
+	wrmsr(MSR_PKRS, 1u << 4);				/* AD2 */
+	ok = TRAP_TRY("movq (%1), %0", : "=r"(v) : "r"(&pkspage[0])) == 14 &&
+	     trap_last.error_code == 0x21 && rdmsr(MSR_PKRS) == 16;
+	wrmsr(MSR_PKRS, 0);
+	ok = ok && TRAP_TRY("movq (%1), %0", : "=r"(v) : "r"(&pkspage[0])) == TRAP_NONE;
+	write_cr4(cr4);
+	return ok;
+}
+
 struct probe {
 	const char *name;
 	uint32_t leaf, sub;
@@ -386,6 +447,8 @@ static const struct probe probes[] = {
 	{ "smap", 7, 0, EBX, 20, NULL, p_smap, "ring-0 read of a user page: #PF, with STAC fine" },
 	{ "clflushopt", 7, 0, EBX, 23, up_clflushopt, NULL, "clflushopt" },
 	{ "umip", 7, 0, ECX, 2, NULL, p_umip, "sgdt at CPL 3: #GP" },
+	{ "pku", 7, 0, ECX, 3, NULL, p_pku, "PKRU AD/WD on a key-1 user page, RDPKRU/WRPKRU" },
+	{ "pks", 7, 0, ECX, 31, NULL, p_pks, "IA32_PKRS AD on a key-2 supervisor page" },
 	{ "rdpid", 7, 0, ECX, 22, NULL, p_rdpid, "rdpid = IA32_TSC_AUX" },
 	{ "lahf-lm", 0x80000001u, 0, ECX, 0, up_lahf, NULL, "lahf" },
 	{ "abm", 0x80000001u, 0, ECX, 5, NULL, p_lzcnt, "lzcnt 1 = 31" },

@@ -87,6 +87,11 @@ PROBE(abm)	movl $1, %eax; lzcntl %eax, %eax; movq %rax, (%rdi); DONE
 PROBE(clflushopt) clflushopt (%rdi); DONE
 PROBE(rdtscp)	rdtscp; movq %rcx, (%rdi); DONE
 PROBE(rdpid)	rdpid %rax; movq %rax, (%rdi); DONE
+/* A load from / a store to the address in B[10]. */
+PROBE(load)	movq 80(%rdi), %rax; movq (%rax), %rcx; DONE
+PROBE(store)	movq 80(%rdi), %rax; movq %rcx, (%rax); DONE
+/* B[0] = RDPKRU at CPL 3. */
+PROBE(rdpkru)	xorl %ecx, %ecx; rdpkru; movq %rax, (%rdi); DONE
 /* SGDT at CPL 3: #GP with CR4.UMIP. */
 PROBE(sgdt)	sgdt 16(%rdi); DONE
 
