@@ -190,6 +190,8 @@ static const struct {
 	{ "mce", SW_SELF },		/* system.c: CR4.MCE; nothing raises #MC */
 	{ "cx8", SW_HOST },		/* datamov.c */
 	{ "apic", SW_SELF },		/* devices/lapic.c */
+	{ "x2apic", SW_SELF },		/* devices/lapic.c: MSRs 0x800-0x8ff; system.c */
+	{ "tsc-deadline", SW_SELF },	/* devices/lapic.c: IA32_TSC_DEADLINE */
 	{ "sep", SW_SELF },		/* system.c: SYSENTER/SYSEXIT */
 	{ "pge", SW_SELF },		/* mmu.c */
 	{ "mca", SW_SELF },		/* system.c: IA32_MCG_CAP = 0 banks, MCG_STATUS */

@@ -55,8 +55,11 @@ run max-nojit sw,jit=off -cpu max
 run max-check sw,jit=check -cpu max
 same max-sw max-nojit
 same max-sw max-check
-grep -q 'smap: ring-0' "$tmp/max-sw" && grep -q 'rdtscp: rdtscp' "$tmp/max-sw" &&
-	pass=$((pass + 1)) || { echo "FAIL: -cpu max on sw tried no smap/rdtscp"; fail=$((fail + 1)); }
+for f in smep smap umip pku pks rdtscp rdpid x2apic tsc-deadline; do
+	grep -q "^ok - $f: " "$tmp/max-sw" && pass=$((pass + 1)) ||
+		{ echo "FAIL: -cpu max on sw did not try $f"; fail=$((fail + 1)); }
+done
+run max-icount sw -cpu max --icount shift=0
 run nehalem sw -cpu Nehalem
 grep -q '^cpuid 1: eax 000106a3' "$tmp/nehalem" && grep -q 'ok - sse4.2: crc32' "$tmp/nehalem" &&
 	pass=$((pass + 1)) || { echo "FAIL: -cpu Nehalem: not family 6 model 26 with SSE4.2"; fail=$((fail + 1)); }

@@ -25,6 +25,7 @@
 #include "accel/sw/sys.h"
 #include "machine/bus.h"
 #include "machine/cpuid.h"
+#include "machine/irq.h"
 
 /* ---- the CPU model ---- */
 
@@ -50,6 +51,8 @@ static bool has(uint32_t leaf, unsigned reg, unsigned bit)
 /* Feature bits not named in machine/cpuid.h. */
 #define F1_EDX_MCE	7
 #define F1_ECX_PCID	17
+#define F1_ECX_X2APIC	21
+#define F1_ECX_TSC_DEADLINE 24
 #define F1_ECX_XSAVE	26
 #define F1_ECX_OSXSAVE	27
 #define F7_EBX_FSGSBASE	0
@@ -750,9 +753,65 @@ static bool amd_legacy_pmu_msr(uint32_t idx)
 	return idx >= 0xc0010000u && idx <= 0xc0010007u && sw_vendor_amd();
 }
 
+/*
+ * The local APIC's MSRs: the x2APIC registers (0x800-0x8ff) and
+ * IA32_TSC_DEADLINE live in devices/lapic.c (through vm_intr_msr()).
+ */
+#define MSR_X2APIC_FIRST	0x800u
+#define MSR_X2APIC_LAST		0x8ffu
+#define APIC_BASE_EN		(1ull << 11)
+#define APIC_BASE_EXTD		(1ull << 10)
+
+static bool apic_msr(uint32_t idx)
+{
+	return (idx >= MSR_X2APIC_FIRST && idx <= MSR_X2APIC_LAST) ||
+	       idx == MSR_IA32_TSC_DEADLINE;
+}
+
+static bool lapic_msr(struct sw_cpu *cpu, bool write, uint32_t idx, uint64_t *v)
+{
+	if (!cpu->vm || !cpu->vcpu)
+		return false;
+	if (idx == MSR_IA32_TSC_DEADLINE ? !has(1, ECX, F1_ECX_TSC_DEADLINE) :
+	    !has(1, ECX, F1_ECX_X2APIC) && idx != MSR_IA32_APIC_BASE)
+		return false;
+	return vm_intr_msr(cpu->vm, cpu->vcpu->id, write, idx, v, sw_rdtsc(cpu)) == 0;
+}
+
+/*
+ * IA32_APIC_BASE: reserved bits 0-7, 9 and above MAXPHYADDR; EXTD (10)
+ * only with x2APIC in the model. The modes go disabled <-> xAPIC ->
+ * x2APIC -> disabled (the SDM's transitions; x2APIC -> xAPIC and EXTD
+ * without EN are refused).
+ */
+static bool write_apic_base(struct sw_cpu *cpu, uint64_t v)
+{
+	struct x86_state *st = &cpu->st;
+	uint64_t old = st->msr.apic_base, rsvd = 0x2ffull;
+	bool x2 = has(1, ECX, F1_ECX_X2APIC);
+
+	if (!x2)
+		rsvd |= APIC_BASE_EXTD;
+	if ((v & rsvd) || (v >> maxphyaddr()))
+		return false;
+	if ((v & APIC_BASE_EXTD) && !(v & APIC_BASE_EN))
+		return false;
+	if ((old & APIC_BASE_EXTD) && (v & APIC_BASE_EN) && !(v & APIC_BASE_EXTD))
+		return false;
+	if (!(old & APIC_BASE_EN) && (v & APIC_BASE_EXTD))
+		return false;
+	st->msr.apic_base = v;
+	if (x2 && ((old ^ v) & APIC_BASE_EXTD))
+		lapic_msr(cpu, true, MSR_IA32_APIC_BASE, &v);
+	return true;
+}
+
 static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 {
 	const struct x86_state *st = &cpu->st;
+
+	if (apic_msr(idx))
+		return lapic_msr(cpu, false, idx, v);
 
 	if (amd_legacy_pmu_msr(idx)) {
 		*v = 0;
@@ -833,6 +892,9 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	struct x86_state *st = &cpu->st;
 
+	if (apic_msr(idx))
+		return lapic_msr(cpu, true, idx, &v);
+
 	if (amd_legacy_pmu_msr(idx))
 		return true;
 	switch (idx) {
@@ -843,11 +905,7 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 		cpu->tsc_offset = v - sw_tsc_base(cpu);
 		return true;
 	case MSR_IA32_APIC_BASE:
-		/* Reserved: bits 0-7, 9, x2APIC (10, not in the model), above MAXPHYADDR. */
-		if ((v & 0x6ffull) || (v >> maxphyaddr()))
-			return false;
-		st->msr.apic_base = v;
-		return true;
+		return write_apic_base(cpu, v);
 	case MSR_IA32_MISC_ENABLE: st->msr.misc_enable = v; return true;
 	case MSR_IA32_SYSENTER_CS: st->msr.sysenter_cs = v; return true;
 	case MSR_IA32_PAT:

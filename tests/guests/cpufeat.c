@@ -410,6 +410,128 @@ static bool p_pks(void)
 	return ok;
 }
 
+/* ---- x2APIC, TSC deadline ---- */
+
+#define APIC_MMIO	0xfee00000ul
+#define LAPIC_VERSION_LOW 0x14	/* tandem's and QEMU's APIC version */
+#define APIC_EN		(1ull << 11)
+#define APIC_EXTD	(1ull << 10)
+#define VEC_SELF	0x40
+#define VEC_TIMER	0x41
+
+static volatile unsigned irq_seen[2];
+static bool x2_mode;
+
+static uint32_t mmio_read(unsigned reg)
+{
+	return *(volatile uint32_t *)(APIC_MMIO + reg);
+}
+
+static void mmio_write(unsigned reg, uint32_t v)
+{
+	*(volatile uint32_t *)(APIC_MMIO + reg) = v;
+}
+
+static void apic_eoi(void)
+{
+	if (x2_mode)
+		wrmsr(0x80b, 0);
+	else
+		mmio_write(0xb0, 0);
+}
+
+static void apic_irq(struct trap_frame *f)
+{
+	irq_seen[f->vector - VEC_SELF]++;
+	apic_eoi();
+}
+
+/* Let a pending interrupt in: windows with IF=1, for up to ~2^32 TSC cycles (1-2 s). */
+static void irq_window(volatile unsigned *seen)
+{
+	uint64_t end = __builtin_ia32_rdtsc() + (1ull << 32);
+
+	while (!*seen && __builtin_ia32_rdtsc() < end) {
+		sti();
+		asm volatile("nop");
+		cli();
+	}
+}
+
+static bool x2_gp(bool write, uint32_t idx)
+{
+	uint64_t lo = 0, hi = 0;
+
+	if (write)
+		return TRAP_TRY("wrmsr", : : "c"(idx), "a"(0), "d"(0)) == 13;
+	return TRAP_TRY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(idx)) == 13;
+}
+
+static bool p_x2apic(void)
+{
+	uint64_t base = rdmsr(0x1b);
+	bool ok;
+
+	trap_set_handler(VEC_SELF, apic_irq);
+	ok = x2_gp(false, 0x802);				/* not in x2APIC mode yet */
+	wrmsr(0x1b, base | APIC_EXTD);
+	x2_mode = true;
+	ok = ok && (rdmsr(0x1b) & APIC_EXTD) && rdmsr(0x802) == 0 &&
+	     (rdmsr(0x803) & 0xff) == (LAPIC_VERSION_LOW) && rdmsr(0x80d) == 1 &&
+	     mmio_read(0x30) == 0;
+	ok = ok && x2_gp(true, 0x803) && x2_gp(false, 0x80b) && x2_gp(false, 0x80e) &&
+	     x2_gp(false, 0x831);
+	wrmsr(0x80f, 0x1ff);					/* SVR: enabled */
+	wrmsr(0x808, 0);					/* TPR */
+	irq_seen[0] = 0;
+	wrmsr(0x83f, VEC_SELF);					/* self IPI */
+	ok = ok && (rdmsr(0x822) & 1);				/* IRR bit 0x40 */
+	irq_window(&irq_seen[0]);
+	ok = ok && irq_seen[0] == 1 && !(rdmsr(0x822) & 1);
+	irq_seen[0] = 0;
+	wrmsr(0x830, (uint64_t)0 << 32 | 0x4000 | VEC_SELF);	/* ICR: fixed, to id 0 */
+	irq_window(&irq_seen[0]);
+	ok = ok && irq_seen[0] == 1;
+	/* x2APIC -> xAPIC directly is refused; through disabled it works. */
+	ok = ok && TRAP_TRY("wrmsr", : : "c"(0x1b), "a"((uint32_t)(base & ~APIC_EXTD)),
+			    "d"((uint32_t)(base >> 32))) == 13;
+	wrmsr(0x1b, base & ~(APIC_EN | APIC_EXTD));
+	wrmsr(0x1b, base);
+	x2_mode = false;
+	ok = ok && (mmio_read(0x30) & 0xff) == LAPIC_VERSION_LOW && x2_gp(false, 0x802);
+	trap_set_handler(VEC_SELF, NULL);
+	return ok;
+}
+
+static bool p_tsc_deadline(void)
+{
+	uint32_t lvt = mmio_read(0x320), svr = mmio_read(0xf0);
+	uint64_t t;
+	bool ok;
+
+	trap_set_handler(VEC_TIMER, apic_irq);
+	mmio_write(0xf0, svr | 0x100);
+	mmio_write(0x320, VEC_TIMER | (1u << 18));		/* TSC-deadline mode */
+	ok = (mmio_read(0x320) & 0x60000) == 0x40000;
+	irq_seen[1] = 0;
+	t = __builtin_ia32_rdtsc() + 20000000;	/* ~10 ms */
+	wrmsr(0x6e0, t);
+	ok = ok && rdmsr(0x6e0) == t && irq_seen[1] == 0;
+	irq_window(&irq_seen[1]);
+	ok = ok && irq_seen[1] == 1 && rdmsr(0x6e0) == 0 && __builtin_ia32_rdtsc() >= t;
+	irq_seen[1] = 0;
+	wrmsr(0x6e0, 1);					/* in the past: at once */
+	irq_window(&irq_seen[1]);
+	ok = ok && irq_seen[1] == 1;
+	mmio_write(0x380, 1000);				/* TMICT: ignored in this mode */
+	ok = ok && mmio_read(0x380) == 0 && mmio_read(0x390) == 0;
+	mmio_write(0x320, lvt);
+	mmio_write(0xf0, svr);
+	ok = ok && rdmsr(0x6e0) == 0;				/* reads 0 in other modes */
+	trap_set_handler(VEC_TIMER, NULL);
+	return ok;
+}
+
 struct probe {
 	const char *name;
 	uint32_t leaf, sub;
@@ -439,6 +561,8 @@ static const struct probe probes[] = {
 	{ "ssse3", 1, 0, ECX, 9, up_ssse3, NULL, "pshufb" },
 	{ "cx16", 1, 0, ECX, 13, up_cx16, NULL, "cmpxchg16b" },
 	{ "pcid", 1, 0, ECX, 17, NULL, p_pcid, "CR4.PCIDE" },
+	{ "x2apic", 1, 0, ECX, 21, NULL, p_x2apic, "EXTD, MSRs 0x802-0x83f, self IPI and ICR, #GP rules" },
+	{ "tsc-deadline", 1, 0, ECX, 24, NULL, p_tsc_deadline, "IA32_TSC_DEADLINE fires, clears" },
 	{ "sse4.1", 1, 0, ECX, 19, up_sse41, NULL, "ptest" },
 	{ "sse4.2", 1, 0, ECX, 20, up_sse42, NULL, "crc32" },
 	{ "popcnt", 1, 0, ECX, 23, up_popcnt, NULL, "popcnt" },
