@@ -72,6 +72,9 @@ static const struct feat_name feat_names[] = {
 
 	F("xsaveopt", NULL, D1_EAX, 0), F("xsavec", NULL, D1_EAX, 1),
 	F("xgetbv1", NULL, D1_EAX, 2), F("xsaves", NULL, D1_EAX, 3),
+
+	/* Not a CPUID bit: QEMU's pmu=on|off property, leaf 0xa (Intel models). */
+	F("pmu", NULL, PMU, 0),
 };
 #undef F
 #define NR_NAMES (sizeof(feat_names) / sizeof(feat_names[0]))
@@ -225,6 +228,7 @@ static const struct {
 	{ "lm", SW_SELF },
 	{ "lahf-lm", SW_HOST },		/* datamov.c */
 	{ "abm", SW_HOST },		/* logic.c: LZCNT */
+	{ "pmu", SW_SELF },		/* system.c: arch PMU v2, instructions retired */
 };
 
 void cpuid_sw_provides(struct cpuid_feats *f)
@@ -384,11 +388,12 @@ static void build_leaves(struct cpuid_model *m, const struct cpu_def *d, enum ve
 	uint32_t h[4], hext[4];
 	char brand[49] = { 0 };
 	bool xsave = f->w[CPUID_W_1_ECX] & CPUID_1_ECX_XSAVE;
+	bool pmu = (f->w[CPUID_W_PMU] & 1) && v != V_AMD && !(v == V_HOST && host_is_amd());
 	struct cpuid_leaf *l;
 
 	memset(m, 0, sizeof(*m));
 	host(0x80000000u, 0, hext);
-	m->max_basic = xsave ? 0xd : 7;
+	m->max_basic = xsave ? 0xd : pmu ? 0xa : 7;
 	m->max_ext = 0x80000008;
 
 	l = add(m, 0, 0);
@@ -408,6 +413,17 @@ static void build_leaves(struct cpuid_model *m, const struct cpu_def *d, enum ve
 	l->ecx = f->w[CPUID_W_7_ECX];
 	l->edx = f->w[CPUID_W_7_EDX];
 
+	if (pmu) {
+		/*
+		 * Architectural PMU version 2: 2 general counters and fixed
+		 * counter 0, 48 bits wide; of the 7 architectural events only
+		 * "instructions retired" (EBX bit 1 clear) is available.
+		 */
+		l = add(m, 0xa, 0);
+		l->eax = 2 | (2u << 8) | (48u << 16) | (7u << 24);
+		l->ebx = 0x7f & ~(1u << 1);
+		l->edx = 1 | (48u << 5);
+	}
 	if (xsave) {
 		/* x87 and SSE state, and the YMM halves with AVX (the standard layout). */
 		bool avx = f->w[CPUID_W_1_ECX] & CPUID_1_ECX_AVX;
@@ -476,6 +492,10 @@ void cpuid_model_feats(const struct cpuid_model *m, struct cpuid_feats *f)
 		cpuid_model_lookup(m, 0, 0xd, 1, r);
 		f->w[CPUID_W_D1_EAX] = r[0];
 	}
+	if (m->max_basic >= 0xa) {
+		cpuid_model_lookup(m, 0, 0xa, 0, r);
+		f->w[CPUID_W_PMU] = (r[0] & 0xff) ? 1 : 0;
+	}
 	cpuid_model_lookup(m, 0, 0x80000001u, 0, r);
 	f->w[CPUID_W_81_EDX] = r[3];
 	f->w[CPUID_W_81_ECX] = r[2];
@@ -502,6 +522,9 @@ static const char *lack_reason(const struct feat_name *fn, const char *engine)
 
 	if (!sw_lists(fn))
 		return "the software CPU does not implement it";
+	if (!strcmp(fn->name, "pmu") && strstr(engine, "kvm"))
+		return "the counters live in the software CPU, which does not see the user code "
+		       "KVM runs";
 	host_feats(&h);
 	cpuid_sw_provides(&sw);
 	if (!feats_test(&sw, fn) && !feats_test(&h, fn))

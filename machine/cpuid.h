@@ -42,6 +42,7 @@ enum cpuid_word {
 	CPUID_W_81_EDX,
 	CPUID_W_81_ECX,
 	CPUID_W_D1_EAX,		/* leaf 0xd subleaf 1: xsaveopt xsavec xgetbv1 xsaves */
+	CPUID_W_PMU,		/* bit 0: leaf 0xa, the architectural PMU (Intel models) */
 	CPUID_NR_WORDS,
 };
 

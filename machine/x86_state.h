@@ -152,6 +152,17 @@ struct x86_msrs {
 	uint64_t pkrs;		/* IA32_PKRS: supervisor protection keys (PKS) */
 };
 
+/*
+ * The performance counters the CPU model has (machine/cpuid.c): Intel's
+ * architectural PMU v2 (2 general counters, fixed counter 0) or AMD's
+ * legacy four. @sel/@ctr are IA32_PERFEVTSELx/IA32_PMCx (Intel) or
+ * PERF_CTLx/PERF_CTRx (AMD).
+ */
+struct x86_pmu {
+	uint64_t sel[4], ctr[4];
+	uint64_t fixed_ctr0, fixed_ctrl, global_ctrl, global_status;
+};
+
 struct x86_state {
 	uint64_t gpr[16];
 	uint64_t rip;
@@ -164,6 +175,7 @@ struct x86_state {
 	uint64_t dr[8];		/* dr4/dr5 unused */
 	uint64_t xcr0;
 	uint32_t pkru;		/* user protection keys (PKU): AD/WD bits of keys 0-15 */
+	struct x86_pmu pmu;
 	struct x86_msrs msr;
 	struct x86_fxsave fx;
 	struct x86_event exception;

@@ -55,7 +55,7 @@ run max-nojit sw,jit=off -cpu max
 run max-check sw,jit=check -cpu max
 same max-sw max-nojit
 same max-sw max-check
-for f in smep smap umip pku pks rdtscp rdpid x2apic tsc-deadline; do
+for f in smep smap umip pku pks rdtscp rdpid x2apic tsc-deadline pmu; do
 	grep -q "^ok - $f: " "$tmp/max-sw" && pass=$((pass + 1)) ||
 		{ echo "FAIL: -cpu max on sw did not try $f"; fail=$((fail + 1)); }
 done
@@ -66,5 +66,10 @@ grep -q '^cpuid 1: eax 000106a3' "$tmp/nehalem" && grep -q 'ok - sse4.2: crc32' 
 run nehalem-minus sw -cpu Nehalem,-sse4.2,-popcnt
 grep -q -- '-- sse4.2: not advertised' "$tmp/nehalem-minus" && pass=$((pass + 1)) ||
 	{ echo "FAIL: -cpu Nehalem,-sse4.2 still advertises it"; fail=$((fail + 1)); }
+run epyc sw -cpu EPYC
+run epyc-nojit sw,jit=off -cpu EPYC
+same epyc epyc-nojit
+grep -q '^ok - AMD legacy counters' "$tmp/epyc" && pass=$((pass + 1)) ||
+	{ echo "FAIL: -cpu EPYC: the AMD counters were not tried"; fail=$((fail + 1)); }
 echo "cpufeat: $pass passed, $fail failed"
 [ $fail -eq 0 ]

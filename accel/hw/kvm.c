@@ -705,6 +705,12 @@ static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 		struct cpuid_leaf *l = &m->leaf[i];
 		const struct kvm_cpuid_entry2 *e = NULL;
 
+		/*
+		 * The PMU's counters live in the software CPU, which does not see
+		 * the user code KVM runs: no PMU under KVM.
+		 */
+		if (l->function == 0xa)
+			l->eax = l->ebx = l->ecx = l->edx = 0;
 		if (l->function != 1 && l->function != 7 && l->function != 0x80000001 &&
 		    !(l->function == 0xd && l->index == 1))
 			continue;

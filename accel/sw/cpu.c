@@ -163,6 +163,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 	cpu->insn = NULL;
 	cpu->st.rip = sw_64bit(cpu) ? cpu->next_rip : cpu->next_rip & 0xffffffff;
 	cpu->icount++;
+	if (__builtin_expect(cpu->pmu_on, 0))
+		sw_pmu_retire(cpu);
 	return mn;
 }
 
@@ -351,7 +353,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
 		/* Translated code, where it can run; it returns for anything above. */
-		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on) {
+		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on && !cpu->pmu_on) {
 			uint64_t n = tb_exec(cpu);
 
 			if (n) {
@@ -629,6 +631,7 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
+	sw_pmu_update(cpu);
 	/* No TSC in the state (boot, INIT, STARTUP): it runs on, in step with the others. */
 	/* -icount: the instruction clock goes on from the VM clock (a restored snapshot's). */
 	if (cpu->vm && cpu->vm->cfg.icount)

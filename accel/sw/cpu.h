@@ -223,6 +223,8 @@ struct sw_cpu {
 
 	uint64_t tsc_offset;		/* guest TSC = host TSC + offset */
 	uint64_t icount;		/* instructions retired */
+	/* A performance counter counts retired instructions: interpret, count each (system.c). */
+	bool pmu_on;
 	uint64_t icount_bias;		/* -icount: ns skipped while halted (icount.c) */
 	/* Guest TLB flushes (MOV CR3, INVLPG, INVPCID, paging changes), for the fallback. */
 	uint64_t nr_tlb_flushes;

@@ -705,10 +705,184 @@ static void h_wrpkru(struct sw_cpu *cpu, const struct sw_insn *in)
 	}
 }
 
-/* No performance counters in the model: every counter index is invalid. */
+/* ---- performance counters ---- */
+
+/*
+ * What the model advertises, the software CPU implements: on Intel
+ * models with leaf 0xa, the architectural PMU version 2 with two general
+ * counters (IA32_PMC0/1, IA32_PERFEVTSEL0/1) and fixed counter 0; on AMD
+ * models the four legacy counters (PERF_CTL0-3/PERF_CTR0-3 at
+ * 0xc0010000), which every AMD CPU has. All 48 bits wide. The one event
+ * counted is "instructions retired" (event 0xc0, unit mask 0, the fixed
+ * counter's), with the USR/OS filters; other events are accepted and
+ * never count (leaf 0xa's EBX says they are unavailable). Counting
+ * interprets every instruction (cpu->pmu_on keeps the translator off),
+ * so counts are exact. Limits: no overflow interrupt (LVT PMC); an
+ * overflow sets the status bit only; no counter-mask/edge/invert logic.
+ */
+#define PMU_WIDTH_MASK		((1ull << 48) - 1)
+#define EVTSEL_USR		(1ull << 16)
+#define EVTSEL_OS		(1ull << 17)
+#define EVTSEL_EN		(1ull << 22)
+#define EVENT_INSNS		0xc0u
+#define MSR_PMC0		0xc1u
+#define MSR_PERFEVTSEL0		0x186u
+#define MSR_FIXED_CTR0		0x309u
+#define MSR_FIXED_CTR_CTRL	0x38du
+#define MSR_PERF_GLOBAL_STATUS	0x38eu
+#define MSR_PERF_GLOBAL_CTRL	0x38fu
+#define MSR_PERF_GLOBAL_OVF_CTRL 0x390u
+#define MSR_AMD_PERF_CTL0	0xc0010000u
+#define MSR_AMD_PERF_CTR0	0xc0010004u
+#define GLOBAL_FIXED0		(1ull << 32)
+
+/* General counters of the model: 2 (Intel, leaf 0xa), 4 (AMD), or 0. */
+static unsigned pmu_gp(void)
+{
+	if (sw_vendor_amd())
+		return 4;
+	if (sw_cpuid_reg(0, 0, EAX) < 0xa || !(sw_cpuid_reg(0xa, 0, EAX) & 0xff))
+		return 0;
+	return (sw_cpuid_reg(0xa, 0, EAX) >> 8) & 0xff;
+}
+
+static bool pmu_fixed(void)
+{
+	return !sw_vendor_amd() && pmu_gp() && (sw_cpuid_reg(0xa, 0, EDX) & 0x1f) >= 1;
+}
+
+static bool sel_counts(uint64_t sel)
+{
+	/* Event select 0xc0 (AMD: bits 35:32 of the event too), unit mask 0, enabled. */
+	return (sel & EVTSEL_EN) && (sel & 0xffff) == EVENT_INSNS && !((sel >> 32) & 0xf);
+}
+
+void sw_pmu_update(struct sw_cpu *cpu)
+{
+	const struct x86_pmu *p = &cpu->st.pmu;
+	unsigned n = pmu_gp();
+	bool amd = sw_vendor_amd(), on = false;
+
+	for (unsigned i = 0; i < n && i < 4; i++)
+		if (sel_counts(p->sel[i]) && (amd || (p->global_ctrl & (1ull << i))))
+			on = true;
+	if (pmu_fixed() && (p->fixed_ctrl & 3) && (p->global_ctrl & GLOBAL_FIXED0))
+		on = true;
+	cpu->pmu_on = on;
+}
+
+static void count(uint64_t *ctr, uint64_t *status, uint64_t bit)
+{
+	*ctr = (*ctr + 1) & PMU_WIDTH_MASK;
+	if (!*ctr)
+		*status |= bit;
+}
+
+void sw_pmu_retire(struct sw_cpu *cpu)
+{
+	struct x86_pmu *p = &cpu->st.pmu;
+	bool user = sw_cpl(cpu) == 3, amd = sw_vendor_amd();
+	uint64_t cpl_bit = user ? EVTSEL_USR : EVTSEL_OS;
+	unsigned n = pmu_gp();
+
+	for (unsigned i = 0; i < n && i < 4; i++)
+		if (sel_counts(p->sel[i]) && (p->sel[i] & cpl_bit) &&
+		    (amd || (p->global_ctrl & (1ull << i))))
+			count(&p->ctr[i], &p->global_status, 1ull << i);
+	if (!amd && (p->fixed_ctrl & (user ? 2 : 1)) && (p->global_ctrl & GLOBAL_FIXED0) &&
+	    pmu_fixed())
+		count(&p->fixed_ctr0, &p->global_status, GLOBAL_FIXED0);
+}
+
+/* The counter MSRs: true if @idx is one (then *@v read, or @v written; *@ok false: #GP). */
+static bool pmu_msr(struct sw_cpu *cpu, uint32_t idx, bool write, uint64_t *v, bool *ok)
+{
+	struct x86_pmu *p = &cpu->st.pmu;
+	unsigned n = pmu_gp();
+	uint64_t *reg = NULL, rsvd = 0;
+
+	*ok = true;
+	if (sw_vendor_amd()) {
+		if (idx >= MSR_AMD_PERF_CTL0 && idx < MSR_AMD_PERF_CTL0 + 4)
+			reg = &p->sel[idx - MSR_AMD_PERF_CTL0];
+		else if (idx >= MSR_AMD_PERF_CTR0 && idx < MSR_AMD_PERF_CTR0 + 4)
+			reg = &p->ctr[idx - MSR_AMD_PERF_CTR0], rsvd = ~PMU_WIDTH_MASK;
+		else
+			return false;
+	} else if (!n) {
+		return false;
+	} else if (idx >= MSR_PMC0 && idx < MSR_PMC0 + n) {
+		reg = &p->ctr[idx - MSR_PMC0];
+		/* Legacy writes: the low 32 bits, sign-extended to the width. */
+		if (write)
+			*v = (uint64_t)(int64_t)(int32_t)*v & PMU_WIDTH_MASK;
+	} else if (idx >= MSR_PERFEVTSEL0 && idx < MSR_PERFEVTSEL0 + n) {
+		reg = &p->sel[idx - MSR_PERFEVTSEL0];
+		rsvd = ~0xffffffffull;
+	} else if (idx == MSR_FIXED_CTR0 && pmu_fixed()) {
+		reg = &p->fixed_ctr0;
+		rsvd = ~PMU_WIDTH_MASK;
+	} else if (idx == MSR_FIXED_CTR_CTRL && pmu_fixed()) {
+		reg = &p->fixed_ctrl;
+		rsvd = ~0xfull;
+	} else if (idx == MSR_PERF_GLOBAL_CTRL) {
+		reg = &p->global_ctrl;
+		rsvd = ~(((1ull << n) - 1) | (pmu_fixed() ? GLOBAL_FIXED0 : 0));
+	} else if (idx == MSR_PERF_GLOBAL_STATUS) {
+		if (write) {
+			*ok = false;		/* read-only */
+			return true;
+		}
+		reg = &p->global_status;
+	} else if (idx == MSR_PERF_GLOBAL_OVF_CTRL) {
+		if (write) {
+			if (*v & ~(((1ull << n) - 1) | GLOBAL_FIXED0))
+				*ok = false;
+			else
+				p->global_status &= ~*v;
+		} else {
+			*v = 0;
+		}
+		return true;
+	} else {
+		return false;
+	}
+	if (!write) {
+		*v = *reg;
+		return true;
+	}
+	if (*v & rsvd) {
+		*ok = false;
+		return true;
+	}
+	*reg = *v;
+	sw_pmu_update(cpu);
+	return true;
+}
+
+/*
+ * RDPMC: ECX selects a general counter, or with bit 30 (Intel) a fixed
+ * one; outside ring 0 only with CR4.PCE. An index the model lacks: #GP.
+ */
 static void h_rdpmc(struct sw_cpu *cpu, const struct sw_insn *in)
 {
-	sw_gp0(cpu);
+	const struct x86_pmu *p = &cpu->st.pmu;
+	uint32_t ecx = (uint32_t)cpu->st.gpr[R_CX];
+	uint64_t v;
+
+	if (sw_cpl(cpu) > 0 && !(cpu->st.cr4 & X86_CR4_PCE) && sw_protected(cpu))
+		sw_gp0(cpu);
+	if (!sw_vendor_amd() && (ecx & (1u << 30))) {
+		if ((ecx & ~(1u << 30)) != 0 || !pmu_fixed())
+			sw_gp0(cpu);
+		v = p->fixed_ctr0;
+	} else {
+		if (ecx >= pmu_gp())
+			sw_gp0(cpu);
+		v = p->ctr[ecx];
+	}
+	cpu->st.gpr[R_AX] = (uint32_t)v;
+	cpu->st.gpr[R_DX] = (v >> 32) & 0xffff;
 }
 
 /* ---- MSRs ---- */
@@ -742,16 +916,6 @@ static bool tsc_aux_exists(void)
 #define MSR_IA32_MCG_CAP	0x179
 #define MSR_IA32_MCG_STATUS	0x17a
 
-/*
- * The legacy AMD performance counters (PERFEVTSEL0-3, PERFCTR0-3) exist on
- * every AMD CPU, with or without a PMU in CPUID. The model has no PMU:
- * on AMD models they read 0 and writes are dropped, as KVM does with its
- * PMU off; on Intel models they do not exist.
- */
-static bool amd_legacy_pmu_msr(uint32_t idx)
-{
-	return idx >= 0xc0010000u && idx <= 0xc0010007u && sw_vendor_amd();
-}
 
 /*
  * The local APIC's MSRs: the x2APIC registers (0x800-0x8ff) and
@@ -809,14 +973,12 @@ static bool write_apic_base(struct sw_cpu *cpu, uint64_t v)
 static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 {
 	const struct x86_state *st = &cpu->st;
+	bool ok;
 
 	if (apic_msr(idx))
 		return lapic_msr(cpu, false, idx, v);
-
-	if (amd_legacy_pmu_msr(idx)) {
-		*v = 0;
-		return true;
-	}
+	if (pmu_msr(cpu, idx, false, v, &ok))
+		return ok;
 	switch (idx) {
 	case MSR_IA32_MCG_CAP: *v = 0; break;
 	case MSR_IA32_MCG_STATUS: *v = 0; break;
@@ -891,12 +1053,12 @@ static bool write_efer(struct sw_cpu *cpu, uint64_t v)
 static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	struct x86_state *st = &cpu->st;
+	bool ok;
 
 	if (apic_msr(idx))
 		return lapic_msr(cpu, true, idx, &v);
-
-	if (amd_legacy_pmu_msr(idx))
-		return true;
+	if (pmu_msr(cpu, idx, true, &v, &ok))
+		return ok;
 	switch (idx) {
 	case MSR_UCODE_REV:
 	case MSR_IA32_MCG_STATUS:

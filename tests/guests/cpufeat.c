@@ -47,7 +47,7 @@ extern uint64_t cf_krsp, cf_user_rsp;
 UP(nop) UP(fpu) UP(tsc) UP(cx8) UP(cmov) UP(clflush) UP(mmx) UP(fxsr) UP(sse) UP(sse2)
 UP(pni) UP(ssse3) UP(cx16) UP(sse41) UP(sse42) UP(popcnt) UP(lahf) UP(abm)
 UP(clflushopt) UP(rdtscp) UP(rdpid) UP(sgdt) UP(mx_get) UP(mx_set) UP(load) UP(store)
-UP(rdpkru)
+UP(rdpkru) UP(rdpmc)
 
 struct tss64 {
 	uint32_t reserved0;
@@ -532,6 +532,91 @@ static bool p_tsc_deadline(void)
 	return ok;
 }
 
+/* ---- performance counters ---- */
+
+#define EVT_INSNS	(0xc0u | (1u << 16) | (1u << 17) | (1u << 22))	/* USR OS EN */
+#define EVT_USR		(1u << 16)
+#define EVT_OS		(1u << 17)
+
+/*
+ * Instructions retired between two RDPMCs of counter @idx around a known
+ * sequence: rdpmc, mov, mov, 1000 x (dec, jnz), mov, rdpmc counts 2004
+ * (the first RDPMC retires inside the window, the second outside).
+ */
+static uint32_t loop_count(uint32_t idx)
+{
+	uint32_t d, c = idx;
+
+	asm volatile("movl %1, %%ecx\n\t"
+		     "rdpmc\n\t"
+		     "movl %%eax, %%esi\n\t"
+		     "movl $1000, %%ecx\n"
+		     "1:\tdecl %%ecx\n\t"
+		     "jnz 1b\n\t"
+		     "movl %1, %%ecx\n\t"
+		     "rdpmc\n\t"
+		     "subl %%esi, %%eax"
+		     : "=a"(d), "+r"(c) : : "rcx", "rdx", "rsi");
+	return d;
+}
+
+#define LOOP_INSNS	2004u
+
+static bool p_pmu(void)
+{
+	uint32_t r[4];
+	bool ok;
+	uint64_t cr4 = read_cr4();
+
+	cpuid(0xa, 0, r);
+	ok = (r[0] & 0xff) >= 2 && ((r[0] >> 8) & 0xff) >= 1 && !(r[1] & 2) && (r[3] & 0x1f) >= 1;
+	wrmsr(0x38f, 0);					/* GLOBAL_CTRL off */
+	wrmsr(0x186, EVT_INSNS);
+	wrmsr(0xc1, 0);
+	wrmsr(0x38d, 3);					/* fixed 0: OS + USR */
+	wrmsr(0x309, 0);
+	ok = ok && loop_count(0) == 0;				/* globally disabled */
+	wrmsr(0x38f, 1 | (1ull << 32));
+	ok = ok && loop_count(0) == LOOP_INSNS && loop_count(1u << 30) == LOOP_INSNS;
+	wrmsr(0x186, EVT_INSNS & ~EVT_OS);			/* user only */
+	ok = ok && loop_count(0) == 0;
+	ok = ok && urun(up_rdpmc) == 13;			/* CR4.PCE clear */
+	write_cr4(cr4 | (1ul << 8));
+	wrmsr(0xc1, 0);
+	ok = ok && runs(up_nop) && rdmsr(0xc1) >= 2 && rdmsr(0xc1) < 10 && runs(up_rdpmc);
+	write_cr4(cr4);
+	/* Legacy writes sign-extend bit 31 to the 48-bit width. */
+	wrmsr(0x390, 0x100000003ull);				/* clear overflow status */
+	wrmsr(0xc1, 0xfffffffeu);
+	ok = ok && rdmsr(0xc1) == 0xfffffffffffeull && !(rdmsr(0x38e) & 1);
+	wrmsr(0x186, EVT_INSNS);
+	loop_count(0);
+	ok = ok && (rdmsr(0x38e) & 1);				/* it wrapped: status bit 0 */
+	wrmsr(0x390, 1);
+	ok = ok && !(rdmsr(0x38e) & 1);
+	ok = ok && TRAP_TRY("rdpmc", : : "c"(5) : "rax", "rdx") == 13;
+	wrmsr(0x38f, 0);
+	wrmsr(0x186, 0);
+	wrmsr(0x38d, 0);
+	return ok;
+}
+
+/* AMD's legacy counters: PERF_CTL0-3 at 0xc0010000, PERF_CTR0-3 at 0xc0010004. */
+static bool p_amd_pmu(void)
+{
+	bool ok;
+
+	wrmsr(0xc0010000u, EVT_INSNS);
+	wrmsr(0xc0010004u, 0);
+	ok = loop_count(0) == LOOP_INSNS;
+	wrmsr(0xc0010003u, EVT_INSNS & ~EVT_USR);
+	ok = ok && loop_count(3) == LOOP_INSNS && rdmsr(0xc0010007u) > LOOP_INSNS;
+	wrmsr(0xc0010000u, 0);
+	wrmsr(0xc0010003u, 0);
+	ok = ok && loop_count(0) == 0;
+	return ok && TRAP_TRY("rdpmc", : : "c"(4) : "rax", "rdx") == 13;
+}
+
 struct probe {
 	const char *name;
 	uint32_t leaf, sub;
@@ -574,6 +659,7 @@ static const struct probe probes[] = {
 	{ "pku", 7, 0, ECX, 3, NULL, p_pku, "PKRU AD/WD on a key-1 user page, RDPKRU/WRPKRU" },
 	{ "pks", 7, 0, ECX, 31, NULL, p_pks, "IA32_PKRS AD on a key-2 supervisor page" },
 	{ "rdpid", 7, 0, ECX, 22, NULL, p_rdpid, "rdpid = IA32_TSC_AUX" },
+	{ "pmu", 0xa, 0, EAX, 1, NULL, p_pmu, "arch PMU v2: instructions retired, RDPMC, CR4.PCE" },
 	{ "lahf-lm", 0x80000001u, 0, ECX, 0, up_lahf, NULL, "lahf" },
 	{ "abm", 0x80000001u, 0, ECX, 5, NULL, p_lzcnt, "lzcnt 1 = 31" },
 	{ "rdtscp", 0x80000001u, 0, EDX, 27, NULL, p_rdtscp, "rdtscp ecx = IA32_TSC_AUX" },
@@ -596,6 +682,8 @@ static void run_probes(void)
 		check(ok, "%s: %s", p->name, p->what);
 	}
 	guest_printf("%u advertised features tried\n", n);
+	if (cpuid_reg(0, 0, ECX) == 0x444d4163u)	/* "cAMD": AuthenticAMD */
+		check(p_amd_pmu(), "AMD legacy counters: instructions retired, RDPMC");
 }
 
 /* ---- MXCSR ---- */

@@ -92,6 +92,8 @@ PROBE(load)	movq 80(%rdi), %rax; movq (%rax), %rcx; DONE
 PROBE(store)	movq 80(%rdi), %rax; movq %rcx, (%rax); DONE
 /* B[0] = RDPKRU at CPL 3. */
 PROBE(rdpkru)	xorl %ecx, %ecx; rdpkru; movq %rax, (%rdi); DONE
+/* RDPMC of counter 0 at CPL 3: #GP without CR4.PCE. */
+PROBE(rdpmc)	xorl %ecx, %ecx; rdpmc; DONE
 /* SGDT at CPL 3: #GP with CR4.UMIP. */
 PROBE(sgdt)	sgdt 16(%rdi); DONE
 
