@@ -127,6 +127,8 @@ const char *accel_opt_value(const char *opts, const char *name, char *buf, size_
  */
 int accel_cpuid_init(unsigned nr_vcpus, const char *spec, const struct accel_ops *a,
 		     const char *opts, char *why, size_t len);
+/* Can engine @a with @opts run the guest's CPU model (a live switch)? 0, or -EINVAL + @why. */
+int accel_cpuid_check(const struct accel_ops *a, const char *opts, char *why, size_t len);
 /*
  * Pick the engine for @name ("auto", "kvm"/"hw", "sw"/"tcg"). For auto,
  * @why says which engine was picked and why; for a named engine that is

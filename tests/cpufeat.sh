@@ -47,7 +47,41 @@ case $why in
 *" usable "*)
 	run kvm kvm
 	same sw kvm
-	run max-kvm kvm -cpu max ;;
+	run max-kvm kvm -cpu max
+	# A live switch to an engine that lacks the model's features is refused.
+	if command -v python3 >/dev/null 2>&1; then
+		"$TANDEM" -q --accel=sw -cpu max -qmp "unix:$tmp/q.sock,server,wait=off" \
+			--serial none --kernel "$top_builddir/tests/guests/wait.elf" </dev/null \
+			>"$tmp/q.err" 2>&1 &
+		python3 - "$tmp/q.sock" >"$tmp/q.out" 2>&1 <<'PY'
+import json, socket, sys, time
+for i in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.1)
+f = s.makefile("rwb")
+f.readline()
+def cmd(n, a=None):
+    m = {"execute": n}
+    if a:
+        m["arguments"] = a
+    f.write((json.dumps(m) + "\n").encode())
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "event" not in r:
+            return r
+cmd("qmp_capabilities")
+print(json.dumps(cmd("x-switch-accel", {"accel": "kvm"})))
+cmd("quit")
+PY
+		wait
+		grep -q "cannot provide here" "$tmp/q.out" && pass=$((pass + 1)) ||
+			{ echo "FAIL: switching -cpu max to kvm: $(cat "$tmp/q.out")"; fail=$((fail + 1)); }
+	fi ;;
 *)	echo "NOTE: KVM engine not usable here: ${why:-not built}; sw only" ;;
 esac
 run max-sw sw -cpu max
