@@ -431,7 +431,7 @@ static void build_leaves(struct cpuid_model *m, const struct cpu_def *d, enum ve
 
 		l = add(m, 0xd, 0);
 		l->eax = avx ? 7 : 3;
-		l->ebx = size;		/* for XCR0 = x87|SSE|...: cpuid at run time adjusts */
+		l->ebx = 576;		/* for XCR0 = x87|SSE; CPUID adjusts it to XCR0 (system.c) */
 		l->ecx = size;
 		l = add(m, 0xd, 1);
 		l->eax = f->w[CPUID_W_D1_EAX];

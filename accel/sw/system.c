@@ -636,6 +636,10 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 		if (cpu->st.cr4 & X86_CR4_OSXSAVE)
 			out[ECX] |= 1u << F1_ECX_OSXSAVE;
 	}
+	/* Leaf 0xd.0 EBX: the XSAVE area size for the components XCR0 enables now. */
+	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
+	    sw_cpuid_reg(0, 0, EAX) >= 0xd)
+		out[EBX] = 576 + ((cpu->st.xcr0 & 4) ? 256 : 0);
 	/* OSPKE mirrors CR4.PKE, as OSXSAVE mirrors CR4.OSXSAVE. */
 	if ((uint32_t)cpu->st.gpr[R_AX] == 7 && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
 	    sw_cpuid_reg(0, 0, EAX) >= 7) {
