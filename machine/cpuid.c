@@ -228,6 +228,10 @@ static const struct {
 	{ "lm", SW_SELF },
 	{ "lahf-lm", SW_HOST },		/* datamov.c */
 	{ "abm", SW_HOST },		/* logic.c: LZCNT */
+	{ "avx", SW_HOST },		/* avx_fp.c, avx_int.c (usable once XSAVE sets XCR0) */
+	{ "fma", SW_HOST },		/* avx_fp.c */
+	{ "f16c", SW_HOST },		/* avx_fp.c */
+	{ "avx2", SW_HOST },		/* avx_int.c, avx2.c */
 	{ "pmu", SW_SELF },		/* system.c: arch PMU v2, instructions retired */
 };
 
@@ -273,10 +277,13 @@ struct cpu_def {
 #define V2 "pni ssse3 cx16 sse4.1 sse4.2 popcnt lahf_lm "
 #define V3 "avx avx2 bmi1 bmi2 f16c fma abm movbe xsave "
 
-/* The default: today's baseline, what the software CPU has long implemented. */
+/*
+ * The default: the baseline the software CPU has long implemented, and
+ * the AVX family as the avx helpers added it to the default model.
+ */
 #define DEFAULT_FEATURES "fpu de pse tsc msr pae cx8 apic sep pge cmov pat clflush mmx fxsr " \
 			 "sse sse2 pni ssse3 cx16 sse4.1 sse4.2 popcnt syscall nx pdpe1gb lm " \
-			 "lahf_lm abm"
+			 "lahf_lm abm avx fma f16c avx2"
 
 static const struct cpu_def cpu_defs[] = {
 	{ "tandem", V_HOST, 6, 6, 3, "tandem virtual CPU", DEFAULT_FEATURES,

@@ -32,6 +32,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "tests/unit/oracle_avx_fp.h"
+#include "tests/unit/oracle_avx_int.h"
 #include "tests/unit/oracle_simd.h"
 #include "tests/unit/sw_harness.h"
 
@@ -867,6 +869,9 @@ int main(int argc, char **argv)
 
 		/* The x86-64-v2 extensions, each counted apart (oracle_simd.c). */
 		oracle_simd(per, !lax && host_intel, &v);
+		oracle_avx_fp(per, &v);
+		/* The integer AVX and AVX2 instructions (oracle_avx_int.c). */
+		oracle_avx_int(per, &v);
 		nr_cases += v.cases;
 		nr_mismatch += v.mismatches;
 		nr_faults += v.faults;
