@@ -521,12 +521,41 @@ void cpuid_model_from_feats(struct cpuid_model *m, const struct cpuid_feats *f)
 
 /* ---- building a model from -cpu ---- */
 
+/*
+ * Features an OS can use only through XSAVE (their state is enabled in
+ * XCR0): a model without xsave cannot offer them, whatever implements the
+ * instructions (Linux lists AVX without XSAVE, and its programs then #UD).
+ */
+static const char *const needs_xsave[] = {
+	"avx", "fma", "f16c", "avx2", "xsaveopt", "xsavec", "xgetbv1", "xsaves",
+};
+
+static bool is_xsave_dep(const struct feat_name *fn)
+{
+	for (size_t i = 0; i < sizeof(needs_xsave) / sizeof(needs_xsave[0]); i++)
+		if (!strcmp(fn->name, needs_xsave[i]))
+			return true;
+	return false;
+}
+
+/* Drop from @f what needs xsave if @f lacks it. */
+static void xsave_deps(struct cpuid_feats *f)
+{
+	if (f->w[CPUID_W_1_ECX] & CPUID_1_ECX_XSAVE)
+		return;
+	for (size_t i = 0; i < NR_NAMES; i++)
+		if (is_xsave_dep(&feat_names[i]))
+			feats_set(f, &feat_names[i], false);
+}
+
 /* Why the engine lacks @fn: one phrase. */
 static const char *lack_reason(const struct feat_name *fn, const char *engine)
 {
 	static char buf[96];
 	struct cpuid_feats sw, h;
 
+	if (is_xsave_dep(fn) && sw_lists(fn))
+		return "it needs xsave (XCR0), which the software CPU does not implement yet";
 	if (!sw_lists(fn))
 		return "the software CPU does not implement it";
 	if (!strcmp(fn->name, "pmu") && strstr(engine, "kvm"))
@@ -552,10 +581,12 @@ static void feats_names(const struct cpuid_feats *f, char *buf, size_t len)
 			n += snprintf(buf + n, len - n, "%s%s", n ? " " : "", feat_names[i].name);
 }
 
-int cpuid_model_build(struct cpuid_model *m, unsigned nr_vcpus, const char *spec,
-		      const struct cpuid_feats *can, const char *engine, bool host_vendor_only,
-		      FILE *warn, char *why, size_t len)
+static int build(struct cpuid_model *m, unsigned nr_vcpus, const char *spec,
+		 const struct cpuid_feats *can_in, const char *engine, bool host_vendor_only,
+		 FILE *warn, char *why, size_t len, bool deps)
 {
+	struct cpuid_feats can_deps = *can_in;
+	const struct cpuid_feats *can = &can_deps;
 	const char *p = spec ? spec : "tandem";
 	size_t n = strcspn(p, ",");
 	const struct cpu_def *d = def_find(p, n);
@@ -570,6 +601,8 @@ int cpuid_model_build(struct cpuid_model *m, unsigned nr_vcpus, const char *spec
 		return -EINVAL;
 	}
 	v = d->vendor;
+	if (deps)
+		xsave_deps(&can_deps);
 	/* Options: +feat -feat feat=on|off enforce check. */
 	for (p += n; *p == ',';) {
 		const char *o = ++p, *eq;
@@ -669,17 +702,31 @@ int cpuid_model_build(struct cpuid_model *m, unsigned nr_vcpus, const char *spec
 			fprintf(warn, "tandem: warning: -cpu %s: the %s engine lacks %s; left out "
 				"(,enforce makes this an error)\n", d->name, engine, names);
 	}
+	if (deps)
+		xsave_deps(&want);	/* -xsave drops them too */
 	build_leaves(m, d, v, &want, nr_vcpus);
 	return 0;
 }
 
+int cpuid_model_build(struct cpuid_model *m, unsigned nr_vcpus, const char *spec,
+		      const struct cpuid_feats *can, const char *engine, bool host_vendor_only,
+		      FILE *warn, char *why, size_t len)
+{
+	return build(m, nr_vcpus, spec, can, engine, host_vendor_only, warn, why, len, true);
+}
+
+/*
+ * The unit tests' model: the default's features as the software CPU has
+ * them on this host, with the AVX family even without XSAVE (the tests set
+ * XCR0 and CR4.OSXSAVE in the state themselves).
+ */
 void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 {
 	struct cpuid_feats can;
 	char why[256];
 
 	cpuid_sw_provides(&can);
-	cpuid_model_build(m, nr_vcpus, NULL, &can, "sw", false, NULL, why, sizeof(why));
+	build(m, nr_vcpus, NULL, &can, "sw", false, NULL, why, sizeof(why), false);
 }
 
 /* ---- lookup, printing ---- */

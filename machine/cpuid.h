@@ -50,7 +50,10 @@ struct cpuid_feats {
 	uint32_t w[CPUID_NR_WORDS];
 };
 
-/* Build the default model ("tandem", no engine limits) for a guest with @nr_vcpus. */
+/*
+ * The unit tests' model: the default ("tandem") with what the software CPU
+ * has on this host, no engine limits, AVX even without XSAVE.
+ */
 void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus);
 
 /*
