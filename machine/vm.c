@@ -21,6 +21,7 @@
 #include "machine/cpuid.h"
 #include "machine/device.h"
 #include "machine/gdbstub.h"
+#include "machine/progress.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
@@ -39,6 +40,7 @@ void vm_info(const char *fmt, ...)
 
 	if (tandem_quiet)
 		return;
+	progress_clear();
 	va_start(ap, fmt);
 	fputs("tandem: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -173,6 +175,7 @@ static void dump_vcpu(struct vcpu *vcpu, const char *why)
 {
 	struct x86_state st;
 
+	progress_clear();
 	fprintf(stderr, "tandem: %s (vCPU %u)\n", why, vcpu->id);
 	if (!vcpu->vm->accel->get_state(vcpu, &st))
 		x86_state_dump(&st, stderr);
@@ -497,6 +500,7 @@ static gboolean on_signal(gpointer data)
 {
 	struct vm *vm = data;
 
+	progress_clear();
 	fprintf(stderr, "tandem: terminating on signal\n");
 	vm_request_exit(vm, VM_EXIT_USER, 0);
 	return G_SOURCE_CONTINUE;
@@ -507,6 +511,7 @@ static gboolean on_sigterm(gpointer data)
 {
 	struct vm *vm = data;
 
+	progress_clear();
 	fprintf(stderr, "tandem: terminating on SIGTERM\n");
 	vm_request_dump(vm);
 	vm_request_exit(vm, VM_EXIT_USER, 0);
@@ -546,7 +551,14 @@ static gboolean on_sigusr1(gint fd, GIOCondition cond, gpointer data)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
-	fprintf(stderr, "tandem: SIGUSR1: dumping the vCPUs' registers\n");
+	/*
+	 * The counters now, read as they are (the vCPUs run on); then each
+	 * vCPU prints its registers from its own thread.
+	 */
+	progress_clear();
+	fprintf(stderr, "tandem: SIGUSR1: counters, then the registers of %u vCPU(s)\n",
+		vm->nr_vcpus);
+	vm_print_stats(vm, stderr);
 	vm_request_dump(vm);
 	return G_SOURCE_CONTINUE;
 }
@@ -775,8 +787,11 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	if (!vm_should_stop(vm))
+	if (!vm_should_stop(vm)) {
+		progress_start(vm);
 		g_main_loop_run(vm->mainloop);
+	}
+	progress_stop();
 	vm_kick_all(vm);
 	qmp_flush(vm);		/* the SHUTDOWN event reaches the client before we go */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

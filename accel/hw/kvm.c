@@ -898,6 +898,14 @@ static void kvm_print_stats(struct vm *vm, FILE *out)
 		(unsigned long long)k->nr_fallbacks);
 }
 
+static void kvm_progress(struct vm *vm, struct accel_progress *p)
+{
+	const struct kvm_vm *k = vm->accel_data;
+
+	p->exits = *(const volatile uint64_t *)&k->nr_exits;
+	p->insns = *(const volatile uint64_t *)&k->nr_ring0_insns;
+}
+
 static const struct accel_opt kvm_opts[] = {
 	{ "ring0", "auto|kvm|sw", "where guest ring-0 code runs; sw: on the software CPU, "
 	  "with 32-bit user code, leaving KVM 64-bit user code; auto: sw when KVM is "
@@ -924,4 +932,5 @@ const struct accel_ops kvm_accel_ops = {
 	.print_stats = kvm_print_stats,
 	.no_exit_ns = kvm_no_exit_ns,
 	.set_debug = kvm_set_debug,
+	.progress = kvm_progress,
 };

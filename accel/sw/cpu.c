@@ -718,6 +718,18 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 		tb_print_stats(vm->accel_data, out);
 }
 
+static void sw_progress(struct vm *vm, struct accel_progress *p)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct sw_vcpu *sv = to_sw_vcpu(vm->vcpus[i]);
+
+		if (!sv)
+			continue;
+		p->insns += *(const volatile uint64_t *)&sv->cpu.icount;
+		p->blocks += tb_dispatches(&sv->cpu);
+	}
+}
+
 static const struct accel_opt sw_opts[] = {
 	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
 	  "interpreter alone; check replays every block on the interpreter and compares "
@@ -751,4 +763,5 @@ const struct accel_ops sw_accel_ops = {
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
 	.set_debug = sw_set_debug,		/* debug.c */
+	.progress = sw_progress,
 };
