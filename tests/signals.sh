@@ -1,5 +1,6 @@
 #!/bin/sh
-# SIGUSR1 dumps the vCPU registers and the guest runs on; SIGTERM dumps
+# SIGUSR1 dumps the counters and the vCPU registers and the guest runs on
+# (every vCPU with -smp 2, the AP waiting for its STARTUP IPI); SIGTERM dumps
 # them and stops with status 0. On every engine, with the vCPU spinning
 # and with it asleep in HLT (tests/guests/wait.elf). The watchdog is off:
 # the spinning vCPU is stuck, and its report would be a dump too
@@ -76,11 +77,44 @@ for e in $engines; do
 			bad "status $status after SIGTERM (want 0)"
 		elif [ "$dumps" -ne 3 ]; then
 			bad "$dumps register dumps (want 3: two SIGUSR1, one SIGTERM)"
+		elif [ "$(grep -c 'SIGUSR1: counters' "$tmp/err")" -ne 2 ] ||
+		     ! grep -Eq '^(sw: vCPU 0: [0-9]+ instructions|tandem: kvm: [0-9]+ exits)' "$tmp/err"; then
+			bad "no counters with the SIGUSR1 dumps"
 		else
 			echo "PASS: $what"
 			pass=$((pass + 1))
 		fi
 	done
+done
+# -smp 2: one SIGUSR1 dumps both vCPUs, each from its own thread; the guest runs on.
+for e in $engines; do
+	what="$e, -smp 2"
+	rm -f "$tmp/serial" "$tmp/err"
+	"$TANDEM" --accel=$e --smp 2 --watchdog=0 --serial "file:$tmp/serial" --kernel "$guest" \
+		--append spin </dev/null >/dev/null 2>"$tmp/err" &
+	pid=$!
+	if ! wait_for "$tmp/serial" "waiting"; then
+		bad "the guest did not start"; kill -9 $pid; wait $pid; pid=; continue
+	fi
+	kill -USR1 $pid
+	if ! wait_for "$tmp/err" "^RIP=" 2; then
+		bad "not two register dumps after SIGUSR1"; kill -9 $pid; wait $pid; pid=; continue
+	fi
+	sleep 0.5
+	alive=0
+	kill -0 $pid 2>/dev/null && alive=1
+	kill -INT $pid 2>/dev/null; wait $pid; pid=
+	if [ $alive -ne 1 ]; then
+		bad "SIGUSR1 ended the run"
+	elif ! grep -q 'register dump on request (vCPU 0)' "$tmp/err" ||
+	     ! grep -q 'register dump on request (vCPU 1)' "$tmp/err"; then
+		bad "not one dump per vCPU"
+	elif ! grep -q 'SIGUSR1: counters, then the registers of 2 vCPU(s)' "$tmp/err"; then
+		bad "no counters line"
+	else
+		echo "PASS: $what"
+		pass=$((pass + 1))
+	fi
 done
 echo "signals: $pass passed, $fail failed"
 [ $fail -eq 0 ]
