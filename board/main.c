@@ -53,7 +53,8 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,io,exit,out_asm; 'help' says which engine has which",
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm; 'help' says what each "
+	  "prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
@@ -65,7 +66,8 @@ static GOptionEntry entries[] = {
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
 	{ "icount", 0, 0, G_OPTION_ARG_STRING, &opt_icount,
-	  "Deterministic clock (sw): shift=N (2^N ns per instruction)[,rr=record|replay,"
+	  "Deterministic clock (sw, on the interpreter: the translator does not count "
+	  "instructions yet; one vCPU): shift=N (2^N ns per instruction)[,rr=record|replay,"
 	  "rrfile=FILE]", "OPTS" },
 	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
 	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
@@ -463,12 +465,19 @@ static const struct {
 	unsigned bit;
 	const char *help;
 } trace_classes[] = {
-	{ "in_asm", TRACE_IN_ASM, "disassembly of each instruction executed (sw)" },
-	{ "int", TRACE_INT, "exceptions and interrupts" },
-	{ "cpu", TRACE_CPU, "registers before each instruction (sw)" },
-	{ "io", TRACE_IO, "port and MMIO accesses" },
-	{ "exit", TRACE_EXIT, "engine exits (kvm)" },
-	{ "out_asm", TRACE_OUT_ASM, "each translated block: guest and host code (sw)" },
+	{ "in_asm", TRACE_IN_ASM, "each instruction run: vCPU, address, symbol, bytes, Zydis' "
+	  "disassembly (sw, interpreter)" },
+	{ "int", TRACE_INT, "interrupts and exceptions in QEMU's layout: v= e= i= cpl= IP= pc= "
+	  "SP= CR2=/EAX= (sw: every event; kvm: the interrupts it injects)" },
+	{ "cpu", TRACE_CPU, "the registers before each instruction (sw, interpreter)" },
+	{ "exec", TRACE_EXEC, "one line per block run (a new one wherever control does not "
+	  "fall through): vCPU, address, symbol (sw, interpreter)" },
+	{ "mmu", TRACE_MMU, "page walks with the TLB fill (address, size, permissions) or "
+	  "fault, flushes, INVLPG, CR3 loads (sw)" },
+	{ "io", TRACE_IO, "port and MMIO accesses, once each, with the value (every engine)" },
+	{ "exit", TRACE_EXIT, "engine exits by name; I/O exits with port or address when io "
+	  "is off (kvm)" },
+	{ "out_asm", TRACE_OUT_ASM, "each block translated: guest and host code (sw translator)" },
 };
 
 /* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */
@@ -481,9 +490,12 @@ static int parse_trace(const char *s, unsigned *mask)
 		unsigned i;
 
 		if (!strcmp(*p, "help")) {
-			printf("Trace classes (-d LIST, comma-separated):\n");
+			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them there):\n");
 			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
-				printf("  %-7s %s\n", trace_classes[i].name, trace_classes[i].help);
+				printf("  %-8s %s\n", trace_classes[i].name, trace_classes[i].help);
+			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec run the sw "
+			       "engine on its interpreter, as -icount does: the translator does not "
+			       "trace per instruction.\n");
 			ret = 1;
 			break;
 		}
@@ -491,8 +503,14 @@ static int parse_trace(const char *s, unsigned *mask)
 			if (!strcmp(*p, trace_classes[i].name))
 				break;
 		if (i == G_N_ELEMENTS(trace_classes)) {
-			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, "
-				"out_asm, cpu, io, exit; -d help lists them)\n", *p);
+			GString *names = g_string_new(NULL);
+
+			for (unsigned j = 0; j < G_N_ELEMENTS(trace_classes); j++)
+				g_string_append_printf(names, "%s%s", j ? ", " : "",
+						       trace_classes[j].name);
+			fprintf(stderr, "tandem: unknown trace class '%s' (classes: %s; -d help "
+				"lists them)\n", *p, names->str);
+			g_string_free(names, TRUE);
 			ret = -EINVAL;
 			break;
 		}

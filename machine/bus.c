@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "machine/bus.h"
+#include "machine/irq.h"
 #include "machine/vm.h"
 
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
@@ -158,7 +159,8 @@ uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
 	v = bus_read(&vm->pio, port, size);
 	pthread_mutex_unlock(&vm->lock);
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "in  port %#06x size %u -> %#llx\n", port, size,
+		vm_trace(vm, TRACE_IO, "CPU%u io: in  port %#06x size %u -> %#llx\n",
+			 vm_current_cpu(), port, size,
 			 (unsigned long long)v);
 	return v;
 }
@@ -166,7 +168,8 @@ uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
 void pio_write(struct vm *vm, uint16_t port, uint64_t val, unsigned size)
 {
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "out port %#06x size %u <- %#llx\n", port, size,
+		vm_trace(vm, TRACE_IO, "CPU%u io: out port %#06x size %u <- %#llx\n",
+			 vm_current_cpu(), port, size,
 			 (unsigned long long)val);
 	pthread_mutex_lock(&vm->lock);
 	bus_write(&vm->pio, port, val, size);
@@ -181,16 +184,16 @@ uint64_t mmio_read(struct vm *vm, uint64_t addr, unsigned size)
 	v = bus_read(&vm->mmio, addr, size);
 	pthread_mutex_unlock(&vm->lock);
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "mmio read  %#llx size %u -> %#llx\n",
-			 (unsigned long long)addr, size, (unsigned long long)v);
+		vm_trace(vm, TRACE_IO, "CPU%u io: mmio read  %#llx size %u -> %#llx\n",
+			 vm_current_cpu(), (unsigned long long)addr, size, (unsigned long long)v);
 	return v;
 }
 
 void mmio_write(struct vm *vm, uint64_t addr, uint64_t val, unsigned size)
 {
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "mmio write %#llx size %u <- %#llx\n",
-			 (unsigned long long)addr, size, (unsigned long long)val);
+		vm_trace(vm, TRACE_IO, "CPU%u io: mmio write %#llx size %u <- %#llx\n",
+			 vm_current_cpu(), (unsigned long long)addr, size, (unsigned long long)val);
 	pthread_mutex_lock(&vm->lock);
 	bus_write(&vm->mmio, addr, val, size);
 	pthread_mutex_unlock(&vm->lock);

@@ -1,7 +1,9 @@
 #!/bin/sh
-# QEMU-style -d traces on the software CPU: one line per instruction with
-# the vCPU, the linear address, the symbol from the kernel's ELF (or from
-# --symbols, an ELF or a System.map), the bytes and Zydis' disassembly.
+# QEMU-style -d traces: in_asm on the software CPU, one line per instruction
+# with the vCPU, the linear address, the symbol from the kernel's ELF (or from
+# --symbols, an ELF or a System.map), the bytes and Zydis' disassembly; exec,
+# cpu, int (QEMU's layout), mmu, io (once per access, every engine), exit
+# (kvm, by name) and -d help.
 : "${top_builddir:=.}" "${TANDEM:=./tandem}"
 g=$top_builddir/tests/guests/hello.elf
 [ -f "$g" ] || { echo "SKIP: $g not built"; exit 77; }
@@ -35,6 +37,63 @@ check "--symbols System.map" "$tmp/t2" '^CPU0 0x000000000010000c <entry_from_map
 # cpu: registers before each instruction, with the vCPU.
 "$TANDEM" --accel=sw,jit=off -d cpu -D "$tmp/t3" -kernel "$g" >/dev/null 2>&1
 check "cpu: registers with the vCPU" "$tmp/t3" '^CPU0 rax=2badb002 .* rip=0008:10000c '
+
+# exec: one line per block run, with the symbol; fewer lines than instructions.
+"$TANDEM" --accel=sw -d exec -D "$tmp/t4" -kernel "$g" >/dev/null 2>&1
+check "exec: the first block with its symbol" "$tmp/t4" '^CPU0 exec 0x000000000010000c <_start>$'
+nb=$(grep -c '^CPU0 exec 0x' "$tmp/t4")
+[ "$nb" -gt 10 ] && [ "$nb" -lt "$n" ] && echo "ok: exec: $nb blocks for $n instructions" ||
+	{ echo "FAIL: exec: $nb block lines for $n instructions"; fail=1; }
+
+# int: QEMU's layout (the paging guest takes #PFs on purpose), and mmu: walks, faults,
+# CR3 loads, INVLPG.
+pg=$top_builddir/tests/guests/paging.elf
+"$TANDEM" --accel=sw -d int,mmu -D "$tmp/t5" -kernel "$pg" >/dev/null 2>&1
+check "int: QEMU's v= e= i= cpl= IP= pc= SP= CR2= for a #PF" "$tmp/t5" \
+	'^CPU0 +[0-9]+: v=0e e=000[0-7] i=0 cpl=0 IP=0008:[0-9a-f]{16} pc=[0-9a-f]{16} SP=0010:[0-9a-f]{16} CR2=[0-9a-f]{16} \(#PF exception\)$'
+check "mmu: a walk that fills the TLB" "$tmp/t5" '^CPU0 mmu: walk 0x[0-9a-f]{16} -> 0x[0-9a-f]+ (4K|2M|1G) [r-][w-][x-]/[r-][w-][x-]'
+check "mmu: a walk that faults" "$tmp/t5" '^CPU0 mmu: walk 0x[0-9a-f]{16} fault \(not present\)'
+check "mmu: CR3 loads" "$tmp/t5" '^CPU0 mmu: cr3 load: cr0=0x80010033 cr3=0x'
+check "mmu: INVLPG" "$tmp/t5" '^CPU0 mmu: invlpg 0x'
+
+# io: every access printed once, with its value, on each engine; exit: named.
+engines=sw
+case $("$TANDEM" info 2>&1 | awk '$1 == "kvm" { print }') in
+*" usable "*) engines="sw kvm,ring0=kvm" ;;
+esac
+for e in $engines; do
+	"$TANDEM" --accel=$e -d io,exit -D "$tmp/t6" --serial "file:$tmp/out6" -kernel "$g" \
+		>/dev/null 2>&1
+	bytes=$(wc -c <"$tmp/out6")
+	thr=$(grep -c '^CPU0 io: out port 0x03f8 size 1 <- ' "$tmp/t6")
+	# Each byte of output is one write to the UART's THR; the divisor latch takes one more.
+	if [ "$bytes" -gt 10 ] && [ "$thr" -ge "$bytes" ] && [ "$thr" -le $((bytes + 2)) ]; then
+		echo "ok: $e: io: $thr writes to 0x3f8 for $bytes bytes out: each printed once"
+	else
+		echo "FAIL: $e: io: $thr lines for writes to 0x3f8, $bytes bytes out"; fail=1
+	fi
+	if grep -q 'exit IO\|exit MMIO' "$tmp/t6"; then
+		echo "FAIL: $e: an I/O exit printed besides its io line"; fail=1
+	fi
+done
+if [ "$engines" != sw ]; then
+	"$TANDEM" --accel=kvm,ring0=kvm -d exit -D "$tmp/t7" --stats -kernel "$g" >/dev/null 2>"$tmp/e7"
+	check "kvm: exits named, I/O exits with the port" "$tmp/t7" '^CPU0 kvm: exit IO out port 0x03f8 size 1 count 1$'
+	if grep -Eq 'exit [0-9]' "$tmp/t7"; then echo "FAIL: a numbered exit"; fail=1; fi
+	check "kvm: --stats counts exits by name" "$tmp/e7" '^tandem: kvm: exits by reason: IO [0-9]+'
+fi
+
+# -d help: one line per class, each with what it prints.
+"$TANDEM" -d help >"$tmp/help"
+for c in in_asm int cpu exec mmu io exit out_asm; do
+	[ "$(grep -c "^  $c  *[a-z]" "$tmp/help")" -eq 1 ] || { echo "FAIL: -d help: $c"; fail=1; }
+done
+echo "ok: -d help lists $(grep -c '^  [a-z_]*  ' "$tmp/help") classes"
+out=$("$TANDEM" -d in_asm,bogus 2>&1); rc=$?
+case $rc:$out in
+1:"tandem: unknown trace class 'bogus'"*) echo "ok: an unknown class is one error line" ;;
+*) echo "FAIL: -d bogus: $rc $out"; fail=1 ;;
+esac
 
 out=$("$TANDEM" --accel=sw --symbols "$tmp/nonexistent" -kernel "$g" 2>&1)
 case $out in
