@@ -297,6 +297,8 @@ static void park_aps(struct vm *vm)
 {
 	bool all;
 
+	/* APs a debugger holds (scheduler locking) take the reset too. */
+	vm_release_held(vm);
 	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
 		pthread_mutex_lock(&vm->halt_lock);
 		vm->vcpus[i]->init_req = true;

@@ -192,6 +192,16 @@ bool vm_resume_only(struct vm *vm, const bool *run)
 	return was;
 }
 
+void vm_release_held(struct vm *vm)
+{
+	struct vm_ctl *c = vm->ctl;
+
+	pthread_mutex_lock(&c->lock);
+	memset(c->hold, 0, sizeof(c->hold));
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 bool vmctl_all_parked(struct vm *vm)
 {
 	struct vm_ctl *c = vm->ctl;

@@ -55,6 +55,8 @@ bool vm_resume(struct vm *vm);
  * debugger's scheduler locking (gdb's vCont with actions for some threads).
  */
 bool vm_resume_only(struct vm *vm, const bool *run);
+/* Let held vCPUs go (a reset must reach every vCPU, see vm.c's park_aps()). */
+void vm_release_held(struct vm *vm);
 bool vm_paused(struct vm *vm);
 /* Paused and every vCPU thread parked (vm_pause() may give up waiting). */
 bool vmctl_all_parked(struct vm *vm);
