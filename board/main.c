@@ -520,6 +520,27 @@ static int parse_trace(const char *s, unsigned *mask)
 	return ret;
 }
 
+/* Say which asked-for classes the chosen engine does not print (one line, -q silences it). */
+static void trace_engine_note(unsigned mask, const struct accel_ops *a)
+{
+	const unsigned sw_only = TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC | TRACE_MMU | TRACE_OUT_ASM;
+	GString *names = g_string_new(NULL);
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(trace_classes); i++) {
+		unsigned bit = trace_classes[i].bit;
+
+		if ((mask & bit) && ((a->hw && (bit & sw_only)) || (!a->hw && bit == TRACE_EXIT)))
+			g_string_append_printf(names, "%s%s", names->len ? "," : "",
+					       trace_classes[i].name);
+	}
+	if (names->len && a->hw)
+		vm_info("-d %s: on %s only the code the software CPU runs for it is traced\n",
+			names->str, a->name);
+	else if (names->len)
+		vm_info("-d %s: kvm only, nothing to trace on %s\n", names->str, a->name);
+	g_string_free(names, TRUE);
+}
+
 /* -icount N | shift=N[,rr=record|replay,rrfile=FILE]: 0, or -EINVAL with one line said. */
 static int parse_icount(const char *s, struct vm_config *cfg)
 {
@@ -863,6 +884,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vm_info("%s\n", why);
+	trace_engine_note(cfg.trace, accel);
 	if (vm_create(&vm, &cfg, accel, &pc_board, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
