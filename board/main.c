@@ -53,7 +53,7 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm; 'help' says what each "
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; 'help' says what each "
 	  "prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
@@ -478,6 +478,9 @@ static const struct {
 	{ "exit", TRACE_EXIT, "engine exits by name; I/O exits with port or address when io "
 	  "is off (kvm)" },
 	{ "out_asm", TRACE_OUT_ASM, "each block translated: guest and host code (sw translator)" },
+	{ "guest_errors", TRACE_GUEST_ERRORS, "what the guest got wrong: I/O to unmapped ports "
+	  "and addresses (reads all-ones, writes dropped), the user-mode network's complaints "
+	  "(every engine)" },
 };
 
 /* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */
@@ -492,7 +495,7 @@ static int parse_trace(const char *s, unsigned *mask)
 		if (!strcmp(*p, "help")) {
 			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them there):\n");
 			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
-				printf("  %-8s %s\n", trace_classes[i].name, trace_classes[i].help);
+				printf("  %-12s %s\n", trace_classes[i].name, trace_classes[i].help);
 			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec run the sw "
 			       "engine on its interpreter, as -icount does: the translator does not "
 			       "trace per instruction.\n");

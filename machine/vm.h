@@ -34,7 +34,7 @@ struct vm_timer;
 
 #define VM_MAX_VCPUS	8
 
-/* Trace classes (-d in_asm,int,cpu,exec,mmu,io,exit,out_asm; board/main.c lists them). */
+/* Trace classes (-d in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; board/main.c lists them). */
 enum {
 	TRACE_IN_ASM	= 1u << 0,	/* disassembly of each executed insn */
 	TRACE_INT	= 1u << 1,	/* exceptions and interrupts */
@@ -44,6 +44,7 @@ enum {
 	TRACE_OUT_ASM	= 1u << 5,	/* each translated block: guest and host code */
 	TRACE_EXEC	= 1u << 6,	/* each block executed: vCPU, address, symbol */
 	TRACE_MMU	= 1u << 7,	/* page walks, TLB fills and flushes, CR3 loads */
+	TRACE_GUEST_ERRORS = 1u << 8,	/* what the guest got wrong: unmapped I/O, ... */
 };
 
 struct vm_config {

@@ -76,6 +76,22 @@ for e in $engines; do
 		echo "FAIL: $e: an I/O exit printed besides its io line"; fail=1
 	fi
 done
+# guest_errors: each access to nothing is one line, as many as --stats counts.
+pio=$top_builddir/tests/guests/pio.elf
+for e in $engines; do
+	"$TANDEM" --accel=$e -d guest_errors -D "$tmp/t8" --stats -kernel "$pio" >/dev/null 2>"$tmp/e8"
+	n=$(grep -c '^CPU0 guest_errors: unmapped \(port\|MMIO\) \(read\|write\) 0x' "$tmp/t8")
+	want=$(sed -n 's/^tandem: unmapped I\/O: \([0-9]*\) port reads, \([0-9]*\) port writes, \([0-9]*\) MMIO reads, \([0-9]*\) MMIO writes$/\1 \2 \3 \4/p' "$tmp/e8" |
+		awk '{ print $1 + $2 + $3 + $4 }')
+	if [ "$n" -gt 0 ] && [ "$n" = "$want" ]; then
+		echo "ok: $e: guest_errors: $n unmapped accesses, as --stats counts"
+	else
+		echo "FAIL: $e: guest_errors: $n lines, --stats counts '$want'"; fail=1
+	fi
+done
+check "guest_errors: a read of a hole reads all-ones" "$tmp/t8" \
+	'^CPU0 guest_errors: unmapped port read 0x[0-9a-f]+ size 1 -> 0xff$'
+
 if [ "$engines" != sw ]; then
 	"$TANDEM" --accel=kvm,ring0=kvm -d exit -D "$tmp/t7" --stats -kernel "$g" >/dev/null 2>"$tmp/e7"
 	check "kvm: exits named, I/O exits with the port" "$tmp/t7" '^CPU0 kvm: exit IO out port 0x03f8 size 1 count 1$'
@@ -85,7 +101,7 @@ fi
 
 # -d help: one line per class, each with what it prints.
 "$TANDEM" -d help >"$tmp/help"
-for c in in_asm int cpu exec mmu io exit out_asm; do
+for c in in_asm int cpu exec mmu io exit out_asm guest_errors; do
 	[ "$(grep -c "^  $c  *[a-z]" "$tmp/help")" -eq 1 ] || { echo "FAIL: -d help: $c"; fail=1; }
 done
 echo "ok: -d help lists $(grep -c '^  [a-z_]*  ' "$tmp/help") classes"
