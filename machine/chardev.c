@@ -143,6 +143,11 @@ static int tty_make_raw(void)
 
 static void fd_write_all(struct chardev *cd, int fd, const uint8_t *buf, size_t len)
 {
+	/*
+	 * Anything on the console -- the guest's bytes, the monitor, C-a h --
+	 * ends the progress line first (chardev_write() counts the guest's).
+	 */
+	progress_serial_out(0);
 	while (len && !cd->out_dead) {
 		ssize_t n = write(fd, buf, len);
 
@@ -166,7 +171,7 @@ void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
 	if (!cd || !len)
 		return;
-	progress_serial_out(len);	/* the progress line goes before the guest's first byte */
+	progress_serial_out(len);	/* counted; the line goes before the guest's first byte */
 	if (cd->out_fd < 0)
 		return;
 	fd_write_all(cd, cd->out_fd, buf, len);

@@ -30,6 +30,7 @@ static struct {
 	atomic_bool on;			/* started, and the guest has not printed yet */
 	bool shown;			/* a line is on the terminal now (under lock) */
 	atomic_uint_least64_t serial_out;
+	atomic_bool console_used;	/* something was written to a console (guest or monitor) */
 	unsigned source;		/* the GLib timeout, main thread only */
 	uint64_t t0_ns, last_ns;
 	struct accel_progress last;
@@ -76,6 +77,7 @@ void progress_clear(void)
 void progress_serial_out(size_t len)
 {
 	atomic_fetch_add(&prog.serial_out, len);
+	atomic_store(&prog.console_used, true);
 	/* The first byte: the line goes before the byte is written. */
 	if (!atomic_exchange(&prog.on, false))
 		return;
@@ -203,8 +205,8 @@ void progress_start(struct vm *vm)
 	memset(&prog.last, 0, sizeof(prog.last));
 	if (vm->accel->progress)
 		vm->accel->progress(vm, &prog.last);
-	/* A guest that printed already (a restored snapshot's console) gets no line. */
-	if (atomic_load(&prog.serial_out))
+	/* The console has shown something already (the monitor's banner): no line over it. */
+	if (atomic_load(&prog.console_used))
 		return;
 	atomic_store(&prog.on, true);
 	prog.source = g_timeout_add(1000, on_tick, vm);

@@ -20,7 +20,7 @@ void progress_start(struct vm *vm);
 void progress_stop(void);
 /* Erase the line (it comes back at the next refresh); any thread, before other stderr output. */
 void progress_clear(void);
-/* The guest wrote @len bytes to a serial back end; any thread. */
+/* The guest wrote @len bytes to a serial back end, or (0) tandem wrote to a console; any thread. */
 void progress_serial_out(size_t len);
 
 #endif

@@ -121,4 +121,8 @@ ok(b'tandem:' not in out and b'\x1b[K' not in out, '-q: no status line', out)
 out, _, err = run(['-kernel', guest, '--append', 'silent spin'], 2.5, stderr_tty=False)
 ok(not STATUS.search(err) and b'\x1b[K' not in err + out, 'stderr not a tty: no status line',
    err)
+# 5. The human monitor on the console: its prompt is not drawn over.
+out, _, _ = run(['-monitor=stdio', '-kernel', guest, '--append', 'silent spin'], 2.5)
+ok(b'(tandem) ' in out and not STATUS.search(out), '-monitor stdio: no status line over the prompt',
+   out)
 sys.exit(1 if fails else 0)
