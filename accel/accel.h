@@ -48,7 +48,7 @@ struct accel_emulate {
  * each field it does not count stays 0.
  */
 struct accel_progress {
-	uint64_t insns;		/* instructions retired (the sw interpreter, helpers included) */
+	uint64_t insns;		/* instructions retired (sw interpreter, helpers included) */
 	uint64_t blocks;	/* translated blocks entered from the run loop (sw translator) */
 	uint64_t exits;		/* engine exits (kvm) */
 };

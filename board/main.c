@@ -53,8 +53,8 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; 'help' says what each "
-	  "prints on which engine",
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; 'help' says "
+	  "what each prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
@@ -493,12 +493,14 @@ static int parse_trace(const char *s, unsigned *mask)
 		unsigned i;
 
 		if (!strcmp(*p, "help")) {
-			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them there):\n");
+			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them "
+			       "there):\n");
 			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
-				printf("  %-12s %s\n", trace_classes[i].name, trace_classes[i].help);
-			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec run the sw "
-			       "engine on its interpreter, as -icount does: the translator does not "
-			       "trace per instruction.\n");
+				printf("  %-12s %s\n", trace_classes[i].name,
+				       trace_classes[i].help);
+			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec "
+			       "run the sw engine on its interpreter, as -icount does: the "
+			       "translator does not trace per instruction.\n");
 			ret = 1;
 			break;
 		}

@@ -260,8 +260,8 @@ static const struct {
 	int (*fn)(struct vm *vm, char **argv, GString *out);
 } commands[] = {
 	{ "help", "?", "", "list the commands", help },
-	{ "info", "i", "status|registers [-a]|cpus|tlb [CPU]|mtree|kvm|version", "show machine state",
-	  info },
+	{ "info", "i", "status|registers [-a]|cpus|tlb [CPU]|mtree|kvm|version",
+	  "show machine state", info },
 	{ "stop", "s", "", "pause every vCPU", cmd_stop },
 	{ "cont", "c", "", "resume", cmd_cont },
 	{ "system_reset", NULL, "", "reset the machine", cmd_reset },

@@ -176,8 +176,9 @@ static gboolean on_tick(gpointer data)
 	prog.last = p;
 	prog.last_ns = t;
 	n = (size_t)snprintf(line, sizeof(line), "\rtandem: %s %llus | %s | %s | serial %lluB",
-			     vm->accel->name, (unsigned long long)((t - prog.t0_ns) / 1000000000ull),
-			     where, speed, (unsigned long long)atomic_load(&prog.serial_out));
+			     vm->accel->name,
+			     (unsigned long long)((t - prog.t0_ns) / 1000000000ull), where, speed,
+			     (unsigned long long)atomic_load(&prog.serial_out));
 	/* One line, never wrapped: a wrapped line cannot be erased with one \r. */
 	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1)
 		cols = ws.ws_col;

@@ -34,7 +34,7 @@ struct vm_timer;
 
 #define VM_MAX_VCPUS	8
 
-/* Trace classes (-d in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; board/main.c lists them). */
+/* Trace classes (-d LIST; board/main.c lists them with what each prints). */
 enum {
 	TRACE_IN_ASM	= 1u << 0,	/* disassembly of each executed insn */
 	TRACE_INT	= 1u << 1,	/* exceptions and interrupts */

@@ -485,8 +485,8 @@ static void trace_exit(struct vcpu *vcpu, const struct kvm_run *run)
 		return;
 	if (run->exit_reason == KVM_EXIT_IO)
 		vm_trace(vm, TRACE_EXIT, "CPU%u kvm: exit IO %s port %#06x size %u count %u\n",
-			 vcpu->id, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
-			 run->io.size, run->io.count);
+			 vcpu->id, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			 run->io.port, run->io.size, run->io.count);
 	else if (run->exit_reason == KVM_EXIT_MMIO)
 		vm_trace(vm, TRACE_EXIT, "CPU%u kvm: exit MMIO %s %#llx size %u\n", vcpu->id,
 			 run->mmio.is_write ? "write" : "read",
@@ -520,8 +520,9 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
 			/* KVM delivers exceptions itself: only what we inject is seen here. */
-			vm_trace(vcpu->vm, TRACE_INT, "CPU%u kvm: v=%02x injected (external interrupt)\n",
-				 vcpu->id, vec);
+			vm_trace(vcpu->vm, TRACE_INT,
+				 "CPU%u kvm: v=%02x injected (external interrupt)\n", vcpu->id,
+				 vec);
 			return INJECT_DONE;
 		}
 		return INJECT_NONE;
@@ -875,8 +876,9 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	req->tsc_offset = kv->tsc_offset;
 	stop = fb->emulate(vcpu, &st, req, vcpu->error, sizeof(vcpu->error));
 	if (vm_tracing(vcpu->vm, TRACE_EXIT))
-		vm_trace(vcpu->vm, TRACE_EXIT, "CPU%u kvm: %s ran %llu instruction(s) from %#llx to "
-			 "%#llx (stop %d)\n", vcpu->id, fb->name, (unsigned long long)req->insns,
+		vm_trace(vcpu->vm, TRACE_EXIT,
+			 "CPU%u kvm: %s ran %llu instruction(s) from %#llx to %#llx (stop %d)\n",
+			 vcpu->id, fb->name, (unsigned long long)req->insns,
 			 (unsigned long long)rip, (unsigned long long)(st.seg[S_CS].base + st.rip),
 			 stop);
 	/* A debugger's stop: the state goes back to KVM, where gdb reads it. */

@@ -521,8 +521,9 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 		m->nr_walks++;
 		err = walk(m, la, &w);
 		if (err && tracing_mmu(cpu))
-			vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: walk %#018" PRIx64 " fault%s cr3=%#"
-				 PRIx64 "\n", cpu->vcpu ? cpu->vcpu->id : 0, la,
+			vm_trace(cpu->vm, TRACE_MMU,
+				 "CPU%u mmu: walk %#018" PRIx64 " fault%s cr3=%#" PRIx64 "\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
 				 err == WALK_NOT_PRESENT ? " (not present)" : " (reserved bit)",
 				 st->cr3);
 		if (err)
