@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -854,6 +855,12 @@ int main(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	/*
+	 * SIGUSR1 asks for a register dump once the vCPUs run (machine/vm.c);
+	 * one that comes while the VM is still being built must not end the
+	 * run, as the signal's default action would.
+	 */
+	signal(SIGUSR1, SIG_IGN);
 	if (argc >= 2 && !strcmp(argv[1], "info"))
 		return cmd_info();
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
