@@ -54,7 +54,8 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors; 'help' says "
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors,cpu_reset; "
+	  "'help' says "
 	  "what each prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
@@ -482,6 +483,8 @@ static const struct {
 	{ "guest_errors", TRACE_GUEST_ERRORS, "what the guest got wrong: I/O to unmapped ports "
 	  "and addresses (reads all-ones, writes dropped), the user-mode network's complaints "
 	  "(every engine)" },
+	{ "cpu_reset", TRACE_CPU_RESET, "a vCPU's reset, INIT or STARTUP IPI, with the registers "
+	  "it starts from (every engine)" },
 };
 
 /* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */

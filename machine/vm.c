@@ -181,6 +181,24 @@ static void dump_vcpu(struct vcpu *vcpu, const char *why)
 		x86_state_dump(&st, stderr);
 }
 
+/* -d cpu_reset: a vCPU (re)starts from @st (reset, INIT, STARTUP): why, then the registers. */
+static void trace_cpu_reset(struct vcpu *vcpu, const char *why, const struct x86_state *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!vm_tracing(vcpu->vm, TRACE_CPU_RESET))
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	x86_state_dump(st, f);
+	fclose(f);
+	vm_trace(vcpu->vm, TRACE_CPU_RESET, "CPU%u cpu_reset: %s\n%s", vcpu->id, why, buf);
+	free(buf);
+}
+
 /* ---- multiprocessor start-up -------------------------------------------- */
 
 /* The state an AP takes at INIT (and keeps while waiting for a SIPI). */
@@ -261,11 +279,17 @@ static bool vcpu_mp_step(struct vcpu *vcpu)
 
 	if (init || sipi >= 0) {
 		ap_init_state(&st);
+		if (init)
+			trace_cpu_reset(vcpu, "INIT", &st);
 		if (sipi >= 0) {
+			char why[32];
+
 			/* Real mode at VV00:0000, base VV000, as a real CPU starts. */
 			st.seg[S_CS].sel = (uint16_t)(sipi << 8);
 			st.seg[S_CS].base = (uint64_t)sipi << 12;
 			st.rip = 0;
+			snprintf(why, sizeof(why), "STARTUP vector %#04x", sipi);
+			trace_cpu_reset(vcpu, why, &st);
 		}
 		if (vm->accel->set_state(vcpu, &st)) {
 			snprintf(vcpu->error, sizeof(vcpu->error), "cannot set the state at %s",
@@ -332,6 +356,7 @@ static void vm_reset(struct vm *vm)
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 		return;
 	}
+	trace_cpu_reset(vm->vcpus[0], "reset (the boot state)", &vm->boot);
 	vm->accel->set_state(vm->vcpus[0], &vm->boot);
 	vm_event(vm, VM_EVENT_RESET, "guest-reset");
 }

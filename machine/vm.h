@@ -45,6 +45,7 @@ enum {
 	TRACE_EXEC	= 1u << 6,	/* each block executed: vCPU, address, symbol */
 	TRACE_MMU	= 1u << 7,	/* page walks, TLB fills and flushes, CR3 loads */
 	TRACE_GUEST_ERRORS = 1u << 8,	/* what the guest got wrong: unmapped I/O, ... */
+	TRACE_CPU_RESET	= 1u << 9,	/* a vCPU's reset, INIT, STARTUP: the state it starts from */
 };
 
 struct vm_config {

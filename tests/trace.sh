@@ -99,9 +99,26 @@ if [ "$engines" != sw ]; then
 	check "kvm: --stats counts exits by name" "$tmp/e7" '^tandem: kvm: exits by reason: IO [0-9]+'
 fi
 
+# cpu_reset: the AP's INIT first, then one STARTUP (the second SIPI is ignored) with
+# the real-mode state the vector gives, on each engine.
+smp=$top_builddir/tests/guests/smp.elf
+for e in $engines; do
+	"$TANDEM" --accel=$e --smp 2 -d cpu_reset -D "$tmp/t9" -kernel "$smp" >/dev/null 2>&1
+	# INIT assert and de-assert may be applied together: one INIT line or two.
+	if [ "$(grep -c '^CPU1 cpu_reset: STARTUP' "$tmp/t9")" = 1 ] &&
+	   sed -n 1p "$tmp/t9" | grep -q '^CPU1 cpu_reset: INIT$' &&
+	   [ "$(grep -c '^CPU1 cpu_reset: INIT$' "$tmp/t9")" -le 2 ] &&
+	   grep -A7 '^CPU1 cpu_reset: STARTUP vector 0x06$' "$tmp/t9" | grep -q '^CS =0600 0000000000006000 ' &&
+	   grep -A7 '^CPU1 cpu_reset: STARTUP vector 0x06$' "$tmp/t9" | grep -q '^RIP=0000000000000000 '; then
+		echo "ok: $e: cpu_reset: INIT, then one STARTUP at 0600:0000"
+	else
+		echo "FAIL: $e: cpu_reset:"; grep 'cpu_reset\|^CS \|^RIP' "$tmp/t9" | head; fail=1
+	fi
+done
+
 # -d help: one line per class, each with what it prints.
 "$TANDEM" -d help >"$tmp/help"
-for c in in_asm int cpu exec mmu io exit out_asm guest_errors; do
+for c in in_asm int cpu exec mmu io exit out_asm guest_errors cpu_reset; do
 	[ "$(grep -c "^  $c  *[a-z]" "$tmp/help")" -eq 1 ] || { echo "FAIL: -d help: $c"; fail=1; }
 done
 echo "ok: -d help lists $(grep -c '^  [a-z_]*  ' "$tmp/help") classes"
