@@ -43,6 +43,16 @@ struct accel_emulate {
 	bool tlb_flushed;
 };
 
+/*
+ * What an engine has done so far, for the progress line (machine/progress.c):
+ * each field it does not count stays 0.
+ */
+struct accel_progress {
+	uint64_t insns;		/* instructions retired (sw interpreter, helpers included) */
+	uint64_t blocks;	/* translated blocks entered from the run loop (sw translator) */
+	uint64_t exits;		/* engine exits (kvm) */
+};
+
 struct accel_ops {
 	const char *name;
 	const char *desc;
@@ -105,6 +115,11 @@ struct accel_ops {
 	 * -errno (-ENOSPC: more than the engine can watch). NULL: no debugging.
 	 */
 	int (*set_debug)(struct vcpu *vcpu);
+	/*
+	 * Fill @p with the whole VM's counts (all vCPUs); any thread: the
+	 * counters are read as they are, without stopping anything. May be NULL.
+	 */
+	void (*progress)(struct vm *vm, struct accel_progress *p);
 };
 
 /* All engines compiled in, in `auto` preference order, NULL-terminated. */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,9 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,io,exit,out_asm; 'help' says which engine has which",
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors,cpu_reset; "
+	  "'help' says "
+	  "what each prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
@@ -66,7 +69,8 @@ static GOptionEntry entries[] = {
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
 	{ "icount", 0, 0, G_OPTION_ARG_STRING, &opt_icount,
-	  "Deterministic clock (sw): shift=N (2^N ns per instruction)[,rr=record|replay,"
+	  "Deterministic clock (sw, on the interpreter: the translator does not count "
+	  "instructions yet; one vCPU): shift=N (2^N ns per instruction)[,rr=record|replay,"
 	  "rrfile=FILE]", "OPTS" },
 	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
 	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
@@ -465,12 +469,24 @@ static const struct {
 	unsigned bit;
 	const char *help;
 } trace_classes[] = {
-	{ "in_asm", TRACE_IN_ASM, "disassembly of each instruction executed (sw)" },
-	{ "int", TRACE_INT, "exceptions and interrupts" },
-	{ "cpu", TRACE_CPU, "registers before each instruction (sw)" },
-	{ "io", TRACE_IO, "port and MMIO accesses" },
-	{ "exit", TRACE_EXIT, "engine exits (kvm)" },
-	{ "out_asm", TRACE_OUT_ASM, "each translated block: guest and host code (sw)" },
+	{ "in_asm", TRACE_IN_ASM, "each instruction run: vCPU, address, symbol, bytes, Zydis' "
+	  "disassembly (sw, interpreter)" },
+	{ "int", TRACE_INT, "interrupts and exceptions in QEMU's layout: v= e= i= cpl= IP= pc= "
+	  "SP= CR2=/EAX= (sw: every event; kvm: the interrupts it injects)" },
+	{ "cpu", TRACE_CPU, "the registers before each instruction (sw, interpreter)" },
+	{ "exec", TRACE_EXEC, "one line per block run (a new one wherever control does not "
+	  "fall through): vCPU, address, symbol (sw, interpreter)" },
+	{ "mmu", TRACE_MMU, "page walks with the TLB fill (address, size, permissions) or "
+	  "fault, flushes, INVLPG, CR3 loads (sw)" },
+	{ "io", TRACE_IO, "port and MMIO accesses, once each, with the value (every engine)" },
+	{ "exit", TRACE_EXIT, "engine exits by name; I/O exits with port or address when io "
+	  "is off (kvm)" },
+	{ "out_asm", TRACE_OUT_ASM, "each block translated: guest and host code (sw translator)" },
+	{ "guest_errors", TRACE_GUEST_ERRORS, "what the guest got wrong: I/O to unmapped ports "
+	  "and addresses (reads all-ones, writes dropped), the user-mode network's complaints "
+	  "(every engine)" },
+	{ "cpu_reset", TRACE_CPU_RESET, "a vCPU's reset, INIT or STARTUP IPI, with the registers "
+	  "it starts from (every engine)" },
 };
 
 /* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */
@@ -483,9 +499,14 @@ static int parse_trace(const char *s, unsigned *mask)
 		unsigned i;
 
 		if (!strcmp(*p, "help")) {
-			printf("Trace classes (-d LIST, comma-separated):\n");
+			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them "
+			       "there):\n");
 			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
-				printf("  %-7s %s\n", trace_classes[i].name, trace_classes[i].help);
+				printf("  %-12s %s\n", trace_classes[i].name,
+				       trace_classes[i].help);
+			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec "
+			       "run the sw engine on its interpreter, as -icount does: the "
+			       "translator does not trace per instruction.\n");
 			ret = 1;
 			break;
 		}
@@ -493,8 +514,14 @@ static int parse_trace(const char *s, unsigned *mask)
 			if (!strcmp(*p, trace_classes[i].name))
 				break;
 		if (i == G_N_ELEMENTS(trace_classes)) {
-			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, "
-				"out_asm, cpu, io, exit; -d help lists them)\n", *p);
+			GString *names = g_string_new(NULL);
+
+			for (unsigned j = 0; j < G_N_ELEMENTS(trace_classes); j++)
+				g_string_append_printf(names, "%s%s", j ? ", " : "",
+						       trace_classes[j].name);
+			fprintf(stderr, "tandem: unknown trace class '%s' (classes: %s; -d help "
+				"lists them)\n", *p, names->str);
+			g_string_free(names, TRUE);
 			ret = -EINVAL;
 			break;
 		}
@@ -502,6 +529,27 @@ static int parse_trace(const char *s, unsigned *mask)
 	}
 	g_strfreev(parts);
 	return ret;
+}
+
+/* Say which asked-for classes the chosen engine does not print (one line, -q silences it). */
+static void trace_engine_note(unsigned mask, const struct accel_ops *a)
+{
+	const unsigned sw_only = TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC | TRACE_MMU | TRACE_OUT_ASM;
+	GString *names = g_string_new(NULL);
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(trace_classes); i++) {
+		unsigned bit = trace_classes[i].bit;
+
+		if ((mask & bit) && ((a->hw && (bit & sw_only)) || (!a->hw && bit == TRACE_EXIT)))
+			g_string_append_printf(names, "%s%s", names->len ? "," : "",
+					       trace_classes[i].name);
+	}
+	if (names->len && a->hw)
+		vm_info("-d %s: on %s only the code the software CPU runs for it is traced\n",
+			names->str, a->name);
+	else if (names->len)
+		vm_info("-d %s: kvm only, nothing to trace on %s\n", names->str, a->name);
+	g_string_free(names, TRUE);
 }
 
 /* -icount N | shift=N[,rr=record|replay,rrfile=FILE]: 0, or -EINVAL with one line said. */
@@ -864,6 +912,12 @@ int main(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	/*
+	 * SIGUSR1 asks for a register dump once the vCPUs run (machine/vm.c);
+	 * one that comes while the VM is still being built must not end the
+	 * run, as the signal's default action would.
+	 */
+	signal(SIGUSR1, SIG_IGN);
 	if (argc >= 3 && !strcmp(argv[1], "info") && !strcmp(argv[2], "--cpu"))
 		return cmd_info_cpu(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "info"))
@@ -901,6 +955,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vm_info("%s\n", why);
+	trace_engine_note(cfg.trace, accel);
 	if (vm_create(&vm, &cfg, accel, &pc_board, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;

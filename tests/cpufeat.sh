@@ -96,7 +96,8 @@ done
 run max-icount sw -cpu max --icount shift=0
 run nehalem sw -cpu Nehalem
 grep -q '^cpuid 1: eax 000106a3' "$tmp/nehalem" && grep -q 'ok - sse4.2: crc32' "$tmp/nehalem" &&
-	pass=$((pass + 1)) || { echo "FAIL: -cpu Nehalem: not family 6 model 26 with SSE4.2"; fail=$((fail + 1)); }
+	pass=$((pass + 1)) ||
+	{ echo "FAIL: -cpu Nehalem: not family 6 model 26 with SSE4.2"; fail=$((fail + 1)); }
 run nehalem-minus sw -cpu Nehalem,-sse4.2,-popcnt
 grep -q -- '-- sse4.2: not advertised' "$tmp/nehalem-minus" && pass=$((pass + 1)) ||
 	{ echo "FAIL: -cpu Nehalem,-sse4.2 still advertises it"; fail=$((fail + 1)); }

@@ -84,6 +84,21 @@ static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 			 r[R_R15], cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.rflags,
 			 sw_cpl(cpu));
 	}
+	/*
+	 * exec: one line per block run -- a straight run of instructions,
+	 * a new one wherever control did not fall through (a branch taken,
+	 * an event delivered, a new run). Per thread: one vCPU each.
+	 */
+	if (vm_tracing(vm, TRACE_EXEC)) {
+		static __thread uint64_t fall_through = ~0ull;
+		char sym[160];
+
+		if (la != fall_through)
+			vm_trace(vm, TRACE_EXEC, "CPU%u exec 0x%016" PRIx64 "%s\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
+				 symbols_describe(vm->symbols, la, sym, sizeof(sym)));
+		fall_through = la + in->len;
+	}
 	if (vm_tracing(vm, TRACE_IN_ASM)) {
 		const uint8_t *b = sw_insn_bytes(in);
 		char text[160], sym[160], hex[3 * 15 + 1];
@@ -148,7 +163,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 		next &= 0xffffffff;
 	cpu->next_rip = next;
 	cpu->insn = in;
-	if (__builtin_expect(cpu->vm->trace != NULL, 0))
+	if (__builtin_expect(cpu->vm->trace != NULL, 0) &&
+	    (cpu->vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		trace_insn(cpu, in);
 	/*
 	 * The handler may write to the page holding this instruction: the
@@ -418,7 +434,7 @@ static uint64_t ram_pages(const struct vm *vm)
 
 /*
  * jit=on (the default), off or check. Per-instruction traces (in_asm,
- * cpu) come from the interpreter, so they turn the translator off.
+ * cpu) and exec come from the interpreter, so they turn the translator off.
  */
 static enum tb_mode jit_mode(struct vm *vm)
 {
@@ -426,7 +442,7 @@ static enum tb_mode jit_mode(struct vm *vm)
 
 	if (!vm)
 		return TB_ON;
-	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
+	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		return TB_OFF;
 	if (vm->cfg.icount)
 		return TB_OFF;	/* blocks do not count instructions yet: see icount.h */
@@ -721,6 +737,18 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 		tb_print_stats(vm->accel_data, out);
 }
 
+static void sw_progress(struct vm *vm, struct accel_progress *p)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct sw_vcpu *sv = to_sw_vcpu(vm->vcpus[i]);
+
+		if (!sv)
+			continue;
+		p->insns += *(const volatile uint64_t *)&sv->cpu.icount;
+		p->blocks += tb_dispatches(&sv->cpu);
+	}
+}
+
 static const struct accel_opt sw_opts[] = {
 	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
 	  "interpreter alone; check replays every block on the interpreter and compares "
@@ -754,4 +782,5 @@ const struct accel_ops sw_accel_ops = {
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
 	.set_debug = sw_set_debug,		/* debug.c */
+	.progress = sw_progress,
 };

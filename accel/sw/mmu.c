@@ -54,6 +54,7 @@
  * Paging structures outside RAM read as zero (not present).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,32 @@ enum {
 enum page_size { PS_4K, PS_2M, PS_4M, PS_1G };
 
 static const uint64_t page_bytes[] = { 1ull << 12, 1ull << 21, 1ull << 22, 1ull << 30 };
+
+/* -d mmu: page walks, fills and flushes (one line each, QEMU's class name). */
+static bool tracing_mmu(const struct sw_cpu *cpu)
+{
+	return __builtin_expect(cpu->vm && cpu->vm->trace != NULL, 0) &&
+	       vm_tracing(cpu->vm, TRACE_MMU);
+}
+
+static void trace_fill(struct sw_cpu *cpu, uint64_t la, uint64_t gpa, unsigned perm,
+		       unsigned size, bool global)
+{
+	static const char *const sizes[] = { "4K", "2M", "4M", "1G" };
+
+	vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: walk %#018" PRIx64 " -> %#" PRIx64
+		 " %s %c%c%c/%c%c%c%s cr3=%#" PRIx64 "\n", cpu->vcpu ? cpu->vcpu->id : 0, la,
+		 gpa, sizes[size & 3], perm & P_R_S ? 'r' : '-', perm & P_W_S ? 'w' : '-',
+		 perm & P_X_S ? 'x' : '-', perm & P_R_U ? 'r' : '-', perm & P_W_U ? 'w' : '-',
+		 perm & P_X_U ? 'x' : '-', global ? " global" : "", cpu->st.cr3);
+}
+
+static void trace_flush(struct sw_cpu *cpu, const char *what)
+{
+	vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: %s cr0=%#" PRIx64 " cr3=%#" PRIx64 " cr4=%#"
+		 PRIx64 "\n", cpu->vcpu ? cpu->vcpu->id : 0, what, cpu->st.cr0, cpu->st.cr3,
+		 cpu->st.cr4);
+}
 
 struct tlbe {
 	uint64_t tag;
@@ -518,6 +545,12 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 	for (;;) {
 		m->nr_walks++;
 		err = walk(m, la, &w);
+		if (err && tracing_mmu(cpu))
+			vm_trace(cpu->vm, TRACE_MMU,
+				 "CPU%u mmu: walk %#018" PRIx64 " fault%s cr3=%#" PRIx64 "\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
+				 err == WALK_NOT_PRESENT ? " (not present)" : " (reserved bit)",
+				 st->cr3);
 		if (err)
 			page_fault(cpu, e, la, err == WALK_NOT_PRESENT ? 0 : err, acc, user);
 		perm = w.perm;
@@ -547,6 +580,8 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 	e->gpa = w.page | perm | (w.global ? P_GLOBAL : 0) | ((uint64_t)w.size << P_SIZE_SHIFT);
 	if (w.size != PS_4K)
 		m->cur->has_large = true;
+	if (tracing_mmu(cpu))
+		trace_fill(cpu, la & ~0xfffull, w.page, perm, w.size, w.global);
 	*gpa = w.page | (la & 0xfff);
 	return e->host ? e->host + (la & 0xfff) : NULL;
 }
@@ -572,6 +607,8 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 	struct sw_mmu *m = cpu->mmu;
 
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "cr3 load:");
 	if (mode_sig(&cpu->st) != m->sig || paging_mode(&cpu->st) != m->mode) {
 		resync(m);
 	} else {
@@ -583,12 +620,16 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 void sw_mmu_paging_changed(struct sw_cpu *cpu)
 {
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "flush (paging mode changed):");
 	resync(cpu->mmu);
 }
 
 void sw_mmu_flush_all(struct sw_cpu *cpu)
 {
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "flush (all):");
 	resync(cpu->mmu);
 }
 
@@ -618,6 +659,9 @@ void sw_mmu_invlpg(struct sw_cpu *cpu, uint64_t la)
 	bool large = false;
 
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: invlpg %#018" PRIx64 "\n",
+			 cpu->vcpu ? cpu->vcpu->id : 0, la);
 	for (unsigned i = 0; i < NR_CTX; i++) {
 		if (m->ctx[i].used) {
 			ctx_invlpg(&m->ctx[i], la);

@@ -1284,13 +1284,13 @@ static void io_check(struct sw_cpu *cpu, uint16_t port, unsigned size)
 		sw_gp0(cpu);
 }
 
+/* Traced once, by pio_read()/pio_write() (machine/bus.c), as on every engine. */
 uint32_t sw_io_in(struct sw_cpu *cpu, uint16_t port, unsigned size)
 {
 	uint32_t v;
 
 	io_check(cpu, port, size);
 	v = (uint32_t)pio_read(cpu->vm, port, size) & (uint32_t)sw_mask(size);
-	vm_trace(cpu->vm, TRACE_IO, "io: in  %04x/%u -> %0*x\n", port, size, (int)size * 2, v);
 	return v;
 }
 
@@ -1298,7 +1298,6 @@ void sw_io_out(struct sw_cpu *cpu, uint16_t port, uint32_t val, unsigned size)
 {
 	io_check(cpu, port, size);
 	val &= (uint32_t)sw_mask(size);
-	vm_trace(cpu->vm, TRACE_IO, "io: out %04x/%u <- %0*x\n", port, size, (int)size * 2, val);
 	pio_write(cpu->vm, port, val, size);
 }
 
