@@ -24,6 +24,7 @@
 #include "machine/qmp.h"
 #include "machine/replay.h"
 #include "machine/vm.h"
+#include "machine/vmswitch.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
@@ -840,7 +841,9 @@ int main(int argc, char **argv)
 			"CPU, which cannot stop at an exact instruction count\n", accel->name);
 		goto out;
 	}
-	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
+	/* auto,switch=on|off is auto's, not the engine's (machine/vmswitch.h). */
+	if (vm_autoswitch_opts(cfg.accel, &cfg.accel_opts, err, sizeof(err)) ||
+	    accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
@@ -851,9 +854,12 @@ int main(int argc, char **argv)
 	}
 	if (netdev_unused())	/* net hook */
 		fprintf(stderr, "tandem: warning: -netdev %s is used by no NIC\n", netdev_unused());
+	vm_autoswitch_start(&vm);
 	status = vm_run(&vm);
-	if (opt_stats)
+	if (opt_stats) {
 		vm_print_stats(&vm, stderr);
+		vm_autoswitch_print_stats(&vm, stderr);
+	}
 	vm_destroy(&vm);
 out:
 	board_devices_clear();
