@@ -12,6 +12,10 @@
 #
 #   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
 #
+# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it):
+# the write boot on sw, moved to kvm and back every 0.1 s (QMP
+# x-switch-accel) while the guest uses its disks; the checks are the same.
+#
 # snap and snap-kvm (not in the default list; tests/linux-virtio-snap.sh runs
 # them) snapshot the guest while it writes and restore it on the other
 # engine: see snap_test below.
@@ -112,7 +116,7 @@ engine_cmd() {
 			"-device virtio-blk-pci,drive=ro0" \
 			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
 	*)
-		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
+		case $engine in sw-nojit) accel=sw,jit=off ;; sw-switch) accel=sw ;; *) accel=$engine ;; esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial 'file:$1'" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$2'" \
 			"-hda '$work/vda.img'" \
@@ -129,6 +133,7 @@ unusable() {
 		[ -x "$TANDEM" ] || { echo "no tandem at $TANDEM"; return; }
 		e=${engine%-nojit}
 		e=${e%-intx}
+		e=${e%-switch}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
 		;;
@@ -263,10 +268,25 @@ for engine in $engines; do
 	log=$work/$engine-write.serial
 	: >"$log"
 	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 cryptomgr.notests vblk.mode=write vblk.token=$token")
+	spid=
+	if [ $engine = sw-switch ]; then
+		# Moved between sw and kvm every 0.1 s while it boots, writes and reads.
+		rm -f "$work/q.sock"
+		cmd="$cmd --stats -S -qmp unix:$work/q.sock,server,wait=off"
+		python3 "$top_srcdir/tests/switcher.py" "$work/q.sock" 100000 0.1 \
+			>"$work/$engine.switcher" 2>&1 &
+		spid=$!
+	fi
 	echo "$cmd" >"$work/$engine-write.cmd"
 	t0=$(date +%s)
 	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
 	st=$? t1=$(date +%s)
+	if [ -n "$spid" ]; then
+		wait $spid
+		nsw=$(sed -n 's/^tandem: engine switches: \([0-9]*\).*/\1/p' "$work/$engine-write.out")
+		[ "${nsw:-0}" -ge 10 ] || bad "only ${nsw:-0} engine switches ($(tail -n 1 "$work/$engine.switcher"))"
+		echo "$engine: $nsw engine switches during the write boot"
+	fi
 	tr -d '\r' <"$log" | sed 's/^\(VBLK: .*\) @[0-9.]*$/\1/' >"$log.norm"
 	[ $st = 0 ] || bad "write boot: exit status $st (log: $log, stderr: $(tail -n 3 "$work/$engine-write.out" | tr '\n' ' '))"
 	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
@@ -299,6 +319,10 @@ for engine in $engines; do
 	esac
 	echo "$engine: write boot $((t1 - t0)) s (guest uptime at done: $(tr -d '\r' <"$log" | sed -n 's/^VBLK: done @//p') s), status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"
 
+	if [ $engine = sw-switch ]; then
+		[ $ok = 1 ] && echo "PASS $engine" || fails=$((fails + 1))
+		continue
+	fi
 	# --- crash: fsync, SIGKILL, the data is there ---
 	make_disks || exit 99
 	log=$work/$engine-crash.serial
