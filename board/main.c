@@ -39,7 +39,8 @@ static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount, *o
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
-	  "Engine: auto (default), kvm (alias hw), sw (alias tcg); sw,jit=off", "ENGINE" },
+	  "Engine: auto (default; auto,switch=off: never switch by itself), kvm (alias hw), "
+	  "sw (alias tcg); sw,jit=off", "ENGINE" },
 	{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel,
 	  "Kernel: bzImage, multiboot or ELF64 image (default: the built-in demo guest)",
 	  "FILE" },
