@@ -83,6 +83,14 @@ struct accel_ops {
 	 */
 	enum vcpu_stop (*emulate)(struct vcpu *vcpu, struct x86_state *st,
 				  struct accel_emulate *req, char *why, size_t len);
+	/*
+	 * The privilege level @vcpu runs guest code at right now, read from
+	 * another thread without stopping it (a hint, possibly a moment
+	 * stale): 0-3, or -1 when it runs no guest code (halted, between
+	 * runs) or when the engine has nothing to say. The auto engine switch
+	 * samples it (machine/vmswitch.h). May be NULL.
+	 */
+	int (*cpl_hint)(struct vcpu *vcpu);
 	/* Free what emulate() kept in vm->fallback. */
 	void (*emulate_cleanup)(struct vm *vm);
 	/* The VMM wrote guest RAM: what the emulating engine cached of it goes. */

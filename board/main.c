@@ -26,6 +26,7 @@
 #include "machine/qmp.h"
 #include "machine/replay.h"
 #include "machine/vm.h"
+#include "machine/vmswitch.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
@@ -40,7 +41,8 @@ static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount, *o
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
-	  "Engine: auto (default), kvm (alias hw), sw (alias tcg); sw,jit=off", "ENGINE" },
+	  "Engine: auto (default; auto,switch=off: never switch by itself), kvm (alias hw), "
+	  "sw (alias tcg); sw,jit=off", "ENGINE" },
 	{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel,
 	  "Kernel: bzImage, multiboot or ELF64 image (default: the built-in demo guest)",
 	  "FILE" },
@@ -950,7 +952,9 @@ int main(int argc, char **argv)
 			"CPU, which cannot stop at an exact instruction count\n", accel->name);
 		goto out;
 	}
-	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
+	/* auto,switch=on|off is auto's, not the engine's (machine/vmswitch.h). */
+	if (vm_autoswitch_opts(cfg.accel, &cfg.accel_opts, err, sizeof(err)) ||
+	    accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
@@ -962,9 +966,12 @@ int main(int argc, char **argv)
 	}
 	if (netdev_unused())	/* net hook */
 		fprintf(stderr, "tandem: warning: -netdev %s is used by no NIC\n", netdev_unused());
+	vm_autoswitch_start(&vm);
 	status = vm_run(&vm);
-	if (opt_stats)
+	if (opt_stats) {
 		vm_print_stats(&vm, stderr);
+		vm_autoswitch_print_stats(&vm, stderr);
+	}
 	vm_destroy(&vm);
 out:
 	board_devices_clear();

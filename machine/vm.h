@@ -189,6 +189,7 @@ struct vm {
 	bool threads_started;		/* vm_run() started the vCPU threads */
 	unsigned nr_switches;		/* live engine switches (machine/vmswitch.c) */
 	bool switching;			/* an engine is being taken down for a switch */
+	bool accel_switched_by_hand;	/* the last switch was not --accel=auto's own */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
 	struct gdb_server *gdb;		/* machine/gdbstub.c; NULL without -gdb */
 

@@ -255,6 +255,7 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 
 	if (!kv)
 		return -ENOMEM;
+	atomic_init(&kv->cpl_hint, -1);
 	kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, vcpu->id);
 	if (kv->fd < 0)
 		goto err;
@@ -543,7 +544,26 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 	return INJECT_NONE;
 }
 
+static enum vcpu_stop kvm_vcpu_run_loop(struct vcpu *vcpu);
+
 static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	enum vcpu_stop stop = kvm_vcpu_run_loop(vcpu);
+
+	atomic_store_explicit(&kv->cpl_hint, -1, memory_order_relaxed);
+	return stop;
+}
+
+/* Sampled by the auto engine switch: only ring0=sw splits the guest by ring. */
+static int kvm_cpl_hint(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	return kv ? atomic_load_explicit(&kv->cpl_hint, memory_order_relaxed) : -1;
+}
+
+static enum vcpu_stop kvm_vcpu_run_loop(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	struct kvm_vm *k = vm->accel_data;
@@ -578,6 +598,8 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			if (kv->halted)
 				return VCPU_STOP_HALT;
 		}
+		if (k->ring0_sw)
+			atomic_store_explicit(&kv->cpl_hint, 3, memory_order_relaxed);
 		if (kvm_run_timed(k, kv) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
@@ -974,7 +996,11 @@ static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k, b
 	struct accel_emulate req = { .until_user = true };
 	enum vcpu_stop stop;
 
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	atomic_store_explicit(&kv->cpl_hint, 0, memory_order_relaxed);
 	stop = run_elsewhere(vcpu, &req, replay);
+	atomic_store_explicit(&kv->cpl_hint, -1, memory_order_relaxed);
 	k->nr_ring0_runs++;
 	k->nr_replays += replay;
 	k->nr_ring0_insns += req.insns;
@@ -1042,6 +1068,7 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_init = kvm_vcpu_init,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_run = kvm_vcpu_run,
+	.cpl_hint = kvm_cpl_hint,
 	.vcpu_kick = kvm_vcpu_kick,
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,

@@ -43,6 +43,11 @@ struct kvm_vcpu {
 	 * until we inject an interrupt.
 	 */
 	bool halted;
+	/*
+	 * ring0=sw: where the guest runs now, for kvm_cpl_hint(): 3 in
+	 * KVM_RUN (64-bit user code), 0 on the software CPU, -1 neither.
+	 */
+	atomic_int cpl_hint;
 	/* kvm_vcpu_kick() sets it too: the software CPU polls it while it runs ring 0. */
 	atomic_int sw_kick;
 	/* The last exit was I/O or MMIO: KVM completes it at the next KVM_RUN. */

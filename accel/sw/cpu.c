@@ -35,6 +35,7 @@ sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 struct sw_vcpu {
 	struct sw_cpu cpu;
 	atomic_int kick;
+	atomic_bool running;	/* in sw_run(), for sw_cpl_hint() */
 };
 
 static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
@@ -619,8 +620,35 @@ static void sw_vcpu_destroy(struct vcpu *vcpu)
 static enum vcpu_stop sw_vcpu_run(struct vcpu *vcpu)
 {
 	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+	enum vcpu_stop stop;
 
-	return sw_run(&sv->cpu, 0, &sv->kick);
+	atomic_store_explicit(&sv->running, true, memory_order_relaxed);
+	stop = sw_run(&sv->cpu, 0, &sv->kick);
+	atomic_store_explicit(&sv->running, false, memory_order_relaxed);
+	return stop;
+}
+
+/*
+ * Another thread's look at the CPL while sw_run() goes on: the fields are
+ * read without a lock (the values may be torn or a moment old; a sample
+ * for statistics, never acted on as the guest's state).
+ */
+static int sw_cpl_hint(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+	uint64_t cr0, rflags;
+	uint32_t ss_attr;
+
+	if (!sv || !atomic_load_explicit(&sv->running, memory_order_relaxed))
+		return -1;
+	cr0 = __atomic_load_n(&sv->cpu.st.cr0, __ATOMIC_RELAXED);
+	rflags = __atomic_load_n(&sv->cpu.st.rflags, __ATOMIC_RELAXED);
+	ss_attr = __atomic_load_n(&sv->cpu.st.seg[S_SS].attr, __ATOMIC_RELAXED);
+	if (!(cr0 & X86_CR0_PE))
+		return 0;
+	if (rflags & X86_RFLAGS_VM)
+		return 3;
+	return (int)SEG_ATTR_DPL(ss_attr);
 }
 
 static void sw_vcpu_kick(struct vcpu *vcpu)
@@ -771,6 +799,7 @@ const struct accel_ops sw_accel_ops = {
 	.vcpu_init = sw_vcpu_init,
 	.vcpu_destroy = sw_vcpu_destroy,
 	.vcpu_run = sw_vcpu_run,
+	.cpl_hint = sw_cpl_hint,
 	.vcpu_kick = sw_vcpu_kick,
 	.get_state = sw_get_state,
 	.set_state = sw_set_state,
