@@ -772,7 +772,7 @@ int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t err
 {
 	char **parts = split_opts(opts);
 	const char *drive_id = NULL, *serial = NULL;
-	unsigned nr_queues = 1;
+	unsigned nr_queues = 0;	/* not given: one per vCPU, as QEMU does */
 	struct block_opts bo;
 	struct block *blk;
 	struct drive *d;
@@ -839,6 +839,13 @@ int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t err
 		goto out;
 	}
 	d->used = true;
+	/*
+	 * A request queue per vCPU by default (QEMU's default too): Linux's
+	 * blk-mq then maps each CPU to its own queue and interrupt vector, and
+	 * CPUs submitting at once do not contend for one ring.
+	 */
+	if (!nr_queues)
+		nr_queues = vm->cfg.smp > MAX_QUEUES ? MAX_QUEUES : vm->cfg.smp ? vm->cfg.smp : 1;
 	ret = vblk_create(vm, blk, nr_disks, nr_queues, serial, err, errlen);
 	if (!ret)
 		nr_disks++;

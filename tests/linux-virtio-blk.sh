@@ -10,7 +10,11 @@
 # killed with SIGKILL, and the file is in the image (after e2fsck replays
 # the journal). And a second writer on one image is refused.
 #
-#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
+#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx sw-smp kvm-smp
+#
+# sw-smp and kvm-smp boot with --smp 4: vda gets one queue per vCPU (the
+# default), the guest writes a file from each CPU at once, and every
+# queue must have completed requests (MSI-X vector per queue).
 #
 # sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it):
 # the write boot on sw, moved to kvm and back every 0.1 s (QMP
@@ -32,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$here/..}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
 : "${LINUX_TIMEOUT_SCALE:=1}"
 cache=${TANDEM_CACHE:-/var/cache/tandem}
-engines=${*:-sw sw-nojit kvm qemu sw-intx}
+engines=${*:-sw sw-nojit kvm qemu sw-intx sw-smp kvm-smp}
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -116,7 +120,12 @@ engine_cmd() {
 			"-device virtio-blk-pci,drive=ro0" \
 			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
 	*)
-		case $engine in sw-nojit) accel=sw,jit=off ;; sw-switch) accel=sw ;; *) accel=$engine ;; esac
+		case $engine in
+		sw-nojit) accel=sw,jit=off ;;
+		sw-switch) accel=sw ;;
+		*-smp) accel="${engine%-smp} --smp 4" ;;
+		*) accel=$engine ;;
+		esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial 'file:$1'" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$2'" \
 			"-hda '$work/vda.img'" \
@@ -134,6 +143,7 @@ unusable() {
 		e=${engine%-nojit}
 		e=${e%-intx}
 		e=${e%-switch}
+		e=${e%-smp}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
 		;;
@@ -315,6 +325,20 @@ for engine in $engines; do
 		echo "$irqs" | grep -q 'IO-APIC.*virtio0' || bad "pci=nomsi: virtio0 not on an I/O APIC line: $irqs"
 		echo "$irqs" | grep -q 'MSI' && bad "pci=nomsi, yet MSI: $irqs" ;;
 	qemu) ;;
+	*-smp)
+		grep -q '^VBLK: vda queues=4 cpus=4$' "$log.norm" ||
+			bad "--smp 4: want 4 queues and 4 CPUs: $(grep '^VBLK: vda queues' "$log.norm")"
+		grep -q '^VBLK: mq queues used=4 of 4$' "$log.norm" ||
+			bad "not every queue completed requests: $(grep '^VBLK: mq' "$log.norm")"
+		for i in 0 1 2 3; do
+			rm -f "$work/cpu.out"
+			debugfs -R "dump /cpu$i $work/cpu.out" "$work/vda.img" >/dev/null 2>&1
+			s=$(sha256sum <"$work/cpu.out" 2>/dev/null | cut -d' ' -f1)
+			[ "$(wc -c <"$work/cpu.out" 2>/dev/null)" = 1048576 ] &&
+				grep -q "^VBLK: cpu$i sha256=$s\$" "$log.norm" ||
+				bad "/cpu$i (written from CPU $i) in the image differs from the guest's"
+		done
+		echo "$irqs" | grep -q 'MSI.*virtio0-req.3' || bad "virtio0 has no MSI-X vector for queue 3: $irqs" ;;
 	*) echo "$irqs" | grep -q 'MSI.*virtio0-req.0' || bad "virtio0 does not use MSI-X: $irqs" ;;
 	esac
 	echo "$engine: write boot $((t1 - t0)) s (guest uptime at done: $(tr -d '\r' <"$log" | sed -n 's/^VBLK: done @//p') s), status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"

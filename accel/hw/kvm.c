@@ -360,12 +360,18 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 void kvm_finish_io(struct vcpu *vcpu)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
 	struct kvm_run *run = kv->run;
+	int ret;
 
 	while (kv->io_pending) {
 		kv->io_pending = false;
 		run->immediate_exit = 1;
-		if (ioctl(kv->fd, KVM_RUN, 0) < 0)	/* EINTR: the instruction is done */
+		/* Completing a string IN writes guest RAM: not during a zap. */
+		pthread_rwlock_rdlock(&k->run_lock);
+		ret = ioctl(kv->fd, KVM_RUN, 0);
+		pthread_rwlock_unlock(&k->run_lock);
+		if (ret < 0)	/* EINTR: the instruction is done */
 			break;
 		if (run->exit_reason == KVM_EXIT_IO) {
 			handle_io(vcpu->vm, run);
@@ -379,13 +385,30 @@ void kvm_finish_io(struct vcpu *vcpu)
 }
 
 /*
+ * KVM_TRANSLATE walks the guest's page tables through KVM's memory slots:
+ * under run_lock, or another vCPU's kvm_zap_shadow() may have them deleted
+ * for the moment and the walk finds no memory (an invalid translation of
+ * an address the guest has just run code at).
+ */
+static int kvm_translate(struct vcpu *vcpu, struct kvm_translation *tr)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	int ret;
+
+	pthread_rwlock_rdlock(&k->run_lock);
+	ret = ioctl(kv->fd, KVM_TRANSLATE, tr) < 0 ? -errno : 0;
+	pthread_rwlock_unlock(&k->run_lock);
+	return ret;
+}
+
+/*
  * Describe an emulation failure: where, and the instruction KVM gave up
  * on, decoded in the mode the vCPU is in (a 16-bit INT is not a 64-bit
  * FIST).
  */
 static void describe_emulation_failure(struct vcpu *vcpu)
 {
-	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct x86_state st;
 	struct kvm_translation tr = { 0 };
 	char text[200] = "?";
@@ -397,7 +420,7 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 		return;
 	}
 	tr.linear_address = st.seg[S_CS].base + st.rip;
-	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
+	if (kvm_translate(vcpu, &tr) == 0 && tr.valid &&
 	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, X86_MAX_INSN_LEN)))
 		n = x86_describe_insn(p, X86_MAX_INSN_LEN, tr.linear_address, x86_code_bits(&st),
 				      text, sizeof(text));
@@ -888,13 +911,12 @@ static bool user64(const struct x86_state *st)
  */
 static void replay_fixup(struct vcpu *vcpu, struct x86_state *st)
 {
-	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct kvm_translation tr = { .linear_address = st->gpr[R_CX] - 2 };
 	const uint8_t *p;
 
 	if (!user64(st) || st->rip != st->msr.lstar)
 		return;
-	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) || !tr.valid ||
+	if (kvm_translate(vcpu, &tr) || !tr.valid ||
 	    !(p = gpa_to_hva(vcpu->vm, tr.physical_address, 2)) || p[0] != 0x0f || p[1] != 0x05)
 		return;
 	st->rip = st->gpr[R_CX] - 2;

@@ -23,9 +23,10 @@ struct kvm_vm {
 	bool ring0_sw;
 	uint64_t nr_ring0_runs, nr_ring0_insns, nr_replays, nr_zaps;
 	/*
-	 * Held shared around every KVM_RUN and exclusively by kvm_zap_shadow():
-	 * its memory-slot delete and re-add must not be seen by another vCPU
-	 * in the guest (its accesses would find no memory there).
+	 * Held shared around every KVM_RUN and KVM_TRANSLATE and exclusively
+	 * by kvm_zap_shadow(): its memory-slot delete and re-add must not be
+	 * seen by another vCPU in the guest or walking its page tables (its
+	 * accesses would find no memory there).
 	 */
 	pthread_rwlock_t run_lock;
 	bool guest_debug_blockirq;	/* KVM_GUESTDBG_BLOCKIRQ is supported */
