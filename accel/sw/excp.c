@@ -24,6 +24,7 @@
 
 #include "accel/sw/cpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/task.h"
 
 /* ---- raising ---- */
 
@@ -201,8 +202,10 @@ static void deliver_prot(struct sw_cpu *cpu, unsigned vector, enum sw_event_type
 	if (!SW_DESC_P(&g))
 		sw_raise_err(cpu, X86_NP, idt_err);
 	if (gtype == SW_SYS_TASK) {
-		sw_note_unsupported(cpu, "task gate in the IDT");
-		sw_raise_err(cpu, X86_GP, idt_err);
+		/* The new task's EFLAGS come from its TSS: IF and TF are not cleared. */
+		sw_task_gate_event(cpu, &g, push_err, err, ret, ext);
+		set_rip(cpu, cpu->next_rip);
+		return;
 	}
 	gate_target(cpu, sw_gate_sel(&g), ext, &cd);
 	gsize = gtype >= SW_SYS_INT32 ? 4 : 2;
