@@ -338,10 +338,8 @@ void sw_load_seg(struct sw_cpu *cpu, enum x86_sreg seg, uint16_t sel)
 {
 	load_seg(cpu, seg, sel);
 	/* MOV SS / POP SS: no interrupt or trap before the next instruction completes. */
-	if (seg == S_SS) {
+	if (seg == S_SS)
 		cpu->st.int_shadow = true;
-		cpu->ss_shadow = true;
-	}
 }
 
 /* ---- far transfers ---- */
