@@ -8,6 +8,8 @@
  * segment and the new stack are checked and the frame is written before
  * CS, SS, RSP, RIP or RFLAGS change, so a fault during delivery leaves
  * the interrupted context intact (the x86 behaviour the #DF logic needs).
+ * A task gate in the protected-mode IDT switches tasks (task.c): a fault
+ * after that switch has committed belongs to the new task.
  *
  * --trace=int prints one line per event delivered:
  *   int: v=0e #PF exc e=0002 cpl=3 0023:0000000000401000 rsp=00007ffffffde000 cr2=0000000000601000

@@ -156,7 +156,7 @@ bool sw_mmu_pdptes_valid(struct sw_cpu *cpu, uint64_t cr3);
 void sw_mmu_stats(struct sw_cpu *cpu, uint64_t out[4]);
 
 /* ---- events (excp.c) ---- */
-/* Once-per-process note on stderr for an unsupported guest feature (task switches). */
+/* Once-per-process note on stderr for an unsupported guest feature. */
 void sw_note_unsupported(struct sw_cpu *cpu, const char *what);
 
 #endif
