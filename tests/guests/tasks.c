@@ -8,10 +8,11 @@
  * whose IDT entry is not present: the #DF task gets error code 0 on its
  * own stack, fixes the IDT and returns with IRET to the retried
  * instruction), what the switch saves in the old TSS and loads from the
- * new one (registers, EFLAGS, LDTR, CR0.TS), and the faults: JMP to the
- * busy current TSS (#GP), a TSS below the minimum limit (#TS), a TSS
- * not present (#NP), IRET with NT=1 whose link names an available TSS
- * (#TS). CR3 is not compared: with paging off QEMU does not load it.
+ * new one (registers, EFLAGS, LDTR, CR0.TS, with paging on CR3), and the
+ * faults: JMP to the busy current TSS (#GP), a TSS below the minimum
+ * limit (#TS), a TSS not present (#NP), IRET with NT=1 whose link names
+ * an available TSS (#TS). With paging off CR3 is not compared: QEMU does
+ * not load it then.
  */
 #include "guest32.h"
 
@@ -26,6 +27,11 @@ const char guest_name[] = "tasks";
 #define SEL_LDT		0x48
 
 #define EFLAGS_NT	(1u << 14)
+
+/* With paging: 4 MiB pages, identity but for PROBE_VA, which differs per task. */
+#define PROBE_VA	0x40000000u
+#define PROBE_MAIN	0x01000000u	/* physical, 16 MiB */
+#define PROBE_A		0x01400000u	/* physical, 20 MiB */
 #define CR0_TS		(1u << 3)
 
 struct tss32 {
@@ -40,11 +46,13 @@ static uint64_t ldt[2] __attribute__((aligned(8)));
 static struct tss32 tss_main, tss_a, tss_df, tss_short, tss_np;
 static uint8_t stack_a[4096] __attribute__((aligned(16)));
 static uint8_t stack_df[4096] __attribute__((aligned(16)));
+static uint32_t pd_main[1024] __attribute__((aligned(4096)));
+static uint32_t pd_a[1024] __attribute__((aligned(4096)));
 
 /* What task A saw each time it ran (task_a_body). */
 static volatile struct {
 	uint32_t runs, eax0, tr, ldtr, eflags, link, main_eax, main_eflags;
-	uint32_t busy_main, busy_a, esp_in_stack;
+	uint32_t busy_main, busy_a, esp_in_stack, cr3, marker;
 } a;
 /* The #DF task. */
 static volatile struct {
@@ -101,6 +109,9 @@ __attribute__((used)) void task_a_body(void)
 	a.busy_main = desc_type(SEL_TSS_MAIN);
 	a.busy_a = desc_type(SEL_TSS_A);
 	a.esp_in_stack = esp > (uintptr_t)stack_a && esp <= (uintptr_t)stack_a + sizeof(stack_a);
+	a.cr3 = read_cr3();
+	if (read_cr0() & CR0_PG)
+		a.marker = *(volatile uint32_t *)PROBE_VA;
 }
 
 __attribute__((used)) void df_task_body(void)
@@ -300,6 +311,38 @@ static void test_faults(void)
 	tss_main.link = 0;
 }
 
+/*
+ * CR3 comes from the new TSS (with paging on; it is never saved into the
+ * old one, so the main task's TSS must hold its own for the way back).
+ */
+static void test_cr3(void)
+{
+	uint32_t marker;
+
+	for (unsigned i = 0; i < 1024; i++)
+		pd_main[i] = pd_a[i] = i << 22 | 0x83;	/* present, writable, 4 MiB */
+	*(volatile uint32_t *)PROBE_MAIN = 0x4d41494e;
+	*(volatile uint32_t *)PROBE_A = 0x5441534b;
+	pd_main[PROBE_VA >> 22] = PROBE_MAIN | 0x83;
+	pd_a[PROBE_VA >> 22] = PROBE_A | 0x83;
+	tss_main.cr3 = (uintptr_t)pd_main;
+	tss_a.cr3 = (uintptr_t)pd_a;
+	write_cr4(read_cr4() | CR4_PSE);
+	write_cr3((uintptr_t)pd_main);
+	write_cr0(read_cr0() | CR0_PG);
+	check(*(volatile uint32_t *)PROBE_VA == 0x4d41494e, "paging on: the main task's view");
+
+	tss_a.link = 0;
+	FAR_CALL(0x20);
+	clts();
+	marker = *(volatile uint32_t *)PROBE_VA;
+	check(a.cr3 == (uintptr_t)pd_a && a.marker == 0x5441534b,
+	      "CALL TSS with paging: task A runs on the CR3 of its TSS");
+	check(read_cr3() == (uintptr_t)pd_main && marker == 0x4d41494e,
+	      "IRET back: the main task's CR3 from its TSS");
+	write_cr0(read_cr0() & ~CR0_PG);
+}
+
 void guest_main(void)
 {
 	setup();
@@ -307,4 +350,5 @@ void guest_main(void)
 	test_jmp();
 	test_df();
 	test_faults();
+	test_cr3();
 }
