@@ -245,10 +245,15 @@ bool vm_cpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector)
 
 bool vm_cpu_nmi(struct vm *vm, unsigned cpu)
 {
-	/* No NMI input in the engines yet (issue 11): the APIC counts it as dropped. */
-	(void)vm;
-	(void)cpu;
-	return false;
+	struct vcpu *v;
+
+	if (cpu >= vm->nr_vcpus)
+		return false;
+	v = vm->vcpus[cpu];
+	/* Edge-triggered and not counted: NMIs arriving before the CPU takes one merge. */
+	atomic_store(&v->nmi_req, true);
+	vcpu_kick(v);
+	return true;
 }
 
 /*

@@ -91,6 +91,12 @@ struct vcpu {
 	void *accel_data;
 	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
 	atomic_bool dump;	/* print the registers at the next stop (SIGUSR1, SIGTERM) */
+	/*
+	 * The NMI input (vm_cpu_nmi()): latched here from any thread; the
+	 * engine moves it into its own pending NMI on the vCPU's thread
+	 * (the software CPU: x86_state.nmi_pending; KVM: KVM_NMI).
+	 */
+	atomic_bool nmi_req;
 	/* The watchdog saw no exit for this long (ns): report at the next stop; 0: none. */
 	atomic_uint_least64_t stuck_report;
 	bool stuck_reported;	/* main loop only: said once, until the vCPU moves again */

@@ -182,6 +182,7 @@ struct x86_state {
 	struct x86_event exception;
 	struct x86_event interrupt;
 	bool nmi_pending;
+	bool nmi_blocked;	/* an NMI handler runs: NMIs held until the next IRET */
 	bool int_shadow;	/* STI / MOV SS shadow in effect */
 	bool halted;
 };

@@ -606,6 +606,24 @@ static enum vcpu_stop kvm_vcpu_run_loop(struct vcpu *vcpu)
 				return stop;
 			continue;
 		}
+		/*
+		 * The NMI input: KVM queues it (and holds it while the guest
+		 * blocks NMIs, exiting for nothing). Under the hidden IDT it
+		 * cannot be delivered there: the software CPU takes it.
+		 */
+		if (atomic_load(&vcpu->nmi_req) && !vcpu->debug.single_step) {
+			if (kv->idt_hidden) {
+				stop = run_ring0_elsewhere(vcpu, k, false);
+				if (stop != VCPU_STOP_KICK)
+					return stop;
+				continue;
+			}
+			atomic_store(&vcpu->nmi_req, false);
+			if (ioctl(kv->fd, KVM_NMI, 0) == 0) {
+				kv->halted = false;
+				k->nr_nmis++;
+			}
+		}
 		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
 		switch (vcpu->debug.single_step ? INJECT_NONE : inject_interrupts(vcpu, k, run)) {
 		case INJECT_ON_SW:
@@ -1034,9 +1052,10 @@ static void kvm_print_stats(struct vm *vm, FILE *out)
 	struct kvm_vm *k = vm->accel_data;
 
 	fprintf(out, "tandem: kvm: %llu exits (%llu port I/O, %llu MMIO), %llu interrupts "
-		"injected, %llu emulation failures (%llu run on the software CPU)\n",
+		"injected, %llu NMIs, %llu emulation failures (%llu run on the software CPU)\n",
 		(unsigned long long)k->nr_exits, (unsigned long long)k->nr_io,
 		(unsigned long long)k->nr_mmio, (unsigned long long)k->nr_irqs,
+		(unsigned long long)k->nr_nmis,
 		(unsigned long long)k->nr_emulation_failures,
 		(unsigned long long)k->nr_fallbacks);
 	/* The exits by reason, by name, most frequent first (a few kinds only: a simple sort). */

@@ -16,6 +16,7 @@ struct kvm_vm {
 	int run_size;
 	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures, nr_fallbacks;
 	uint64_t nr_exit_reason[KVM_NR_EXIT_COUNTS];	/* by KVM_EXIT_* (--stats, by name) */
+	uint64_t nr_nmis;		/* KVM_NMI */
 	/*
 	 * Ring 0 runs on the software CPU (option ring0=sw; the default on
 	 * kvm_pvm, which emulates guest ring-0 code at ~1 us per instruction).

@@ -188,7 +188,9 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		st->exception.error = ev.exception.error_code;
 		st->interrupt.injected = ev.interrupt.injected;
 		st->interrupt.vector = ev.interrupt.nr;
-		st->nmi_pending = ev.nmi.pending;
+		/* An NMI KVM began to inject is delivered again by whoever runs next. */
+		st->nmi_pending = ev.nmi.pending || ev.nmi.injected;
+		st->nmi_blocked = ev.nmi.masked && !ev.nmi.injected;
 		st->int_shadow = ev.interrupt.shadow != 0;
 	}
 	st->halted = kv->halted;
@@ -289,6 +291,8 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		ev.interrupt.soft = 0;
 		ev.interrupt.shadow = st->int_shadow ? KVM_X86_SHADOW_INT_STI : 0;
 		ev.nmi.pending = st->nmi_pending;
+		ev.nmi.injected = 0;
+		ev.nmi.masked = st->nmi_blocked;
 		ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 			return -errno;

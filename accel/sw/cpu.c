@@ -245,14 +245,47 @@ static bool deliver_pending_state_events(struct sw_cpu *cpu)
 		sw_deliver_event(cpu, v, SW_EV_EXT_INT, false, 0);
 		return true;
 	}
-	if (st->nmi_pending) {
-		st->nmi_pending = false;
-		cpu->next_rip = st->rip;
-		st->halted = false;
-		sw_deliver_event(cpu, X86_NMI, SW_EV_NMI, false, 0);
-		return true;
-	}
 	return false;
+}
+
+/* The APIC's NMI message (machine/vm.c latches it in the vCPU) becomes the CPU's pending NMI. */
+static void latch_nmi(struct sw_cpu *cpu)
+{
+	if (cpu->vcpu && atomic_load_explicit(&cpu->vcpu->nmi_req, memory_order_relaxed) &&
+	    atomic_exchange(&cpu->vcpu->nmi_req, false))
+		cpu->st.nmi_pending = true;
+}
+
+/*
+ * A pending NMI is taken at an instruction boundary unless an NMI handler
+ * runs (blocked until the next IRET, excp.c / seg.c) or a MOV SS / STI
+ * shadow covers this boundary; IF does not matter.
+ */
+static bool take_nmi(struct sw_cpu *cpu)
+{
+	struct x86_state *st = &cpu->st;
+
+	if (!st->nmi_pending || st->nmi_blocked || st->int_shadow || cpu->dbg.step)
+		return false;
+	st->nmi_pending = false;
+	st->nmi_blocked = true;
+	st->halted = false;
+	cpu->nr_interrupts++;
+	cpu->next_rip = st->rip;
+	sw_deliver_event(cpu, X86_NMI, SW_EV_NMI, false, 0);
+	return true;
+}
+
+/*
+ * SYSCALL, SYSRET, SYSENTER and SYSEXIT single-step on the TF they leave:
+ * SYSCALL masked by SFMASK first (no trap when it clears TF), SYSRET with
+ * R11's TF traps at the user RIP before any user instruction runs (the
+ * reason Linux returns with IRET when TF is set).
+ */
+static bool tf_after(ZydisMnemonic mn)
+{
+	return mn == ZYDIS_MNEMONIC_SYSCALL || mn == ZYDIS_MNEMONIC_SYSRET ||
+	       mn == ZYDIS_MNEMONIC_SYSENTER || mn == ZYDIS_MNEMONIC_SYSEXIT;
 }
 
 static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
@@ -314,7 +347,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 
 	for (;;) {
 		ZydisMnemonic mn;
-		bool tf, shadow;
+		bool tf, shadow, held;
 
 		serial_step(cpu);
 
@@ -334,6 +367,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			return VCPU_STOP_KICK;
 		if (c->kick && atomic_load_explicit(c->kick, memory_order_relaxed)) {
 			atomic_store(c->kick, 0);
+			latch_nmi(cpu);
 			if (must_return(cpu))
 				return VCPU_STOP_KICK;
 			c->intr_hint = true;
@@ -344,10 +378,13 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		if (__builtin_expect(cpu->dbg.on, 0) && sw_debug_check(cpu))
 			return VCPU_STOP_DEBUG;
 		if (__builtin_expect(st->exception.pending || st->exception.injected ||
-				     st->interrupt.pending || st->interrupt.injected ||
-				     st->nmi_pending, 0)) {
+				     st->interrupt.pending || st->interrupt.injected, 0)) {
 			c->steps++;
 			deliver_pending_state_events(cpu);
+			continue;
+		}
+		if (__builtin_expect(st->nmi_pending, 0) && take_nmi(cpu)) {
+			c->steps++;
 			continue;
 		}
 		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
@@ -369,8 +406,10 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
+		held = cpu->pending_db_trap;
 		/* Translated code, where it can run; it returns for anything above. */
-		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on && !cpu->pmu_on) {
+		if (!c->max && cpu->tb.tv && !tf && !shadow && !held && !cpu->dbg.on &&
+		    !cpu->pmu_on) {
 			uint64_t n = tb_exec(cpu);
 
 			if (n) {
@@ -385,8 +424,20 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			st->int_shadow = false;
 		if ((st->rflags & X86_RFLAGS_RF) && !is_iret(mn))
 			st->rflags &= ~X86_RFLAGS_RF;
-		/* Single-step trap: TF was set when the instruction began. */
-		if (tf && !is_soft_int(mn) && !cpu->stop_req) {
+		if (tf_after(mn))
+			tf = st->rflags & X86_RFLAGS_TF;
+		/*
+		 * Single-step trap: TF was set when the instruction began. An
+		 * instruction that starts a shadow (MOV SS, POP SS, STI with
+		 * IF=0) holds it until after the next instruction, as the host
+		 * CPU does for MOV SS and QEMU for both.
+		 */
+		if (((tf && !is_soft_int(mn)) || held) && !cpu->stop_req) {
+			if (!held && st->int_shadow) {
+				cpu->pending_db_trap = true;
+				continue;
+			}
+			cpu->pending_db_trap = false;
 			st->dr[6] |= 1u << 14;	/* BS */
 			cpu->next_rip = st->rip;
 			sw_deliver_event(cpu, X86_DB, SW_EV_EXCEPTION, false, 0);
@@ -406,10 +457,13 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 
 	tb_set_kick(cpu, (const volatile int *)kick);
 	sw_debug_begin(cpu);
+	latch_nmi(cpu);
 	/* savemask 0: no signal mask syscall per exception. */
 	if (sigsetjmp(cpu->jmp, 0)) {
 		cpu->insn = NULL;
 		cpu->nr_exceptions++;
+		/* A fault in a MOV SS shadow: the trap held for the next instruction goes. */
+		cpu->pending_db_trap = false;
 		/*
 		 * excp.c traces the delivery; a fault during it comes back
 		 * through its own sigsetjmp (it counts the nesting).

@@ -234,7 +234,8 @@ struct sw_cpu {
 
 	enum vcpu_stop stop;		/* set with stop_req by a handler */
 	bool stop_req;
-	bool pending_db_trap;		/* TF single step */
+	/* A single-step trap held over one instruction by a MOV SS / POP SS / STI shadow. */
+	bool pending_db_trap;
 	/* sw_run() returns at the first boundary in 64-bit code at CPL 3 (fallback.c). */
 	bool stop_at_user;
 	/* Holds svm->serial_owner's turn, and for how many more steps (svm->serialize). */

@@ -8,6 +8,8 @@
  * segment and the new stack are checked and the frame is written before
  * CS, SS, RSP, RIP or RFLAGS change, so a fault during delivery leaves
  * the interrupted context intact (the x86 behaviour the #DF logic needs).
+ * A task gate in the protected-mode IDT switches tasks (task.c): a fault
+ * after that switch has committed belongs to the new task.
  *
  * --trace=int prints one line per event delivered:
  *   int: v=0e #PF exc e=0002 cpl=3 0023:0000000000401000 rsp=00007ffffffde000 cr2=0000000000601000
@@ -25,6 +27,7 @@
 
 #include "accel/sw/cpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/task.h"
 
 /* ---- raising ---- */
 
@@ -217,8 +220,10 @@ static void deliver_prot(struct sw_cpu *cpu, unsigned vector, enum sw_event_type
 	if (!SW_DESC_P(&g))
 		sw_raise_err(cpu, X86_NP, idt_err);
 	if (gtype == SW_SYS_TASK) {
-		sw_note_unsupported(cpu, "task gate in the IDT");
-		sw_raise_err(cpu, X86_GP, idt_err);
+		/* The new task's EFLAGS come from its TSS: IF and TF are not cleared. */
+		sw_task_gate_event(cpu, &g, push_err, err, ret, ext);
+		set_rip(cpu, cpu->next_rip);
+		return;
 	}
 	gate_target(cpu, sw_gate_sel(&g), ext, &cd);
 	gsize = gtype >= SW_SYS_INT32 ? 4 : 2;

@@ -836,7 +836,7 @@ bool tb_can_run(struct sw_cpu *cpu)
 	    st->int_shadow || st->halted || cpu->pending_db_trap)
 		return false;
 	if (st->exception.pending || st->exception.injected || st->interrupt.pending ||
-	    st->interrupt.injected || st->nmi_pending)
+	    st->interrupt.injected || (st->nmi_pending && !st->nmi_blocked))
 		return false;
 	if (st->dr[7] & 0xff)
 		return false;
