@@ -62,14 +62,22 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l->ecx = (h[2] & (CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_CX16 |
 			  CPUID_1_ECX_SSE4_1 | CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT)) |
 		 CPUID_1_ECX_HYPERVISOR;
+	/* accel/sw/bmi.c crypto.c datamov.c: where the host has them. */
+	l->ecx |= h[2] & (CPUID_1_ECX_PCLMULQDQ | CPUID_1_ECX_MOVBE | CPUID_1_ECX_AES |
+			  CPUID_1_ECX_RDRAND);
 	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_DE | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC |
 			 CPUID_1_EDX_MSR | CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC |
 			 CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
 			 CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | CPUID_1_EDX_CLFSH | CPUID_1_EDX_MMX |
 			 CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2);
 
-	/* Leaf 7: no structured extended features in the baseline. */
-	add(m, 7, 0);
+	/* Leaf 7: the scalar extensions of accel/sw/bmi.c crypto.c, where the host has them. */
+	l = add(m, 7, 0);
+	if (hmax[0] >= 7) {
+		host(7, 0, h);
+		l->ebx = h[1] & (CPUID_7_EBX_BMI1 | CPUID_7_EBX_BMI2 | CPUID_7_EBX_RDSEED |
+				 CPUID_7_EBX_ADX | CPUID_7_EBX_SHA);
+	}
 
 	/* Hypervisor leaves: our own signature on both engines. */
 	l = add(m, 0x40000000, 0);

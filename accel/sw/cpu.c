@@ -54,6 +54,8 @@ static void register_handlers(void)
 	/* x87/MMX/SSE last: they own their mnemonics outright. */
 	sw_register_x87();
 	sw_register_sse();
+	sw_register_bmi();
+	sw_register_crypto();
 }
 
 /* ---- tracing ---- */

@@ -421,6 +421,8 @@ void sw_register_control(void);
 void sw_register_string(void);
 void sw_register_system(void);
 void sw_register_seg(void);
+void sw_register_bmi(void);		/* bmi.c: BMI1, BMI2, ADX, RDRAND, RDSEED */
+void sw_register_crypto(void);		/* crypto.c: AES-NI, PCLMULQDQ, SHA */
 
 /* ---- the run loop (cpu.c) ---- */
 /* Execute one instruction (the unit the KVM fallback and tests use). */

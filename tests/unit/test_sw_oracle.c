@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "tests/unit/oracle_bitops.h"
 #include "tests/unit/oracle_simd.h"
 #include "tests/unit/sw_harness.h"
 
@@ -867,6 +868,8 @@ int main(int argc, char **argv)
 
 		/* The x86-64-v2 extensions, each counted apart (oracle_simd.c). */
 		oracle_simd(per, !lax && host_intel, &v);
+		/* BMI, ADX, MOVBE, RDRAND/RDSEED, AES, PCLMULQDQ, SHA (oracle_bitops.c). */
+		oracle_bitops(per, !lax && host_intel, &v);
 		nr_cases += v.cases;
 		nr_mismatch += v.mismatches;
 		nr_faults += v.faults;

@@ -277,7 +277,8 @@ static bool helper_ok(const struct tinsn *t)
 	switch (t->zi.meta.isa_ext) {
 	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
 	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSSE3:
-	case ZYDIS_ISA_EXT_SSE4:
+	case ZYDIS_ISA_EXT_SSE4: case ZYDIS_ISA_EXT_AES: case ZYDIS_ISA_EXT_PCLMULQDQ:
+	case ZYDIS_ISA_EXT_SHA:
 		return true;
 	default:
 		break;
@@ -296,6 +297,7 @@ static bool helper_ok(const struct tinsn *t)
 	case ZYDIS_MNEMONIC_SHLX: case ZYDIS_MNEMONIC_SHRX: case ZYDIS_MNEMONIC_SARX:
 	case ZYDIS_MNEMONIC_RORX: case ZYDIS_MNEMONIC_BEXTR: case ZYDIS_MNEMONIC_BLSI:
 	case ZYDIS_MNEMONIC_BLSR: case ZYDIS_MNEMONIC_BLSMSK: case ZYDIS_MNEMONIC_BZHI:
+	case ZYDIS_MNEMONIC_PDEP: case ZYDIS_MNEMONIC_PEXT:
 		return true;
 	default:
 		break;
