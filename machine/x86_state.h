@@ -161,6 +161,7 @@ struct x86_state {
 	uint64_t xcr0;
 	struct x86_msrs msr;
 	struct x86_fxsave fx;
+	uint8_t ymmh[16][16];	/* bits 255:128 of YMM0-15 (XSAVE component 2) */
 	struct x86_event exception;
 	struct x86_event interrupt;
 	bool nmi_pending;

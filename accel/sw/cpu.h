@@ -75,6 +75,8 @@ struct sw_zi {
 		uint8_t isa_ext;	/* ZydisISAExt */
 		uint8_t branch_type;	/* ZydisBranchType */
 	} meta;
+	uint8_t encoding;		/* ZydisInstructionEncoding (legacy, VEX, ...) */
+	uint8_t vector_length;		/* bytes: 16 or 32 for VEX, 0 for none */
 	ZydisInstructionAttributes attributes;
 	const ZydisAccessedFlags *cpu_flags;	/* Zydis' static tables */
 };

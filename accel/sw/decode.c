@@ -471,6 +471,8 @@ static void insn_compact(struct sw_insn *in, const ZydisDecodedInstruction *zi,
 	in->zi.meta.category = (uint8_t)zi->meta.category;
 	in->zi.meta.isa_ext = (uint8_t)zi->meta.isa_ext;
 	in->zi.meta.branch_type = (uint8_t)zi->meta.branch_type;
+	in->zi.encoding = (uint8_t)zi->encoding;
+	in->zi.vector_length = (uint8_t)(zi->avx.vector_length / 8);
 	in->zi.attributes = zi->attributes;
 	in->zi.cpu_flags = zi->cpu_flags;
 

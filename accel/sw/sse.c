@@ -21,6 +21,7 @@
 
 #include "accel/sw/fpu.h"
 #include "accel/sw/simd_ext.h"
+#include "accel/sw/avx.h"
 
 uint32_t sw_mxcsr_mask = 0xffbf;
 
@@ -514,4 +515,5 @@ void sw_register_sse(void)
 	sw_register_sse3();
 	sw_register_ssse3();
 	sw_register_sse4();
+	sw_register_avx();
 }

@@ -277,8 +277,10 @@ static bool helper_ok(const struct tinsn *t)
 	switch (t->zi.meta.isa_ext) {
 	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
 	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSSE3:
-	case ZYDIS_ISA_EXT_SSE4: case ZYDIS_ISA_EXT_AES: case ZYDIS_ISA_EXT_PCLMULQDQ:
-	case ZYDIS_ISA_EXT_SHA:
+	case ZYDIS_ISA_EXT_SSE4: case ZYDIS_ISA_EXT_AVX: case ZYDIS_ISA_EXT_AVX2:
+	case ZYDIS_ISA_EXT_AVX2GATHER: case ZYDIS_ISA_EXT_FMA: case ZYDIS_ISA_EXT_F16C:
+	case ZYDIS_ISA_EXT_AES: case ZYDIS_ISA_EXT_AVXAES: case ZYDIS_ISA_EXT_PCLMULQDQ:
+	case ZYDIS_ISA_EXT_SHA: case ZYDIS_ISA_EXT_BMI1: case ZYDIS_ISA_EXT_BMI2:
 		return true;
 	default:
 		break;
