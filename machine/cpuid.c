@@ -34,6 +34,21 @@ static void put_str(uint32_t *regs, const char *s)
 	memcpy(regs, s, 16);
 }
 
+/* Leaf 1 ECX of the model as built so far. */
+static uint32_t l1ecx(const struct cpuid_model *m)
+{
+	for (unsigned i = 0; i < m->nr; i++)
+		if (m->leaf[i].function == 1)
+			return m->leaf[i].ecx;
+	return 0;
+}
+
+unsigned cpuid_xsave_size(uint64_t xcr0)
+{
+	/* The legacy region and the header; AVX at 576 (leaf 0xD.2). */
+	return xcr0 & CPUID_XCR0_AVX ? 576 + 256 : 576;
+}
+
 void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 {
 	static const char brand[48] = "tandem virtual CPU";
@@ -62,9 +77,9 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	l->ecx = (h[2] & (CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_CX16 |
 			  CPUID_1_ECX_SSE4_1 | CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT)) |
 		 CPUID_1_ECX_HYPERVISOR;
-	/* accel/sw/bmi.c crypto.c datamov.c: where the host has them. */
+	/* accel/sw/bmi.c crypto.c datamov.c xsave.c: where the host has them. */
 	l->ecx |= h[2] & (CPUID_1_ECX_PCLMULQDQ | CPUID_1_ECX_MOVBE | CPUID_1_ECX_AES |
-			  CPUID_1_ECX_RDRAND);
+			  CPUID_1_ECX_RDRAND | CPUID_1_ECX_XSAVE);
 	l->edx = h[3] & (CPUID_1_EDX_FPU | CPUID_1_EDX_DE | CPUID_1_EDX_PSE | CPUID_1_EDX_TSC |
 			 CPUID_1_EDX_MSR | CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_APIC |
 			 CPUID_1_EDX_SEP | CPUID_1_EDX_PGE |
@@ -77,6 +92,22 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 		host(7, 0, h);
 		l->ebx = h[1] & (CPUID_7_EBX_BMI1 | CPUID_7_EBX_BMI2 | CPUID_7_EBX_RDSEED |
 				 CPUID_7_EBX_ADX | CPUID_7_EBX_SHA);
+	}
+
+	/* Leaf 0xD: the XSAVE components accel/sw/xsave.c implements (see xsave_leaf()). */
+	if ((l1ecx(m) & CPUID_1_ECX_XSAVE) && hmax[0] >= 0xd) {
+		m->max_basic = 0xd;
+		m->leaf[0].eax = m->max_basic;
+		host(0xd, 0, h);
+		l = add(m, 0xd, 0);
+		l->eax = h[0] & CPUID_XCR0_SW;
+		l->ecx = cpuid_xsave_size(l->eax);
+		host(0xd, 1, h);
+		l = add(m, 0xd, 1);
+		l->eax = h[0] & (CPUID_D1_EAX_XSAVEOPT | CPUID_D1_EAX_XSAVEC);
+		l = add(m, 0xd, 2);
+		l->eax = 256;	/* AVX: YMM0-15 bits 255:128 */
+		l->ebx = 576;
 	}
 
 	/* Hypervisor leaves: our own signature on both engines. */
@@ -105,6 +136,34 @@ void cpuid_model_init(struct cpuid_model *m, unsigned nr_vcpus)
 	}
 }
 
+/*
+ * Leaf 0xD follows leaf 1 as it is now (KVM may have masked XSAVE or AVX
+ * out of it since cpuid_model_init): nothing without XSAVE, no AVX
+ * component without AVX. EBX of subleaves 0 and 1 is the size of the
+ * standard and compacted area for XCR0 at reset (the same for x87, SSE
+ * and AVX); each engine's CPUID gives the one for the vCPU's XCR0.
+ */
+static void xsave_leaf(const struct cpuid_model *m, uint32_t index, uint32_t out[4])
+{
+	uint32_t ecx = l1ecx(m);
+
+	if (!(ecx & CPUID_1_ECX_XSAVE)) {
+		memset(out, 0, 4 * sizeof(*out));
+		return;
+	}
+	if (!(ecx & CPUID_1_ECX_AVX)) {
+		if (index == 0) {
+			out[0] &= ~CPUID_XCR0_AVX;
+			out[2] = cpuid_xsave_size(out[0]);
+		} else if (index == 2) {
+			memset(out, 0, 4 * sizeof(*out));
+		}
+	}
+	/* Sizes for XCR0 at reset (x87 only); the engines give the vCPU's (system.c, KVM). */
+	if (index == 0 || (index == 1 && (out[0] & CPUID_D1_EAX_XSAVEC)))
+		out[1] = cpuid_xsave_size(CPUID_XCR0_X87);
+}
+
 void cpuid_model_lookup(const struct cpuid_model *m, unsigned apic_id, uint32_t function,
 			uint32_t index, uint32_t out[4])
 {
@@ -117,7 +176,7 @@ void cpuid_model_lookup(const struct cpuid_model *m, unsigned apic_id, uint32_t 
 	for (unsigned i = 0; i < m->nr; i++) {
 		const struct cpuid_leaf *l = &m->leaf[i];
 
-		if (l->function != fn || (fn == 7 && l->index != index))
+		if (l->function != fn || ((fn == 7 || fn == 0xd) && l->index != index))
 			continue;
 		out[0] = l->eax;
 		out[1] = l->ebx;
@@ -127,4 +186,6 @@ void cpuid_model_lookup(const struct cpuid_model *m, unsigned apic_id, uint32_t 
 	}
 	if (fn == 1)
 		out[1] = (out[1] & 0x00ffffff) | (apic_id << 24);
+	if (fn == 0xd)
+		xsave_leaf(m, index, out);
 }

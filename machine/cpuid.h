@@ -29,6 +29,18 @@ void cpuid_model_lookup(const struct cpuid_model *m, unsigned apic_id,
 
 extern struct cpuid_model cpuid_global;
 
+/* XCR0 / XSAVE state components, and what the software CPU implements. */
+#define CPUID_XCR0_X87		(1u << 0)
+#define CPUID_XCR0_SSE		(1u << 1)
+#define CPUID_XCR0_AVX		(1u << 2)
+#define CPUID_XCR0_SW		(CPUID_XCR0_X87 | CPUID_XCR0_SSE | CPUID_XCR0_AVX)
+/* Leaf 0xD subleaf 1 EAX. */
+#define CPUID_D1_EAX_XSAVEOPT	(1u << 0)
+#define CPUID_D1_EAX_XSAVEC	(1u << 1)
+
+/* Bytes of a standard-format XSAVE area for the components in @xcr0. */
+unsigned cpuid_xsave_size(uint64_t xcr0);
+
 /* Feature bits of the model (leaf 1 edx/ecx, 0x80000001 edx/ecx). */
 #define CPUID_1_EDX_FPU		(1u << 0)
 #define CPUID_1_EDX_VME		(1u << 1)
@@ -57,6 +69,9 @@ extern struct cpuid_model cpuid_global;
 #define CPUID_1_ECX_MOVBE	(1u << 22)
 #define CPUID_1_ECX_POPCNT	(1u << 23)
 #define CPUID_1_ECX_AES		(1u << 25)
+#define CPUID_1_ECX_XSAVE	(1u << 26)
+#define CPUID_1_ECX_OSXSAVE	(1u << 27)
+#define CPUID_1_ECX_AVX		(1u << 28)
 #define CPUID_1_ECX_RDRAND	(1u << 30)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 #define CPUID_7_EBX_BMI1	(1u << 3)

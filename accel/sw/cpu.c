@@ -56,6 +56,7 @@ static void register_handlers(void)
 	sw_register_sse();
 	sw_register_bmi();
 	sw_register_crypto();
+	sw_register_xsave();
 }
 
 /* ---- tracing ---- */

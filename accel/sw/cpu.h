@@ -425,6 +425,7 @@ void sw_register_system(void);
 void sw_register_seg(void);
 void sw_register_bmi(void);		/* bmi.c: BMI1, BMI2, ADX, RDRAND, RDSEED */
 void sw_register_crypto(void);		/* crypto.c: AES-NI, PCLMULQDQ, SHA */
+void sw_register_xsave(void);		/* xsave.c: XSETBV XGETBV XSAVE* XRSTOR */
 
 /* ---- the run loop (cpu.c) ---- */
 /* Execute one instruction (the unit the KVM fallback and tests use). */

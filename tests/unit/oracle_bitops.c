@@ -190,12 +190,19 @@ static void bon_signal(int sig)
 
 static int run_bnative(const uint8_t *insn, unsigned len, struct bctx *ctx)
 {
+	uint32_t host_mxcsr;
+
+	/* XRSTOR cases load x87 state and MXCSR: the host's are put back after. */
+	__asm__ volatile("stmxcsr %0" : "=m"(host_mxcsr));
 	memset(bstub + bslot, 0x90, SLOT_LEN);
 	memcpy(bstub + bslot, insn, len);
 	bsig = 0;
-	if (sigsetjmp(bjmp, 1))
+	if (sigsetjmp(bjmp, 1)) {
+		__asm__ volatile("fninit; ldmxcsr %0" : : "m"(host_mxcsr));
 		return bsig;
+	}
 	((void (*)(struct bctx *))(void *)bstub)(ctx);
+	__asm__ volatile("fninit; ldmxcsr %0" : : "m"(host_mxcsr));
 	return 0;
 }
 
@@ -246,7 +253,8 @@ enum bform {
 	B_XX, B_XM, B_XXI, B_XMI,	/* xmm, xmm/m128 [, imm8] */
 };
 
-enum { X_BMI1, X_BMI2, X_ADX, X_MOVBE, X_RDRAND, X_RDSEED, X_AES, X_PCLMUL, X_SHA, X_NR };
+enum { X_BMI1, X_BMI2, X_ADX, X_MOVBE, X_RDRAND, X_RDSEED, X_AES, X_PCLMUL, X_SHA, X_NR,
+       X_XSAVE = X_NR };	/* only for host_ext() */
 
 static const char *const ext_names[X_NR] = {
 	"BMI1", "BMI2", "ADX", "MOVBE", "RDRAND", "RDSEED", "AES-NI", "PCLMULQDQ", "SHA",
@@ -593,8 +601,216 @@ static bool host_ext(unsigned e)
 	case X_MOVBE: return c & CPUID_1_ECX_MOVBE;
 	case X_RDRAND: return c & CPUID_1_ECX_RDRAND;
 	case X_AES: return c & CPUID_1_ECX_AES;
+	case X_XSAVE: return c & CPUID_1_ECX_XSAVE;
 	default: return c & CPUID_1_ECX_PCLMULQDQ;
 	}
+}
+
+/* ---- XSAVE: XRSTOR of a random area, then XSAVE/XSAVEOPT/XSAVEC of it elsewhere ---- */
+
+#define XMEM_SIZE	4096
+#define XMEM_GPA	0x30000ull
+#define XA		0x100	/* the area XRSTOR reads, from the start of the block */
+#define XB		0x800	/* the area the save writes */
+
+static uint8_t xmem[XMEM_SIZE] __attribute__((aligned(64)));
+static unsigned long xs_cases, xs_mismatches, xs_faults, xs_fip_top;
+
+/*
+ * [r14 + disp32] forms of 0F AE /@reg (0F C7 /@reg for @c7), REX.W
+ * with @w: 8 bytes.
+ */
+static unsigned enc_xmem(uint8_t *p, bool w, bool c7, unsigned reg, int32_t disp)
+{
+	p[0] = w ? 0x49 : 0x41;
+	p[1] = 0x0f;
+	p[2] = c7 ? 0xc7 : 0xae;
+	p[3] = (uint8_t)(0x80 | reg << 3 | 6);
+	memcpy(p + 4, &disp, 4);
+	return 8;
+}
+
+/* A random XSAVE area at @a: legacy region, header (standard or compacted), AVX. */
+static void rnd_area(uint8_t *a, bool compact)
+{
+	uint64_t bv = rnd() & 7, r = rnd();
+	uint32_t mxcsr = (uint32_t)(rnd() & 0xffbf);
+
+	for (unsigned i = 0; i < 832; i += 8) {
+		uint64_t v = rnd_gpr();
+
+		memcpy(a + i, &v, 8);
+	}
+	if (r & 1)
+		mxcsr &= 0xffff;		/* mostly valid */
+	if ((r & 0x30) != 0x30)
+		mxcsr = (mxcsr & 0x7f) | 0x1f80;	/* and mostly masked */
+	memcpy(a + 24, &mxcsr, 4);
+	memset(a + 512, 0, 64);
+	memcpy(a + 512, &bv, 8);
+	if (compact) {
+		uint64_t comp = (1ull << 63) | bv | (rnd() & 7);
+
+		memcpy(a + 520, &comp, 8);
+	}
+	/* Now and then a header XRSTOR must refuse. */
+	switch ((r >> 8) & 31) {
+	case 0:
+		/*
+		 * Reserved header bytes (not XCOMP_BV: the host's XCR0 has
+		 * components the interpreter's lacks, AVX-512 say).
+		 */
+		a[512 + 16 + (r >> 16) % 48] |= (uint8_t)(1u << ((r >> 24) & 7));
+		break;
+	case 1:
+		a[512] |= 8;	/* a component XCR0 lacks */
+		break;
+	default:
+		break;
+	}
+}
+
+static void xrun_case(void)
+{
+	struct sw_cpu *cpu = &bh->cpu;
+	struct bctx in, nat;
+	uint8_t init_mem[XMEM_SIZE], imem[XMEM_SIZE], insn[SLOT_LEN];
+	uint64_t r = rnd(), mask = rnd() & 7;
+	bool w = r & 1, compact = (r >> 1 & 3) == 0;
+	int32_t da = XA - XMEM_SIZE / 2, db = XB - XMEM_SIZE / 2;
+	unsigned n = 0, which = (r >> 3) % 3;
+	int nvec, ivec;
+
+	if (((r >> 8) & 15) == 0)
+		da += 16;	/* misaligned: #GP */
+	if (((r >> 12) & 15) == 0)
+		db += 8;
+	for (unsigned i = 0; i < XMEM_SIZE; i += 8) {
+		uint64_t v = rnd_gpr();
+
+		memcpy(init_mem + i, &v, 8);
+	}
+	rnd_area(init_mem + XA, compact);
+	n += enc_xmem(insn + n, w, false, 5, da);			/* xrstor */
+	if (which == 0)
+		n += enc_xmem(insn + n, w, false, 4, db);		/* xsave */
+	else if (which == 1)
+		n += enc_xmem(insn + n, w, false, 6, db);		/* xsaveopt */
+	else
+		n += enc_xmem(insn + n, w, true, 4, db);		/* xsavec */
+
+	memset(&in, 0, sizeof(in));
+	for (unsigned i = 0; i < 16; i++)
+		in.gpr[i] = rnd_gpr();
+	in.gpr[R_AX] = mask | (rnd() & ~7ull & 0xffffffff00000000ull);
+	in.gpr[R_DX] = 0;
+	in.gpr[R_SP] = 0;
+	in.gpr[R_R15] = 0;
+	in.flags_in = X86_RFLAGS_FIXED | (rnd() & ARITH_FLAGS);
+	for (unsigned i = 0; i < 16; i++)
+		for (unsigned b = 0; b < 16; b += 8) {
+			uint64_t v = rnd_gpr();
+
+			memcpy(&in.xmm[i][b], &v, 8);
+		}
+
+	nat = in;
+	nat.gpr[R_R14] = (uint64_t)(uintptr_t)(xmem + XMEM_SIZE / 2);
+	memcpy(xmem, init_mem, XMEM_SIZE);
+	nvec = bsignal_vector(run_bnative(insn, n, &nat));
+
+	swh_poke(bh, XMEM_GPA, init_mem, XMEM_SIZE);
+	swh_load_code(bh, CODE_GPA, insn, n);
+	memcpy(cpu->st.gpr, in.gpr, sizeof(in.gpr));
+	cpu->st.gpr[R_R14] = XMEM_GPA + XMEM_SIZE / 2;
+	cpu->st.gpr[R_SP] = 0x8000;
+	cpu->st.rflags = in.flags_in;
+	memcpy(cpu->st.fx.xmm, in.xmm, sizeof(in.xmm));
+	/* What the stub runs under: components outside the mask keep these. */
+	cpu->st.fx.mxcsr = MXCSR_INIT;
+	ivec = swh_run(bh, CODE_GPA + n, 2);
+	swh_peek(bh, XMEM_GPA, imem, XMEM_SIZE);
+
+	xs_cases++;
+	if (nvec != SWH_OK)
+		xs_faults++;
+	/* A fault in either instruction: compare the vector; the memory must be as it was. */
+	if (nvec != ivec || (nvec != SWH_OK && memcmp(imem, init_mem, XMEM_SIZE) &&
+			     cpu->st.rip == CODE_GPA)) {
+		xs_mismatches++;
+		breport("xsave fault", insn, n, &in, &nat, nvec, ivec);
+		return;
+	}
+	if (nvec != SWH_OK)
+		return;
+	for (unsigned i = 0; i < 14; i++) {
+		if (i != R_SP && nat.gpr[i] != cpu->st.gpr[i]) {
+			xs_mismatches++;
+			breport("xsave register", insn, n, &in, &nat, nvec, ivec);
+			return;
+		}
+	}
+	if ((mask & 2) ? memcmp(nat.xmm, cpu->st.fx.xmm, sizeof(nat.xmm)) != 0 : false) {
+		xs_mismatches++;
+		breport("xsave xmm", insn, n, &in, &nat, nvec, ivec);
+		return;
+	}
+	/*
+	 * The top byte of a 64-bit FIP: the host keeps bits 55:0 of what
+	 * XRSTOR64 loaded and fills 63:56 from earlier state of its own (00
+	 * or ff, whatever was loaded); the interpreter keeps all 64 bits as
+	 * FXRSTOR64 does. Counted, not compared.
+	 */
+	if (imem[XB + 15] != xmem[XB + 15]) {
+		xs_fip_top++;
+		imem[XB + 15] = xmem[XB + 15];
+	}
+	if (memcmp(imem, xmem, XMEM_SIZE)) {
+		static unsigned shown;
+
+		xs_mismatches++;
+		if (shown++ < 6) {
+			printf("MISMATCH xsave memory: mask %" PRIx64 " w %d compact %d kind %u:",
+			       mask, w, compact, which);
+			for (unsigned i = 0; i < XMEM_SIZE; i++)
+				if (imem[i] != xmem[i])
+					printf(" +%#x:%02x/%02x", i, xmem[i], imem[i]);
+			printf(" (native/interp)\n");
+		}
+	}
+}
+
+/* With the host's XSAVE: the model's AVX bit on for the duration (the components need it). */
+static void xsave_oracle(unsigned per)
+{
+	struct cpuid_model saved = cpuid_global;
+	struct sw_cpu *cpu = &bh->cpu;
+	uint32_t a, b, c, d, xcr0_lo, xcr0_hi;
+
+	__cpuid_count(1, 0, a, b, c, d);
+	if (!(c & CPUID_1_ECX_OSXSAVE) || !(c & CPUID_1_ECX_AVX)) {
+		printf("oracle: XSAVE                        skipped: the host lacks XSAVE or AVX\n");
+		return;
+	}
+	__cpuid_count(0xd, 1, a, b, c, d);
+	__asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+	if ((xcr0_lo & 7) != 7 || (a & 3) != 3) {
+		printf("oracle: XSAVE                        skipped: the host's XCR0 or XSAVEC\n");
+		return;
+	}
+	for (unsigned l = 0; l < cpuid_global.nr; l++)
+		if (cpuid_global.leaf[l].function == 1)
+			cpuid_global.leaf[l].ecx |= CPUID_1_ECX_AVX;
+	cpu->st.cr4 |= X86_CR4_OSXSAVE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	cpu->st.xcr0 = 7;
+	for (unsigned k = 0; k < per * 20; k++)
+		xrun_case();
+	cpu->st.xcr0 = 1;
+	cpu->st.cr4 &= ~X86_CR4_OSXSAVE;
+	cpuid_global = saved;
+	printf("oracle: %-28s %7lu cases, %lu mismatches (%lu faulted on both sides; FIP "
+	       "bits 63:56 not compared in %lu)\n", "XSAVE/XSAVEOPT/XSAVEC/XRSTOR", xs_cases,
+	       xs_mismatches, xs_faults, xs_fip_top);
 }
 
 /* ---- rules that need no host ---- */
@@ -663,6 +879,47 @@ static unsigned long btest_rules(unsigned *nchecks)
 	bad += step_bytes(bh, aesenc, sizeof(aesenc)) != X86_UD;
 	cpu->st.cr4 |= X86_CR4_OSFXSR;
 	*nchecks += 3;
+
+	/* XSETBV / XGETBV / XSAVE: CR4.OSXSAVE, the XCR0 rules, CR0.TS. */
+	if (host_ext(X_XSAVE)) {
+		static const uint8_t xsetbv[] = { 0x0f, 0x01, 0xd1 }, xgetbv[] = { 0x0f, 0x01, 0xd0 };
+		static const uint8_t xsave[] = { 0x0f, 0xae, 0x20 };	/* xsave [rax] */
+		static const struct {
+			uint64_t v;
+			uint32_t ecx;
+			int want;
+		} sets[] = {
+			{ 0, 0, X86_GP }, { 2, 0, X86_GP }, { 5, 0, X86_GP }, { 8 | 3, 0, X86_GP },
+			{ 3, 1, X86_GP }, { 1ull << 40 | 3, 0, X86_GP }, { 3, 0, SWH_OK },
+		};
+
+		cpu->st.cr4 &= ~X86_CR4_OSXSAVE;
+		bad += step_bytes(bh, xgetbv, sizeof(xgetbv)) != X86_UD;
+		bad += step_bytes(bh, xsetbv, sizeof(xsetbv)) != X86_UD;
+		cpu->st.cr4 |= X86_CR4_OSXSAVE;
+		*nchecks += 2;
+		for (unsigned i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+			cpu->st.gpr[R_AX] = (uint32_t)sets[i].v;
+			cpu->st.gpr[R_DX] = sets[i].v >> 32;
+			cpu->st.gpr[R_CX] = sets[i].ecx;
+			bad += step_bytes(bh, xsetbv, sizeof(xsetbv)) != sets[i].want;
+			(*nchecks)++;
+		}
+		cpu->st.gpr[R_CX] = 0;
+		bad += step_bytes(bh, xgetbv, sizeof(xgetbv)) != SWH_OK || cpu->st.gpr[R_AX] != 3 ||
+		       cpu->st.gpr[R_DX] != 0;
+		cpu->st.gpr[R_CX] = 1;		/* XINUSE: not in the model */
+		bad += step_bytes(bh, xgetbv, sizeof(xgetbv)) != X86_GP;
+		cpu->st.gpr[R_AX] = MEM_GPA;
+		cpu->st.cr0 |= X86_CR0_TS;
+		bad += step_bytes(bh, xsave, sizeof(xsave)) != X86_NM;
+		cpu->st.cr0 &= ~X86_CR0_TS;
+		cpu->st.gpr[R_AX] = MEM_GPA + 32;
+		bad += step_bytes(bh, xsave, sizeof(xsave)) != X86_GP;	/* not 64-byte aligned */
+		*nchecks += 4;
+		cpu->st.xcr0 = 1;
+		cpu->st.cr4 &= ~X86_CR4_OSXSAVE;
+	}
 
 	/* VEX in real mode: #UD; in 32-bit protected mode VEX.W1 still means 32 bits. */
 	h = swh_new(4 << 20, SWH_REAL);
@@ -736,6 +993,7 @@ void oracle_bitops(unsigned per, bool compare_undef, struct oracle_counts *total
 			}
 		}
 	}
+	xsave_oracle(per);
 	bad = btest_rules(&nchecks);
 	for (unsigned e = 0; e < X_NR; e++) {
 		if (!host_ext(e)) {
@@ -754,7 +1012,8 @@ void oracle_bitops(unsigned per, bool compare_undef, struct oracle_counts *total
 		       rand_empty);
 	printf("oracle: CPUID, CR0/CR4 and mode rules of these extensions: %u checks, %lu failed\n",
 	       nchecks, bad);
-	total->cases += nchecks;
-	total->mismatches += bad;
+	total->cases += nchecks + xs_cases;
+	total->mismatches += bad + xs_mismatches;
+	total->faults += xs_faults;
 	swh_free(bh);
 }
