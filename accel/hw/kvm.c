@@ -687,11 +687,17 @@ static void kvm_cpuid_limit(struct cpuid_model *m)
 		struct cpuid_leaf *l = &m->leaf[i];
 		const struct kvm_cpuid_entry2 *e = NULL;
 
-		if (l->function != 1 && l->function != 7 && l->function != 0x80000001)
+		if (l->function != 1 && l->function != 7 && l->function != 0x80000001 &&
+		    !(l->function == 0xd && l->index <= 1))
 			continue;
 		for (unsigned j = 0; j < c->nent; j++)
 			if (c->entries[j].function == l->function && c->entries[j].index == l->index)
 				e = &c->entries[j];
+		/* XSAVE: the XCR0 components (subleaf 0) and XSAVEOPT/XSAVEC (1) KVM has. */
+		if (l->function == 0xd) {
+			l->eax &= e ? e->eax : 0;
+			continue;
+		}
 		if (!e) {
 			l->ecx &= CPUID_1_ECX_HYPERVISOR;
 			l->edx = 0;

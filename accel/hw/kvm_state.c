@@ -65,6 +65,75 @@ struct msr_buf {
 	struct kvm_msr_entry e[NR_MSRS + 2];	/* + FS and GS base, on set */
 };
 
+/*
+ * The XSAVE state beyond what KVM_GET/SET_FPU carries: XCR0 and the AVX
+ * upper halves (component 2 of KVM's standard-format XSAVE image, at byte
+ * 576). A KVM without the ioctls (no XSAVE on the host) has XCR0 = 1 and
+ * no YMM state, which is what the software CPU then has too.
+ */
+#define XSTATE_BV_OFF	512
+#define XSTATE_AVX_OFF	576
+#define XSTATE_AVX	(1ull << 2)
+
+static void get_xstate(struct kvm_vcpu *kv, struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	uint64_t bv;
+
+	st->xcr0 = 1;
+	memset(&xcrs, 0, sizeof(xcrs));
+	if (ioctl(kv->fd, KVM_GET_XCRS, &xcrs) == 0) {
+		for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (xcrs.xcrs[i].xcr == 0)
+				st->xcr0 = xcrs.xcrs[i].value;
+	}
+	memset(st->ymmh, 0, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (bv & XSTATE_AVX)
+		memcpy(st->ymmh, (const uint8_t *)xs.region + XSTATE_AVX_OFF, sizeof(st->ymmh));
+}
+
+static bool ymmh_zero(const struct x86_state *st)
+{
+	const uint8_t *p = &st->ymmh[0][0];
+
+	for (size_t i = 0; i < sizeof(st->ymmh); i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* After KVM_SET_FPU (which leaves component 2 alone): XCR0, then the upper halves. */
+static int set_xstate(struct kvm_vcpu *kv, const struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	bool zero = ymmh_zero(st);
+	uint64_t bv;
+
+	memset(&xcrs, 0, sizeof(xcrs));
+	xcrs.nr_xcrs = 1;
+	xcrs.xcrs[0].xcr = 0;
+	xcrs.xcrs[0].value = st->xcr0;
+	/* XCR0 = 1 is every vCPU's reset value: only a KVM without XCRs refuses it. */
+	if (ioctl(kv->fd, KVM_SET_XCRS, &xcrs) < 0 && st->xcr0 != 1)
+		return -errno;
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return zero ? 0 : -errno;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (zero && !(bv & XSTATE_AVX))
+		return 0;	/* nothing to say: KVM has them in their initial state too */
+	bv = zero ? bv & ~XSTATE_AVX : bv | XSTATE_AVX;
+	memcpy((uint8_t *)xs.region + XSTATE_BV_OFF, &bv, 8);
+	memcpy((uint8_t *)xs.region + XSTATE_AVX_OFF, st->ymmh, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_SET_XSAVE, &xs) < 0)
+		return -errno;
+	return 0;
+}
+
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
@@ -121,6 +190,8 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		memcpy(st->fx.xmm, fpu.xmm, sizeof(st->fx.xmm));
 	}
 
+	get_xstate(kv, st);
+
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = NR_MSRS;
 	for (unsigned i = 0; i < NR_MSRS; i++)
@@ -151,6 +222,7 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	struct kvm_sregs s;
 	struct kvm_fpu fpu;
 	struct msr_buf m;
+	int ret;
 
 	kv->idt_hidden = false;		/* @st has the IDT KVM is to use */
 	memset(&r, 0, sizeof(r));
@@ -197,6 +269,9 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
 	if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
 		return -errno;
+	ret = set_xstate(kv, st);
+	if (ret < 0)
+		return ret;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 0;
@@ -311,7 +386,8 @@ int kvm_set_cpuid(struct vcpu *vcpu)
 		cpuid_model_lookup(m, vcpu->id, m->leaf[i].function, m->leaf[i].index, out);
 		e->function = m->leaf[i].function;
 		e->index = m->leaf[i].index;
-		e->flags = e->function == 7 ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+		e->flags = e->function == 7 || e->function == 0xd ?
+			   KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
 		e->eax = out[0];
 		e->ebx = out[1];
 		e->ecx = out[2];
