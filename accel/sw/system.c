@@ -616,8 +616,10 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 	 * The XSAVE area's size for the vCPU's XCR0, standard (subleaf 0) and
 	 * compacted (1, with XSAVEC), as KVM gives it too (accel/sw/xsave.c).
 	 */
-	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd && (uint32_t)cpu->st.gpr[R_CX] <= 1 && out[EBX])
-		out[EBX] = cpuid_xsave_size(cpu->st.xcr0);
+	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd &&
+	    (((uint32_t)cpu->st.gpr[R_CX] == 0 && out[EAX]) ||
+	     ((uint32_t)cpu->st.gpr[R_CX] == 1 && (out[EAX] & CPUID_D1_EAX_XSAVEC))))
+		out[EBX] = sw_xsave_area_size(cpu->st.xcr0);
 	cpu->st.gpr[R_AX] = out[EAX];
 	cpu->st.gpr[R_BX] = out[EBX];
 	cpu->st.gpr[R_CX] = out[ECX];

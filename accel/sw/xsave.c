@@ -56,6 +56,12 @@ static bool model_d1(uint32_t bit)
 	return r[0] & bit;
 }
 
+unsigned sw_xsave_area_size(uint64_t xcr0)
+{
+	/* The legacy region and the header, then AVX: the same in both formats. */
+	return xcr0 & CPUID_XCR0_AVX ? XSAVE_AVX + 256 : XSAVE_AVX;
+}
+
 /* #UD without XSAVE in the model or with CR4.OSXSAVE clear. */
 static void xsave_enter(struct sw_cpu *cpu)
 {
