@@ -34,7 +34,7 @@ struct vm_timer;
 
 #define VM_MAX_VCPUS	8
 
-/* Trace classes (--trace=in_asm,int,cpu,exec,io). */
+/* Trace classes (-d LIST; board/main.c lists them with what each prints). */
 enum {
 	TRACE_IN_ASM	= 1u << 0,	/* disassembly of each executed insn */
 	TRACE_INT	= 1u << 1,	/* exceptions and interrupts */
@@ -42,6 +42,10 @@ enum {
 	TRACE_IO	= 1u << 3,	/* port and MMIO accesses */
 	TRACE_EXIT	= 1u << 4,	/* engine exits (KVM) */
 	TRACE_OUT_ASM	= 1u << 5,	/* each translated block: guest and host code */
+	TRACE_EXEC	= 1u << 6,	/* each block executed: vCPU, address, symbol */
+	TRACE_MMU	= 1u << 7,	/* page walks, TLB fills and flushes, CR3 loads */
+	TRACE_GUEST_ERRORS = 1u << 8,	/* what the guest got wrong: unmapped I/O, ... */
+	TRACE_CPU_RESET	= 1u << 9,	/* a vCPU's reset, INIT, STARTUP: the state it starts from */
 };
 
 struct vm_config {
@@ -66,6 +70,7 @@ struct vm_config {
 	int rr_mode;			/* enum replay_mode (machine/replay.h) */
 	const char *rr_file;
 	const char *gdb;		/* -gdb tcp::1234 / unix:PATH,server (NULL: none) */
+	const char *cpu;		/* -cpu MODEL[,+feat,-feat] (NULL: the default model) */
 };
 
 /* Why a vCPU's run returned to the common loop. */

@@ -84,6 +84,8 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 		return -EINVAL;
 	if (accel_check_opts(to, opts, why, len))
 		return -EINVAL;
+	if (accel_cpuid_check(to, opts, why, len))
+		return -EINVAL;
 	if (opts && strlen(opts) >= sizeof(opts_buf)) {
 		snprintf(why, len, "engine options too long");
 		return -EINVAL;

@@ -8,11 +8,14 @@
 
 #include "machine/vm.h"
 
+#define KVM_NR_EXIT_COUNTS	64
+
 struct kvm_vm {
 	int sys_fd;		/* /dev/kvm */
 	int vm_fd;
 	int run_size;
 	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures, nr_fallbacks;
+	uint64_t nr_exit_reason[KVM_NR_EXIT_COUNTS];	/* by KVM_EXIT_* (--stats, by name) */
 	/*
 	 * Ring 0 runs on the software CPU (option ring0=sw; the default on
 	 * kvm_pvm, which emulates guest ring-0 code at ~1 us per instruction).

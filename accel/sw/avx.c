@@ -176,4 +176,8 @@ void sw_register_avx(void)
 {
 	sw_handlers[ZYDIS_MNEMONIC_VZEROUPPER] = avx_vzeroupper;
 	sw_handlers[ZYDIS_MNEMONIC_VZEROALL] = avx_vzeroall;
+	sw_register_avx_fp();
+	sw_register_avx_int();
+	sw_register_avx2();
+	sw_register_avx_crypto();
 }

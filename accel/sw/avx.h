@@ -133,4 +133,14 @@ void sw_ymm_set(struct sw_cpu *cpu, unsigned r, const union sw_yvec *v);
 void sw_avx_host(struct sw_cpu *cpu, sw_sse_host_fn fn, union sw_yvec *d,
 		 const union sw_yvec *a, const union sw_yvec *b, unsigned len);
 
+/* The families (avx_fp.c: AVX floating point, FMA, F16C). */
+void sw_register_avx_fp(void);
+/*
+ * Integer families (avx_int.c: the VEX forms of SSE2-SSE4.2; avx2.c: AVX2's
+ * new ones; avx_crypto.c: VEX.128 AES and PCLMULQDQ).
+ */
+void sw_register_avx_int(void);
+void sw_register_avx2(void);
+void sw_register_avx_crypto(void);
+
 #endif

@@ -87,6 +87,21 @@ static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 			 r[R_R15], cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.rflags,
 			 sw_cpl(cpu));
 	}
+	/*
+	 * exec: one line per block run -- a straight run of instructions,
+	 * a new one wherever control did not fall through (a branch taken,
+	 * an event delivered, a new run). Per thread: one vCPU each.
+	 */
+	if (vm_tracing(vm, TRACE_EXEC)) {
+		static __thread uint64_t fall_through = ~0ull;
+		char sym[160];
+
+		if (la != fall_through)
+			vm_trace(vm, TRACE_EXEC, "CPU%u exec 0x%016" PRIx64 "%s\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
+				 symbols_describe(vm->symbols, la, sym, sizeof(sym)));
+		fall_through = la + in->len;
+	}
 	if (vm_tracing(vm, TRACE_IN_ASM)) {
 		const uint8_t *b = sw_insn_bytes(in);
 		char text[160], sym[160], hex[3 * 15 + 1];
@@ -151,7 +166,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 		next &= 0xffffffff;
 	cpu->next_rip = next;
 	cpu->insn = in;
-	if (__builtin_expect(cpu->vm->trace != NULL, 0))
+	if (__builtin_expect(cpu->vm->trace != NULL, 0) &&
+	    (cpu->vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		trace_insn(cpu, in);
 	/*
 	 * The handler may write to the page holding this instruction: the
@@ -166,6 +182,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 	cpu->insn = NULL;
 	cpu->st.rip = sw_64bit(cpu) ? cpu->next_rip : cpu->next_rip & 0xffffffff;
 	cpu->icount++;
+	if (__builtin_expect(cpu->pmu_on, 0))
+		sw_pmu_retire(cpu);
 	return mn;
 }
 
@@ -354,7 +372,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
 		/* Translated code, where it can run; it returns for anything above. */
-		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on) {
+		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on && !cpu->pmu_on) {
 			uint64_t n = tb_exec(cpu);
 
 			if (n) {
@@ -419,7 +437,7 @@ static uint64_t ram_pages(const struct vm *vm)
 
 /*
  * jit=on (the default), off or check. Per-instruction traces (in_asm,
- * cpu) come from the interpreter, so they turn the translator off.
+ * cpu) and exec come from the interpreter, so they turn the translator off.
  */
 static enum tb_mode jit_mode(struct vm *vm)
 {
@@ -427,7 +445,7 @@ static enum tb_mode jit_mode(struct vm *vm)
 
 	if (!vm)
 		return TB_ON;
-	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
+	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		return TB_OFF;
 	if (vm->cfg.icount)
 		return TB_OFF;	/* blocks do not count instructions yet: see icount.h */
@@ -632,6 +650,7 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
+	sw_pmu_update(cpu);
 	/* No TSC in the state (boot, INIT, STARTUP): it runs on, in step with the others. */
 	/* -icount: the instruction clock goes on from the VM clock (a restored snapshot's). */
 	if (cpu->vm && cpu->vm->cfg.icount)
@@ -721,6 +740,18 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 		tb_print_stats(vm->accel_data, out);
 }
 
+static void sw_progress(struct vm *vm, struct accel_progress *p)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct sw_vcpu *sv = to_sw_vcpu(vm->vcpus[i]);
+
+		if (!sv)
+			continue;
+		p->insns += *(const volatile uint64_t *)&sv->cpu.icount;
+		p->blocks += tb_dispatches(&sv->cpu);
+	}
+}
+
 static const struct accel_opt sw_opts[] = {
 	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
 	  "interpreter alone; check replays every block on the interpreter and compares "
@@ -754,4 +785,5 @@ const struct accel_ops sw_accel_ops = {
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
 	.set_debug = sw_set_debug,		/* debug.c */
+	.progress = sw_progress,
 };

@@ -145,6 +145,7 @@ enum {
 #define PF_U	(1u << 2)
 #define PF_RSVD	(1u << 3)
 #define PF_I	(1u << 4)
+#define PF_PK	(1u << 5)
 
 /* Access kinds for mem.c / mmu.c, may be or'ed with SW_ACC_SYS. */
 enum {
@@ -224,6 +225,8 @@ struct sw_cpu {
 
 	uint64_t tsc_offset;		/* guest TSC = host TSC + offset */
 	uint64_t icount;		/* instructions retired */
+	/* A performance counter counts retired instructions: interpret, count each (system.c). */
+	bool pmu_on;
 	uint64_t icount_bias;		/* -icount: ns skipped while halted (icount.c) */
 	/* Guest TLB flushes (MOV CR3, INVLPG, INVPCID, paging changes), for the fallback. */
 	uint64_t nr_tlb_flushes;

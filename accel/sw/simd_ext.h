@@ -36,6 +36,14 @@ static inline void sw_ext_enter(struct sw_cpu *cpu, const struct sw_insn *in, ui
 	sw_simd_enter(cpu, in, false);
 }
 
+/*
+ * PCMPxSTRx's comparison of @a (operand 0) and @b (operand 1) with the
+ * imm8 of operand 2, for the legacy and the VEX forms (sse4.c): writes
+ * ECX or XMM0 (bits 127:0) and the flags. Nothing here can fault.
+ */
+void sw_sse42_pcmpstr(struct sw_cpu *cpu, const struct sw_insn *in, const union sw_vec *a,
+		      const union sw_vec *b);
+
 /* The imm8 operand @i. */
 static inline unsigned sw_ext_imm8(const struct sw_insn *in, unsigned i)
 {

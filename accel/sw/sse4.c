@@ -463,18 +463,18 @@ static unsigned str_compare(const union sw_vec *a, const union sw_vec *b, unsign
 	return r;
 }
 
-static void sse4_pcmpstr(struct sw_cpu *cpu, const struct sw_insn *in)
+void sw_sse42_pcmpstr(struct sw_cpu *cpu, const struct sw_insn *in, const union sw_vec *pa,
+		      const union sw_vec *pb)
 {
 	ZydisMnemonic m = in->zi.mnemonic;
-	bool explicit_len = m == ZYDIS_MNEMONIC_PCMPESTRI || m == ZYDIS_MNEMONIC_PCMPESTRM;
-	bool index = m == ZYDIS_MNEMONIC_PCMPESTRI || m == ZYDIS_MNEMONIC_PCMPISTRI;
+	bool explicit_len = m == ZYDIS_MNEMONIC_PCMPESTRI || m == ZYDIS_MNEMONIC_PCMPESTRM ||
+			    m == ZYDIS_MNEMONIC_VPCMPESTRI || m == ZYDIS_MNEMONIC_VPCMPESTRM;
+	bool index = m == ZYDIS_MNEMONIC_PCMPESTRI || m == ZYDIS_MNEMONIC_PCMPISTRI ||
+		     m == ZYDIS_MNEMONIC_VPCMPESTRI || m == ZYDIS_MNEMONIC_VPCMPISTRI;
 	unsigned imm = sw_ext_imm8(in, 2), n = (imm & 1) ? 8 : 16, la, lb, r;
-	union sw_vec a, b;
+	union sw_vec a = *pa, b = *pb;
 	uint64_t f = 0;
 
-	sw_ext_enter(cpu, in, CPUID_1_ECX_SSE4_2);
-	sw_simd_read(cpu, in, 1, &b);
-	a = *sw_xmm(cpu, in, 0);
 	if (explicit_len) {
 		/* Hidden operands 3 and 4: EAX/EDX, or RAX/RDX with REX.W. */
 		bool wide = in->op[3].size == 64;
@@ -519,6 +519,16 @@ static void sse4_pcmpstr(struct sw_cpu *cpu, const struct sw_insn *in)
 		*x0 = mask;
 	}
 	sw_set_flags(cpu, SW_FLAGS_OSZAPC, f);
+}
+
+static void sse4_pcmpstr(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	union sw_vec a, b;
+
+	sw_ext_enter(cpu, in, CPUID_1_ECX_SSE4_2);
+	sw_simd_read(cpu, in, 1, &b);
+	a = *sw_xmm(cpu, in, 0);
+	sw_sse42_pcmpstr(cpu, in, &a, &b);
 }
 
 /* ---- CRC32: CRC-32C (Castagnoli, reflected), the source's bytes in memory order ---- */

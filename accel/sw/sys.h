@@ -34,6 +34,10 @@ void sw_fpu_absent(struct sw_cpu *cpu, const struct sw_insn *in);
 uint32_t sw_cpuid_reg(uint32_t leaf, uint32_t subleaf, unsigned reg);
 /* CR4 bits the model lets the guest set. */
 uint64_t sw_cr4_valid_bits(void);
+/* Performance counters (system.c): recompute cpu->pmu_on after st.pmu changed. */
+void sw_pmu_update(struct sw_cpu *cpu);
+/* One instruction retired while cpu->pmu_on: the counters that count it advance. */
+void sw_pmu_retire(struct sw_cpu *cpu);
 
 /* ---- descriptors (seg.c) ---- */
 struct sw_desc {

@@ -7,6 +7,7 @@
 #   tandem.shell=1        interactive shell on the console; power off on exit
 #   tandem.test=reboot    print a marker, then reboot -f
 #   tandem.test=smp       CPUs online, four parallel hashing jobs, then poweroff -f
+#   tandem.test=cpu       the CPU feature probe (/bin/cpuprobe), then poweroff -f
 #   tandem.forks=N        processes the fork/exec test starts (default 200)
 #   (neither)             the scripted test, then poweroff -f
 # Every line meant for the host starts with "TANDEM-LINUX: " and ends with
@@ -45,6 +46,11 @@ shell)
 	# and Ctrl-C work; setsid makes it the session's controlling tty.
 	setsid cttyhack sh -l
 	sync
+	poweroff -f
+	;;
+cpu)
+	mark "cpu"
+	if [ -x /bin/cpuprobe ]; then /bin/cpuprobe; else echo "TANDEM-CPU: SKIP no /bin/cpuprobe"; fi
 	poweroff -f
 	;;
 reboot)

@@ -9,7 +9,8 @@
 #   SEQ_COUNT     lines the guest generates with seq
 #   SEQ_SHA256    sha256 of "seq 1 SEQ_COUNT"
 # The image holds /init (init.sh next to this script), /bin/busybox and a
-# symlink per applet, /bin/child (the fork/exec test's child) and /data.
+# symlink per applet, /bin/child (the fork/exec test's child), /bin/cpuprobe
+# (the CPU feature probe, where the host's compiler links it static) and /data.
 #
 # Environment: BUSYBOX (default /bin/busybox), SRCDIR (default: this
 # script's directory). Exit status: 0 built; 77 (skip) with the reason when
@@ -60,6 +61,10 @@ rm "$root/applets"
 cp "$SRCDIR/init.sh" "$root/init" && chmod 0755 "$root/init" || die "cannot install /init"
 printf '#!/bin/sh\n# fork/exec test child: prints 3*N+1\necho $(($1 * 3 + 1))\n' \
 	>"$root/bin/child" && chmod 0755 "$root/bin/child" || die "cannot write /bin/child"
+# /bin/cpuprobe (tandem.test=cpu, tests/linux-cpu.sh): static, with the host's
+# compiler; left out (the mode then says so) where it cannot be built.
+${CC:-cc} -static -O2 -o "$root/bin/cpuprobe" "$SRCDIR/cpuprobe.c" 2>/dev/null ||
+	rm -f "$root/bin/cpuprobe"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 head -c $((blob_kib * 1024)) /dev/urandom >"$root/data/blob" || die "cannot write the blob"
 echo "$seq_count" >"$root/data/seq-count"

@@ -837,6 +837,28 @@ static void xsave_oracle(unsigned per)
 	       xs_mismatches, xs_faults, xs_fip_top, xs_inuse);
 }
 
+/*
+ * These extensions are not in the default model, which every swh_new()
+ * installs: -cpu max instead (what the software CPU has on this host),
+ * and @h's decoders told about TZCNT as sw_cpu_init() would have been.
+ */
+static int use_max_model(struct swh *h, char *why, size_t len)
+{
+	struct cpuid_feats can;
+	uint32_t r[4];
+	int ret;
+
+	cpuid_sw_provides(&can);
+	ret = cpuid_model_build(&cpuid_global, 1, "max", &can, "sw", false, NULL, why, len);
+	if (ret < 0)
+		return ret;
+	cpuid_model_lookup(&cpuid_global, 0, 7, 0, r);
+	ZydisDecoderEnableMode(&h->cpu.dec16, ZYDIS_DECODER_MODE_TZCNT, !!(r[1] & CPUID_7_EBX_BMI1));
+	ZydisDecoderEnableMode(&h->cpu.dec32, ZYDIS_DECODER_MODE_TZCNT, !!(r[1] & CPUID_7_EBX_BMI1));
+	ZydisDecoderEnableMode(&h->cpu.dec64, ZYDIS_DECODER_MODE_TZCNT, !!(r[1] & CPUID_7_EBX_BMI1));
+	return 0;
+}
+
 /* ---- rules that need no host ---- */
 
 static int step_bytes(struct swh *h, const uint8_t *code, unsigned len)
@@ -874,6 +896,7 @@ static unsigned long btest_rules(unsigned *nchecks)
 	struct sw_cpu *cpu = &bh->cpu;
 	unsigned long bad = 0;
 	struct swh *h;
+	char why[256];
 
 	for (unsigned i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
 		for (unsigned l = 0; l < cpuid_global.nr; l++) {
@@ -947,13 +970,14 @@ static unsigned long btest_rules(unsigned *nchecks)
 
 	/* VEX in real mode: #UD; in 32-bit protected mode VEX.W1 still means 32 bits. */
 	h = swh_new(4 << 20, SWH_REAL);
-	if (h) {
+	if (h && use_max_model(h, why, sizeof(why)) == 0) {
 		bad += step_bytes(h, andn, sizeof(andn)) != X86_UD;
-		swh_free(h);
 		(*nchecks)++;
 	}
+	if (h)
+		swh_free(h);
 	h = swh_new(4 << 20, SWH_PROT32);
-	if (h && host_ext(X_BMI1)) {
+	if (h && use_max_model(h, why, sizeof(why)) == 0 && host_ext(X_BMI1)) {
 		h->cpu.st.gpr[R_AX] = 0xf0f0f0f0;
 		h->cpu.st.gpr[R_CX] = 0xffff0000;
 		if (step_bytes(h, andn, sizeof(andn)) != SWH_OK ||
@@ -970,9 +994,11 @@ static unsigned long btest_rules(unsigned *nchecks)
 
 void oracle_bitops(unsigned per, bool compare_undef, struct oracle_counts *total)
 {
+	struct cpuid_model saved_model = cpuid_global;
 	struct sigaction sa;
 	unsigned long bad;
 	unsigned nchecks = 0;
+	char why[256];
 
 	undef_compared = compare_undef;
 	build_bstub();
@@ -988,6 +1014,13 @@ void oracle_bitops(unsigned per, bool compare_undef, struct oracle_counts *total
 	if (!bh) {
 		printf("oracle_bitops: cannot create the harness VM\n");
 		total->mismatches++;
+		return;
+	}
+	if (use_max_model(bh, why, sizeof(why)) < 0) {
+		printf("oracle_bitops: cannot build the max model: %s\n", why);
+		total->mismatches++;
+		swh_free(bh);
+		cpuid_global = saved_model;
 		return;
 	}
 	for (size_t i = 0; i < sizeof(bspecs) / sizeof(bspecs[0]); i++) {
@@ -1040,4 +1073,5 @@ void oracle_bitops(unsigned per, bool compare_undef, struct oracle_counts *total
 	total->mismatches += bad + xs_mismatches;
 	total->faults += xs_faults;
 	swh_free(bh);
+	cpuid_global = saved_model;
 }

@@ -33,6 +33,8 @@
 #include <time.h>
 
 #include "tests/unit/oracle_bitops.h"
+#include "tests/unit/oracle_avx_fp.h"
+#include "tests/unit/oracle_avx_int.h"
 #include "tests/unit/oracle_simd.h"
 #include "tests/unit/sw_harness.h"
 
@@ -870,6 +872,9 @@ int main(int argc, char **argv)
 		oracle_simd(per, !lax && host_intel, &v);
 		/* BMI, ADX, MOVBE, RDRAND/RDSEED, AES, PCLMULQDQ, SHA (oracle_bitops.c). */
 		oracle_bitops(per, !lax && host_intel, &v);
+		oracle_avx_fp(per, &v);
+		/* The integer AVX and AVX2 instructions (oracle_avx_int.c). */
+		oracle_avx_int(per, &v);
 		nr_cases += v.cases;
 		nr_mismatch += v.mismatches;
 		nr_faults += v.faults;

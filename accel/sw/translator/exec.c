@@ -937,6 +937,13 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 	return n;
 }
 
+uint64_t tb_dispatches(const struct sw_cpu *cpu)
+{
+	const struct tb_vcpu *tv = cpu->tb.tv;
+
+	return tv ? *(const volatile uint64_t *)&tv->stats.dispatches : 0;
+}
+
 void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)
 {
 	cpu->tb.kick = kick ? kick : &cpu->tb.kick_none;
