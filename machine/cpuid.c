@@ -233,6 +233,18 @@ static const struct {
 	{ "f16c", SW_HOST },		/* avx_fp.c */
 	{ "avx2", SW_HOST },		/* avx_int.c, avx2.c */
 	{ "pmu", SW_SELF },		/* system.c: arch PMU v2, instructions retired */
+	{ "bmi1", SW_HOST },		/* bmi.c, logic.c: TZCNT */
+	{ "bmi2", SW_HOST },		/* bmi.c */
+	{ "adx", SW_HOST },		/* bmi.c */
+	{ "movbe", SW_HOST },		/* datamov.c */
+	{ "rdrand", SW_HOST },		/* bmi.c: the host's generator */
+	{ "rdseed", SW_HOST },		/* bmi.c: the host's generator */
+	{ "aes", SW_HOST },		/* crypto.c (VEX forms: avx_crypto.c) */
+	{ "pclmulqdq", SW_HOST },	/* crypto.c (VEX forms: avx_crypto.c) */
+	{ "sha-ni", SW_HOST },		/* crypto.c */
+	{ "xsave", SW_HOST },		/* xsave.c: x87, SSE, AVX components */
+	{ "xsaveopt", SW_HOST },	/* xsave.c */
+	{ "xsavec", SW_HOST },		/* xsave.c */
 };
 
 void cpuid_sw_provides(struct cpuid_feats *f)
@@ -548,14 +560,23 @@ static void xsave_deps(struct cpuid_feats *f)
 			feats_set(f, &feat_names[i], false);
 }
 
+/* What the software CPU provides, for lack_reason()'s xsave test. */
+static const struct cpuid_feats *can_xsave(void)
+{
+	static struct cpuid_feats sw;
+
+	cpuid_sw_provides(&sw);
+	return &sw;
+}
+
 /* Why the engine lacks @fn: one phrase. */
 static const char *lack_reason(const struct feat_name *fn, const char *engine)
 {
 	static char buf[96];
 	struct cpuid_feats sw, h;
 
-	if (is_xsave_dep(fn) && sw_lists(fn))
-		return "it needs xsave (XCR0), which the software CPU does not implement yet";
+	if (is_xsave_dep(fn) && sw_lists(fn) && !feats_test(can_xsave(), feat_find("xsave", 5)))
+		return "it needs xsave (XCR0), which this engine does not offer here";
 	if (!sw_lists(fn))
 		return "the software CPU does not implement it";
 	if (!strcmp(fn->name, "pmu") && strstr(engine, "kvm"))

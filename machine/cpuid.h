@@ -88,6 +88,15 @@ bool cpuid_model_has(const struct cpuid_model *m, const char *name);
 
 extern struct cpuid_model cpuid_global;
 
+/* XCR0 / XSAVE state components, and what the software CPU implements. */
+#define CPUID_XCR0_X87		(1u << 0)
+#define CPUID_XCR0_SSE		(1u << 1)
+#define CPUID_XCR0_AVX		(1u << 2)
+#define CPUID_XCR0_SW		(CPUID_XCR0_X87 | CPUID_XCR0_SSE | CPUID_XCR0_AVX)
+/* Leaf 0xD subleaf 1 EAX. */
+#define CPUID_D1_EAX_XSAVEOPT	(1u << 0)
+#define CPUID_D1_EAX_XSAVEC	(1u << 1)
+
 /* Feature bits of the model (leaf 1 edx/ecx, 0x80000001 edx/ecx). */
 #define CPUID_1_EDX_FPU		(1u << 0)
 #define CPUID_1_EDX_VME		(1u << 1)
@@ -110,20 +119,29 @@ extern struct cpuid_model cpuid_global;
 #define CPUID_1_EDX_SSE		(1u << 25)
 #define CPUID_1_EDX_SSE2	(1u << 26)
 #define CPUID_1_ECX_SSE3	(1u << 0)
+#define CPUID_1_ECX_PCLMULQDQ	(1u << 1)
 #define CPUID_1_ECX_PDCM	(1u << 15)
 #define CPUID_1_ECX_SSSE3	(1u << 9)
 #define CPUID_1_ECX_FMA		(1u << 12)
 #define CPUID_1_ECX_CX16	(1u << 13)
 #define CPUID_1_ECX_SSE4_1	(1u << 19)
 #define CPUID_1_ECX_SSE4_2	(1u << 20)
-#define CPUID_1_ECX_X2APIC	(1u << 21)
+#define CPUID_1_ECX_MOVBE	(1u << 22)
 #define CPUID_1_ECX_POPCNT	(1u << 23)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_AES		(1u << 25)
 #define CPUID_1_ECX_XSAVE	(1u << 26)
 #define CPUID_1_ECX_OSXSAVE	(1u << 27)
 #define CPUID_1_ECX_AVX		(1u << 28)
-#define CPUID_1_ECX_F16C	(1u << 29)
+#define CPUID_1_ECX_RDRAND	(1u << 30)
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID_7_EBX_BMI1	(1u << 3)
+#define CPUID_7_EBX_BMI2	(1u << 8)
+#define CPUID_7_EBX_RDSEED	(1u << 18)
+#define CPUID_7_EBX_ADX		(1u << 19)
+#define CPUID_7_EBX_SHA		(1u << 29)
+#define CPUID_1_ECX_X2APIC	(1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_F16C	(1u << 29)
 #define CPUID_7_EBX_AVX2	(1u << 5)
 #define CPUID_7_EBX_SMEP	(1u << 7)
 #define CPUID_7_EBX_SMAP	(1u << 20)

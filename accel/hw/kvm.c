@@ -837,11 +837,16 @@ static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 		if (l->function == 0xa)
 			l->eax = l->ebx = l->ecx = l->edx = 0;
 		if (l->function != 1 && l->function != 7 && l->function != 0x80000001 &&
-		    !(l->function == 0xd && l->index == 1))
+		    !(l->function == 0xd && l->index <= 1))
 			continue;
 		for (unsigned j = 0; j < c->nent; j++)
 			if (c->entries[j].function == l->function && c->entries[j].index == l->index)
 				e = &c->entries[j];
+		/* XSAVE: the XCR0 components (subleaf 0) and XSAVEOPT/XSAVEC (1) KVM has. */
+		if (l->function == 0xd) {
+			l->eax &= e ? e->eax : 0;
+			continue;
+		}
 		if (!e) {
 			l->ecx &= CPUID_1_ECX_HYPERVISOR;
 			l->edx = 0;
@@ -850,8 +855,6 @@ static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 		/* Leaf 1 EBX/EAX are identification, not features. */
 		if (l->function != 1)
 			l->ebx &= e->ebx;
-		if (l->function == 0xd)
-			l->eax &= e->eax;
 		l->ecx &= e->ecx | (l->function == 1 ? CPUID_1_ECX_HYPERVISOR : 0);
 		l->edx &= e->edx;
 		if (l->function == 1 && !ring0_sw_opts(opts))

@@ -68,6 +68,75 @@ struct msr_buf {
 };
 
 /*
+ * The XSAVE state beyond x87 and SSE (get_fx/set_fx below): XCR0 and the AVX
+ * upper halves (component 2 of KVM's standard-format XSAVE image, at byte
+ * 576). A KVM without the ioctls (no XSAVE on the host) has XCR0 = 1 and
+ * no YMM state, which is what the software CPU then has too.
+ */
+#define XSTATE_BV_OFF	512
+#define XSTATE_AVX_OFF	576
+#define XSTATE_AVX	(1ull << 2)
+
+static void get_xstate(struct kvm_vcpu *kv, struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	uint64_t bv;
+
+	st->xcr0 = 1;
+	memset(&xcrs, 0, sizeof(xcrs));
+	if (ioctl(kv->fd, KVM_GET_XCRS, &xcrs) == 0) {
+		for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (xcrs.xcrs[i].xcr == 0)
+				st->xcr0 = xcrs.xcrs[i].value;
+	}
+	memset(st->ymmh, 0, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (bv & XSTATE_AVX)
+		memcpy(st->ymmh, (const uint8_t *)xs.region + XSTATE_AVX_OFF, sizeof(st->ymmh));
+}
+
+static bool ymmh_zero(const struct x86_state *st)
+{
+	const uint8_t *p = &st->ymmh[0][0];
+
+	for (size_t i = 0; i < sizeof(st->ymmh); i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* After the x87/SSE state (which leaves component 2 alone): XCR0, then the upper halves. */
+static int set_xstate(struct kvm_vcpu *kv, const struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	bool zero = ymmh_zero(st);
+	uint64_t bv;
+
+	memset(&xcrs, 0, sizeof(xcrs));
+	xcrs.nr_xcrs = 1;
+	xcrs.xcrs[0].xcr = 0;
+	xcrs.xcrs[0].value = st->xcr0;
+	/* XCR0 = 1 is every vCPU's reset value: only a KVM without XCRs refuses it. */
+	if (ioctl(kv->fd, KVM_SET_XCRS, &xcrs) < 0 && st->xcr0 != 1)
+		return -errno;
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return zero ? 0 : -errno;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (zero && !(bv & XSTATE_AVX))
+		return 0;	/* nothing to say: KVM has them in their initial state too */
+	bv = zero ? bv & ~XSTATE_AVX : bv | XSTATE_AVX;
+	memcpy((uint8_t *)xs.region + XSTATE_BV_OFF, &bv, 8);
+	memcpy((uint8_t *)xs.region + XSTATE_AVX_OFF, st->ymmh, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_SET_XSAVE, &xs) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
  * The x87/SSE state goes through KVM_GET_XSAVE/KVM_SET_XSAVE, whose first
  * 512 bytes are the FXSAVE image: KVM_GET_FPU/KVM_SET_FPU lose MXCSR on
  * hosts whose KVM keeps the guest FPU in XSAVE form (kvm_pvm here: GET
@@ -172,6 +241,8 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		memcpy(st->fx.xmm, fpu.xmm, sizeof(st->fx.xmm));
 	}
 
+	get_xstate(kv, st);
+
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = NR_MSRS;
 	for (unsigned i = 0; i < NR_MSRS; i++)
@@ -204,6 +275,7 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	struct kvm_sregs s;
 	struct kvm_fpu fpu;
 	struct msr_buf m;
+	int ret;
 
 	kv->idt_hidden = false;		/* @st has the IDT KVM is to use */
 	memset(&r, 0, sizeof(r));
@@ -252,6 +324,9 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
 			return -errno;
 	}
+	ret = set_xstate(kv, st);
+	if (ret < 0)
+		return ret;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 0;

@@ -55,6 +55,9 @@ static void register_handlers(void)
 	/* x87/MMX/SSE last: they own their mnemonics outright. */
 	sw_register_x87();
 	sw_register_sse();
+	sw_register_bmi();
+	sw_register_crypto();
+	sw_register_xsave();
 }
 
 /* ---- tracing ---- */

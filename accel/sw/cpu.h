@@ -427,6 +427,11 @@ void sw_register_control(void);
 void sw_register_string(void);
 void sw_register_system(void);
 void sw_register_seg(void);
+void sw_register_bmi(void);		/* bmi.c: BMI1, BMI2, ADX, RDRAND, RDSEED */
+void sw_register_crypto(void);		/* crypto.c: AES-NI, PCLMULQDQ, SHA */
+void sw_register_xsave(void);		/* xsave.c: XSETBV XGETBV XSAVE* XRSTOR */
+/* Bytes of the XSAVE area (standard or compacted: the same here) for @xcr0 (xsave.c). */
+unsigned sw_xsave_area_size(uint64_t xcr0);
 
 /* ---- the run loop (cpu.c) ---- */
 /* Execute one instruction (the unit the KVM fallback and tests use). */

@@ -636,10 +636,14 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 		if (cpu->st.cr4 & X86_CR4_OSXSAVE)
 			out[ECX] |= 1u << F1_ECX_OSXSAVE;
 	}
-	/* Leaf 0xd.0 EBX: the XSAVE area size for the components XCR0 enables now. */
-	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
-	    sw_cpuid_reg(0, 0, EAX) >= 0xd)
-		out[EBX] = 576 + ((cpu->st.xcr0 & 4) ? 256 : 0);
+	/*
+	 * The XSAVE area's size for the vCPU's XCR0, standard (subleaf 0) and
+	 * compacted (1, with XSAVEC), as KVM gives it too (accel/sw/xsave.c).
+	 */
+	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd && sw_cpuid_reg(0, 0, EAX) >= 0xd &&
+	    (((uint32_t)cpu->st.gpr[R_CX] == 0 && out[EAX]) ||
+	     ((uint32_t)cpu->st.gpr[R_CX] == 1 && (out[EAX] & CPUID_D1_EAX_XSAVEC))))
+		out[EBX] = sw_xsave_area_size(cpu->st.xcr0);
 	/* OSPKE mirrors CR4.PKE, as OSXSAVE mirrors CR4.OSXSAVE. */
 	if ((uint32_t)cpu->st.gpr[R_AX] == 7 && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
 	    sw_cpuid_reg(0, 0, EAX) >= 7) {

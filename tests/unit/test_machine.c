@@ -304,7 +304,22 @@ static void test_cpuid_model(void)
 	CU_ASSERT_EQUAL((r[1] >> 16) & 0xff, 2);	/* logical CPUs */
 	CU_ASSERT(r[2] & CPUID_1_ECX_HYPERVISOR);
 	CU_ASSERT(r[3] & CPUID_1_EDX_SSE2);
-	CU_ASSERT(!(r[2] & (1u << 26)));		/* no XSAVE in the baseline */
+	/* XSAVE where the host has it, then leaf 0xD describes x87+SSE (+AVX with AVX). */
+	if (r[2] & CPUID_1_ECX_XSAVE) {
+		bool avx = r[2] & CPUID_1_ECX_AVX;
+
+		cpuid_model_lookup(&cpuid_global, 0, 0, 0, r);
+		CU_ASSERT(r[0] >= 0xd);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 0, r);
+		CU_ASSERT_EQUAL(r[0] & 3, 3);
+		CU_ASSERT_EQUAL(!!(r[0] & CPUID_XCR0_AVX), avx);
+		CU_ASSERT_EQUAL(r[1], 576);		/* XCR0 at reset: x87 */
+		CU_ASSERT_EQUAL(r[2], avx ? 832u : 576u);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 2, r);
+		CU_ASSERT_EQUAL(r[0], avx ? 256u : 0u);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 3, r);
+		CU_ASSERT_EQUAL(r[0], 0);
+	}
 	cpuid_model_lookup(&cpuid_global, 0, 0x80000001, 0, r);
 	CU_ASSERT(r[3] & CPUID_81_EDX_LM);
 	cpuid_model_lookup(&cpuid_global, 0, 0x80000002, 0, r);
