@@ -12,8 +12,10 @@
 # symlink per applet, /bin/child (the fork/exec test's child), /bin/cpuprobe
 # (the CPU feature probe, where the host's compiler links it static) and /data.
 #
+#   V3_SHA256     sha256 of what /bin/v3prog prints on the host (only with V3PROG)
 # Environment: BUSYBOX (default /bin/busybox), SRCDIR (default: this
-# script's directory). Exit status: 0 built; 77 (skip) with the reason when
+# script's directory), V3PROG (a static x86-64-v3 program to install as
+# /bin/v3prog; linux-v3.sh builds it). Exit status: 0 built; 77 (skip) with the reason when
 # a tool is missing here; 99 on an unexpected error.
 out=$1
 bb=${BUSYBOX:-/bin/busybox}
@@ -69,6 +71,12 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 head -c $((blob_kib * 1024)) /dev/urandom >"$root/data/blob" || die "cannot write the blob"
 echo "$seq_count" >"$root/data/seq-count"
 
+v3_sha=
+if [ -n "$V3PROG" ]; then
+	cp "$V3PROG" "$root/bin/v3prog" && chmod 0755 "$root/bin/v3prog" || die "cannot copy $V3PROG"
+	v3_sha=$("$V3PROG" | sha256sum) || die "$V3PROG failed on the host"
+	v3_sha=${v3_sha%% *}
+fi
 blob_sha=$(sha256sum <"$root/data/blob") || die "sha256sum failed"
 seq_sha=$(seq 1 "$seq_count" | sha256sum) || die "seq | sha256sum failed"
 
@@ -80,4 +88,5 @@ cat >"${out%.cpio.gz}.vars" <<EOF
 BLOB_SHA256=${blob_sha%% *}
 SEQ_COUNT=$seq_count
 SEQ_SHA256=${seq_sha%% *}
+V3_SHA256=$v3_sha
 EOF
