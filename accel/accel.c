@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The engine registry and the `auto` choice. */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "accel/accel.h"
+#include "machine/cpuid.h"
 #include "config.h"
 
 #ifdef CONFIG_KVM
@@ -76,14 +78,70 @@ const struct accel_ops *accel_select(const char *name, char *why, size_t len)
 	return NULL;
 }
 
-void accel_cpuid_init(unsigned nr_vcpus)
+/* What engine @a (NULL: every usable one) provides with @opts: into @can. */
+static void engine_provides(const struct accel_ops *a, const char *opts, struct cpuid_feats *can,
+			    char *engines, size_t elen)
 {
-	char why[256];
+	struct cpuid_model tmp;
+	char reason[256];
 
-	cpuid_model_init(&cpuid_global, nr_vcpus);
-	for (int i = 0; accel_list[i]; i++)
-		if (accel_list[i]->cpuid_limit && !accel_list[i]->probe(why, sizeof(why)))
-			accel_list[i]->cpuid_limit(&cpuid_global);
+	engines[0] = 0;
+	cpuid_sw_provides(can);
+	cpuid_model_from_feats(&tmp, can);
+	for (int i = 0; accel_list[i]; i++) {
+		const struct accel_ops *e = accel_list[i];
+		size_t n = strlen(engines);
+
+		if (!a ? e->probe(reason, sizeof(reason)) != 0 : e != a)
+			continue;
+		snprintf(engines + n, elen - n, "%s%s", n ? "+" : "", e->name);
+		if (e->cpuid_limit)
+			e->cpuid_limit(&tmp, a ? opts : NULL);
+	}
+	cpuid_model_feats(&tmp, can);
+}
+
+int accel_cpuid_check(const struct accel_ops *a, const char *opts, char *why, size_t len)
+{
+	struct cpuid_feats can, have;
+	char engines[64];
+
+	engine_provides(a, opts, &can, engines, sizeof(engines));
+	if (a->hw) {
+		uint32_t r[4], m[4];
+
+		__cpuid(0, r[0], r[1], r[2], r[3]);
+		cpuid_model_lookup(&cpuid_global, 0, 0, 0, m);
+		if (r[1] != m[1] || r[2] != m[2] || r[3] != m[3]) {
+			snprintf(why, len, "the guest's CPU model is of another vendor than the host "
+				 "CPU the %s engine runs it on", a->name);
+			return -EINVAL;
+		}
+	}
+	cpuid_model_feats(&cpuid_global, &have);
+	have.w[CPUID_W_1_ECX] &= ~CPUID_1_ECX_HYPERVISOR;
+	for (int w = 0; w < CPUID_NR_WORDS; w++) {
+		if (have.w[w] & ~can.w[w]) {
+			snprintf(why, len, "the guest's CPU model has features the %s engine cannot "
+				 "provide here (CPUID word %d: %#x); start it with a model both "
+				 "have", a->name, w, have.w[w] & ~can.w[w]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int accel_cpuid_init(unsigned nr_vcpus, const char *spec, const struct accel_ops *a,
+		     const char *opts, char *why, size_t len)
+{
+	bool all = cpuid_spec_is_default(spec);
+	struct cpuid_feats can;
+	char engines[64];
+
+	/* What the engine(s) provide: the software CPU's table, then each engine's limits. */
+	engine_provides(all ? NULL : a, opts, &can, engines, sizeof(engines));
+	return cpuid_model_build(&cpuid_global, nr_vcpus, spec, &can,
+				 engines[0] ? engines : "sw", !all && a && a->hw, stderr, why, len);
 }
 
 const struct accel_ops *accel_fallback(const struct accel_ops *self)

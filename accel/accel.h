@@ -43,6 +43,16 @@ struct accel_emulate {
 	bool tlb_flushed;
 };
 
+/*
+ * What an engine has done so far, for the progress line (machine/progress.c):
+ * each field it does not count stays 0.
+ */
+struct accel_progress {
+	uint64_t insns;		/* instructions retired (sw interpreter, helpers included) */
+	uint64_t blocks;	/* translated blocks entered from the run loop (sw translator) */
+	uint64_t exits;		/* engine exits (kvm) */
+};
+
 struct accel_ops {
 	const char *name;
 	const char *desc;
@@ -73,16 +83,26 @@ struct accel_ops {
 	 */
 	enum vcpu_stop (*emulate)(struct vcpu *vcpu, struct x86_state *st,
 				  struct accel_emulate *req, char *why, size_t len);
+	/*
+	 * The privilege level @vcpu runs guest code at right now, read from
+	 * another thread without stopping it (a hint, possibly a moment
+	 * stale): 0-3, or -1 when it runs no guest code (halted, between
+	 * runs) or when the engine has nothing to say. The auto engine switch
+	 * samples it (machine/vmswitch.h). May be NULL.
+	 */
+	int (*cpl_hint)(struct vcpu *vcpu);
 	/* Free what emulate() kept in vm->fallback. */
 	void (*emulate_cleanup)(struct vm *vm);
 	/* The VMM wrote guest RAM: what the emulating engine cached of it goes. */
 	void (*emulate_mem_written)(struct vm *vm, uint64_t gpa, uint64_t len);
 	/*
 	 * Clear the model's feature bits this engine cannot give a guest on
-	 * this host (may be NULL). Applied for every usable engine, not just
-	 * the one that runs, so the guest sees one CPU on both.
+	 * this host with options @opts (NULL: the defaults) (may be NULL).
+	 * The default CPU model is limited by every usable engine, not just
+	 * the one that runs, so the guest sees one CPU on both; a -cpu model
+	 * by the engine that runs it.
 	 */
-	void (*cpuid_limit)(struct cpuid_model *m);
+	void (*cpuid_limit)(struct cpuid_model *m, const char *opts);
 	/* The options this engine takes, ending with a NULL name (may be NULL). */
 	const struct accel_opt *opts;
 	/* Print engine statistics at exit (may be NULL). */
@@ -103,6 +123,11 @@ struct accel_ops {
 	 * -errno (-ENOSPC: more than the engine can watch). NULL: no debugging.
 	 */
 	int (*set_debug)(struct vcpu *vcpu);
+	/*
+	 * Fill @p with the whole VM's counts (all vCPUs); any thread: the
+	 * counters are read as they are, without stopping anything. May be NULL.
+	 */
+	void (*progress)(struct vm *vm, struct accel_progress *p);
 };
 
 /* All engines compiled in, in `auto` preference order, NULL-terminated. */
@@ -118,8 +143,15 @@ const struct accel_ops *accel_fallback(const struct accel_ops *self);
 int accel_check_opts(const struct accel_ops *a, const char *opts, char *why, size_t len);
 /* Option @name's value in @opts (checked already), copied to @buf; NULL if absent. */
 const char *accel_opt_value(const char *opts, const char *name, char *buf, size_t len);
-/* Build cpuid_global for @nr_vcpus, limited by every usable engine. */
-void accel_cpuid_init(unsigned nr_vcpus);
+/*
+ * Build cpuid_global for @nr_vcpus from -cpu @spec (NULL: the default
+ * model, limited by every usable engine) for engine @a with options @opts.
+ * 0, or -EINVAL with one line in @why.
+ */
+int accel_cpuid_init(unsigned nr_vcpus, const char *spec, const struct accel_ops *a,
+		     const char *opts, char *why, size_t len);
+/* Can engine @a with @opts run the guest's CPU model (a live switch)? 0, or -EINVAL + @why. */
+int accel_cpuid_check(const struct accel_ops *a, const char *opts, char *why, size_t len);
 /*
  * Pick the engine for @name ("auto", "kvm"/"hw", "sw"/"tcg"). For auto,
  * @why says which engine was picked and why; for a named engine that is

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,13 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "machine/bench.h"
+#include "machine/cpuid.h"
 #include "machine/gdbstub.h"
 #include "machine/net.h"
 #include "machine/qmp.h"
 #include "machine/replay.h"
 #include "machine/vm.h"
+#include "machine/vmswitch.h"
 
 static char *opt_accel, *opt_kernel, *opt_initrd, *opt_append, *opt_mem, *opt_serial;
 static char *opt_trace, *opt_trace_file, *opt_cpu, *opt_machine;
@@ -38,7 +41,8 @@ static char *opt_qmp, *opt_monitor, *opt_incoming, *opt_symbols, *opt_icount, *o
 
 static GOptionEntry entries[] = {
 	{ "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel,
-	  "Engine: auto (default), kvm (alias hw), sw (alias tcg); sw,jit=off", "ENGINE" },
+	  "Engine: auto (default; auto,switch=off: never switch by itself), kvm (alias hw), "
+	  "sw (alias tcg); sw,jit=off", "ENGINE" },
 	{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel,
 	  "Kernel: bzImage, multiboot or ELF64 image (default: the built-in demo guest)",
 	  "FILE" },
@@ -53,7 +57,9 @@ static GOptionEntry entries[] = {
 	{ "no-reboot", 0, 0, G_OPTION_ARG_NONE, &opt_no_reboot,
 	  "Exit instead of rebooting when the guest resets or triple-faults", NULL },
 	{ "trace", 'd', 0, G_OPTION_ARG_STRING, &opt_trace,
-	  "Trace classes: in_asm,int,cpu,io,exit,out_asm; 'help' says which engine has which",
+	  "Trace classes: in_asm,int,cpu,exec,mmu,io,exit,out_asm,guest_errors,cpu_reset; "
+	  "'help' says "
+	  "what each prints on which engine",
 	  "LIST" },
 	{ "trace-file", 'D', 0, G_OPTION_ARG_FILENAME, &opt_trace_file,
 	  "Write the trace to FILE (default stderr)", "FILE" },
@@ -65,7 +71,8 @@ static GOptionEntry entries[] = {
 	  "Human monitor: stdio (shares stdio with the serial console; C-a c switches) or none",
 	  "DEV" },
 	{ "icount", 0, 0, G_OPTION_ARG_STRING, &opt_icount,
-	  "Deterministic clock (sw): shift=N (2^N ns per instruction)[,rr=record|replay,"
+	  "Deterministic clock (sw, on the interpreter: the translator does not count "
+	  "instructions yet; one vCPU): shift=N (2^N ns per instruction)[,rr=record|replay,"
 	  "rrfile=FILE]", "OPTS" },
 	{ "symbols", 0, 0, G_OPTION_ARG_FILENAME, &opt_symbols,
 	  "Guest symbols for traces: an ELF file (vmlinux) or a System.map "
@@ -88,7 +95,8 @@ static GOptionEntry entries[] = {
 	  "Accepted for QEMU compatibility (tandem has no display)", NULL },
 	{ "enable-kvm", 0, 0, G_OPTION_ARG_NONE, &opt_enable_kvm, "Same as --accel=kvm", NULL },
 	{ "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu,
-	  "CPU model: tandem has one; host, max and qemu64 all name it", "MODEL" },
+	  "CPU model and features: NAME[,+FEAT,-FEAT,FEAT=on|off,enforce]; 'help' lists them "
+	  "(default: tandem)", "MODEL" },
 	{ "machine", 'M', 0, G_OPTION_ARG_STRING, &opt_machine,
 	  "Board: pc (the only one), with QEMU's accel= property", "pc[,accel=ENGINE]" },
 	{ "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
@@ -463,12 +471,24 @@ static const struct {
 	unsigned bit;
 	const char *help;
 } trace_classes[] = {
-	{ "in_asm", TRACE_IN_ASM, "disassembly of each instruction executed (sw)" },
-	{ "int", TRACE_INT, "exceptions and interrupts" },
-	{ "cpu", TRACE_CPU, "registers before each instruction (sw)" },
-	{ "io", TRACE_IO, "port and MMIO accesses" },
-	{ "exit", TRACE_EXIT, "engine exits (kvm)" },
-	{ "out_asm", TRACE_OUT_ASM, "each translated block: guest and host code (sw)" },
+	{ "in_asm", TRACE_IN_ASM, "each instruction run: vCPU, address, symbol, bytes, Zydis' "
+	  "disassembly (sw, interpreter)" },
+	{ "int", TRACE_INT, "interrupts and exceptions in QEMU's layout: v= e= i= cpl= IP= pc= "
+	  "SP= CR2=/EAX= (sw: every event; kvm: the interrupts it injects)" },
+	{ "cpu", TRACE_CPU, "the registers before each instruction (sw, interpreter)" },
+	{ "exec", TRACE_EXEC, "one line per block run (a new one wherever control does not "
+	  "fall through): vCPU, address, symbol (sw, interpreter)" },
+	{ "mmu", TRACE_MMU, "page walks with the TLB fill (address, size, permissions) or "
+	  "fault, flushes, INVLPG, CR3 loads (sw)" },
+	{ "io", TRACE_IO, "port and MMIO accesses, once each, with the value (every engine)" },
+	{ "exit", TRACE_EXIT, "engine exits by name; I/O exits with port or address when io "
+	  "is off (kvm)" },
+	{ "out_asm", TRACE_OUT_ASM, "each block translated: guest and host code (sw translator)" },
+	{ "guest_errors", TRACE_GUEST_ERRORS, "what the guest got wrong: I/O to unmapped ports "
+	  "and addresses (reads all-ones, writes dropped), the user-mode network's complaints "
+	  "(every engine)" },
+	{ "cpu_reset", TRACE_CPU_RESET, "a vCPU's reset, INIT or STARTUP IPI, with the registers "
+	  "it starts from (every engine)" },
 };
 
 /* 0, -EINVAL with one line said, or 1 after "help" listed the classes. */
@@ -481,9 +501,14 @@ static int parse_trace(const char *s, unsigned *mask)
 		unsigned i;
 
 		if (!strcmp(*p, "help")) {
-			printf("Trace classes (-d LIST, comma-separated):\n");
+			printf("Trace classes (-d LIST, comma-separated; -D FILE writes them "
+			       "there):\n");
 			for (i = 0; i < G_N_ELEMENTS(trace_classes); i++)
-				printf("  %-7s %s\n", trace_classes[i].name, trace_classes[i].help);
+				printf("  %-12s %s\n", trace_classes[i].name,
+				       trace_classes[i].help);
+			printf("Lines about one vCPU start with it (CPUn). in_asm, cpu and exec "
+			       "run the sw engine on its interpreter: the "
+			       "translator does not trace per instruction.\n");
 			ret = 1;
 			break;
 		}
@@ -491,8 +516,14 @@ static int parse_trace(const char *s, unsigned *mask)
 			if (!strcmp(*p, trace_classes[i].name))
 				break;
 		if (i == G_N_ELEMENTS(trace_classes)) {
-			fprintf(stderr, "tandem: unknown trace class '%s' (classes: in_asm, int, "
-				"out_asm, cpu, io, exit; -d help lists them)\n", *p);
+			GString *names = g_string_new(NULL);
+
+			for (unsigned j = 0; j < G_N_ELEMENTS(trace_classes); j++)
+				g_string_append_printf(names, "%s%s", j ? ", " : "",
+						       trace_classes[j].name);
+			fprintf(stderr, "tandem: unknown trace class '%s' (classes: %s; -d help "
+				"lists them)\n", *p, names->str);
+			g_string_free(names, TRUE);
 			ret = -EINVAL;
 			break;
 		}
@@ -500,6 +531,27 @@ static int parse_trace(const char *s, unsigned *mask)
 	}
 	g_strfreev(parts);
 	return ret;
+}
+
+/* Say which asked-for classes the chosen engine does not print (one line, -q silences it). */
+static void trace_engine_note(unsigned mask, const struct accel_ops *a)
+{
+	const unsigned sw_only = TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC | TRACE_MMU | TRACE_OUT_ASM;
+	GString *names = g_string_new(NULL);
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(trace_classes); i++) {
+		unsigned bit = trace_classes[i].bit;
+
+		if ((mask & bit) && ((a->hw && (bit & sw_only)) || (!a->hw && bit == TRACE_EXIT)))
+			g_string_append_printf(names, "%s%s", names->len ? "," : "",
+					       trace_classes[i].name);
+	}
+	if (names->len && a->hw)
+		vm_info("-d %s: on %s only the code the software CPU runs for it is traced\n",
+			names->str, a->name);
+	else if (names->len)
+		vm_info("-d %s: kvm only, nothing to trace on %s\n", names->str, a->name);
+	g_string_free(names, TRUE);
 }
 
 /* -icount N | shift=N[,rr=record|replay,rrfile=FILE]: 0, or -EINVAL with one line said. */
@@ -597,17 +649,66 @@ static int parse_machine(char *s, const char **accel)
 	return ret;
 }
 
-/* -cpu: one CPU model, whichever of QEMU's names a script uses for "the usual one". */
-static int check_cpu(const char *cpu)
+/*
+ * tandem info [--cpu [-cpu MODEL] [--accel ENGINE[,opts]]]: the engines,
+ * or the CPUID leaves of the model a run with those options would get.
+ */
+static int cmd_info_cpu(int argc, char **argv)
 {
-	static const char *const names[] = { "host", "max", "qemu64" };
+	const char *cpu = NULL, *engine = "auto";
+	const struct accel_ops *a;
+	char why[512], *eng, *opts;
+	int ret;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-		if (!strcmp(cpu, names[i]))
-			return 0;
-	fprintf(stderr, "tandem: unknown CPU model '%s' (tandem has one model; host, max "
-		"and qemu64 name it)\n", cpu);
-	return -EINVAL;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = NULL;
+
+		if (!strcmp(o, "--cpu"))
+			continue;
+		if (!strncmp(o, "--", 2))
+			o++;
+		if (!strcmp(o, "-cpu") || !strcmp(o, "-accel")) {
+			v = i + 1 < argc ? argv[++i] : NULL;
+		} else if (!strncmp(o, "-cpu=", 5) || !strncmp(o, "-accel=", 7)) {
+			v = strchr(o, '=') + 1;
+		} else {
+			fprintf(stderr, "tandem: info --cpu: unexpected argument '%s' (takes -cpu "
+				"MODEL and --accel ENGINE)\n", argv[i]);
+			return 1;
+		}
+		if (!v) {
+			fprintf(stderr, "tandem: info --cpu: %s needs a value\n", argv[i]);
+			return 1;
+		}
+		if (!strncmp(o, "-cpu", 4))
+			cpu = v;
+		else
+			engine = v;
+	}
+	if (cpu && !strcmp(cpu, "help")) {
+		cpuid_print_help(stdout);
+		return 0;
+	}
+	eng = g_strdup(engine);
+	opts = strchr(eng, ',');
+	if (opts)
+		*opts++ = 0;
+	a = accel_select(eng, why, sizeof(why));
+	if (!a) {
+		fprintf(stderr, "tandem: %s\n", why);
+		g_free(eng);
+		return 1;
+	}
+	ret = accel_cpuid_init(1, cpu, a, opts, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "tandem: %s\n", why);
+		g_free(eng);
+		return 1;
+	}
+	printf("CPU model %s on the %s engine (vCPU 0 of 1):\n", cpu ? cpu : "tandem", a->name);
+	cpuid_model_print(&cpuid_global, stdout);
+	g_free(eng);
+	return 0;
 }
 
 /* -serial chardev:ID -> the -chardev's spelling; others as given ("null" is "none"). */
@@ -691,8 +792,11 @@ static int parse_args(int *argc, char ***args, struct vm_config *cfg)
 	}
 	if (opt_machine && parse_machine(opt_machine, &machine_accel))
 		return 1;
-	if (opt_cpu && check_cpu(opt_cpu))
-		return 1;
+	if (opt_cpu && !strcmp(opt_cpu, "help")) {
+		cpuid_print_help(stdout);
+		return -1;
+	}
+	cfg->cpu = opt_cpu;
 	if (opt_mem && (parse_size(opt_mem, &cfg->ram_size) || cfg->ram_size < (2ull << 20) ||
 			cfg->ram_size > (1ull << 40))) {
 		fprintf(stderr, "tandem: invalid memory size '%s' (use e.g. 256M or 2G, "
@@ -810,6 +914,14 @@ int main(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	/*
+	 * SIGUSR1 asks for a register dump once the vCPUs run (machine/vm.c);
+	 * one that comes while the VM is still being built must not end the
+	 * run, as the signal's default action would.
+	 */
+	signal(SIGUSR1, SIG_IGN);
+	if (argc >= 3 && !strcmp(argv[1], "info") && !strcmp(argv[2], "--cpu"))
+		return cmd_info_cpu(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "info"))
 		return cmd_info();
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
@@ -840,20 +952,26 @@ int main(int argc, char **argv)
 			"CPU, which cannot stop at an exact instruction count\n", accel->name);
 		goto out;
 	}
-	if (accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
+	/* auto,switch=on|off is auto's, not the engine's (machine/vmswitch.h). */
+	if (vm_autoswitch_opts(cfg.accel, &cfg.accel_opts, err, sizeof(err)) ||
+	    accel_check_opts(accel, cfg.accel_opts, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
 	vm_info("%s\n", why);
+	trace_engine_note(cfg.trace, accel);
 	if (vm_create(&vm, &cfg, accel, &pc_board, err, sizeof(err))) {
 		fprintf(stderr, "tandem: %s\n", err);
 		goto out;
 	}
 	if (netdev_unused())	/* net hook */
 		fprintf(stderr, "tandem: warning: -netdev %s is used by no NIC\n", netdev_unused());
+	vm_autoswitch_start(&vm);
 	status = vm_run(&vm);
-	if (opt_stats)
+	if (opt_stats) {
 		vm_print_stats(&vm, stderr);
+		vm_autoswitch_print_stats(&vm, stderr);
+	}
 	vm_destroy(&vm);
 out:
 	board_devices_clear();

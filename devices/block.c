@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "devices/block.h"
+#include "machine/device.h"
 
 #define DIRECT_ALIGN	4096u
 #define BOUNCE_MAX	(1u << 20)	/* direct I/O in pieces of at most this */
@@ -499,6 +500,145 @@ int block_flush(struct block *b)
 	if (fdatasync(b->fd)) {
 		b->st.errors++;
 		return -errno;
+	}
+	return 0;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+#define BLOCK_SAVE_VERSION	1
+#define PATH_MAX_SAVED		4096u
+
+/* The image's name as the snapshot keeps it: absolute, links resolved. */
+static char *real_name(const struct block *b)
+{
+	char *p = realpath(b->file, NULL);
+
+	return p ? p : strdup(b->file);
+}
+
+int block_save(struct block *b, struct dev_buf *buf)
+{
+	uint8_t version = BLOCK_SAVE_VERSION, ro = b->readonly, snap = b->snapshot;
+	char *path = real_name(b);
+	uint32_t plen;
+	uint64_t n = b->overlay ? g_hash_table_size(b->overlay) : 0;
+
+	if (!path)
+		return -ENOMEM;
+	plen = (uint32_t)strnlen(path, PATH_MAX_SAVED);
+	DEV_SAVE(buf, version);
+	DEV_SAVE(buf, plen);
+	dev_buf_put(buf, path, plen);
+	DEV_SAVE(buf, b->size);
+	DEV_SAVE(buf, ro);
+	DEV_SAVE(buf, snap);
+	DEV_SAVE(buf, n);
+	if (n) {
+		GHashTableIter it;
+		gpointer key, value;
+
+		g_hash_table_iter_init(&it, b->overlay);
+		while (g_hash_table_iter_next(&it, &key, &value)) {
+			uint64_t c = GPOINTER_TO_SIZE(key);
+			uint8_t zero = value == ZERO_CLUSTER;
+
+			DEV_SAVE(buf, c);
+			DEV_SAVE(buf, zero);
+			if (!zero)
+				dev_buf_put(buf, value, CLUSTER);
+		}
+	}
+	free(path);
+	return dev_buf_status(buf);
+}
+
+static int bload_error(char *why, size_t whylen, const char *dev, const char *what)
+{
+	snprintf(why, whylen, "snapshot: device '%s': %s", dev, what);
+	return -EINVAL;
+}
+
+int block_load(struct block *b, struct dev_reader *r, const char *dev, char *why,
+	       size_t whylen)
+{
+	uint8_t version = 0, ro, snap;
+	uint32_t plen = 0;
+	uint64_t size, n, clusters = (b->size + CLUSTER - 1) / CLUSTER;
+	char saved[PATH_MAX_SAVED + 1], *mine, msg[2 * PATH_MAX_SAVED + 128];
+	GHashTable *ov = NULL;
+	int ret = 0;
+
+	DEV_LOAD(r, version);
+	DEV_LOAD(r, plen);
+	if (r->bad || version != BLOCK_SAVE_VERSION || plen > PATH_MAX_SAVED)
+		return bload_error(why, whylen, dev, "block state of another shape");
+	dev_get(r, saved, plen);
+	saved[plen] = 0;
+	DEV_LOAD(r, size);
+	DEV_LOAD(r, ro);
+	DEV_LOAD(r, snap);
+	DEV_LOAD(r, n);
+	if (r->bad)
+		return bload_error(why, whylen, dev, "truncated block state");
+	mine = real_name(b);
+	if (!mine)
+		return -ENOMEM;
+	if (strcmp(saved, mine)) {
+		snprintf(msg, sizeof(msg), "the snapshot's disk is %s, this VM's is %s", saved,
+			 mine);
+		ret = bload_error(why, whylen, dev, msg);
+	} else if (size != b->size) {
+		snprintf(msg, sizeof(msg), "%s was %llu bytes, it is %llu now", mine,
+			 (unsigned long long)size, (unsigned long long)b->size);
+		ret = bload_error(why, whylen, dev, msg);
+	} else if (ro != b->readonly || snap != b->snapshot) {
+		snprintf(msg, sizeof(msg), "%s was opened with readonly=%s,snapshot=%s there "
+			 "(with %s,%s here)", mine, ro ? "on" : "off", snap ? "on" : "off",
+			 b->readonly ? "on" : "off", b->snapshot ? "on" : "off");
+		ret = bload_error(why, whylen, dev, msg);
+	} else if (n && !b->overlay) {
+		ret = bload_error(why, whylen, dev, "an overlay for a disk without snapshot=on");
+	}
+	free(mine);
+	if (ret)
+		return ret;
+	if (b->overlay)
+		ov = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, overlay_free_value);
+	for (uint64_t i = 0; i < n && !ret; i++) {
+		uint64_t c = UINT64_MAX;
+		uint8_t zero = 2;
+		void *data = ZERO_CLUSTER;
+
+		DEV_LOAD(r, c);
+		DEV_LOAD(r, zero);
+		if (r->bad || c >= clusters || zero > 1 ||
+		    g_hash_table_contains(ov, GSIZE_TO_POINTER(c))) {
+			ret = bload_error(why, whylen, dev, "bad overlay cluster");
+			break;
+		}
+		if (!zero) {
+			if (posix_memalign(&data, 64, CLUSTER)) {
+				ret = -ENOMEM;
+				break;
+			}
+			dev_get(r, data, CLUSTER);
+			if (r->bad) {
+				free(data);
+				ret = bload_error(why, whylen, dev, "truncated overlay");
+				break;
+			}
+		}
+		g_hash_table_replace(ov, GSIZE_TO_POINTER((gsize)c), data);
+	}
+	if (ret) {
+		if (ov)
+			g_hash_table_destroy(ov);
+		return ret;
+	}
+	if (ov) {
+		g_hash_table_destroy(b->overlay);
+		b->overlay = ov;
 	}
 	return 0;
 }

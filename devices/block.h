@@ -69,6 +69,22 @@ int block_pwritev(struct block *b, const struct iovec *iov, unsigned n, uint64_t
 int block_write_zeroes(struct block *b, uint64_t off, uint64_t len, bool unmap);
 int block_flush(struct block *b);
 
+/*
+ * Snapshots: what the image is (its real path, size, readonly and
+ * snapshot flags) and, under snapshot=on, the overlay, which is disk
+ * contents that only memory holds. The image file's contents are not
+ * saved: a restore needs the same file as it was when the snapshot was
+ * taken (as QEMU's migration to a file with a shared disk), so a snapshot
+ * of a VM that goes on writing its disk afterwards is only good until it
+ * does. block_load() refuses another path, size or mode with one line in
+ * @why (prefixed "snapshot: device '@dev': "). 0 or -errno.
+ */
+struct dev_buf;
+struct dev_reader;
+int block_save(struct block *b, struct dev_buf *buf);
+int block_load(struct block *b, struct dev_reader *r, const char *dev, char *why,
+	       size_t whylen);
+
 /* Counters for statistics and tests. */
 struct block_stats {
 	uint64_t reads, writes, flushes, errors;

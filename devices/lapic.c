@@ -32,10 +32,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <x86intrin.h>
 
 #include "devices/i8259.h"
 #include "devices/lapic.h"
 #include "machine/bus.h"
+#include "machine/cpuid.h"
 #include "machine/device.h"
 #include "machine/irq.h"
 #include "machine/timer.h"
@@ -75,6 +78,7 @@ enum { LVT_TIMER, LVT_THERMAL, LVT_PMC, LVT_LINT0, LVT_LINT1, LVT_ERROR, NR_LVT 
 #define LVT_DM_SHIFT		8
 #define LVT_MASKED		(1u << 16)
 #define LVT_TIMER_PERIODIC	(1u << 17)
+#define LVT_TIMER_DEADLINE	(1u << 18)	/* with tsc-deadline in the CPU model */
 
 /* Writable bits per LVT; delivery status and remote IRR stay 0 (delivery is instant). */
 static const uint32_t lvt_writable[NR_LVT] = {
@@ -131,6 +135,11 @@ struct apic {
 
 	/* INTR as last reported, to signal only rising outputs (see lapic_update). */
 	bool out_vector, out_routed;
+
+	/* x2APIC mode (IA32_APIC_BASE.EXTD) and the TSC-deadline timer. */
+	bool x2apic;
+	uint64_t deadline;		/* IA32_TSC_DEADLINE as written; 0: disarmed */
+	uint64_t deadline_ns;		/* ...on the VM clock, when it fires */
 };
 
 /* The VM's local APICs and the bus between them (the handle lapic_create() returns). */
@@ -262,9 +271,15 @@ static int lapic_ack(void *opaque, unsigned cpu)
 	return v;
 }
 
+static int lapic_msr(void *opaque, unsigned cpu, bool write, uint32_t idx, uint64_t *val,
+		     uint64_t tsc);
+
+static uint64_t host_tsc_hz(void);
+
 static const struct intr_ops lapic_intr_ops = {
 	.pending = lapic_pending,
 	.ack = lapic_ack,
+	.msr = lapic_msr,
 };
 
 /*
@@ -547,7 +562,14 @@ static unsigned timer_divisor(uint32_t tdcr)
 
 static bool timer_periodic(const struct apic *l)
 {
-	return l->lvt[LVT_TIMER] & LVT_TIMER_PERIODIC;
+	return (l->lvt[LVT_TIMER] & (LVT_TIMER_PERIODIC | LVT_TIMER_DEADLINE)) ==
+	       LVT_TIMER_PERIODIC;
+}
+
+static bool timer_deadline(const struct apic *l)
+{
+	return (l->lvt[LVT_TIMER] & (LVT_TIMER_PERIODIC | LVT_TIMER_DEADLINE)) ==
+	       LVT_TIMER_DEADLINE;
 }
 
 /* ns per count: the divider, stretched in periodic mode to LAPIC_MIN_PERIOD_NS. */
@@ -621,6 +643,14 @@ static void timer_cb(void *opaque)
 	struct apic *l = opaque;
 	uint64_t now = vm_clock_ns(l->vm);
 
+	/* TSC deadline: fires once, disarms itself and clears the MSR. */
+	if (timer_deadline(l)) {
+		if (l->deadline) {
+			l->deadline = 0;
+			lvt_fire(l, LVT_TIMER);
+		}
+		return;
+	}
 	if (!l->tmict)
 		return;
 	if (timer_storm(l) && timer_busy(l)) {
@@ -718,8 +748,11 @@ static void svr_write(struct apic *l, uint32_t val)
 static void lvt_write(struct apic *l, unsigned i, uint32_t val)
 {
 	uint32_t old = l->lvt[i];
+	uint32_t writable = lvt_writable[i];
 
-	val &= lvt_writable[i];
+	if (i == LVT_TIMER && cpuid_model_has(&cpuid_global, "tsc-deadline"))
+		writable |= LVT_TIMER_DEADLINE;
+	val &= writable;
 	/* While software-disabled the mask bits cannot be cleared. */
 	if (!sw_enabled(l))
 		val |= LVT_MASKED;
@@ -728,8 +761,9 @@ static void lvt_write(struct apic *l, unsigned i, uint32_t val)
 	 * A timer mode change stops the timer (the count is meaningless across
 	 * modes; Linux always writes the initial count after the LVT).
 	 */
-	if (i == LVT_TIMER && ((old ^ val) & LVT_TIMER_PERIODIC)) {
+	if (i == LVT_TIMER && ((old ^ val) & (LVT_TIMER_PERIODIC | LVT_TIMER_DEADLINE))) {
 		l->tmict = 0;
+		l->deadline = 0;
 		vm_timer_del(l->timer);
 	}
 	lapic_update(l);
@@ -770,6 +804,8 @@ static void reg_write(struct apic *l, unsigned reg, uint32_t val)
 		lvt_write(l, (reg - REG_LVT_TIMER) >> 4, val);
 		break;
 	case REG_TMICT:
+		if (timer_deadline(l))
+			break;		/* the count registers are unused in TSC-deadline mode */
 		l->tmict = val;
 		timer_start(l, vm_clock_ns(l->vm));
 		break;
@@ -818,7 +854,8 @@ static uint64_t lapic_mmio_read(void *opaque, uint64_t off, unsigned size)
 	unsigned byte = off & 0xf;
 	uint32_t v;
 
-	if (off >= LAPIC_MMIO_SIZE || byte >= 4)
+	/* In x2APIC mode the MMIO interface is off: the page reads 0, writes drop. */
+	if (off >= LAPIC_MMIO_SIZE || byte >= 4 || l->x2apic)
 		return 0;
 	v = reg_read(l, (unsigned)off & 0xff0) >> (byte * 8);
 	return size >= 4 ? v : v & ((1u << (size * 8)) - 1);
@@ -828,9 +865,205 @@ static void lapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned 
 {
 	struct apic *l = current_apic(opaque);
 
-	if (off >= LAPIC_MMIO_SIZE || (off & 0xf) || size < 4)
+	if (off >= LAPIC_MMIO_SIZE || (off & 0xf) || size < 4 || l->x2apic)
 		return;
 	reg_write(l, (unsigned)off, (uint32_t)val);
+}
+
+/* ---- x2APIC MSRs and the TSC-deadline timer ------------------------------ */
+
+#define MSR_APIC_BASE		0x1bu
+#define MSR_TSC_DEADLINE	0x6e0u
+#define MSR_X2APIC_FIRST	0x800u
+#define MSR_X2APIC_LAST		0x8ffu
+#define APIC_BASE_EXTD		(1ull << 10)
+#define X2_REG(reg)		(MSR_X2APIC_FIRST + ((reg) >> 4))
+#define X2_SELF_IPI		0x83fu
+
+/* The x2APIC logical id: cluster (id / 16) in bits 31-16, a bit for id % 16. */
+static uint32_t x2_ldr(const struct apic *l)
+{
+	return ((uint32_t)(l->id >> 4) << 16) | (1u << (l->id & 0xf));
+}
+
+/* The APICs a 32-bit x2APIC destination names. */
+static uint32_t x2_match(const struct lapic *bus, uint32_t dest, bool logical)
+{
+	uint32_t set = 0;
+
+	for (unsigned i = 0; i < bus->nr; i++) {
+		const struct apic *a = &bus->cpu[i];
+		uint32_t ldr = x2_ldr(a);
+
+		if (dest == 0xffffffffu ||
+		    (!logical && dest == a->id) ||
+		    (logical && (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff)))
+			set |= 1u << i;
+	}
+	return set;
+}
+
+/* A 64-bit ICR write in x2APIC mode: the destination is bits 63-32. */
+static void x2_send_ipi(struct apic *l, uint64_t icr)
+{
+	unsigned shorthand = (icr >> ICR_SHORTHAND_SHIFT) & 3;
+	unsigned mode = (icr >> ICR_DM_SHIFT) & 7, v = icr & ICR_VECTOR;
+
+	l->icr_lo = (uint32_t)icr & ICR_LO_WRITABLE;
+	l->icr_hi = icr >> 32;
+	if (shorthand != SH_NONE) {
+		lapic_send_ipi(l);
+		return;
+	}
+	if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && v < 16) {
+		lapic_error(l, ESR_SEND_ILLEGAL);
+		lapic_update(l);
+		return;
+	}
+	if (mode == APIC_DM_EXTINT ||
+	    (mode == APIC_DM_INIT && (icr & ICR_LEVEL_TRIG) && !(icr & ICR_LEVEL_ASSERT)))
+		return;
+	bus_send(l->bus, x2_match(l->bus, l->icr_hi, icr & ICR_LOGICAL), mode, (uint8_t)v, false);
+}
+
+/* The host TSC's rate, measured once (the engines' TSC is the host's plus an offset). */
+static uint64_t host_tsc_hz(void)
+{
+	static uint64_t hz;
+	struct timespec a, b, d = { 0, 2000000 };
+	uint64_t t0, t1, ns;
+
+	if (hz)
+		return hz;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = __rdtsc();
+	nanosleep(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t1 = __rdtsc();
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)b.tv_nsec -
+	     (uint64_t)a.tv_nsec;
+	hz = ns ? (t1 - t0) * 1000000000ull / ns : 1000000000ull;
+	return hz ? hz : 1000000000ull;
+}
+
+/* IA32_TSC_DEADLINE := @v, with the vCPU's TSC at @tsc now. */
+static void deadline_write(struct apic *l, uint64_t v, uint64_t tsc)
+{
+	uint64_t now, hz, delta;
+
+	if (!timer_deadline(l))
+		return;		/* ignored outside TSC-deadline mode */
+	/* -icount: the TSC is the instruction clock at 1 GHz. */
+	hz = l->vm->cfg.icount ? 1000000000ull : host_tsc_hz();
+	now = vm_clock_ns(l->vm);
+	l->deadline = v;
+	if (!v) {
+		vm_timer_del(l->timer);
+		return;
+	}
+	if (v <= tsc) {
+		l->deadline = 0;
+		lvt_fire(l, LVT_TIMER);
+		return;
+	}
+	delta = v - tsc;
+	delta = delta > UINT64_MAX / 1000000000ull ? delta / hz * 1000000000ull :
+						    delta * 1000000000ull / hz;
+	if (delta > (1ull << 62))
+		delta = 1ull << 62;	/* centuries: never, without wrapping the clock */
+	l->deadline_ns = now + delta;
+	vm_timer_mod(l->timer, l->deadline_ns);
+}
+
+/* x2APIC register @reg (an xAPIC offset) read: 0, or -EINVAL (#GP). */
+static int x2_read(struct apic *l, uint32_t idx, uint64_t *v)
+{
+	unsigned reg = (idx - MSR_X2APIC_FIRST) << 4;
+
+	switch (reg) {
+	case REG_ID:
+		*v = l->id;
+		return 0;
+	case REG_LDR:
+		*v = x2_ldr(l);
+		return 0;
+	case REG_ICR_LO:
+		*v = ((uint64_t)l->icr_hi << 32) | l->icr_lo;
+		return 0;
+	case REG_VERSION: case REG_TPR: case REG_PPR: case REG_SVR: case REG_ESR:
+	case REG_ISR ... REG_ISR + 0x70:
+	case REG_TMR ... REG_TMR + 0x70:
+	case REG_IRR ... REG_IRR + 0x70:
+	case REG_LVT_TIMER ... REG_LVT_ERROR:
+	case REG_TMICT: case REG_TMCCT: case REG_TDCR:
+		*v = reg_read(l, reg);
+		return 0;
+	default:		/* APR, EOI, RRD, DFR, ICR_HI, self IPI, reserved */
+		return -EINVAL;
+	}
+}
+
+static int x2_write(struct apic *l, uint32_t idx, uint64_t v)
+{
+	unsigned reg = (idx - MSR_X2APIC_FIRST) << 4;
+
+	if (idx == X2_REG(REG_ICR_LO)) {
+		x2_send_ipi(l, v);
+		return 0;
+	}
+	if (v >> 32)
+		return -EINVAL;
+	if (idx == X2_SELF_IPI) {
+		if (v & ~0xffull)
+			return -EINVAL;
+		bus_send(l->bus, 1u << l->id, APIC_DM_FIXED, (uint8_t)v, false);
+		return 0;
+	}
+	switch (reg) {
+	case REG_EOI:
+	case REG_ESR:
+		if (v)
+			return -EINVAL;		/* must write 0 */
+		/* fall through */
+	case REG_TPR: case REG_SVR:
+	case REG_LVT_TIMER ... REG_LVT_ERROR:
+	case REG_TMICT: case REG_TDCR:
+		reg_write(l, reg, (uint32_t)v);
+		return 0;
+	default:		/* read-only, DFR, ICR_HI, reserved */
+		return -EINVAL;
+	}
+}
+
+static int lapic_msr(void *opaque, unsigned cpu, bool write, uint32_t idx, uint64_t *val,
+		     uint64_t tsc)
+{
+	struct lapic *bus = opaque;
+	struct apic *l;
+
+	if (cpu >= bus->nr)
+		return -EINVAL;
+	l = &bus->cpu[cpu];
+	if (idx == MSR_APIC_BASE) {
+		/* The engine checked the transition; only x2APIC mode matters here. */
+		if (write && (*val & APIC_BASE_EXTD) != l->x2apic) {
+			l->x2apic = *val & APIC_BASE_EXTD;
+			l->ldr = l->x2apic ? x2_ldr(l) : 0;
+		}
+		return write ? 0 : -EINVAL;
+	}
+	if (idx == MSR_TSC_DEADLINE) {
+		if (!cpuid_model_has(&cpuid_global, "tsc-deadline"))
+			return -EINVAL;
+		if (write)
+			deadline_write(l, *val, tsc);
+		else
+			*val = timer_deadline(l) ? l->deadline : 0;
+		return 0;
+	}
+	if (idx < MSR_X2APIC_FIRST || idx > MSR_X2APIC_LAST || !l->x2apic)
+		return -EINVAL;
+	return write ? x2_write(l, idx, *val) : x2_read(l, idx, val);
 }
 
 static const struct io_ops lapic_mmio_ops = {
@@ -858,6 +1091,8 @@ static void apic_reset(struct apic *l)
 	l->extint_req = false;
 	l->tmict = 0;
 	l->tdcr = 0;
+	l->x2apic = false;
+	l->deadline = l->deadline_ns = 0;
 	l->start_ns = 0;
 	l->tick_ns = timer_tick_ns(l);
 	l->backoff_ns = 0;
@@ -904,6 +1139,9 @@ static int lapic_dev_save(struct device *dev, struct dev_buf *b)
 		DEV_SAVE(b, l->tdcr);
 		DEV_SAVE(b, l->start_ns);
 		DEV_SAVE(b, l->held);
+		DEV_SAVE(b, l->x2apic);
+		DEV_SAVE(b, l->deadline);
+		DEV_SAVE(b, l->deadline_ns);
 	}
 	return dev_buf_status(b);
 }
@@ -940,6 +1178,9 @@ static int lapic_dev_load(struct device *dev, const uint8_t *data, size_t len, c
 		DEV_LOAD(&r, l->tdcr);
 		DEV_LOAD(&r, l->start_ns);
 		DEV_LOAD(&r, l->held);
+		DEV_LOAD(&r, l->x2apic);
+		DEV_LOAD(&r, l->deadline);
+		DEV_LOAD(&r, l->deadline_ns);
 	}
 	if (!dev_reader_ok(&r))
 		return dev_load_error(dev, why, whylen, "wrong state size");
@@ -951,6 +1192,8 @@ static int lapic_dev_load(struct device *dev, const uint8_t *data, size_t len, c
 		l->backoff_ns = 0;
 		l->out_vector = l->out_routed = false;
 		timer_arm(l, vm_clock_ns(l->vm));
+		if (timer_deadline(l) && l->deadline)
+			vm_timer_mod(l->timer, l->deadline_ns);
 		lapic_update(l);
 	}
 	return 0;
@@ -1013,6 +1256,9 @@ struct lapic *lapic_create(struct vm *vm, unsigned nr_cpus, struct i8259 *pic)
 		errno = -ret;
 		return NULL;
 	}
+	/* Measured now, not under vm->lock at the guest's first deadline. */
+	if (cpuid_model_has(&cpuid_global, "tsc-deadline") && !vm->cfg.icount)
+		host_tsc_hz();
 	vm_set_intr_controller(vm, &lapic_intr_ops, bus);
 	vm_set_msi_handler(vm, lapic_msi, bus);
 	device_add(vm, &bus->dev, &lapic_dev_ops, "lapic");

@@ -2,7 +2,10 @@
 #ifndef TANDEM_LAPIC_H
 #define TANDEM_LAPIC_H
 /*
- * Local APIC, xAPIC MMIO model (no x2APIC, no TSC-deadline timer).
+ * Local APIC: the xAPIC MMIO model, and where the CPU model has them the
+ * x2APIC MSR interface (0x800-0x8ff, IA32_APIC_BASE.EXTD; the MMIO page
+ * reads 0 then) and the TSC-deadline timer (IA32_TSC_DEADLINE), both
+ * reached through struct intr_ops' msr hook (vm_intr_msr()).
  *
  * The local APIC becomes the CPU's interrupt controller
  * (vm_set_intr_controller) and wraps the 8259 pair: the PIC's INTR reaches
@@ -33,6 +36,8 @@
  * the vCPU loop), so the bus API needs no vCPU argument for one device.
  *
  * Limits (documented, not bugs):
+ *  - x2APIC destinations of the I/O APIC and MSIs stay 8-bit (no interrupt
+ *    remapping), as without an IOMMU;
  *  - the MMIO page is fixed at LAPIC_DEFAULT_BASE: a guest relocating it
  *    through IA32_APIC_BASE is ignored (the MSR itself lives in the engines,
  *    which is also why the MSR's global enable bit is not seen here);

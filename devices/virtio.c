@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "devices/virtio.h"
+#include "machine/device.h"
 #include "machine/memory.h"
 #include "machine/vm.h"
 
@@ -495,6 +496,190 @@ void virtq_set_notification(struct virtq *vq, bool enable)
 		vm_mem_written(vq->vdev->vm, vq->used_gpa, 2);
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void virtq_unpop(struct virtq *vq, unsigned n)
+{
+	/* The avail event index may stay ahead: at worst one kick too many. */
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+	vq->popped -= n;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+#define VIRTIO_SAVE_VERSION	1
+#define KNOWN_STATUS		(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
+				 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | \
+				 VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+/* A queue as the file has it: fixed-size fields, no host pointers. */
+struct vq_image {
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t size, msix_vector, last_avail, used_idx, signalled_used;
+	uint8_t enabled, signalled_valid, notify_off;
+};
+
+int virtio_dev_save(const struct virtio_dev *vdev, struct dev_buf *b)
+{
+	uint8_t version = VIRTIO_SAVE_VERSION, broken_flag = vdev->broken;
+	uint32_t nr = vdev->nr_vq;
+
+	DEV_SAVE(b, version);
+	DEV_SAVE(b, vdev->host_features);
+	DEV_SAVE(b, vdev->guest_features);
+	DEV_SAVE(b, vdev->status);
+	DEV_SAVE(b, vdev->config_generation);
+	DEV_SAVE(b, broken_flag);
+	DEV_SAVE(b, nr);
+	for (unsigned i = 0; i < vdev->nr_vq; i++) {
+		const struct virtq *vq = &vdev->vq[i];
+		struct vq_image q = {
+			.desc_gpa = vq->desc_gpa, .avail_gpa = vq->avail_gpa,
+			.used_gpa = vq->used_gpa, .size = vq->size,
+			.msix_vector = vq->msix_vector, .last_avail = vq->last_avail,
+			.used_idx = vq->used_idx, .signalled_used = vq->signalled_used,
+			.enabled = vq->enabled, .signalled_valid = vq->signalled_valid,
+			.notify_off = vq->notify_off,
+		};
+
+		DEV_SAVE(b, q.desc_gpa);
+		DEV_SAVE(b, q.avail_gpa);
+		DEV_SAVE(b, q.used_gpa);
+		DEV_SAVE(b, q.size);
+		DEV_SAVE(b, q.msix_vector);
+		DEV_SAVE(b, q.last_avail);
+		DEV_SAVE(b, q.used_idx);
+		DEV_SAVE(b, q.signalled_used);
+		DEV_SAVE(b, q.enabled);
+		DEV_SAVE(b, q.signalled_valid);
+		DEV_SAVE(b, q.notify_off);
+	}
+	return dev_buf_status(b);
+}
+
+static int vload_error(const struct virtio_dev *vdev, char *why, size_t whylen, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
+static int vload_error(const struct virtio_dev *vdev, char *why, size_t whylen, const char *fmt,
+		       ...)
+{
+	int n = snprintf(why, whylen, "snapshot: device '%s': ", vdev->name);
+	va_list ap;
+
+	if (n > 0 && (size_t)n < whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why + n, whylen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int virtio_dev_load(struct virtio_dev *vdev, struct dev_reader *r, char *why, size_t whylen)
+{
+	uint64_t host, guest;
+	uint8_t version = 0, status, gen, broken_flag;
+	uint32_t nr = 0;
+	struct vq_image *q;
+	int ret = 0;
+
+	DEV_LOAD(r, version);
+	if (r->bad || version != VIRTIO_SAVE_VERSION)
+		return vload_error(vdev, why, whylen, "virtio state version %u, want %u", version,
+				   VIRTIO_SAVE_VERSION);
+	DEV_LOAD(r, host);
+	DEV_LOAD(r, guest);
+	DEV_LOAD(r, status);
+	DEV_LOAD(r, gen);
+	DEV_LOAD(r, broken_flag);
+	DEV_LOAD(r, nr);
+	if (r->bad)
+		return vload_error(vdev, why, whylen, "truncated virtio state");
+	if (nr != vdev->nr_vq)
+		return vload_error(vdev, why, whylen, "%u queues there, %u here", nr, vdev->nr_vq);
+	if (host != vdev->host_features)
+		return vload_error(vdev, why, whylen, "offered features %#llx there, %#llx here "
+				   "(other device options?)", (unsigned long long)host,
+				   (unsigned long long)vdev->host_features);
+	if (guest & ~host)
+		return vload_error(vdev, why, whylen, "driver features %#llx were never offered",
+				   (unsigned long long)guest);
+	if (status & ~KNOWN_STATUS)
+		return vload_error(vdev, why, whylen, "status %#x has unknown bits", status);
+	q = calloc(nr, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		struct vq_image *v = &q[i];
+		uint64_t n;
+
+		DEV_LOAD(r, v->desc_gpa);
+		DEV_LOAD(r, v->avail_gpa);
+		DEV_LOAD(r, v->used_gpa);
+		DEV_LOAD(r, v->size);
+		DEV_LOAD(r, v->msix_vector);
+		DEV_LOAD(r, v->last_avail);
+		DEV_LOAD(r, v->used_idx);
+		DEV_LOAD(r, v->signalled_used);
+		DEV_LOAD(r, v->enabled);
+		DEV_LOAD(r, v->signalled_valid);
+		DEV_LOAD(r, v->notify_off);
+		n = v->size;
+		if (r->bad) {
+			ret = vload_error(vdev, why, whylen, "truncated virtio state");
+		} else if (!n || (n & (n - 1)) || n > vdev->vq[i].max_size) {
+			ret = vload_error(vdev, why, whylen, "queue %u: size %u is not a power of two "
+					  "up to %u", i, v->size, vdev->vq[i].max_size);
+		} else if (v->enabled > 1 || v->signalled_valid > 1 || v->notify_off > 1) {
+			ret = vload_error(vdev, why, whylen, "queue %u: bad flags", i);
+		} else if (v->enabled &&
+			   ((v->desc_gpa & 15) || (v->avail_gpa & 1) || (v->used_gpa & 3) ||
+			    !gpa_to_hva(vdev->vm, v->desc_gpa, n * DESC_SIZE) ||
+			    !gpa_to_hva(vdev->vm, v->avail_gpa, 6 + 2 * n) ||
+			    !gpa_to_hva(vdev->vm, v->used_gpa, 6 + 8 * n))) {
+			ret = vload_error(vdev, why, whylen, "queue %u: rings misaligned or outside "
+					  "RAM", i);
+		} else if ((uint16_t)(v->last_avail - v->used_idx) > n) {
+			/* More in flight than the ring holds: no driver gets there. */
+			ret = vload_error(vdev, why, whylen, "queue %u: %u requests in flight in a "
+					  "ring of %u", i, (uint16_t)(v->last_avail - v->used_idx),
+					  v->size);
+		}
+	}
+	if (ret) {
+		free(q);
+		return ret;
+	}
+
+	/* Whatever was popped before the load belongs to another life. */
+	vdev->epoch++;
+	vdev->guest_features = guest;
+	vdev->status = status;
+	vdev->config_generation = gen;
+	vdev->broken = broken_flag != 0;
+	for (unsigned i = 0; i < nr; i++) {
+		struct virtq *vq = &vdev->vq[i];
+		const struct vq_image *v = &q[i];
+
+		vq->size = v->size;
+		vq->desc_gpa = v->desc_gpa;
+		vq->avail_gpa = v->avail_gpa;
+		vq->used_gpa = v->used_gpa;
+		vq->msix_vector = v->msix_vector;
+		vq->last_avail = v->last_avail;
+		vq->used_idx = v->used_idx;
+		vq->signalled_used = v->signalled_used;
+		vq->signalled_valid = v->signalled_valid;
+		vq->notify_off = v->notify_off;
+		vq->enabled = v->enabled;
+		if (vq->enabled) {
+			vq->desc = gpa_to_hva(vdev->vm, vq->desc_gpa, (uint64_t)vq->size * DESC_SIZE);
+			vq->avail = gpa_to_hva(vdev->vm, vq->avail_gpa, 6 + 2 * (uint64_t)vq->size);
+			vq->used = gpa_to_hva(vdev->vm, vq->used_gpa, 6 + 8 * (uint64_t)vq->size);
+		} else {
+			vq->desc = vq->avail = vq->used = NULL;
+		}
+	}
+	free(q);
+	return 0;
 }
 
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)

@@ -193,6 +193,30 @@ void virtq_notify(struct virtq *vq);
 /* Ask the driver to (not) kick us for new buffers (a polling device turns them off). */
 void virtq_set_notification(struct virtq *vq, bool enable);
 
+/*
+ * Snapshots (machine/device.h's save/load, through the transport).
+ * virtio_dev_save() appends the transport-independent state: features,
+ * status, config generation, NEEDS_RESET, and every queue's size, enable,
+ * ring addresses, MSI-X vector, ring indices and event-index state.
+ * Elements the device holds popped and not pushed are not in it: the
+ * device drains them first, or gives them back with virtq_unpop().
+ * virtio_dev_load() checks what a file could get wrong (another number of
+ * queues, features never offered, a size that is no power of two, rings
+ * outside RAM or misaligned) and refuses with one line in @why; it bumps
+ * the epoch, so nothing popped before the load is ever pushed. It calls
+ * no device callback: the device looks at its queues itself afterwards.
+ */
+struct dev_buf;
+struct dev_reader;
+int virtio_dev_save(const struct virtio_dev *vdev, struct dev_buf *b);
+int virtio_dev_load(struct virtio_dev *vdev, struct dev_reader *r, char *why, size_t whylen);
+/*
+ * Give back the @n elements popped last from @vq and not pushed: the next
+ * pops return them again (the driver still owns the avail entries until
+ * they are used). Only for elements popped in a row, the newest last.
+ */
+void virtq_unpop(struct virtq *vq, unsigned n);
+
 /* Copy helpers over an element's iovecs; return the bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf,

@@ -20,6 +20,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_pci.h"
+#include "machine/device.h"
 #include "machine/vm.h"
 
 /* Feature bits (virtio 1.x 5.2.3). */
@@ -77,9 +78,12 @@ struct vblk {
 
 	pthread_t thread;
 	bool thread_started;
-	pthread_mutex_t mu;		/* leaf lock for the three below */
-	pthread_cond_t cv;
+	pthread_mutex_t mu;		/* leaf lock for the five below */
+	pthread_cond_t cv;		/* the thread waits here for work */
+	pthread_cond_t idle_cv;		/* quiesce() waits here for !busy */
 	bool kicked, stop;
+	bool busy;			/* the thread is in a round (may hold requests) */
+	bool held;			/* snapshot: take no request until resume() */
 
 	struct virtq_elem *elem[BATCH];
 	unsigned elem_q[BATCH];
@@ -269,13 +273,17 @@ static void *vblk_thread(void *opaque)
 		unsigned n, q0 = 0;
 
 		pthread_mutex_lock(&vb->mu);
-		while (!vb->kicked && !vb->stop)
+		/* Between rounds nothing is in flight: a snapshot may go ahead. */
+		vb->busy = false;
+		pthread_cond_broadcast(&vb->idle_cv);
+		while ((!vb->kicked || vb->held) && !vb->stop)
 			pthread_cond_wait(&vb->cv, &vb->mu);
 		vb->kicked = false;
 		if (vb->stop) {
 			pthread_mutex_unlock(&vb->mu);
 			return NULL;
 		}
+		vb->busy = true;
 		pthread_mutex_unlock(&vb->mu);
 
 		do {
@@ -345,6 +353,65 @@ static void vblk_reset(struct device *dev)
 	virtio_pci_reset(virtio_pci_of(dev));
 }
 
+static struct vblk *vblk_of(struct device *dev)
+{
+	return container_of(virtio_pci_of(dev), struct vblk, vp);
+}
+
+/*
+ * Snapshots: the I/O thread finishes the round it is in (its requests
+ * are pushed, the data is in RAM and in the image) and takes no new one,
+ * so a snapshot never holds a request half done nor loses one: what the
+ * driver queued and we did not pop is still in its avail ring.
+ */
+static void vblk_quiesce(struct device *dev)
+{
+	struct vblk *vb = vblk_of(dev);
+
+	pthread_mutex_lock(&vb->mu);
+	vb->held = true;
+	while (vb->busy)
+		pthread_cond_wait(&vb->idle_cv, &vb->mu);
+	pthread_mutex_unlock(&vb->mu);
+}
+
+static void vblk_resume(struct device *dev)
+{
+	struct vblk *vb = vblk_of(dev);
+
+	pthread_mutex_lock(&vb->mu);
+	vb->held = false;
+	/* One look at the rings: after a load they may hold requests never popped. */
+	vb->kicked = true;
+	pthread_cond_signal(&vb->cv);
+	pthread_mutex_unlock(&vb->mu);
+}
+
+static int vblk_save(struct device *dev, struct dev_buf *b)
+{
+	struct vblk *vb = vblk_of(dev);
+	/* The image first: a restore onto another image is refused before anything changes. */
+	int ret = block_save(vb->blk, b);
+
+	if (!ret)
+		ret = virtio_pci_save(&vb->vp, b);
+	return ret ? ret : dev_buf_status(b);
+}
+
+static int vblk_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+		     size_t whylen)
+{
+	struct vblk *vb = vblk_of(dev);
+	struct dev_reader r = dev_reader(data, len);
+	int ret = block_load(vb->blk, &r, dev->name, why, whylen);
+
+	if (!ret)
+		ret = virtio_pci_load(&vb->vp, &r, why, whylen);
+	if (!ret && !dev_reader_ok(&r))
+		ret = dev_load_error(dev, why, whylen, "wrong state size");
+	return ret;
+}
+
 static void vblk_free(struct vblk *vb)
 {
 	if (vb->thread_started) {
@@ -360,6 +427,7 @@ static void vblk_free(struct vblk *vb)
 	virtio_dev_free(&vb->vdev);
 	pthread_mutex_destroy(&vb->mu);
 	pthread_cond_destroy(&vb->cv);
+	pthread_cond_destroy(&vb->idle_cv);
 	free(vb);
 }
 
@@ -371,7 +439,11 @@ static void vblk_destroy(struct device *dev)
 static const struct device_ops vblk_dev_ops = {
 	.type = "virtio-blk-pci",
 	.reset = vblk_reset,
+	.save = vblk_save,
+	.load = vblk_load,
 	.destroy = vblk_destroy,
+	.quiesce = vblk_quiesce,
+	.resume = vblk_resume,
 };
 
 /* One disk on @blk (taken over, closed on failure). */
@@ -392,6 +464,7 @@ static int vblk_create(struct vm *vm, struct block *blk, unsigned index, unsigne
 	vb->blk = blk;
 	pthread_mutex_init(&vb->mu, NULL);
 	pthread_cond_init(&vb->cv, NULL);
+	pthread_cond_init(&vb->idle_cv, NULL);
 	snprintf(vb->name, sizeof(vb->name), "virtio-blk%u", index);
 	snprintf(vb->serial, sizeof(vb->serial), "%s", serial ? serial : "");
 	for (unsigned i = 0; i < BATCH; i++) {
@@ -699,7 +772,7 @@ int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t err
 {
 	char **parts = split_opts(opts);
 	const char *drive_id = NULL, *serial = NULL;
-	unsigned nr_queues = 1;
+	unsigned nr_queues = 0;	/* not given: one per vCPU, as QEMU does */
 	struct block_opts bo;
 	struct block *blk;
 	struct drive *d;
@@ -766,6 +839,13 @@ int virtio_blk_pci_create(struct vm *vm, const char *opts, char *err, size_t err
 		goto out;
 	}
 	d->used = true;
+	/*
+	 * A request queue per vCPU by default (QEMU's default too): Linux's
+	 * blk-mq then maps each CPU to its own queue and interrupt vector, and
+	 * CPUs submitting at once do not contend for one ring.
+	 */
+	if (!nr_queues)
+		nr_queues = vm->cfg.smp > MAX_QUEUES ? MAX_QUEUES : vm->cfg.smp ? vm->cfg.smp : 1;
 	ret = vblk_create(vm, blk, nr_disks, nr_queues, serial, err, errlen);
 	if (!ret)
 		nr_disks++;

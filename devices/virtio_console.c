@@ -236,9 +236,57 @@ static void vcon_pci_destroy(struct device *dev)
 	free(p);
 }
 
+/*
+ * Snapshots: the virtio state and whether the back end was started. The
+ * receive element held for input (popped, nothing written yet) is given
+ * back to the ring first; output is written in the kick, so none is held.
+ */
+static int vcon_pci_save(struct device *dev, struct dev_buf *b)
+{
+	struct vcon_pci *p = container_of(virtio_pci_of(dev), struct vcon_pci, vp);
+	struct virtio_console *c = p->c;
+	uint8_t started = c->started;
+
+	if (c->rx_held) {
+		virtq_unpop(&c->vdev.vq[RXQ], 1);
+		c->rx_held = false;
+	}
+	virtio_pci_save(&p->vp, b);
+	DEV_SAVE(b, started);
+	return dev_buf_status(b);
+}
+
+static int vcon_pci_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			 size_t whylen)
+{
+	struct vcon_pci *p = container_of(virtio_pci_of(dev), struct vcon_pci, vp);
+	struct virtio_console *c = p->c;
+	struct dev_reader r = dev_reader(data, len);
+	uint8_t started = 0;
+	int ret = virtio_pci_load(&p->vp, &r, why, whylen);
+
+	if (ret)
+		return ret;
+	DEV_LOAD(&r, started);
+	if (!dev_reader_ok(&r) || started > 1)
+		return dev_load_error(dev, why, whylen, "wrong state size");
+	c->rx_held = false;
+	if (started && !c->started) {
+		char err[256];
+
+		/* The guest's driver was running: its output goes where it went before. */
+		c->started = true;
+		if (c->cd && chardev_start(c->cd, err, sizeof(err)))
+			fprintf(stderr, "tandem: %s: %s (its output is lost)\n", c->name, err);
+	}
+	return 0;
+}
+
 static const struct device_ops vcon_pci_ops = {
 	.type = "virtio-serial-pci",
 	.reset = vcon_pci_reset,
+	.save = vcon_pci_save,
+	.load = vcon_pci_load,
 	.destroy = vcon_pci_destroy,
 };
 

@@ -46,6 +46,7 @@ struct virtio_net {
 	/* Popped, not yet used receive elements, oldest first. */
 	struct virtq_elem *rx_stash[RX_STASH_MAX];
 	unsigned rx_stash_n;
+	uint16_t stash_avail;		/* the receive queue's last_avail before rx_stash[0] */
 
 	unsigned bh;			/* idle source id, 0 when none is pending */
 	bool tx_pending, rx_pending;
@@ -146,6 +147,8 @@ static int stash_fill(struct virtio_net *n, struct virtq *vq, unsigned i)
 				return 0;
 		}
 		e = n->rx_stash[i];
+		if (!n->rx_stash_n)
+			n->stash_avail = vq->last_avail;
 		r = virtq_pop(vq, e);
 		if (r <= 0)
 			return r;
@@ -444,9 +447,56 @@ static void vnet_pci_destroy(struct device *dev)
 	free(p);
 }
 
+/*
+ * Snapshots: the virtio state, nothing of the back end. A user-mode
+ * (slirp) back end's connections and NAT table are not saved (QEMU does
+ * not migrate them either): after a restore the guest's TCP connections
+ * through it are gone and time out, new ones work. Receive buffers held
+ * in the stash are given back to the ring first (they carry no data yet),
+ * so the receive queue's state is the ring's.
+ */
+static int vnet_pci_save(struct device *dev, struct dev_buf *b)
+{
+	struct vnet_pci *p = container_of(virtio_pci_of(dev), struct vnet_pci, vp);
+	struct virtio_net *n = p->n;
+
+	if (n->rx_stash_n) {
+		struct virtq *vq = &n->vdev.vq[VIRTIO_NET_RXQ];
+
+		virtq_unpop(vq, (uint16_t)(vq->last_avail - n->stash_avail));
+		n->rx_stash_n = 0;
+	}
+	return virtio_pci_save(&p->vp, b);
+}
+
+static int vnet_pci_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			 size_t whylen)
+{
+	struct vnet_pci *p = container_of(virtio_pci_of(dev), struct vnet_pci, vp);
+	struct virtio_net *n = p->n;
+	struct dev_reader r = dev_reader(data, len);
+	int ret = virtio_pci_load(&p->vp, &r, why, whylen);
+
+	if (!ret && !dev_reader_ok(&r))
+		ret = dev_load_error(dev, why, whylen, "wrong state size");
+	if (ret)
+		return ret;
+	/* Popped elements belonged to the rings before the load. */
+	n->rx_stash_n = 0;
+	if (n->vdev.status & VIRTIO_STATUS_DRIVER_OK) {
+		/* Frames the guest queued before the snapshot go out now. */
+		n->tx_pending = true;
+		n->rx_pending = n->nd != NULL;
+		schedule(n);
+	}
+	return 0;
+}
+
 static const struct device_ops vnet_pci_ops = {
 	.type = "virtio-net-pci",
 	.reset = vnet_pci_reset,
+	.save = vnet_pci_save,
+	.load = vnet_pci_load,
 	.destroy = vnet_pci_destroy,
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "devices/virtio_pci.h"
+#include "machine/device.h"
 
 /* virtio_pci_cap.cfg_type */
 #define CAP_COMMON	1
@@ -332,4 +333,48 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	vp->queue_sel = 0;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	pci_set_irq(&vp->pd, 0);
+}
+
+int virtio_pci_save(struct virtio_pci *vp, struct dev_buf *b)
+{
+	pci_device_save(&vp->pd, b);
+	DEV_SAVE(b, vp->dfselect);
+	DEV_SAVE(b, vp->gfselect);
+	DEV_SAVE(b, vp->queue_sel);
+	DEV_SAVE(b, vp->msix_config);
+	DEV_SAVE(b, vp->isr);
+	return virtio_dev_save(vp->vdev, b);
+}
+
+int virtio_pci_load(struct virtio_pci *vp, struct dev_reader *r, char *why, size_t whylen)
+{
+	uint32_t dfselect, gfselect;
+	uint16_t queue_sel, msix_config;
+	uint8_t isr;
+	int ret;
+
+	ret = pci_device_load(&vp->pd, r, why, whylen);
+	if (ret)
+		return ret;
+	DEV_LOAD(r, dfselect);
+	DEV_LOAD(r, gfselect);
+	DEV_LOAD(r, queue_sel);
+	DEV_LOAD(r, msix_config);
+	DEV_LOAD(r, isr);
+	if (r->bad)
+		return dev_load_error(&vp->pd.dev, why, whylen, "truncated virtio-pci state");
+	if (isr & ~3u)
+		return dev_load_error(&vp->pd.dev, why, whylen, "ISR with unknown bits");
+	ret = virtio_dev_load(vp->vdev, r, why, whylen);
+	if (ret)
+		return ret;
+	vp->dfselect = dfselect;
+	vp->gfselect = gfselect;
+	vp->queue_sel = queue_sel;
+	/* A vector past the table would be refused by the driver's write too. */
+	vp->msix_config = checked_vector(vp, msix_config);
+	for (unsigned i = 0; i < vp->vdev->nr_vq; i++)
+		vp->vdev->vq[i].msix_vector = checked_vector(vp, vp->vdev->vq[i].msix_vector);
+	vp->isr = isr;
+	return 0;
 }

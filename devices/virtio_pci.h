@@ -18,6 +18,7 @@
  * Not there: the legacy transport and the VIRTIO_PCI_CAP_PCI_CFG window
  * (Linux uses neither).
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "devices/pci.h"
@@ -64,6 +65,15 @@ int virtio_pci_add(struct virtio_pci *vp, struct pci_bus *bus, const struct devi
 		   const char *name);
 /* Machine reset: the virtio device and the transport back to power-on. */
 void virtio_pci_reset(struct virtio_pci *vp);
+
+/*
+ * Snapshots: the PCI function (configuration space, MSI-X table), the
+ * transport's registers and the virtio state (devices/virtio.h), for the
+ * device's save()/load() to put before its own. Load checks and refuses
+ * with one line in @why; 0 or -errno.
+ */
+int virtio_pci_save(struct virtio_pci *vp, struct dev_buf *b);
+int virtio_pci_load(struct virtio_pci *vp, struct dev_reader *r, char *why, size_t whylen);
 
 static inline struct virtio_pci *virtio_pci_of(struct device *dev)
 {

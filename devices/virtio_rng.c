@@ -124,9 +124,28 @@ static void vrng_pci_destroy(struct device *dev)
 	free(p);
 }
 
+/* Requests are served in the kick: between kicks none is held, the ring is all. */
+static int vrng_pci_save(struct device *dev, struct dev_buf *b)
+{
+	return virtio_pci_save(virtio_pci_of(dev), b);
+}
+
+static int vrng_pci_load(struct device *dev, const uint8_t *data, size_t len, char *why,
+			 size_t whylen)
+{
+	struct dev_reader r = dev_reader(data, len);
+	int ret = virtio_pci_load(virtio_pci_of(dev), &r, why, whylen);
+
+	if (!ret && !dev_reader_ok(&r))
+		ret = dev_load_error(dev, why, whylen, "wrong state size");
+	return ret;
+}
+
 static const struct device_ops vrng_pci_ops = {
 	.type = "virtio-rng-pci",
 	.reset = vrng_pci_reset,
+	.save = vrng_pci_save,
+	.load = vrng_pci_load,
 	.destroy = vrng_pci_destroy,
 };
 

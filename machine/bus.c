@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "machine/bus.h"
+#include "machine/irq.h"
 #include "machine/vm.h"
 
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct io_ops *ops,
@@ -149,16 +150,30 @@ int mmio_register(struct vm *vm, uint64_t base, uint64_t len, const struct io_op
 	return bus_register(&vm->mmio, base, len, ops, opaque, name);
 }
 
+/* -d guest_errors: an access nothing decodes (reads all-ones, writes dropped and counted). */
+static void guest_error(struct vm *vm, const char *what, uint64_t addr, unsigned size,
+			uint64_t val)
+{
+	vm_trace(vm, TRACE_GUEST_ERRORS, "CPU%u guest_errors: unmapped %s %#llx size %u %s %#llx\n",
+		 vm_current_cpu(), what, (unsigned long long)addr, size,
+		 strstr(what, "read") ? "->" : "<-", (unsigned long long)val);
+}
+
 uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
 {
-	uint64_t v;
+	uint64_t v, holes;
 
 	pthread_mutex_lock(&vm->lock);
+	holes = vm->pio.unmapped_reads;
 	/* No range reaches past 0xffff, so a word at 0xffff is a partial access. */
 	v = bus_read(&vm->pio, port, size);
+	holes = vm->pio.unmapped_reads - holes;
 	pthread_mutex_unlock(&vm->lock);
+	if (holes && vm_tracing(vm, TRACE_GUEST_ERRORS))
+		guest_error(vm, "port read", port, size, v);
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "in  port %#06x size %u -> %#llx\n", port, size,
+		vm_trace(vm, TRACE_IO, "CPU%u io: in  port %#06x size %u -> %#llx\n",
+			 vm_current_cpu(), port, size,
 			 (unsigned long long)v);
 	return v;
 }
@@ -166,32 +181,49 @@ uint64_t pio_read(struct vm *vm, uint16_t port, unsigned size)
 void pio_write(struct vm *vm, uint16_t port, uint64_t val, unsigned size)
 {
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "out port %#06x size %u <- %#llx\n", port, size,
+		vm_trace(vm, TRACE_IO, "CPU%u io: out port %#06x size %u <- %#llx\n",
+			 vm_current_cpu(), port, size,
 			 (unsigned long long)val);
+	uint64_t holes;
+
 	pthread_mutex_lock(&vm->lock);
+	holes = vm->pio.unmapped_writes;
 	bus_write(&vm->pio, port, val, size);
+	holes = vm->pio.unmapped_writes - holes;
 	pthread_mutex_unlock(&vm->lock);
+	if (holes && vm_tracing(vm, TRACE_GUEST_ERRORS))
+		guest_error(vm, "port write", port, size, val);
 }
 
 uint64_t mmio_read(struct vm *vm, uint64_t addr, unsigned size)
 {
-	uint64_t v;
+	uint64_t v, holes;
 
 	pthread_mutex_lock(&vm->lock);
+	holes = vm->mmio.unmapped_reads;
 	v = bus_read(&vm->mmio, addr, size);
+	holes = vm->mmio.unmapped_reads - holes;
 	pthread_mutex_unlock(&vm->lock);
+	if (holes && vm_tracing(vm, TRACE_GUEST_ERRORS))
+		guest_error(vm, "MMIO read", addr, size, v);
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "mmio read  %#llx size %u -> %#llx\n",
-			 (unsigned long long)addr, size, (unsigned long long)v);
+		vm_trace(vm, TRACE_IO, "CPU%u io: mmio read  %#llx size %u -> %#llx\n",
+			 vm_current_cpu(), (unsigned long long)addr, size, (unsigned long long)v);
 	return v;
 }
 
 void mmio_write(struct vm *vm, uint64_t addr, uint64_t val, unsigned size)
 {
 	if (vm_tracing(vm, TRACE_IO))
-		vm_trace(vm, TRACE_IO, "mmio write %#llx size %u <- %#llx\n",
-			 (unsigned long long)addr, size, (unsigned long long)val);
+		vm_trace(vm, TRACE_IO, "CPU%u io: mmio write %#llx size %u <- %#llx\n",
+			 vm_current_cpu(), (unsigned long long)addr, size, (unsigned long long)val);
+	uint64_t holes;
+
 	pthread_mutex_lock(&vm->lock);
+	holes = vm->mmio.unmapped_writes;
 	bus_write(&vm->mmio, addr, val, size);
+	holes = vm->mmio.unmapped_writes - holes;
 	pthread_mutex_unlock(&vm->lock);
+	if (holes && vm_tracing(vm, TRACE_GUEST_ERRORS))
+		guest_error(vm, "MMIO write", addr, size, val);
 }

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "machine/chardev.h"
 #include "machine/monitor.h"
+#include "machine/progress.h"
 #include "machine/vmswitch.h"
 #include "machine/vm.h"
 
@@ -142,6 +143,11 @@ static int tty_make_raw(void)
 
 static void fd_write_all(struct chardev *cd, int fd, const uint8_t *buf, size_t len)
 {
+	/*
+	 * Anything on the console -- the guest's bytes, the monitor, C-a h --
+	 * ends the progress line first (chardev_write() counts the guest's).
+	 */
+	progress_serial_out(0);
 	while (len && !cd->out_dead) {
 		ssize_t n = write(fd, buf, len);
 
@@ -163,7 +169,10 @@ static void fd_write_all(struct chardev *cd, int fd, const uint8_t *buf, size_t 
 
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
-	if (!cd || cd->out_fd < 0 || !len)
+	if (!cd || !len)
+		return;
+	progress_serial_out(len);	/* counted; the line goes before the guest's first byte */
+	if (cd->out_fd < 0)
 		return;
 	fd_write_all(cd, cd->out_fd, buf, len);
 }

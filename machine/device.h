@@ -85,6 +85,16 @@ struct device_ops {
 	int (*load)(struct device *dev, const uint8_t *data, size_t len, char *why,
 		    size_t whylen);
 	void (*destroy)(struct device *dev);
+	/*
+	 * Snapshots, for a device with threads of its own (an I/O thread):
+	 * quiesce() waits until they hold no request and keeps them from
+	 * taking another; resume() lets them go on and look for work. Both
+	 * run without vm->lock, the vCPUs paused: quiesce() before save() or
+	 * load() and before guest RAM is read or written, resume() after.
+	 * May be NULL.
+	 */
+	void (*quiesce)(struct device *dev);
+	void (*resume)(struct device *dev);
 };
 
 struct device {

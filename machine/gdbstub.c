@@ -744,8 +744,11 @@ static void invalidate_regs(struct gdb_server *srv)
 	memset(srv->regs_valid, 0, sizeof(srv->regs_valid));
 }
 
-/* Resume: @step_cpu (or -1) single-steps, the others continue. */
-static void resume(struct gdb_server *srv, int step_cpu)
+/*
+ * Resume: @step_cpu (or -1) single-steps; of the others those with @run[i]
+ * continue (@run NULL: all), the rest stay stopped.
+ */
+static void resume_only(struct gdb_server *srv, int step_cpu, const bool *run)
 {
 	int ret = apply_debug(srv, step_cpu);
 
@@ -759,7 +762,12 @@ static void resume(struct gdb_server *srv, int step_cpu)
 	srv->running = true;
 	srv->stop_pending = false;
 	pthread_mutex_unlock(&srv->lock);
-	vm_resume(srv->vm);
+	vm_resume_only(srv->vm, run);
+}
+
+static void resume(struct gdb_server *srv, int step_cpu)
+{
+	resume_only(srv, step_cpu, NULL);
 }
 
 void gdb_vcpu_stopped(struct vcpu *vcpu)
@@ -1128,14 +1136,14 @@ static void cmd_breakpoint(struct gdb_server *srv, const char *args, bool insert
 }
 
 /*
- * vCont;ACTION[:TID];...: one vCPU may step, the rest continue. A vCPU
- * with no action continues too: all-stop here is all-or-nothing (gdb's
- * `set scheduler-locking step` is not honoured; the others run while one
- * steps, as with gdb's default).
+ * vCont;ACTION[:TID];...: each vCPU takes the leftmost action that names
+ * it or no thread; a vCPU no action matches stays stopped (gdb's `set
+ * scheduler-locking step` sends "vCont;s:2" alone). One vCPU may step.
  */
 static void cmd_vcont(struct gdb_server *srv, const char *args)
 {
 	char **acts = g_strsplit(args, ";", -1);
+	bool run[VM_MAX_VCPUS] = { false }, taken[VM_MAX_VCPUS] = { false };
 	int step_cpu = -1;
 	bool ok = true, any = false;
 
@@ -1154,14 +1162,21 @@ static void cmd_vcont(struct gdb_server *srv, const char *args)
 				break;
 			}
 		}
-		any = true;
-		if (op == 's' || op == 'S') {
-			if (step_cpu < 0)
-				step_cpu = cpu >= 0 ? cpu : (int)cur_cpu(srv);
-		} else if (op != 'c' && op != 'C') {
+		if (op != 's' && op != 'S' && op != 'c' && op != 'C') {
 			/* t (stop) and r (range step) are not offered in our vCont? reply. */
 			ok = false;
 			break;
+		}
+		any = true;
+		for (unsigned i = 0; i < srv->vm->nr_vcpus; i++) {
+			if (taken[i] || (cpu >= 0 && (unsigned)cpu != i))
+				continue;
+			taken[i] = true;
+			run[i] = true;
+			/* "s" for every thread: the current one steps, as before. */
+			if ((op == 's' || op == 'S') && step_cpu < 0 &&
+			    (cpu >= 0 || i == cur_cpu(srv)))
+				step_cpu = (int)i;
 		}
 	}
 	g_strfreev(acts);
@@ -1169,7 +1184,7 @@ static void cmd_vcont(struct gdb_server *srv, const char *args)
 		reply_error(srv, EINVAL);
 		return;
 	}
-	resume(srv, step_cpu);
+	resume_only(srv, step_cpu, run);
 }
 
 /* "c [ADDR]" / "s [ADDR]": resume there if given. */

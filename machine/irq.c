@@ -68,6 +68,18 @@ void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opa
 	vm->intr_opaque = opaque;
 }
 
+int vm_intr_msr(struct vm *vm, unsigned cpu, bool write, uint32_t idx, uint64_t *val,
+		uint64_t tsc)
+{
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->intr && vm->intr->msr)
+		ret = vm->intr->msr(vm->intr_opaque, cpu, write, idx, val, tsc);
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
 static __thread unsigned current_cpu;
 
 void vm_set_current_cpu(unsigned cpu)

@@ -44,6 +44,14 @@ void irq_free(struct vm *vm);
 struct intr_ops {
 	bool (*pending)(void *opaque, unsigned cpu);	/* INTR pin asserted */
 	int (*ack)(void *opaque, unsigned cpu);		/* INTA: the vector to deliver */
+	/*
+	 * The controller's MSRs (x2APIC 0x800-0x8ff, IA32_TSC_DEADLINE, and
+	 * IA32_APIC_BASE writes, after the engine checked them) read or
+	 * written by vCPU @cpu whose TSC reads @tsc; 0, or -EINVAL: #GP.
+	 * May be NULL.
+	 */
+	int (*msr)(void *opaque, unsigned cpu, bool write, uint32_t idx, uint64_t *val,
+		   uint64_t tsc);
 };
 
 void vm_set_intr_controller(struct vm *vm, const struct intr_ops *ops, void *opaque);
@@ -54,6 +62,9 @@ void vm_intr_changed_cpu(struct vm *vm, unsigned cpu);
 /* For engines: take vm->lock themselves. */
 bool vm_intr_pending(struct vm *vm, unsigned cpu);
 int vm_intr_ack(struct vm *vm, unsigned cpu);
+/* For engines, taking vm->lock: the controller's MSR (see struct intr_ops); -EINVAL: #GP. */
+int vm_intr_msr(struct vm *vm, unsigned cpu, bool write, uint32_t idx, uint64_t *val,
+		uint64_t tsc);
 
 /*
  * Processor-level messages from the APIC bus to vCPU @cpu (machine/vm.c);

@@ -17,6 +17,7 @@
 #include "machine/vmswitch.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
+#include "machine/x86_walk.h"
 
 const char *monitor_run_state(struct vm *vm)
 {
@@ -104,6 +105,57 @@ static void info_cpus(struct vm *vm, GString *out)
 			g_string_append_printf(out, "%c CPU #%u: (not responding) thread_id=%d\n",
 					       i ? ' ' : '*', i, vm->vcpus[i]->tid);
 	}
+}
+
+/* `info tlb`: one line per mapping, as QEMU prints it: linear, physical, XGPDACTUW. */
+#define INFO_TLB_MAX	100000	/* a guest may map one table everywhere: 512^4 leaves */
+
+static int tlb_line(void *opaque, uint64_t la, uint64_t e, uint64_t size)
+{
+	GString *out = opaque;
+	uint64_t frame = e & 0x000ffffffffff000ull & ~(size - 1);
+
+	/* 32-bit 4 MiB pages: bits 13-20 are physical address bits 32-39 (PSE-36). */
+	if (size == (1ull << 22))
+		frame = (e & 0xffc00000ull) | ((e & 0x1fe000ull) << 19);
+	g_string_append_printf(out, "%016llx: %016llx %c%c%c%c%c%c%c%c%c\n",
+			       (unsigned long long)la, (unsigned long long)frame,
+			       e >> 63 ? 'X' : '-', e & (1u << 8) ? 'G' : '-',
+			       e & (1u << 7) && size > 4096 ? 'P' : '-', e & (1u << 6) ? 'D' : '-',
+			       e & (1u << 5) ? 'A' : '-', e & (1u << 4) ? 'C' : '-',
+			       e & (1u << 3) ? 'T' : '-', e & (1u << 2) ? 'U' : '-',
+			       e & (1u << 1) ? 'W' : '-');
+	return 0;
+}
+
+static int info_tlb(struct vm *vm, char **argv, GString *out)
+{
+	unsigned long idx = 0;
+	struct x86_state st;
+	char *end;
+	long n;
+	int ret;
+
+	if (argv[0]) {
+		idx = strtoul(argv[0], &end, 10);
+		if (*end || end == argv[0] || idx >= vm->nr_vcpus) {
+			g_string_append_printf(out, "info tlb: no vCPU '%s' (0-%u)\n", argv[0],
+					       vm->nr_vcpus - 1);
+			return -EINVAL;
+		}
+	}
+	ret = vcpu_state_access(vm->vcpus[idx], &st, false);
+	if (ret) {
+		g_string_append_printf(out, "info tlb: vCPU %lu: %s\n", idx, strerror(-ret));
+		return ret;
+	}
+	/* The walk reads the tables as they are now: the vCPUs may run on meanwhile. */
+	n = x86_walk_each(vm, &st, tlb_line, out, INFO_TLB_MAX);
+	if (n == -ENOENT)
+		g_string_append(out, "PG disabled\n");
+	else if (n >= INFO_TLB_MAX)
+		g_string_append_printf(out, "(stopped after %d mappings)\n", INFO_TLB_MAX);
+	return 0;
 }
 
 static int info(struct vm *vm, char **argv, GString *out);
@@ -208,8 +260,8 @@ static const struct {
 	int (*fn)(struct vm *vm, char **argv, GString *out);
 } commands[] = {
 	{ "help", "?", "", "list the commands", help },
-	{ "info", "i", "status|registers [-a]|cpus|mtree|kvm|version", "show machine state",
-	  info },
+	{ "info", "i", "status|registers [-a]|cpus|tlb [CPU]|mtree|kvm|version",
+	  "show machine state", info },
 	{ "stop", "s", "", "pause every vCPU", cmd_stop },
 	{ "cont", "c", "", "resume", cmd_cont },
 	{ "system_reset", NULL, "", "reset the machine", cmd_reset },
@@ -237,7 +289,7 @@ static int info(struct vm *vm, char **argv, GString *out)
 	const char *what = argv[0];
 
 	if (!what) {
-		g_string_append(out, "info: say what (status, registers, cpus, mtree, kvm, "
+		g_string_append(out, "info: say what (status, registers, cpus, tlb, mtree, kvm, "
 			       "version)\n");
 		return -EINVAL;
 	}
@@ -247,6 +299,8 @@ static int info(struct vm *vm, char **argv, GString *out)
 		info_registers(vm, argv + 1, out);
 	} else if (!strcmp(what, "cpus")) {
 		info_cpus(vm, out);
+	} else if (!strcmp(what, "tlb")) {
+		return info_tlb(vm, argv + 1, out);
 	} else if (!strcmp(what, "mtree")) {
 		info_mtree(vm, out);
 	} else if (!strcmp(what, "kvm")) {
@@ -257,7 +311,7 @@ static int info(struct vm *vm, char **argv, GString *out)
 				       vm->accel->name);
 	} else {
 		g_string_append_printf(out, "info: unknown item '%s' (status, registers, cpus, "
-				       "mtree, kvm, version)\n", what);
+				       "tlb, mtree, kvm, version)\n", what);
 		return -EINVAL;
 	}
 	return 0;

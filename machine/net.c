@@ -613,7 +613,7 @@ static void slirp_guest_error_cb(const char *msg, void *opaque)
 	/* A guest can say this as often as it likes: only with --trace=io. */
 	struct netdev *nd = opaque;
 
-	vm_trace(nd->vm, TRACE_IO, "netdev %s: guest error: %s\n", nd->cfg.id, msg);
+	vm_trace(nd->vm, TRACE_GUEST_ERRORS, "guest_errors: netdev %s: %s\n", nd->cfg.id, msg);
 }
 
 static int64_t slirp_clock_cb(void *opaque)

@@ -39,6 +39,21 @@ struct sec_hdr {
 };
 _Static_assert(sizeof(struct sec_hdr) == 32, "section header layout");
 
+/* Device threads stopped (and drained) while guest RAM and device state move. */
+static void quiesce_all(struct vm *vm)
+{
+	for (struct device *d = vm->devices; d; d = d->next)
+		if (d->ops->quiesce)
+			d->ops->quiesce(d);
+}
+
+static void resume_all(struct vm *vm)
+{
+	for (struct device *d = vm->devices; d; d = d->next)
+		if (d->ops->resume)
+			d->ops->resume(d);
+}
+
 /* ---- writing ----------------------------------------------------------- */
 
 struct writer {
@@ -134,6 +149,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 	uint8_t digest[HASH_LEN];
 	gsize dlen = sizeof(digest);
 	uint32_t hdr[2] = { SNAPSHOT_FORMAT_VERSION, 0 };
+	bool quiesced = false;
 	char *conf;
 	int ret = 0;
 
@@ -150,6 +166,9 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "snapshot: cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
+	/* No request in flight: each is either done (in RAM and the used ring) or not begun. */
+	quiesce_all(vm);
+	quiesced = true;
 	w_put(&w, MAGIC, 8);
 	w_put(&w, hdr, sizeof(hdr));
 
@@ -229,6 +248,8 @@ out_close:
 	}
 	if (ret)
 		unlink(tmp);
+	if (quiesced)
+		resume_all(vm);
 out:
 	dev_buf_free(&db);
 	g_checksum_free(w.sum);
@@ -487,6 +508,7 @@ out:
 int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
 {
 	struct reader r = { 0 };
+	bool quiesced = false;
 	unsigned cpu = 0;
 	int ret;
 
@@ -495,6 +517,10 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	ret = open_reader(&r, path, err, errlen);
+	if (!ret) {
+		quiesce_all(vm);
+		quiesced = true;
+	}
 	while (!ret) {
 		struct sec_hdr h;
 
@@ -564,6 +590,9 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
 	}
 	if (ret && !err[0])
 		snprintf(err, errlen, "snapshot: %s changed while it was read", path);
-	fclose(r.f);
+	if (r.f)
+		fclose(r.f);
+	if (quiesced)
+		resume_all(vm);
 	return ret;
 }

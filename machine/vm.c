@@ -21,6 +21,7 @@
 #include "machine/cpuid.h"
 #include "machine/device.h"
 #include "machine/gdbstub.h"
+#include "machine/progress.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
@@ -39,6 +40,7 @@ void vm_info(const char *fmt, ...)
 
 	if (tandem_quiet)
 		return;
+	progress_clear();
 	va_start(ap, fmt);
 	fputs("tandem: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -173,9 +175,28 @@ static void dump_vcpu(struct vcpu *vcpu, const char *why)
 {
 	struct x86_state st;
 
+	progress_clear();
 	fprintf(stderr, "tandem: %s (vCPU %u)\n", why, vcpu->id);
 	if (!vcpu->vm->accel->get_state(vcpu, &st))
 		x86_state_dump(&st, stderr);
+}
+
+/* -d cpu_reset: a vCPU (re)starts from @st (reset, INIT, STARTUP): why, then the registers. */
+static void trace_cpu_reset(struct vcpu *vcpu, const char *why, const struct x86_state *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!vm_tracing(vcpu->vm, TRACE_CPU_RESET))
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	x86_state_dump(st, f);
+	fclose(f);
+	vm_trace(vcpu->vm, TRACE_CPU_RESET, "CPU%u cpu_reset: %s\n%s", vcpu->id, why, buf);
+	free(buf);
 }
 
 /* ---- multiprocessor start-up -------------------------------------------- */
@@ -224,10 +245,15 @@ bool vm_cpu_sipi(struct vm *vm, unsigned cpu, uint8_t vector)
 
 bool vm_cpu_nmi(struct vm *vm, unsigned cpu)
 {
-	/* No NMI input in the engines yet (issue 11): the APIC counts it as dropped. */
-	(void)vm;
-	(void)cpu;
-	return false;
+	struct vcpu *v;
+
+	if (cpu >= vm->nr_vcpus)
+		return false;
+	v = vm->vcpus[cpu];
+	/* Edge-triggered and not counted: NMIs arriving before the CPU takes one merge. */
+	atomic_store(&v->nmi_req, true);
+	vcpu_kick(v);
+	return true;
 }
 
 /*
@@ -258,11 +284,17 @@ static bool vcpu_mp_step(struct vcpu *vcpu)
 
 	if (init || sipi >= 0) {
 		ap_init_state(&st);
+		if (init)
+			trace_cpu_reset(vcpu, "INIT", &st);
 		if (sipi >= 0) {
+			char why[32];
+
 			/* Real mode at VV00:0000, base VV000, as a real CPU starts. */
 			st.seg[S_CS].sel = (uint16_t)(sipi << 8);
 			st.seg[S_CS].base = (uint64_t)sipi << 12;
 			st.rip = 0;
+			snprintf(why, sizeof(why), "STARTUP vector %#04x", sipi);
+			trace_cpu_reset(vcpu, why, &st);
 		}
 		if (vm->accel->set_state(vcpu, &st)) {
 			snprintf(vcpu->error, sizeof(vcpu->error), "cannot set the state at %s",
@@ -294,6 +326,8 @@ static void park_aps(struct vm *vm)
 {
 	bool all;
 
+	/* APs a debugger holds (scheduler locking) take the reset too. */
+	vm_release_held(vm);
 	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
 		pthread_mutex_lock(&vm->halt_lock);
 		vm->vcpus[i]->init_req = true;
@@ -327,6 +361,7 @@ static void vm_reset(struct vm *vm)
 		vm_request_exit(vm, VM_EXIT_ERROR, 0);
 		return;
 	}
+	trace_cpu_reset(vm->vcpus[0], "reset (the boot state)", &vm->boot);
 	vm->accel->set_state(vm->vcpus[0], &vm->boot);
 	vm_event(vm, VM_EVENT_RESET, "guest-reset");
 }
@@ -497,6 +532,7 @@ static gboolean on_signal(gpointer data)
 {
 	struct vm *vm = data;
 
+	progress_clear();
 	fprintf(stderr, "tandem: terminating on signal\n");
 	vm_request_exit(vm, VM_EXIT_USER, 0);
 	return G_SOURCE_CONTINUE;
@@ -507,6 +543,7 @@ static gboolean on_sigterm(gpointer data)
 {
 	struct vm *vm = data;
 
+	progress_clear();
 	fprintf(stderr, "tandem: terminating on SIGTERM\n");
 	vm_request_dump(vm);
 	vm_request_exit(vm, VM_EXIT_USER, 0);
@@ -546,7 +583,14 @@ static gboolean on_sigusr1(gint fd, GIOCondition cond, gpointer data)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
-	fprintf(stderr, "tandem: SIGUSR1: dumping the vCPUs' registers\n");
+	/*
+	 * The counters now, read as they are (the vCPUs run on); then each
+	 * vCPU prints its registers from its own thread.
+	 */
+	progress_clear();
+	fprintf(stderr, "tandem: SIGUSR1: counters, then the registers of %u vCPU(s)\n",
+		vm->nr_vcpus);
+	vm_print_stats(vm, stderr);
 	vm_request_dump(vm);
 	return G_SOURCE_CONTINUE;
 }
@@ -653,7 +697,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct accel_ops
 	if (cfg->start_paused)
 		vm_pause_initial(vm);
 
-	accel_cpuid_init(cfg->smp);
+	ret = accel_cpuid_init(cfg->smp, cfg->cpu, accel, cfg->accel_opts, err, errlen);
+	if (ret)
+		goto err_destroy;
 	ret = vm_mem_init(vm, cfg->ram_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
@@ -775,8 +821,11 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	if (!vm_should_stop(vm))
+	if (!vm_should_stop(vm)) {
+		progress_start(vm);
 		g_main_loop_run(vm->mainloop);
+	}
+	progress_stop();
 	vm_kick_all(vm);
 	qmp_flush(vm);		/* the SHUTDOWN event reaches the client before we go */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

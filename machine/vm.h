@@ -34,7 +34,7 @@ struct vm_timer;
 
 #define VM_MAX_VCPUS	8
 
-/* Trace classes (--trace=in_asm,int,cpu,exec,io). */
+/* Trace classes (-d LIST; board/main.c lists them with what each prints). */
 enum {
 	TRACE_IN_ASM	= 1u << 0,	/* disassembly of each executed insn */
 	TRACE_INT	= 1u << 1,	/* exceptions and interrupts */
@@ -42,6 +42,10 @@ enum {
 	TRACE_IO	= 1u << 3,	/* port and MMIO accesses */
 	TRACE_EXIT	= 1u << 4,	/* engine exits (KVM) */
 	TRACE_OUT_ASM	= 1u << 5,	/* each translated block: guest and host code */
+	TRACE_EXEC	= 1u << 6,	/* each block executed: vCPU, address, symbol */
+	TRACE_MMU	= 1u << 7,	/* page walks, TLB fills and flushes, CR3 loads */
+	TRACE_GUEST_ERRORS = 1u << 8,	/* what the guest got wrong: unmapped I/O, ... */
+	TRACE_CPU_RESET	= 1u << 9,	/* a vCPU's reset, INIT, STARTUP: the state it starts from */
 };
 
 struct vm_config {
@@ -66,6 +70,7 @@ struct vm_config {
 	int rr_mode;			/* enum replay_mode (machine/replay.h) */
 	const char *rr_file;
 	const char *gdb;		/* -gdb tcp::1234 / unix:PATH,server (NULL: none) */
+	const char *cpu;		/* -cpu MODEL[,+feat,-feat] (NULL: the default model) */
 };
 
 /* Why a vCPU's run returned to the common loop. */
@@ -86,6 +91,12 @@ struct vcpu {
 	void *accel_data;
 	atomic_bool kick;	/* set by vcpu_kick(), cleared by the loop */
 	atomic_bool dump;	/* print the registers at the next stop (SIGUSR1, SIGTERM) */
+	/*
+	 * The NMI input (vm_cpu_nmi()): latched here from any thread; the
+	 * engine moves it into its own pending NMI on the vCPU's thread
+	 * (the software CPU: x86_state.nmi_pending; KVM: KVM_NMI).
+	 */
+	atomic_bool nmi_req;
 	/* The watchdog saw no exit for this long (ns): report at the next stop; 0: none. */
 	atomic_uint_least64_t stuck_report;
 	bool stuck_reported;	/* main loop only: said once, until the vCPU moves again */
@@ -184,6 +195,7 @@ struct vm {
 	bool threads_started;		/* vm_run() started the vCPU threads */
 	unsigned nr_switches;		/* live engine switches (machine/vmswitch.c) */
 	bool switching;			/* an engine is being taken down for a switch */
+	bool accel_switched_by_hand;	/* the last switch was not --accel=auto's own */
 	struct qmp_server *qmp;		/* machine/qmp.c; NULL without -qmp */
 	struct gdb_server *gdb;		/* machine/gdbstub.c; NULL without -gdb */
 

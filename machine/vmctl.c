@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "accel/accel.h"
@@ -22,6 +23,12 @@ struct vm_ctl {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool paused;
+	/*
+	 * A debugger's scheduler locking: these vCPUs stay parked while the
+	 * VM runs (vm_resume_only()); any pause clears it, since a stopped
+	 * VM is all-stop again.
+	 */
+	bool hold[VM_MAX_VCPUS];
 	unsigned parked;
 	struct {
 		enum call_state state;
@@ -82,12 +89,12 @@ void vmctl_point(struct vcpu *vcpu)
 		return;
 	pthread_mutex_lock(&c->lock);
 	run_call(c, vcpu);
-	if (c->paused) {
+	if (c->paused || c->hold[vcpu->id]) {
 		c->parked++;
 		pthread_cond_broadcast(&c->cond);
-		while (c->paused && !vm_should_stop(vm)) {
+		while ((c->paused || c->hold[vcpu->id]) && !vm_should_stop(vm)) {
 			run_call(c, vcpu);
-			if (c->paused && !vm_should_stop(vm))
+			if ((c->paused || c->hold[vcpu->id]) && !vm_should_stop(vm))
 				pthread_cond_wait(&c->cond, &c->lock);
 		}
 		c->parked--;
@@ -126,6 +133,7 @@ bool vm_pause(struct vm *vm)
 		return false;
 	}
 	c->paused = true;
+	memset(c->hold, 0, sizeof(c->hold));
 	pthread_mutex_unlock(&c->lock);
 	vm_kick_all(vm);
 	vm_wait_parked(vm);
@@ -139,6 +147,7 @@ void vm_pause_request(struct vm *vm)
 
 	pthread_mutex_lock(&c->lock);
 	c->paused = true;
+	memset(c->hold, 0, sizeof(c->hold));
 	pthread_mutex_unlock(&c->lock);
 	vm_kick_all(vm);
 }
@@ -163,17 +172,34 @@ void vm_wait_parked(struct vm *vm)
 
 bool vm_resume(struct vm *vm)
 {
+	return vm_resume_only(vm, NULL);
+}
+
+bool vm_resume_only(struct vm *vm, const bool *run)
+{
 	struct vm_ctl *c = vm->ctl;
 	bool was;
 
 	pthread_mutex_lock(&c->lock);
 	was = c->paused;
 	c->paused = false;
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		c->hold[i] = run && i < vm->nr_vcpus && !run[i];
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (was)
 		vm_event(vm, VM_EVENT_RESUME, NULL);
 	return was;
+}
+
+void vm_release_held(struct vm *vm)
+{
+	struct vm_ctl *c = vm->ctl;
+
+	pthread_mutex_lock(&c->lock);
+	memset(c->hold, 0, sizeof(c->hold));
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 }
 
 bool vmctl_all_parked(struct vm *vm)

@@ -49,6 +49,14 @@ void vm_pause_request(struct vm *vm);
 void vm_wait_parked(struct vm *vm);
 /* Let the vCPUs go on; false when it was not paused. */
 bool vm_resume(struct vm *vm);
+/*
+ * Let only the vCPUs with @run[i] set go on (@run: nr_vcpus entries; NULL:
+ * all); the others stay parked until the next pause and resume. A
+ * debugger's scheduler locking (gdb's vCont with actions for some threads).
+ */
+bool vm_resume_only(struct vm *vm, const bool *run);
+/* Let held vCPUs go (a reset must reach every vCPU, see vm.c's park_aps()). */
+void vm_release_held(struct vm *vm);
 bool vm_paused(struct vm *vm);
 /* Paused and every vCPU thread parked (vm_pause() may give up waiting). */
 bool vmctl_all_parked(struct vm *vm);

@@ -12,11 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
 
 #include "accel/accel.h"
 #include "machine/vm.h"
 #include "machine/vmctl.h"
 #include "machine/vmswitch.h"
+
+/* Set while the auto switch calls vm_switch_accel(): not a switch by hand. */
+static bool autosw_switching;
 
 static void engine_down(struct vm *vm)
 {
@@ -84,6 +91,8 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 		return -EINVAL;
 	if (accel_check_opts(to, opts, why, len))
 		return -EINVAL;
+	if (accel_cpuid_check(to, opts, why, len))
+		return -EINVAL;
 	if (opts && strlen(opts) >= sizeof(opts_buf)) {
 		snprintf(why, len, "engine options too long");
 		return -EINVAL;
@@ -141,6 +150,7 @@ int vm_switch_accel(struct vm *vm, const char *name, const char *opts, char *why
 	}
 	if (!ret) {
 		vm->nr_switches++;
+		vm->accel_switched_by_hand = !autosw_switching;
 		vm_info("switched the guest from %s to %s\n", from->name,
 			to->name);
 	}
@@ -149,4 +159,191 @@ out:
 		vm_resume(vm);
 	free(st);
 	return ret;
+}
+
+/* ---- auto ------------------------------------------------------------------ */
+
+#define AUTO_TICK_MS		10
+#define AUTO_WINDOW_NS		1000000000ull	/* one decision per second at most */
+#define AUTO_SHARE		80		/* % of the busy samples */
+#define AUTO_BUSY		50		/* % of all samples busy, or no decision */
+#define AUTO_DWELL_NS		2000000000ull
+#define AUTO_DWELL_MAX_NS	60000000000ull
+#define AUTO_CLOSE_NS		10000000000ull	/* switches closer than this: dwell x2 */
+
+static struct {
+	bool off;			/* switch=off */
+	bool running;
+	char opts[256];			/* the engine options given with auto */
+	const struct accel_ops *home;	/* the hardware engine auto chose */
+	uint64_t window_start, hold_until, last_switch, dwell;
+	unsigned samples, busy, ring0, ring3;
+	unsigned nr_auto, nr_to_sw, nr_back;
+} autosw;
+
+int vm_autoswitch_opts(const char *accel, const char **opts, char *why, size_t len)
+{
+	GString *rest;
+	const char *p = *opts;
+
+	if (strcmp(accel, "auto") || !p)
+		return 0;
+	rest = g_string_new(NULL);
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n >= 7 && !strncmp(p, "switch=", 7)) {
+			if (n == 9 && !strncmp(p + 7, "on", 2)) {
+				autosw.off = false;
+			} else if (n == 10 && !strncmp(p + 7, "off", 3)) {
+				autosw.off = true;
+			} else {
+				snprintf(why, len, "--accel=auto: switch takes on|off, not '%.*s'",
+					 (int)(n - 7), p + 7);
+				g_string_free(rest, TRUE);
+				return -EINVAL;
+			}
+		} else if (n) {
+			g_string_append_printf(rest, "%s%.*s", rest->len ? "," : "", (int)n, p);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (rest->len >= sizeof(autosw.opts)) {
+		snprintf(why, len, "engine options too long");
+		g_string_free(rest, TRUE);
+		return -EINVAL;
+	}
+	snprintf(autosw.opts, sizeof(autosw.opts), "%s", rest->str);
+	*opts = autosw.opts[0] ? autosw.opts : NULL;
+	g_string_free(rest, TRUE);
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void window_reset(uint64_t now)
+{
+	autosw.window_start = now;
+	autosw.samples = autosw.busy = autosw.ring0 = autosw.ring3 = 0;
+}
+
+static void auto_switch(struct vm *vm, const struct accel_ops *to, unsigned share, unsigned ring,
+			double secs, uint64_t now)
+{
+	char why[256], opts[sizeof(autosw.opts)];
+	const char *o = NULL;
+	const char *from = vm->accel->name;
+	int ret;
+
+	/* The options given with auto, where the other engine takes them. */
+	if (autosw.opts[0] && !accel_check_opts(to, autosw.opts, why, sizeof(why))) {
+		snprintf(opts, sizeof(opts), "%s", autosw.opts);
+		o = opts;
+	}
+	vm_info("auto: guest ran %u%% in ring %u over %.1f s on %s%s, switching to %s\n", share,
+		ring, secs, from, vm->accel->hw && !access("/sys/module/kvm_pvm", F_OK) ?
+		" (kvm_pvm)" : "", to->name);
+	autosw_switching = true;
+	ret = vm_switch_accel(vm, to->name, o, why, sizeof(why));
+	autosw_switching = false;
+	if (ret) {
+		vm_info("auto: %s; automatic switching stops\n", why);
+		autosw.running = false;
+		return;
+	}
+	autosw.nr_auto++;
+	if (to == autosw.home)
+		autosw.nr_back++;
+	else
+		autosw.nr_to_sw++;
+	/* Hysteresis: switches in quick succession wait longer and longer. */
+	if (autosw.last_switch && now - autosw.last_switch < AUTO_CLOSE_NS)
+		autosw.dwell = autosw.dwell * 2 < AUTO_DWELL_MAX_NS ? autosw.dwell * 2
+								   : AUTO_DWELL_MAX_NS;
+	else
+		autosw.dwell = AUTO_DWELL_NS;
+	autosw.last_switch = now;
+	autosw.hold_until = mono_ns() + autosw.dwell;
+}
+
+static gboolean auto_tick(gpointer opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t now = mono_ns();
+	const struct accel_ops *a = vm->accel;
+	unsigned share;
+
+	if (!autosw.running || vm->accel_switched_by_hand) {
+		if (autosw.running)
+			vm_info("auto: the engine was switched by hand; no automatic switches "
+				"from now on\n");
+		autosw.running = false;
+		return G_SOURCE_REMOVE;
+	}
+	if (vm_should_stop(vm))
+		return G_SOURCE_REMOVE;
+	if (vm_paused(vm) || !a->cpl_hint) {
+		window_reset(now);
+		return G_SOURCE_CONTINUE;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int cpl = a->cpl_hint(vm->vcpus[i]);
+
+		autosw.samples++;
+		if (cpl < 0)
+			continue;
+		autosw.busy++;
+		autosw.ring0 += cpl == 0;
+		autosw.ring3 += cpl == 3;
+	}
+	if (now - autosw.window_start < AUTO_WINDOW_NS)
+		return G_SOURCE_CONTINUE;
+	if (now >= autosw.hold_until && autosw.busy * 100 >= autosw.samples * AUTO_BUSY) {
+		double secs = (double)(now - autosw.window_start) / 1e9;
+		const struct accel_ops *sw = accel_fallback(autosw.home);
+
+		if (a == autosw.home && sw) {
+			share = autosw.ring0 * 100 / autosw.busy;
+			if (share >= AUTO_SHARE)
+				auto_switch(vm, sw, share, 0, secs, now);
+		} else if (a != autosw.home) {
+			share = autosw.ring3 * 100 / autosw.busy;
+			if (share >= AUTO_SHARE)
+				auto_switch(vm, autosw.home, share, 3, secs, now);
+		}
+	}
+	window_reset(mono_ns());
+	return autosw.running ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+void vm_autoswitch_start(struct vm *vm)
+{
+	/* Only auto's own choice of a hardware engine that splits the guest by ring. */
+	if (autosw.off || strcmp(vm->cfg.accel, "auto") || !vm->accel->hw ||
+	    !vm->accel->cpl_hint || !accel_fallback(vm->accel) || vm->cfg.icount)
+		return;
+	autosw.home = vm->accel;
+	autosw.running = true;
+	autosw.dwell = AUTO_DWELL_NS;
+	window_reset(mono_ns());
+	autosw.hold_until = autosw.window_start;
+	g_timeout_add(AUTO_TICK_MS, auto_tick, vm);
+}
+
+void vm_autoswitch_print_stats(struct vm *vm, FILE *out)
+{
+	(void)vm;
+	if (autosw.nr_auto)
+		fprintf(out, "tandem: auto: %u automatic engine switches (%u to %s, %u back)\n",
+			autosw.nr_auto, autosw.nr_to_sw,
+			accel_fallback(autosw.home) ? accel_fallback(autosw.home)->name : "?",
+			autosw.nr_back);
 }

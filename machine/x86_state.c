@@ -30,6 +30,7 @@ void x86_state_reset(struct x86_state *st)
 	st->dr[6] = 0xffff0ff0;
 	st->dr[7] = 0x400;
 	st->xcr0 = 1;
+	st->pmu.global_ctrl = 3;	/* both general counters enabled globally, as at power-up */
 	st->msr.pat = 0x0007040600070406ull;
 	st->msr.apic_base = 0xfee00000 | (1u << 11) | (1u << 8);	/* enabled, BSP */
 	st->fx.fcw = 0x37f;

@@ -116,6 +116,8 @@ struct x86_event {
 #define X86_CR4_OSXSAVE	(1ull << 18)
 #define X86_CR4_SMEP	(1ull << 20)
 #define X86_CR4_SMAP	(1ull << 21)
+#define X86_CR4_PKE	(1ull << 22)
+#define X86_CR4_PKS	(1ull << 24)
 
 #define X86_EFER_SCE	(1ull << 0)
 #define X86_EFER_LME	(1ull << 8)
@@ -131,6 +133,7 @@ struct x86_event {
 #define MSR_IA32_SYSENTER_EIP	0x176
 #define MSR_IA32_PAT		0x277
 #define MSR_IA32_TSC_DEADLINE	0x6e0
+#define MSR_IA32_PKRS		0x6e1
 #define MSR_EFER		0xc0000080
 #define MSR_STAR		0xc0000081
 #define MSR_LSTAR		0xc0000082
@@ -146,6 +149,18 @@ struct x86_msrs {
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
 	uint64_t pat, misc_enable, apic_base, tsc_aux, tsc_deadline;
 	uint64_t tsc;		/* guest TSC value at the time of the snapshot */
+	uint64_t pkrs;		/* IA32_PKRS: supervisor protection keys (PKS) */
+};
+
+/*
+ * The performance counters the CPU model has (machine/cpuid.c): Intel's
+ * architectural PMU v2 (2 general counters, fixed counter 0) or AMD's
+ * legacy four. @sel/@ctr are IA32_PERFEVTSELx/IA32_PMCx (Intel) or
+ * PERF_CTLx/PERF_CTRx (AMD).
+ */
+struct x86_pmu {
+	uint64_t sel[4], ctr[4];
+	uint64_t fixed_ctr0, fixed_ctrl, global_ctrl, global_status;
 };
 
 struct x86_state {
@@ -159,12 +174,15 @@ struct x86_state {
 	uint64_t efer;
 	uint64_t dr[8];		/* dr4/dr5 unused */
 	uint64_t xcr0;
+	uint32_t pkru;		/* user protection keys (PKU): AD/WD bits of keys 0-15 */
+	struct x86_pmu pmu;
 	struct x86_msrs msr;
 	struct x86_fxsave fx;
 	uint8_t ymmh[16][16];	/* bits 255:128 of YMM0-15 (XSAVE component 2) */
 	struct x86_event exception;
 	struct x86_event interrupt;
 	bool nmi_pending;
+	bool nmi_blocked;	/* an NMI handler runs: NMIs held until the next IRET */
 	bool int_shadow;	/* STI / MOV SS shadow in effect */
 	bool halted;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Guest page walks for the VMM (machine/x86_walk.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "machine/memory.h"
@@ -82,4 +83,85 @@ int x86_walk(struct vm *vm, const struct x86_state *st, uint64_t la, uint64_t *g
 		table = e & ADDR_MASK;
 	}
 	return leaf(table, 12, la, gpa, room);
+}
+
+/* ---- every mapping (the monitor's `info tlb`) ---- */
+
+struct walk_each {
+	struct vm *vm;
+	x86_walk_fn fn;
+	void *opaque;
+	long n, max;
+	bool la57;
+	bool stop;
+};
+
+static uint64_t canonical(uint64_t la, bool la57)
+{
+	unsigned top = la57 ? 56 : 47;
+
+	return (la & (1ull << top)) ? la | ~((1ull << (top + 1)) - 1) : la;
+}
+
+static void visit(struct walk_each *w, uint64_t la, uint64_t e, uint64_t size)
+{
+	if (w->stop)
+		return;
+	if (w->n >= w->max || w->fn(w->opaque, canonical(la, w->la57), e, size)) {
+		w->stop = true;
+		return;
+	}
+	w->n++;
+}
+
+/* A table of 512 eight-byte entries at @table, level @lvl (0: page table), for @la's prefix. */
+static void each_table64(struct walk_each *w, uint64_t table, int lvl, uint64_t la)
+{
+	unsigned shift = 12 + 9 * (unsigned)lvl;
+
+	for (unsigned i = 0; i < 512 && !w->stop; i++) {
+		uint64_t e, a = la | ((uint64_t)i << shift);
+
+		if (load(w->vm, table + i * 8, 8, &e) || !(e & PTE_P))
+			continue;
+		if (!lvl || ((lvl == 1 || lvl == 2) && (e & PTE_PS)))
+			visit(w, a, e, 1ull << shift);
+		else
+			each_table64(w, e & ADDR_MASK, lvl - 1, a);
+	}
+}
+
+long x86_walk_each(struct vm *vm, const struct x86_state *st, x86_walk_fn fn, void *opaque,
+		   long max)
+{
+	struct walk_each w = { .vm = vm, .fn = fn, .opaque = opaque, .max = max };
+	uint64_t e;
+
+	if (!(st->cr0 & X86_CR0_PG) || !(st->cr0 & X86_CR0_PE))
+		return -ENOENT;
+	if (st->efer & X86_EFER_LMA) {
+		w.la57 = st->cr4 & X86_CR4_LA57;
+		each_table64(&w, st->cr3 & ADDR_MASK, w.la57 ? 4 : 3, 0);
+	} else if (st->cr4 & X86_CR4_PAE) {
+		for (unsigned i = 0; i < 4 && !w.stop; i++)
+			if (!load(vm, (st->cr3 & 0xffffffe0ull) + i * 8, 8, &e) && (e & PTE_P))
+				each_table64(&w, e & ADDR_MASK, 1, (uint64_t)i << 30);
+	} else {
+		for (unsigned i = 0; i < 1024 && !w.stop; i++) {
+			uint64_t pde, pte, table;
+
+			if (load(vm, (st->cr3 & 0xfffff000ull) + i * 4, 4, &pde) || !(pde & PTE_P))
+				continue;
+			if ((pde & PTE_PS) && (st->cr4 & X86_CR4_PSE)) {
+				visit(&w, (uint64_t)i << 22, pde, 1ull << 22);
+				continue;
+			}
+			table = pde & 0xfffff000ull;
+			for (unsigned j = 0; j < 1024 && !w.stop; j++)
+				if (!load(vm, table + j * 4, 4, &pte) && (pte & PTE_P))
+					visit(&w, ((uint64_t)i << 22) | ((uint64_t)j << 12), pte,
+					      4096);
+		}
+	}
+	return w.n;
 }

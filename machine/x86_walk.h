@@ -22,4 +22,16 @@ struct vm;
 int x86_walk(struct vm *vm, const struct x86_state *st, uint64_t la, uint64_t *gpa,
 	     uint64_t *room);
 
+/*
+ * Every present leaf of the guest's page tables, in linear-address order:
+ * @fn(@opaque, la, entry, size) with the canonical linear address, the
+ * leaf entry as the guest wrote it (flags and frame) and the page size.
+ * Stops after @max leaves (the guest may map one table everywhere) or
+ * when @fn returns non-zero. Returns the number of leaves visited, or
+ * -ENOENT when paging is off.
+ */
+typedef int (*x86_walk_fn)(void *opaque, uint64_t la, uint64_t entry, uint64_t size);
+long x86_walk_each(struct vm *vm, const struct x86_state *st, x86_walk_fn fn, void *opaque,
+		   long max);
+
 #endif

@@ -74,8 +74,13 @@ expect_error "one drive, two disks" "already a disk" -drive file="$tmp/text",if=
 	-device virtio-blk-pci,drive=d0 -device virtio-blk-pci,drive=d0
 expect_error "a second writer on one image" "is in use" -hda "$tmp/text" -hda "$tmp/text"
 expect_error "QEMU-style value of a missing file" "No such file" -kernel "$tmp/does-not-exist"
-expect_error "unknown CPU model" "unknown CPU model 'Haswell'" -cpu Haswell
-expect_error "CPU model with features" "unknown CPU model" -cpu max,+avx512f
+expect_error "unknown CPU model" "unknown CPU model 'Pentium9'" -cpu Pentium9
+expect_error "unknown CPU feature" "unknown CPU feature 'frob'" -cpu max,+frob
+expect_error "unknown CPU feature, =on" "unknown CPU feature 'frob'" -cpu Nehalem,frob=on
+expect_error "bad CPU option" "neither +FEATURE" -cpu max,frob
+expect_error "CPU feature the engine lacks" "feature avx512f: the software CPU does not implement" \
+	-cpu max,+avx512f
+expect_error "enforce" "Opteron_G4,enforce: the sw engine lacks" -cpu Opteron_G4,enforce
 expect_error "other machine" "unknown machine 'q35'" -machine q35
 expect_error "machine property" "unknown property 'usb=on'" -machine pc,usb=on
 expect_error "two engine choices" "two engine choices" -machine pc,accel=sw -accel kvm
@@ -177,6 +182,22 @@ expect_ok "QEMU's no-op options" 1 "engine sw" -accel tcg -cpu qemu64 -nodefault
 	-no-user-config -vga none -display none -monitor none -serial null -kernel "$hello"
 expect_ok "-cpu host and max" 1 "engine sw" -accel tcg -cpu host -cpu max -serial none \
 	-kernel "$hello"
+expect_ok "-cpu with features" 1 "engine sw" -accel tcg -cpu Nehalem,-sse4.2,+rdtscp,smep=on \
+	-serial none -kernel "$hello"
+expect_ok "-cpu help lists models and features" 0 "Haswell-noTSX" -cpu help
+expect_ok "-cpu help stars what sw implements" 0 "sse4.2\\*" -cpu help
+expect_ok "info --cpu prints the leaves" 0 "0x00000001 0x00: eax=0x000106a3" info --cpu \
+	-cpu Nehalem --accel sw
+expect_ok "info --cpu names the features" 0 "features: .* sse4.2 " info --cpu -cpu Nehalem \
+	--accel sw
+expect_ok "info --cpu: an AMD model on sw" 0 "ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65" \
+	info --cpu -cpu EPYC --accel sw
+base="fpu de pse tsc msr pae cx8 apic sep pge cmov pat clflush mmx fxsr sse sse2 cx16"
+expect_ok "info --cpu: -feat" 0 "features: $base hypervisor syscall nx lm lahf-lm$" \
+	info --cpu -cpu tandem,-pni,-ssse3,-sse4.1,-sse4.2,-popcnt,-abm,-pdpe1gb,-avx,-fma,-f16c,-avx2 \
+	--accel sw
+expect_ok "info --cpu: a bad model is an error" 1 "unknown CPU model 'Pentium9'" info --cpu \
+	-cpu Pentium9
 expect_ok "-d help lists the classes" 0 "in_asm" -d help
 expect_ok "-d help lists every class" 0 "exit " -d help
 expect_ok "--help names bzImage" 0 "bzImage" --help

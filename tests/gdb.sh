@@ -3,7 +3,8 @@
 # engine here -- sw (translator on), sw jit=off, kvm -- and the same
 # script against QEMU TCG where installed, so the stub and QEMU's agree.
 # Then the protocol under abuse (tests/gdb_proto.py), a 32-bit stop
-# (prot32) and bad -gdb addresses.
+# (prot32), all-stop SMP (-smp 2: threads, Hg, scheduler locking) and bad
+# -gdb addresses.
 : "${top_builddir:=.}" "${top_srcdir:=.}" "${TANDEM:=./tandem}"
 elf=$top_builddir/tests/guests/gdbtarget.elf
 sym=$top_builddir/tests/guests/gdbtarget.sym
@@ -242,6 +243,90 @@ if [ -f "$modes16" ]; then
 		sed 's/^/  | /' "$tmp/gdb.out" | tail -30
 		sed 's/^/  | /' "$tmp/vm.out" | tail -10
 	fi
+fi
+
+# All-stop SMP: -smp 2 with the smp kit guest. Threads are vCPUs
+# (qfThreadInfo); the AP stops at a breakpoint in ap_main (a thread stop
+# reason, gdb switches to thread 2); Hg reads the BSP's registers; with
+# `set scheduler-locking step` gdb sends vCont;s:2 alone and the BSP stays
+# where it is while the AP steps; then both run to the guest's end.
+smp=$top_builddir/tests/guests/smp.elf
+if [ -f "$smp" ]; then
+	ap_main=0x$(nm "$smp" | awk '$3 == "ap_main" { print $1 }')
+	cat >"$tmp/smp.gdb" <<GDB
+set pagination off
+set confirm off
+info threads
+break *$ap_main
+continue
+info threads
+print \$rdi
+thread 1
+print/x \$pc
+thread 2
+set scheduler-locking step
+set debug remote 1
+stepi
+stepi
+stepi
+set debug remote 0
+print/x \$pc
+thread 1
+print/x \$pc
+thread 2
+delete
+set scheduler-locking off
+continue
+GDB
+	smp_engines="sw sw,jit=off"
+	$kvm_ok && smp_engines="$smp_engines kvm kvm,ring0=kvm"
+	for e in $smp_engines; do
+		echo "== -smp 2 all-stop on $e (smp)"
+		rm -f "$tmp/gs.sock" "$tmp/serial"
+		timeout -s KILL 120 "$TANDEM" --accel=$e --smp 2 --no-reboot --watchdog=0 \
+			--serial "file:$tmp/serial" -gdb "unix:$tmp/gs.sock,arch=x86-64" -S \
+			--kernel "$smp" >"$tmp/vm.out" 2>&1 &
+		pid=$!
+		for i in $(seq 50); do [ -S "$tmp/gs.sock" ] && break; sleep 0.1; done
+		timeout 100 gdb -batch -nx -ex "target remote $tmp/gs.sock" -x "$tmp/smp.gdb" \
+			>"$tmp/gdb.out" 2>&1
+		wait $pid; vrc=$?
+		pid=
+		bad=0
+		want "$tmp/gdb.out" '^\* 1  *Thread 1 (vCPU 0)' "qfThreadInfo: thread 1 is vCPU 0"
+		want "$tmp/gdb.out" '^  2  *Thread 2 (vCPU 1)' "thread 2 is vCPU 1"
+		want "$tmp/gdb.out" "^Thread 2 hit Breakpoint 1, $(printf '0x%016x' $ap_main)" \
+			"the AP's stop reported with its thread"
+		want "$tmp/gdb.out" "^\* 2  *Thread 2 (vCPU 1) $(printf '0x%016x' $ap_main)" \
+			"thread 2 current at the breakpoint"
+		want "$tmp/gdb.out" '^\$1 = 1$' "the AP's own register (ap_main's id argument)"
+		want "$tmp/gdb.out" 'vCont;s:2#' "gdb asked for a step of thread 2 alone"
+		if grep -q 'vCont;s:2;c' "$tmp/gdb.out"; then
+			echo "  FAIL: gdb resumed the others while locked"; bad=1
+		fi
+		bsp=$(sed -n 's/^\$2 = \(0x[0-9a-f]*\)$/\1/p' "$tmp/gdb.out")
+		ap_pc=$(sed -n 's/^\$3 = \(0x[0-9a-f]*\)$/\1/p' "$tmp/gdb.out")
+		if [ -n "$ap_pc" ] && [ $((ap_pc)) -gt $((ap_main)) ] &&
+		   [ "$(grep -c '^0x[0-9a-f]* in ?? ()$' "$tmp/gdb.out")" -ge 3 ]; then
+			echo "  ok: three steps on thread 2 ($ap_main -> $ap_pc)"
+		else
+			echo "  FAIL: thread 2 did not step"; bad=1
+		fi
+		if [ -n "$bsp" ] && grep -q "^\\\$4 = $bsp\$" "$tmp/gdb.out"; then
+			echo "  ok: thread 1 stayed at $bsp while thread 2 stepped (Hg 1: its registers)"
+		else
+			echo "  FAIL: thread 1 moved while thread 2 stepped, or was not read"; bad=1
+		fi
+		want "$tmp/gdb.out" "exited with code 01" "both run on to the guest's end"
+		want "$tmp/serial" "smp: 12 checks, 0 failed" "the guest's own SMP checks pass"
+		[ "$vrc" = 1 ] || { echo "  FAIL: exit status $vrc, want 1"; bad=1; }
+		if [ $bad != 0 ]; then
+			fail=1
+			grep -v '^Sending packet\|^Packet received\|^\[remote' "$tmp/gdb.out" |
+				sed 's/^/  | /' | tail -30
+			sed 's/^/  | /' "$tmp/vm.out" | tail -10
+		fi
+	done
 fi
 
 # The protocol under abuse: bad checksums, overlong and unknown packets,

@@ -6,6 +6,7 @@
 engine=$1
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
 guests="hello exceptions paging interrupts pio cpuid modes16 smc tbinval ring3 modeswitch prot32 seglimit storm pci acpi low"
+guests="$guests tasks shadows enter nmi systf"
 out=$(mktemp -d) || exit 99
 trap 'rm -rf "$out"' EXIT
 

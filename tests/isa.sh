@@ -10,24 +10,28 @@
 #  2. With KVM usable, both engines get the same (KVM-restricted) model:
 #     kvm and sw must print the same lines.
 : "${top_srcdir:=.}" "${top_builddir:=.}" "${TANDEM:=./tandem}"
-native=$top_builddir/tests/guests/isa-native
-elf=$top_builddir/tests/guests/isa.elf
+# The guest: isa, or another built the same way (tests/bitops.sh: bitops).
+g=${ISA_GUEST:-isa}
+# The CPU model of the sw runs against the host (ISA_CPU, e.g. max; default: tandem's).
+sw_cpu=${ISA_CPU:+--cpu=$ISA_CPU}
+native=$top_builddir/tests/guests/$g-native
+elf=$top_builddir/tests/guests/$g.elf
 if ! [ -x "$native" ] || ! [ -f "$elf" ]; then
-	echo "SKIP: tests/guests/isa-native or isa.elf not built"; exit 77
+	echo "SKIP: tests/guests/$g-native or $g.elf not built"; exit 77
 fi
 out=$(mktemp -d) || exit 99
 trap 'rm -rf "$out"' EXIT
 fail=0
 
-"$native" >"$out/native" || { echo "FAIL: isa-native exited with $?"; exit 1; }
-grep -q . "$out/native" || { echo "FAIL: isa-native printed nothing"; exit 1; }
+"$native" >"$out/native" || { echo "FAIL: $g-native exited with $?"; exit 1; }
+grep -q . "$out/native" || { echo "FAIL: $g-native printed nothing"; exit 1; }
 
-# run NAME ENV-ASSIGNMENT ACCEL: the guest's lines, without the kit's summary line.
+# run NAME ENV-ASSIGNMENT ACCEL [OPTION]: the guest's lines, without the kit's summary line.
 run() {
-	env $2 "$TANDEM" --accel="$3" --stats --no-reboot --serial "file:$out/$1.serial" \
+	env $2 "$TANDEM" --accel="$3" $4 --stats --no-reboot --serial "file:$out/$1.serial" \
 		--kernel "$elf" >"$out/$1.stdout" 2>"$out/$1.stderr"
 	echo $? >"$out/$1.rc"
-	tr -d '\r' <"$out/$1.serial" | grep -v '^isa: [0-9]* checks' >"$out/$1"
+	tr -d '\r' <"$out/$1.serial" | grep -v "^$g: [0-9]* checks" >"$out/$1"
 }
 
 # compare NAME REFERENCE
@@ -43,7 +47,7 @@ compare() {
 }
 
 for mode in on off check; do
-	run "sw-jit-$mode" TANDEM_KVM_DEVICE=/nonexistent "sw,jit=$mode"
+	run "sw-jit-$mode" TANDEM_KVM_DEVICE=/nonexistent "sw,jit=$mode" "$sw_cpu"
 	compare "sw-jit-$mode" native
 done
 if ! grep -q '^sw: translator: jit=check: [0-9]* blocks compared with the interpreter, 0 mismatches' \

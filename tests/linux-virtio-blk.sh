@@ -10,7 +10,19 @@
 # killed with SIGKILL, and the file is in the image (after e2fsck replays
 # the journal). And a second writer on one image is refused.
 #
-#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
+#   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx sw-smp kvm-smp
+#
+# sw-smp and kvm-smp boot with --smp 4: vda gets one queue per vCPU (the
+# default), the guest writes a file from each CPU at once, and every
+# queue must have completed requests (MSI-X vector per queue).
+#
+# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it):
+# the write boot on sw, moved to kvm and back every 0.1 s (QMP
+# x-switch-accel) while the guest uses its disks; the checks are the same.
+#
+# snap and snap-kvm (not in the default list; tests/linux-virtio-snap.sh runs
+# them) snapshot the guest while it writes and restore it on the other
+# engine: see snap_test below.
 #
 # sw-intx is sw with the other paths: the guest without MSI (pci=nomsi, so
 # INTx and the ISR byte), vda through -device virtio-blk-pci,num-queues=2
@@ -24,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$here/..}" "${top_builddir:=.}" "${TANDEM:=$top_builddir/tandem}"
 : "${LINUX_TIMEOUT_SCALE:=1}"
 cache=${TANDEM_CACHE:-/var/cache/tandem}
-engines=${*:-sw sw-nojit kvm qemu sw-intx}
+engines=${*:-sw sw-nojit kvm qemu sw-intx sw-smp kvm-smp}
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -108,7 +120,12 @@ engine_cmd() {
 			"-device virtio-blk-pci,drive=ro0" \
 			"-drive file='$work/vdc.img',format=raw,if=virtio,snapshot=on" ;;
 	*)
-		case $engine in sw-nojit) accel=sw,jit=off ;; *) accel=$engine ;; esac
+		case $engine in
+		sw-nojit) accel=sw,jit=off ;;
+		sw-switch) accel=sw ;;
+		*-smp) accel="${engine%-smp} --smp 4" ;;
+		*) accel=$engine ;;
+		esac
 		echo "'$TANDEM' --accel=$accel -m 512M --no-reboot --serial 'file:$1'" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$2'" \
 			"-hda '$work/vda.img'" \
@@ -125,6 +142,8 @@ unusable() {
 		[ -x "$TANDEM" ] || { echo "no tandem at $TANDEM"; return; }
 		e=${engine%-nojit}
 		e=${e%-intx}
+		e=${e%-switch}
+		e=${e%-smp}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
 		;;
@@ -133,7 +152,117 @@ unusable() {
 
 bad() { echo "FAIL $engine: $*"; ok=0; }
 
+# A refusal: status 1 and one line that says $2 (grep -E).
+refused() {
+	st=$1 pat=$2 out=$3
+	[ "$st" = 1 ] && [ "$(wc -l <"$out")" = 1 ] && grep -Eq "$pat" "$out"
+}
+
+# snap / snap-kvm: the guest appends to a file on vda (vblk.mode=snap) on sw
+# (kvm), is snapshotted through QMP mid-way with requests in flight, and a
+# new process restores it on kvm (sw; the same engine where only one is
+# usable) and lets it finish. Its output before plus after has every chunk
+# once, in order; the file it wrote is in the image with the hash it said;
+# vdc's snapshot=on overlay came through the snapshot. Bad snapshot files
+# (truncated, a flipped byte, another image) are refused with one line.
+snap_test() {
+	from=sw to=kvm
+	[ "$engine" = snap-kvm ] && from=kvm to=sw
+	"$TANDEM" info 2>&1 | awk -v e="$to" '$1 == e' | grep -q " usable " || to=$from
+	make_disks || { echo "cannot make the disk images"; exit 99; }
+	log=$work/$engine.serial
+	: >"$log"
+	rm -f "$work/q.sock" "$work/vm.snap"
+	engine=$from
+	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 cryptomgr.notests vblk.mode=snap vblk.token=$token")
+	engine=snap
+	[ "$from" = kvm ] && engine=snap-kvm
+	cmd1="$cmd -S -qmp unix:$work/q.sock,server,wait=off"
+	echo "$cmd1" >"$work/$engine-1.cmd"
+	python3 "$top_srcdir/tests/snapper.py" "$work/q.sock" "$log" "VBLK: snap chunk 9" \
+		"$work/vm.snap" >"$work/$engine.snapper" 2>&1 &
+	spid=$!
+	t0=$(date +%s)
+	eval "timeout -k 5 $limit $cmd1" </dev/null >"$work/$engine-1.out" 2>&1
+	st=$?
+	wait $spid
+	t1=$(date +%s)
+	[ -s "$work/vm.snap" ] || { bad "no snapshot: $(tail -n 1 "$work/$engine.snapper"; tail -n 2 "$work/$engine-1.out")"; return; }
+	grep -q 'VBLK: done' "$log" && { bad "the guest finished before the snapshot"; return; }
+	echo "$engine: $(tail -n 1 "$work/$engine.snapper") on $from after $((t1 - t0)) s (status $st)"
+
+	# Refusals, before the image moves on.
+	snapsz=$(wc -c <"$work/vm.snap")
+	head -c $((snapsz - 100)) "$work/vm.snap" >"$work/trunc.snap"
+	cp "$work/vm.snap" "$work/flip.snap"
+	printf '\377' | dd of="$work/flip.snap" bs=1 seek=$((snapsz / 3)) conv=notrunc 2>/dev/null
+	for f in trunc flip; do
+		c=$(echo "$cmd" | sed "s|--accel=[^ ]*|--accel=$to -q -incoming file:$work/$f.snap|; s|--serial 'file:$log'|--serial 'file:$log.$f'|")
+		eval "timeout -k 5 60 $c" </dev/null >"$work/$f.out" 2>&1
+		st=$?
+		if refused $st "snapshot: .*(truncated|corrupt)" "$work/$f.out"; then
+			echo "$engine: $f snapshot refused: $(cat "$work/$f.out")"
+		else
+			bad "$f snapshot: status $st: $(head -c 300 "$work/$f.out")"
+		fi
+	done
+	cp "$work/vda.img" "$work/other.img"
+	c=$(echo "$cmd" | sed "s|--accel=[^ ]*|--accel=$to -q -incoming file:$work/vm.snap|; s|--serial 'file:$log'|--serial 'file:$log.other'|; s|-hda '$work/vda.img'|-hda '$work/other.img'|")
+	eval "timeout -k 5 60 $c" </dev/null >"$work/other.out" 2>&1
+	st=$?
+	if refused $st "snapshot: device 'virtio-blk0': the snapshot's disk is .*vda.img" "$work/other.out"; then
+		echo "$engine: another image refused: $(cat "$work/other.out")"
+	else
+		bad "restore with another image: status $st: $(head -c 300 "$work/other.out")"
+	fi
+	rm -f "$work/other.img" "$work/trunc.snap" "$work/flip.snap"
+
+	# The rest of the run, from the snapshot, on the other engine.
+	cmd2=$(echo "$cmd" | sed "s|--accel=[^ ]*|--accel=$to -incoming file:$work/vm.snap|; s|--serial 'file:$log'|--serial 'file:$log.2'|")
+	echo "$cmd2" >"$work/$engine-2.cmd"
+	: >"$log.2"
+	eval "timeout -k 5 $limit $cmd2" </dev/null >"$work/$engine-2.out" 2>&1
+	st=$?
+	t2=$(date +%s)
+	[ $st = 0 ] || bad "restored run: exit status $st: $(tail -n 3 "$work/$engine-2.out" | tr '\n' ' ')"
+	cat "$log" "$log.2" | tr -d '\r' | sed -n 's/^\(VBLK: .*\) @[0-9.]*$/\1/p' >"$log.norm"
+	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
+	chunks=$(sed -n 's/^VBLK: snap chunk //p' "$log.norm" | tr '\n' ' ')
+	want=$(i=0; while [ $i -lt 24 ]; do printf '%d ' $i; i=$((i + 1)); done)
+	[ "$chunks" = "$want" ] || bad "chunks before + after the snapshot: '$chunks', want '$want'"
+	grep -q '^VBLK: done$' "$log.norm" || bad "the restored guest did not finish (no 'VBLK: done')"
+	got=$(debugfs -R 'cat /snap.txt' "$work/vda.img" 2>/dev/null)
+	[ "$got" = "$token" ] || bad "/snap.txt in the image is '$got', not '$token'"
+	debugfs -R "dump /snapbig $work/snapbig.out" "$work/vda.img" >/dev/null 2>&1
+	host_sha=$(sha256sum <"$work/snapbig.out" 2>/dev/null | cut -d' ' -f1)
+	size=$(wc -c <"$work/snapbig.out" 2>/dev/null)
+	grep -q "^VBLK: snapbig sha256=$host_sha\$" "$log.norm" || bad "/snapbig in the image differs from what the guest wrote"
+	grep -q "^VBLK: snapbig reread sha256=$host_sha\$" "$log.norm" || bad "/snapbig read back differs"
+	[ "$size" = $((24 * 262144)) ] || bad "/snapbig is $size bytes, want $((24 * 262144))"
+	grep -q "^VBLK: vdc reads snap-$token\$" "$log.norm" || bad "vdc's snapshot=on write did not come through the snapshot"
+	cmp -s "$work/vdc.img" "$work/vdc.orig" || bad "vdc's file (snapshot=on) changed"
+	e2fsck -fn "$work/vda.img" >"$work/$engine-fsck.out" 2>&1 || bad "e2fsck finds errors in vda after the restored run"
+	echo "$engine: restored on $to, finished in $((t2 - t1)) s (status $st): chunks $(echo "$chunks" | wc -w)/24, /snapbig $size bytes sha256 ${host_sha%${host_sha#????????????}}..., /snap.txt '$got'"
+}
+
 for engine in $engines; do
+	case $engine in
+	snap | snap-kvm)
+		e=sw
+		[ $engine = snap-kvm ] && e=kvm
+		if ! "$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable "; then
+			echo "SKIP $engine: engine $e not usable here"
+			continue
+		fi
+		command -v python3 >/dev/null || { echo "SKIP $engine: no python3"; continue; }
+		ran=$((ran + 1))
+		limit=$((300 * LINUX_TIMEOUT_SCALE))
+		token=tok$$x$(date +%s)
+		ok=1
+		snap_test
+		[ $ok = 1 ] && echo "PASS $engine" || fails=$((fails + 1))
+		continue ;;
+	esac
 	why=$(unusable)
 	if [ -n "$why" ]; then
 		echo "SKIP $engine: $why"
@@ -149,10 +278,25 @@ for engine in $engines; do
 	log=$work/$engine-write.serial
 	: >"$log"
 	cmd=$(engine_cmd "$log" "console=ttyS0 quiet panic=-1 cryptomgr.notests vblk.mode=write vblk.token=$token")
+	spid=
+	if [ $engine = sw-switch ]; then
+		# Moved between sw and kvm every 0.1 s while it boots, writes and reads.
+		rm -f "$work/q.sock"
+		cmd="$cmd --stats -S -qmp unix:$work/q.sock,server,wait=off"
+		python3 "$top_srcdir/tests/switcher.py" "$work/q.sock" 100000 0.1 \
+			>"$work/$engine.switcher" 2>&1 &
+		spid=$!
+	fi
 	echo "$cmd" >"$work/$engine-write.cmd"
 	t0=$(date +%s)
 	eval "timeout -k 5 $limit $cmd" </dev/null >"$work/$engine-write.out" 2>&1
 	st=$? t1=$(date +%s)
+	if [ -n "$spid" ]; then
+		wait $spid
+		nsw=$(sed -n 's/^tandem: engine switches: \([0-9]*\).*/\1/p' "$work/$engine-write.out")
+		[ "${nsw:-0}" -ge 10 ] || bad "only ${nsw:-0} engine switches ($(tail -n 1 "$work/$engine.switcher"))"
+		echo "$engine: $nsw engine switches during the write boot"
+	fi
 	tr -d '\r' <"$log" | sed 's/^\(VBLK: .*\) @[0-9.]*$/\1/' >"$log.norm"
 	[ $st = 0 ] || bad "write boot: exit status $st (log: $log, stderr: $(tail -n 3 "$work/$engine-write.out" | tr '\n' ' '))"
 	grep -q '^VBLK: FAIL' "$log.norm" && bad "$(grep '^VBLK: FAIL' "$log.norm" | head -n 1)"
@@ -181,10 +325,28 @@ for engine in $engines; do
 		echo "$irqs" | grep -q 'IO-APIC.*virtio0' || bad "pci=nomsi: virtio0 not on an I/O APIC line: $irqs"
 		echo "$irqs" | grep -q 'MSI' && bad "pci=nomsi, yet MSI: $irqs" ;;
 	qemu) ;;
+	*-smp)
+		grep -q '^VBLK: vda queues=4 cpus=4$' "$log.norm" ||
+			bad "--smp 4: want 4 queues and 4 CPUs: $(grep '^VBLK: vda queues' "$log.norm")"
+		grep -q '^VBLK: mq queues used=4 of 4$' "$log.norm" ||
+			bad "not every queue completed requests: $(grep '^VBLK: mq' "$log.norm")"
+		for i in 0 1 2 3; do
+			rm -f "$work/cpu.out"
+			debugfs -R "dump /cpu$i $work/cpu.out" "$work/vda.img" >/dev/null 2>&1
+			s=$(sha256sum <"$work/cpu.out" 2>/dev/null | cut -d' ' -f1)
+			[ "$(wc -c <"$work/cpu.out" 2>/dev/null)" = 1048576 ] &&
+				grep -q "^VBLK: cpu$i sha256=$s\$" "$log.norm" ||
+				bad "/cpu$i (written from CPU $i) in the image differs from the guest's"
+		done
+		echo "$irqs" | grep -q 'MSI.*virtio0-req.3' || bad "virtio0 has no MSI-X vector for queue 3: $irqs" ;;
 	*) echo "$irqs" | grep -q 'MSI.*virtio0-req.0' || bad "virtio0 does not use MSI-X: $irqs" ;;
 	esac
 	echo "$engine: write boot $((t1 - t0)) s (guest uptime at done: $(tr -d '\r' <"$log" | sed -n 's/^VBLK: done @//p') s), status $st, sectors $(sed -n 's/^VBLK: vda sectors=//p' "$log.norm"), irqs: $irqs"
 
+	if [ $engine = sw-switch ]; then
+		[ $ok = 1 ] && echo "PASS $engine" || fails=$((fails + 1))
+		continue
+	fi
 	# --- crash: fsync, SIGKILL, the data is there ---
 	make_disks || exit 99
 	log=$work/$engine-crash.serial

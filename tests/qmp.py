@@ -111,6 +111,8 @@ check("-S: status paused, id echoed",
       r.get("return", {}).get("status") == "paused" and r.get("id") == "a1", r)
 r = c.cmd("human-monitor-command", {"command-line": "info registers"})
 check("info registers shows RIP", "RIP=" in r.get("return", ""), r)
+r = c.cmd("human-monitor-command", {"command-line": "info tlb"})
+check("info tlb before the guest runs: PG disabled", r.get("return") == "PG disabled\n", r)
 r = c.cmd("cont")
 check("cont", r == {"return": {}}, r)
 check("RESUME event", c.wait_event("RESUME") is not None)
@@ -135,6 +137,26 @@ check("query-kvm says the engine",
       r.get("return", {}).get("enabled") == engine.startswith("kvm"), r)
 r = c.cmd("human-monitor-command", {"command-line": "info mtree"})
 check("info mtree lists the UART", "uart" in r.get("return", "") or "8250" in r.get("return", ""), r)
+
+# info tlb: the guest's mappings as QEMU prints them, from the common page walker.
+import re
+time.sleep(0.3)  # the guest turned paging on long before it waits
+r = c.cmd("human-monitor-command", {"command-line": "info tlb"})
+tlb = r.get("return", "")
+lines = tlb.splitlines()
+pat = re.compile(r"^([0-9a-f]{16}): ([0-9a-f]{16}) [X-][G-][P-][D-][A-][C-][T-][U-][W-]$")
+ms = [pat.match(l) for l in lines]
+check("info tlb: %d mappings, each 'LINEAR: PHYSICAL XGPDACTUW'" % len(lines),
+      len(lines) > 0 and all(ms), tlb[:300])
+regs = c.cmd("human-monitor-command", {"command-line": "info registers"}).get("return", "")
+m = re.search(r"RIP=([0-9a-f]+)", regs)
+rip = int(m.group(1), 16) if m else -1
+big = [(int(x.group(1), 16), int(x.group(2), 16), "P" in l.split()[-1]) for x, l in zip(ms, lines) if x]
+cover = [e for e in big if e[0] <= rip < e[0] + (0x200000 if e[2] else 0x1000)]
+check("info tlb: RIP %#x is mapped, identity (the kit's tables)" % rip,
+      len(cover) == 1 and cover[0][0] == cover[0][1], cover)
+r = c.cmd("human-monitor-command", {"command-line": "info tlb 7"})
+check("info tlb: a vCPU that does not exist is an error line", "no vCPU" in r.get("return", ""), r)
 r = c.cmd("human-monitor-command", {"command-line": "frobnicate"})
 check("unknown monitor command answered in text", "unknown command" in r.get("return", ""), r)
 

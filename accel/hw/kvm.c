@@ -90,6 +90,18 @@ static int kvm_probe(char *why, size_t len)
  * kvm_pvm, 64-bit ring 3 runs in KVM and the rest of protected mode on sw;
  * ring0=kvm|sw forces either.
  */
+/* Would options @opts (NULL: none) run guest ring 0 on the software CPU? Says nothing. */
+static bool ring0_sw_opts(const char *opts)
+{
+	char v[8];
+
+	if (!accel_fallback(&kvm_accel_ops))
+		return false;
+	if (accel_opt_value(opts, "ring0", v, sizeof(v)) && strcmp(v, "auto"))
+		return !strcmp(v, "sw");
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 static bool ring0_on_sw(struct vm *vm)
 {
 	const char *why = NULL;
@@ -243,6 +255,7 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 
 	if (!kv)
 		return -ENOMEM;
+	atomic_init(&kv->cpl_hint, -1);
 	kv->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, vcpu->id);
 	if (kv->fd < 0)
 		goto err;
@@ -347,12 +360,18 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 void kvm_finish_io(struct vcpu *vcpu)
 {
 	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
 	struct kvm_run *run = kv->run;
+	int ret;
 
 	while (kv->io_pending) {
 		kv->io_pending = false;
 		run->immediate_exit = 1;
-		if (ioctl(kv->fd, KVM_RUN, 0) < 0)	/* EINTR: the instruction is done */
+		/* Completing a string IN writes guest RAM: not during a zap. */
+		pthread_rwlock_rdlock(&k->run_lock);
+		ret = ioctl(kv->fd, KVM_RUN, 0);
+		pthread_rwlock_unlock(&k->run_lock);
+		if (ret < 0)	/* EINTR: the instruction is done */
 			break;
 		if (run->exit_reason == KVM_EXIT_IO) {
 			handle_io(vcpu->vm, run);
@@ -366,13 +385,30 @@ void kvm_finish_io(struct vcpu *vcpu)
 }
 
 /*
+ * KVM_TRANSLATE walks the guest's page tables through KVM's memory slots:
+ * under run_lock, or another vCPU's kvm_zap_shadow() may have them deleted
+ * for the moment and the walk finds no memory (an invalid translation of
+ * an address the guest has just run code at).
+ */
+static int kvm_translate(struct vcpu *vcpu, struct kvm_translation *tr)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	int ret;
+
+	pthread_rwlock_rdlock(&k->run_lock);
+	ret = ioctl(kv->fd, KVM_TRANSLATE, tr) < 0 ? -errno : 0;
+	pthread_rwlock_unlock(&k->run_lock);
+	return ret;
+}
+
+/*
  * Describe an emulation failure: where, and the instruction KVM gave up
  * on, decoded in the mode the vCPU is in (a 16-bit INT is not a 64-bit
  * FIST).
  */
 static void describe_emulation_failure(struct vcpu *vcpu)
 {
-	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct x86_state st;
 	struct kvm_translation tr = { 0 };
 	char text[200] = "?";
@@ -384,7 +420,7 @@ static void describe_emulation_failure(struct vcpu *vcpu)
 		return;
 	}
 	tr.linear_address = st.seg[S_CS].base + st.rip;
-	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
+	if (kvm_translate(vcpu, &tr) == 0 && tr.valid &&
 	    (p = gpa_to_hva(vcpu->vm, tr.physical_address, X86_MAX_INSN_LEN)))
 		n = x86_describe_insn(p, X86_MAX_INSN_LEN, tr.linear_address, x86_code_bits(&st),
 				      text, sizeof(text));
@@ -440,6 +476,62 @@ static uint64_t kvm_no_exit_ns(struct vcpu *vcpu)
 	return ns;
 }
 
+/* KVM's exit reasons by name, for traces and --stats (linux/kvm.h's KVM_EXIT_*). */
+static const char *const exit_names[] = {
+	[KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	[KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL", [KVM_EXIT_DEBUG] = "DEBUG",
+	[KVM_EXIT_HLT] = "HLT", [KVM_EXIT_MMIO] = "MMIO",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN", [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY", [KVM_EXIT_INTR] = "INTR",
+	[KVM_EXIT_SET_TPR] = "SET_TPR", [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	[KVM_EXIT_NMI] = "NMI", [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT", [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
+	[KVM_EXIT_HYPERV] = "HYPERV", [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+	[KVM_EXIT_X86_WRMSR] = "X86_WRMSR", [KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
+	[KVM_EXIT_AP_RESET_HOLD] = "AP_RESET_HOLD", [KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+	[KVM_EXIT_XEN] = "XEN",
+#ifdef KVM_EXIT_NOTIFY
+	[KVM_EXIT_NOTIFY] = "NOTIFY",
+#endif
+#ifdef KVM_EXIT_MEMORY_FAULT
+	[KVM_EXIT_MEMORY_FAULT] = "MEMORY_FAULT",
+#endif
+};
+
+static const char *exit_name(uint32_t reason, char *buf, size_t len)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
+		return exit_names[reason];
+	snprintf(buf, len, "reason %u", reason);	/* newer than this table */
+	return buf;
+}
+
+/*
+ * -d exit: one line per exit, by name. An I/O exit is traced once: as the
+ * io line (machine/bus.c, with the value) when io is traced too, here
+ * (port or address, direction, size) otherwise.
+ */
+static void trace_exit(struct vcpu *vcpu, const struct kvm_run *run)
+{
+	struct vm *vm = vcpu->vm;
+	char buf[24];
+
+	if ((run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_MMIO) &&
+	    vm_tracing(vm, TRACE_IO))
+		return;
+	if (run->exit_reason == KVM_EXIT_IO)
+		vm_trace(vm, TRACE_EXIT, "CPU%u kvm: exit IO %s port %#06x size %u count %u\n",
+			 vcpu->id, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			 run->io.port, run->io.size, run->io.count);
+	else if (run->exit_reason == KVM_EXIT_MMIO)
+		vm_trace(vm, TRACE_EXIT, "CPU%u kvm: exit MMIO %s %#llx size %u\n", vcpu->id,
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+	else
+		vm_trace(vm, TRACE_EXIT, "CPU%u kvm: exit %s\n", vcpu->id,
+			 exit_name(run->exit_reason, buf, sizeof(buf)));
+}
+
 enum { INJECT_NONE, INJECT_DONE, INJECT_ON_SW };
 
 /*
@@ -463,6 +555,10 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 		irq.irq = (uint32_t)vec;
 		if (vec >= 0 && ioctl(kv->fd, KVM_INTERRUPT, &irq) == 0) {
 			k->nr_irqs++;
+			/* KVM delivers exceptions itself: only what we inject is seen here. */
+			vm_trace(vcpu->vm, TRACE_INT,
+				 "CPU%u kvm: v=%02x injected (external interrupt)\n", vcpu->id,
+				 vec);
 			return INJECT_DONE;
 		}
 		return INJECT_NONE;
@@ -471,7 +567,26 @@ static int inject_interrupts(struct vcpu *vcpu, struct kvm_vm *k, struct kvm_run
 	return INJECT_NONE;
 }
 
+static enum vcpu_stop kvm_vcpu_run_loop(struct vcpu *vcpu);
+
 static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	enum vcpu_stop stop = kvm_vcpu_run_loop(vcpu);
+
+	atomic_store_explicit(&kv->cpl_hint, -1, memory_order_relaxed);
+	return stop;
+}
+
+/* Sampled by the auto engine switch: only ring0=sw splits the guest by ring. */
+static int kvm_cpl_hint(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	return kv ? atomic_load_explicit(&kv->cpl_hint, memory_order_relaxed) : -1;
+}
+
+static enum vcpu_stop kvm_vcpu_run_loop(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	struct kvm_vm *k = vm->accel_data;
@@ -491,6 +606,24 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 				return stop;
 			continue;
 		}
+		/*
+		 * The NMI input: KVM queues it (and holds it while the guest
+		 * blocks NMIs, exiting for nothing). Under the hidden IDT it
+		 * cannot be delivered there: the software CPU takes it.
+		 */
+		if (atomic_load(&vcpu->nmi_req) && !vcpu->debug.single_step) {
+			if (kv->idt_hidden) {
+				stop = run_ring0_elsewhere(vcpu, k, false);
+				if (stop != VCPU_STOP_KICK)
+					return stop;
+				continue;
+			}
+			atomic_store(&vcpu->nmi_req, false);
+			if (ioctl(kv->fd, KVM_NMI, 0) == 0) {
+				kv->halted = false;
+				k->nr_nmis++;
+			}
+		}
 		/* A debugger's single step masks interrupts (QEMU's sstep NOIRQ). */
 		switch (vcpu->debug.single_step ? INJECT_NONE : inject_interrupts(vcpu, k, run)) {
 		case INJECT_ON_SW:
@@ -506,6 +639,8 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 			if (kv->halted)
 				return VCPU_STOP_HALT;
 		}
+		if (k->ring0_sw)
+			atomic_store_explicit(&kv->cpl_hint, 3, memory_order_relaxed);
 		if (kvm_run_timed(k, kv) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;	/* the kick flag is checked above */
@@ -515,8 +650,10 @@ static enum vcpu_stop kvm_vcpu_run(struct vcpu *vcpu)
 		k->nr_exits++;
 		kv->sregs_synced = run->kvm_valid_regs & KVM_SYNC_X86_SREGS;
 		kv->io_pending = false;
+		if (run->exit_reason < KVM_NR_EXIT_COUNTS)
+			k->nr_exit_reason[run->exit_reason]++;
 		if (vm_tracing(vm, TRACE_EXIT))
-			vm_trace(vm, TRACE_EXIT, "kvm exit %u\n", run->exit_reason);
+			trace_exit(vcpu, run);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			k->nr_io++;
@@ -669,8 +806,14 @@ static void kvm_debug_exit(struct vcpu *vcpu, struct kvm_run *run)
 	}
 }
 
-/* Mask the feature words of the model with KVM_GET_SUPPORTED_CPUID. */
-static void kvm_cpuid_limit(struct cpuid_model *m)
+/*
+ * Mask the feature words of the model with KVM_GET_SUPPORTED_CPUID. The
+ * model's interrupt controllers are tandem's own (no in-kernel irqchip),
+ * so what KVM would emulate in its local APIC (x2APIC MSRs, TSC deadline)
+ * is offered only where the software CPU runs ring 0 and so does every
+ * WRMSR (ring0=sw; @opts NULL: the defaults).
+ */
+static void kvm_cpuid_limit(struct cpuid_model *m, const char *opts)
 {
 	struct kvm_cpuid2 *c;
 	int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
@@ -687,11 +830,23 @@ static void kvm_cpuid_limit(struct cpuid_model *m)
 		struct cpuid_leaf *l = &m->leaf[i];
 		const struct kvm_cpuid_entry2 *e = NULL;
 
-		if (l->function != 1 && l->function != 7 && l->function != 0x80000001)
+		/*
+		 * The PMU's counters live in the software CPU, which does not see
+		 * the user code KVM runs: no PMU under KVM.
+		 */
+		if (l->function == 0xa)
+			l->eax = l->ebx = l->ecx = l->edx = 0;
+		if (l->function != 1 && l->function != 7 && l->function != 0x80000001 &&
+		    !(l->function == 0xd && l->index <= 1))
 			continue;
 		for (unsigned j = 0; j < c->nent; j++)
 			if (c->entries[j].function == l->function && c->entries[j].index == l->index)
 				e = &c->entries[j];
+		/* XSAVE: the XCR0 components (subleaf 0) and XSAVEOPT/XSAVEC (1) KVM has. */
+		if (l->function == 0xd) {
+			l->eax &= e ? e->eax : 0;
+			continue;
+		}
 		if (!e) {
 			l->ecx &= CPUID_1_ECX_HYPERVISOR;
 			l->edx = 0;
@@ -702,6 +857,11 @@ static void kvm_cpuid_limit(struct cpuid_model *m)
 			l->ebx &= e->ebx;
 		l->ecx &= e->ecx | (l->function == 1 ? CPUID_1_ECX_HYPERVISOR : 0);
 		l->edx &= e->edx;
+		if (l->function == 1 && !ring0_sw_opts(opts))
+			l->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+		/* PKRU and IA32_PKRS are not handed over between KVM and the software CPU. */
+		if (l->function == 7)
+			l->ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_OSPKE | CPUID_7_ECX_PKS);
 	}
 out:
 	free(c);
@@ -772,13 +932,12 @@ static bool user64(const struct x86_state *st)
  */
 static void replay_fixup(struct vcpu *vcpu, struct x86_state *st)
 {
-	struct kvm_vcpu *kv = vcpu->accel_data;
 	struct kvm_translation tr = { .linear_address = st->gpr[R_CX] - 2 };
 	const uint8_t *p;
 
 	if (!user64(st) || st->rip != st->msr.lstar)
 		return;
-	if (ioctl(kv->fd, KVM_TRANSLATE, &tr) || !tr.valid ||
+	if (kvm_translate(vcpu, &tr) || !tr.valid ||
 	    !(p = gpa_to_hva(vcpu->vm, tr.physical_address, 2)) || p[0] != 0x0f || p[1] != 0x05)
 		return;
 	st->rip = st->gpr[R_CX] - 2;
@@ -814,8 +973,9 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	req->tsc_offset = kv->tsc_offset;
 	stop = fb->emulate(vcpu, &st, req, vcpu->error, sizeof(vcpu->error));
 	if (vm_tracing(vcpu->vm, TRACE_EXIT))
-		vm_trace(vcpu->vm, TRACE_EXIT, "kvm: %s ran %llu instruction(s) from %#llx to %#llx "
-			 "(stop %d)\n", fb->name, (unsigned long long)req->insns,
+		vm_trace(vcpu->vm, TRACE_EXIT,
+			 "CPU%u kvm: %s ran %llu instruction(s) from %#llx to %#llx (stop %d)\n",
+			 vcpu->id, fb->name, (unsigned long long)req->insns,
 			 (unsigned long long)rip, (unsigned long long)(st.seg[S_CS].base + st.rip),
 			 stop);
 	/* A debugger's stop: the state goes back to KVM, where gdb reads it. */
@@ -860,8 +1020,8 @@ static enum vcpu_stop emulate_elsewhere(struct vcpu *vcpu, struct kvm_vm *k)
 
 	if (vm_tracing(vcpu->vm, TRACE_INT | TRACE_EXIT)) {
 		describe_emulation_failure(vcpu);
-		vm_trace(vcpu->vm, TRACE_INT | TRACE_EXIT, "kvm: %s: running it on %s\n",
-			 vcpu->error, accel_fallback(&kvm_accel_ops)->name);
+		vm_trace(vcpu->vm, TRACE_INT | TRACE_EXIT, "CPU%u kvm: %s: running it on %s\n",
+			 vcpu->id, vcpu->error, accel_fallback(&kvm_accel_ops)->name);
 	}
 	stop = run_elsewhere(vcpu, &req, false);
 	if (stop == VCPU_STOP_KICK || stop == VCPU_STOP_HALT)
@@ -879,7 +1039,11 @@ static enum vcpu_stop run_ring0_elsewhere(struct vcpu *vcpu, struct kvm_vm *k, b
 	struct accel_emulate req = { .until_user = true };
 	enum vcpu_stop stop;
 
+	struct kvm_vcpu *kv = vcpu->accel_data;
+
+	atomic_store_explicit(&kv->cpl_hint, 0, memory_order_relaxed);
 	stop = run_elsewhere(vcpu, &req, replay);
+	atomic_store_explicit(&kv->cpl_hint, -1, memory_order_relaxed);
 	k->nr_ring0_runs++;
 	k->nr_replays += replay;
 	k->nr_ring0_insns += req.insns;
@@ -891,11 +1055,43 @@ static void kvm_print_stats(struct vm *vm, FILE *out)
 	struct kvm_vm *k = vm->accel_data;
 
 	fprintf(out, "tandem: kvm: %llu exits (%llu port I/O, %llu MMIO), %llu interrupts "
-		"injected, %llu emulation failures (%llu run on the software CPU)\n",
+		"injected, %llu NMIs, %llu emulation failures (%llu run on the software CPU)\n",
 		(unsigned long long)k->nr_exits, (unsigned long long)k->nr_io,
 		(unsigned long long)k->nr_mmio, (unsigned long long)k->nr_irqs,
+		(unsigned long long)k->nr_nmis,
 		(unsigned long long)k->nr_emulation_failures,
 		(unsigned long long)k->nr_fallbacks);
+	/* The exits by reason, by name, most frequent first (a few kinds only: a simple sort). */
+	{
+		bool done[KVM_NR_EXIT_COUNTS] = { false };
+		char buf[24];
+		unsigned shown = 0;
+
+		for (;;) {
+			int best = -1;
+
+			for (unsigned r = 0; r < KVM_NR_EXIT_COUNTS; r++)
+				if (!done[r] && k->nr_exit_reason[r] &&
+				    (best < 0 || k->nr_exit_reason[r] > k->nr_exit_reason[best]))
+					best = (int)r;
+			if (best < 0)
+				break;
+			done[best] = true;
+			fprintf(out, "%s%s %llu", shown++ ? ", " : "tandem: kvm: exits by reason: ",
+				exit_name((uint32_t)best, buf, sizeof(buf)),
+				(unsigned long long)k->nr_exit_reason[best]);
+		}
+		if (shown)
+			fputc('\n', out);
+	}
+}
+
+static void kvm_progress(struct vm *vm, struct accel_progress *p)
+{
+	const struct kvm_vm *k = vm->accel_data;
+
+	p->exits = *(const volatile uint64_t *)&k->nr_exits;
+	p->insns = *(const volatile uint64_t *)&k->nr_ring0_insns;
 }
 
 static const struct accel_opt kvm_opts[] = {
@@ -916,6 +1112,7 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_init = kvm_vcpu_init,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_run = kvm_vcpu_run,
+	.cpl_hint = kvm_cpl_hint,
 	.vcpu_kick = kvm_vcpu_kick,
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,
@@ -924,4 +1121,5 @@ const struct accel_ops kvm_accel_ops = {
 	.print_stats = kvm_print_stats,
 	.no_exit_ns = kvm_no_exit_ns,
 	.set_debug = kvm_set_debug,
+	.progress = kvm_progress,
 };

@@ -8,11 +8,15 @@
 
 #include "machine/vm.h"
 
+#define KVM_NR_EXIT_COUNTS	64
+
 struct kvm_vm {
 	int sys_fd;		/* /dev/kvm */
 	int vm_fd;
 	int run_size;
 	uint64_t nr_exits, nr_io, nr_mmio, nr_irqs, nr_emulation_failures, nr_fallbacks;
+	uint64_t nr_exit_reason[KVM_NR_EXIT_COUNTS];	/* by KVM_EXIT_* (--stats, by name) */
+	uint64_t nr_nmis;		/* KVM_NMI */
 	/*
 	 * Ring 0 runs on the software CPU (option ring0=sw; the default on
 	 * kvm_pvm, which emulates guest ring-0 code at ~1 us per instruction).
@@ -20,9 +24,10 @@ struct kvm_vm {
 	bool ring0_sw;
 	uint64_t nr_ring0_runs, nr_ring0_insns, nr_replays, nr_zaps;
 	/*
-	 * Held shared around every KVM_RUN and exclusively by kvm_zap_shadow():
-	 * its memory-slot delete and re-add must not be seen by another vCPU
-	 * in the guest (its accesses would find no memory there).
+	 * Held shared around every KVM_RUN and KVM_TRANSLATE and exclusively
+	 * by kvm_zap_shadow(): its memory-slot delete and re-add must not be
+	 * seen by another vCPU in the guest or walking its page tables (its
+	 * accesses would find no memory there).
 	 */
 	pthread_rwlock_t run_lock;
 	bool guest_debug_blockirq;	/* KVM_GUESTDBG_BLOCKIRQ is supported */
@@ -40,6 +45,11 @@ struct kvm_vcpu {
 	 * until we inject an interrupt.
 	 */
 	bool halted;
+	/*
+	 * ring0=sw: where the guest runs now, for kvm_cpl_hint(): 3 in
+	 * KVM_RUN (64-bit user code), 0 on the software CPU, -1 neither.
+	 */
+	atomic_int cpl_hint;
 	/* kvm_vcpu_kick() sets it too: the software CPU polls it while it runs ring 0. */
 	atomic_int sw_kick;
 	/* The last exit was I/O or MMIO: KVM completes it at the next KVM_RUN. */

@@ -57,6 +57,8 @@ static const struct {
 	{ MSR_IA32_PAT, offsetof(struct x86_msrs, pat) },
 	{ MSR_IA32_MISC_ENABLE, offsetof(struct x86_msrs, misc_enable) },
 	{ MSR_IA32_TSC, offsetof(struct x86_msrs, tsc) },
+	/* Last: a KVM without RDTSCP/RDPID ends KVM_GET_MSRS/KVM_SET_MSRS here. */
+	{ MSR_TSC_AUX, offsetof(struct x86_msrs, tsc_aux) },
 };
 #define NR_MSRS (sizeof(msr_map) / sizeof(msr_map[0]))
 
@@ -64,6 +66,124 @@ struct msr_buf {
 	struct kvm_msrs hdr;
 	struct kvm_msr_entry e[NR_MSRS + 2];	/* + FS and GS base, on set */
 };
+
+/*
+ * The XSAVE state beyond x87 and SSE (get_fx/set_fx below): XCR0 and the AVX
+ * upper halves (component 2 of KVM's standard-format XSAVE image, at byte
+ * 576). A KVM without the ioctls (no XSAVE on the host) has XCR0 = 1 and
+ * no YMM state, which is what the software CPU then has too.
+ */
+#define XSTATE_BV_OFF	512
+#define XSTATE_AVX_OFF	576
+#define XSTATE_AVX	(1ull << 2)
+
+static void get_xstate(struct kvm_vcpu *kv, struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	uint64_t bv;
+
+	st->xcr0 = 1;
+	memset(&xcrs, 0, sizeof(xcrs));
+	if (ioctl(kv->fd, KVM_GET_XCRS, &xcrs) == 0) {
+		for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (xcrs.xcrs[i].xcr == 0)
+				st->xcr0 = xcrs.xcrs[i].value;
+	}
+	memset(st->ymmh, 0, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (bv & XSTATE_AVX)
+		memcpy(st->ymmh, (const uint8_t *)xs.region + XSTATE_AVX_OFF, sizeof(st->ymmh));
+}
+
+static bool ymmh_zero(const struct x86_state *st)
+{
+	const uint8_t *p = &st->ymmh[0][0];
+
+	for (size_t i = 0; i < sizeof(st->ymmh); i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* After the x87/SSE state (which leaves component 2 alone): XCR0, then the upper halves. */
+static int set_xstate(struct kvm_vcpu *kv, const struct x86_state *st)
+{
+	struct kvm_xcrs xcrs;
+	struct kvm_xsave xs;
+	bool zero = ymmh_zero(st);
+	uint64_t bv;
+
+	memset(&xcrs, 0, sizeof(xcrs));
+	xcrs.nr_xcrs = 1;
+	xcrs.xcrs[0].xcr = 0;
+	xcrs.xcrs[0].value = st->xcr0;
+	/* XCR0 = 1 is every vCPU's reset value: only a KVM without XCRs refuses it. */
+	if (ioctl(kv->fd, KVM_SET_XCRS, &xcrs) < 0 && st->xcr0 != 1)
+		return -errno;
+	if (ioctl(kv->fd, KVM_GET_XSAVE, &xs) < 0)
+		return zero ? 0 : -errno;
+	memcpy(&bv, (const uint8_t *)xs.region + XSTATE_BV_OFF, 8);
+	if (zero && !(bv & XSTATE_AVX))
+		return 0;	/* nothing to say: KVM has them in their initial state too */
+	bv = zero ? bv & ~XSTATE_AVX : bv | XSTATE_AVX;
+	memcpy((uint8_t *)xs.region + XSTATE_BV_OFF, &bv, 8);
+	memcpy((uint8_t *)xs.region + XSTATE_AVX_OFF, st->ymmh, sizeof(st->ymmh));
+	if (ioctl(kv->fd, KVM_SET_XSAVE, &xs) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The x87/SSE state goes through KVM_GET_XSAVE/KVM_SET_XSAVE, whose first
+ * 512 bytes are the FXSAVE image: KVM_GET_FPU/KVM_SET_FPU lose MXCSR on
+ * hosts whose KVM keeps the guest FPU in XSAVE form (kvm_pvm here: GET
+ * gives 0, SET is ignored), so a rounding mode set on one engine was gone
+ * on the other (and MXCSR 0 unmasks every SIMD exception). The rest of
+ * the XSAVE image (AVX state, ...) is KVM's, untouched. true: no XSAVE
+ * in this KVM, use the FPU ioctls.
+ */
+#define XSAVE_HDR_OFF	512
+#define XSTATE_FP_SSE	3ull
+
+static bool get_fx(struct kvm_vcpu *kv, struct x86_fxsave *fx)
+{
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	bool fallback = true;
+
+	if (xs && ioctl(kv->fd, KVM_GET_XSAVE, xs) == 0) {
+		memcpy(fx, xs->region, sizeof(*fx));
+		fx->mxcsr_mask = 0xffff;
+		fallback = false;
+	}
+	free(xs);
+	return fallback;
+}
+
+static bool set_fx(struct kvm_vcpu *kv, const struct x86_fxsave *fx)
+{
+	struct kvm_xsave *xs = malloc(sizeof(*xs));
+	bool fallback = true;
+
+	if (xs && ioctl(kv->fd, KVM_GET_XSAVE, xs) == 0) {
+		uint64_t bv;
+		uint32_t mask;
+
+		memcpy(&mask, (char *)xs->region + 28, 4);	/* KVM's MXCSR_MASK */
+		memcpy(xs->region, fx, 512);
+		memcpy((char *)xs->region + 28, &mask, 4);
+		memset((char *)xs->region + 464, 0, 48);	/* reserved/available bytes */
+		/* The image holds x87 and SSE state now: XSTATE_BV says so. */
+		memcpy(&bv, (char *)xs->region + XSAVE_HDR_OFF, 8);
+		bv |= XSTATE_FP_SSE;
+		memcpy((char *)xs->region + XSAVE_HDR_OFF, &bv, 8);
+		fallback = ioctl(kv->fd, KVM_SET_XSAVE, xs) != 0;
+	}
+	free(xs);
+	return fallback;
+}
 
 int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 {
@@ -108,7 +228,7 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 	st->efer = s.efer;
 	st->msr.apic_base = s.apic_base;
 
-	if (ioctl(kv->fd, KVM_GET_FPU, &fpu) == 0) {
+	if (get_fx(kv, &st->fx) && ioctl(kv->fd, KVM_GET_FPU, &fpu) == 0) {
 		st->fx.fcw = fpu.fcw;
 		st->fx.fsw = fpu.fsw;
 		st->fx.ftw = fpu.ftwx;
@@ -120,6 +240,8 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		memcpy(st->fx.st, fpu.fpr, sizeof(st->fx.st));
 		memcpy(st->fx.xmm, fpu.xmm, sizeof(st->fx.xmm));
 	}
+
+	get_xstate(kv, st);
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = NR_MSRS;
@@ -137,7 +259,9 @@ int kvm_get_state(struct vcpu *vcpu, struct x86_state *st)
 		st->exception.error = ev.exception.error_code;
 		st->interrupt.injected = ev.interrupt.injected;
 		st->interrupt.vector = ev.interrupt.nr;
-		st->nmi_pending = ev.nmi.pending;
+		/* An NMI KVM began to inject is delivered again by whoever runs next. */
+		st->nmi_pending = ev.nmi.pending || ev.nmi.injected;
+		st->nmi_blocked = ev.nmi.masked && !ev.nmi.injected;
 		st->int_shadow = ev.interrupt.shadow != 0;
 	}
 	st->halted = kv->halted;
@@ -151,6 +275,7 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	struct kvm_sregs s;
 	struct kvm_fpu fpu;
 	struct msr_buf m;
+	int ret;
 
 	kv->idt_hidden = false;		/* @st has the IDT KVM is to use */
 	memset(&r, 0, sizeof(r));
@@ -185,18 +310,23 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 	if (ioctl(kv->fd, KVM_SET_SREGS, &s) < 0 || ioctl(kv->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = st->fx.fcw;
-	fpu.fsw = st->fx.fsw;
-	fpu.ftwx = st->fx.ftw;
-	fpu.last_opcode = st->fx.fop;
-	fpu.last_ip = st->fx.fip;
-	fpu.last_dp = st->fx.fdp;
-	fpu.mxcsr = st->fx.mxcsr;
-	memcpy(fpu.fpr, st->fx.st, sizeof(fpu.fpr));
-	memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
-	if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
-		return -errno;
+	if (set_fx(kv, &st->fx)) {
+		memset(&fpu, 0, sizeof(fpu));
+		fpu.fcw = st->fx.fcw;
+		fpu.fsw = st->fx.fsw;
+		fpu.ftwx = st->fx.ftw;
+		fpu.last_opcode = st->fx.fop;
+		fpu.last_ip = st->fx.fip;
+		fpu.last_dp = st->fx.fdp;
+		fpu.mxcsr = st->fx.mxcsr;
+		memcpy(fpu.fpr, st->fx.st, sizeof(fpu.fpr));
+		memcpy(fpu.xmm, st->fx.xmm, sizeof(fpu.xmm));
+		if (ioctl(kv->fd, KVM_SET_FPU, &fpu) < 0)
+			return -errno;
+	}
+	ret = set_xstate(kv, st);
+	if (ret < 0)
+		return ret;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 0;
@@ -236,6 +366,8 @@ int kvm_set_state(struct vcpu *vcpu, const struct x86_state *st)
 		ev.interrupt.soft = 0;
 		ev.interrupt.shadow = st->int_shadow ? KVM_X86_SHADOW_INT_STI : 0;
 		ev.nmi.pending = st->nmi_pending;
+		ev.nmi.injected = 0;
+		ev.nmi.masked = st->nmi_blocked;
 		ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (ioctl(kv->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 			return -errno;
@@ -311,7 +443,7 @@ int kvm_set_cpuid(struct vcpu *vcpu)
 		cpuid_model_lookup(m, vcpu->id, m->leaf[i].function, m->leaf[i].index, out);
 		e->function = m->leaf[i].function;
 		e->index = m->leaf[i].index;
-		e->flags = e->function == 7 ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+		e->flags = cpuid_leaf_indexed(e->function) ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
 		e->eax = out[0];
 		e->ebx = out[1];
 		e->ecx = out[2];

@@ -35,6 +35,7 @@ sw_handler sw_handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 struct sw_vcpu {
 	struct sw_cpu cpu;
 	atomic_int kick;
+	atomic_bool running;	/* in sw_run(), for sw_cpl_hint() */
 };
 
 static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
@@ -54,6 +55,9 @@ static void register_handlers(void)
 	/* x87/MMX/SSE last: they own their mnemonics outright. */
 	sw_register_x87();
 	sw_register_sse();
+	sw_register_bmi();
+	sw_register_crypto();
+	sw_register_xsave();
 }
 
 /* ---- tracing ---- */
@@ -83,6 +87,21 @@ static void trace_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 			 r[R_R8], r[R_R9], r[R_R10], r[R_R11], r[R_R12], r[R_R13], r[R_R14],
 			 r[R_R15], cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.rflags,
 			 sw_cpl(cpu));
+	}
+	/*
+	 * exec: one line per block run -- a straight run of instructions,
+	 * a new one wherever control did not fall through (a branch taken,
+	 * an event delivered, a new run). Per thread: one vCPU each.
+	 */
+	if (vm_tracing(vm, TRACE_EXEC)) {
+		static __thread uint64_t fall_through = ~0ull;
+		char sym[160];
+
+		if (la != fall_through)
+			vm_trace(vm, TRACE_EXEC, "CPU%u exec 0x%016" PRIx64 "%s\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
+				 symbols_describe(vm->symbols, la, sym, sizeof(sym)));
+		fall_through = la + in->len;
 	}
 	if (vm_tracing(vm, TRACE_IN_ASM)) {
 		const uint8_t *b = sw_insn_bytes(in);
@@ -148,7 +167,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 		next &= 0xffffffff;
 	cpu->next_rip = next;
 	cpu->insn = in;
-	if (__builtin_expect(cpu->vm->trace != NULL, 0))
+	if (__builtin_expect(cpu->vm->trace != NULL, 0) &&
+	    (cpu->vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		trace_insn(cpu, in);
 	/*
 	 * The handler may write to the page holding this instruction: the
@@ -163,6 +183,8 @@ ZydisMnemonic sw_exec_insn(struct sw_cpu *cpu, const struct sw_insn *in)
 	cpu->insn = NULL;
 	cpu->st.rip = sw_64bit(cpu) ? cpu->next_rip : cpu->next_rip & 0xffffffff;
 	cpu->icount++;
+	if (__builtin_expect(cpu->pmu_on, 0))
+		sw_pmu_retire(cpu);
 	return mn;
 }
 
@@ -226,14 +248,47 @@ static bool deliver_pending_state_events(struct sw_cpu *cpu)
 		sw_deliver_event(cpu, v, SW_EV_EXT_INT, false, 0);
 		return true;
 	}
-	if (st->nmi_pending) {
-		st->nmi_pending = false;
-		cpu->next_rip = st->rip;
-		st->halted = false;
-		sw_deliver_event(cpu, X86_NMI, SW_EV_NMI, false, 0);
-		return true;
-	}
 	return false;
+}
+
+/* The APIC's NMI message (machine/vm.c latches it in the vCPU) becomes the CPU's pending NMI. */
+static void latch_nmi(struct sw_cpu *cpu)
+{
+	if (cpu->vcpu && atomic_load_explicit(&cpu->vcpu->nmi_req, memory_order_relaxed) &&
+	    atomic_exchange(&cpu->vcpu->nmi_req, false))
+		cpu->st.nmi_pending = true;
+}
+
+/*
+ * A pending NMI is taken at an instruction boundary unless an NMI handler
+ * runs (blocked until the next IRET, excp.c / seg.c) or a MOV SS / STI
+ * shadow covers this boundary; IF does not matter.
+ */
+static bool take_nmi(struct sw_cpu *cpu)
+{
+	struct x86_state *st = &cpu->st;
+
+	if (!st->nmi_pending || st->nmi_blocked || st->int_shadow || cpu->dbg.step)
+		return false;
+	st->nmi_pending = false;
+	st->nmi_blocked = true;
+	st->halted = false;
+	cpu->nr_interrupts++;
+	cpu->next_rip = st->rip;
+	sw_deliver_event(cpu, X86_NMI, SW_EV_NMI, false, 0);
+	return true;
+}
+
+/*
+ * SYSCALL, SYSRET, SYSENTER and SYSEXIT single-step on the TF they leave:
+ * SYSCALL masked by SFMASK first (no trap when it clears TF), SYSRET with
+ * R11's TF traps at the user RIP before any user instruction runs (the
+ * reason Linux returns with IRET when TF is set).
+ */
+static bool tf_after(ZydisMnemonic mn)
+{
+	return mn == ZYDIS_MNEMONIC_SYSCALL || mn == ZYDIS_MNEMONIC_SYSRET ||
+	       mn == ZYDIS_MNEMONIC_SYSENTER || mn == ZYDIS_MNEMONIC_SYSEXIT;
 }
 
 static bool take_interrupt(struct sw_cpu *cpu, struct run_ctx *c)
@@ -295,7 +350,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 
 	for (;;) {
 		ZydisMnemonic mn;
-		bool tf, shadow;
+		bool tf, shadow, held;
 
 		serial_step(cpu);
 
@@ -315,6 +370,7 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			return VCPU_STOP_KICK;
 		if (c->kick && atomic_load_explicit(c->kick, memory_order_relaxed)) {
 			atomic_store(c->kick, 0);
+			latch_nmi(cpu);
 			if (must_return(cpu))
 				return VCPU_STOP_KICK;
 			c->intr_hint = true;
@@ -325,10 +381,13 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 		if (__builtin_expect(cpu->dbg.on, 0) && sw_debug_check(cpu))
 			return VCPU_STOP_DEBUG;
 		if (__builtin_expect(st->exception.pending || st->exception.injected ||
-				     st->interrupt.pending || st->interrupt.injected ||
-				     st->nmi_pending, 0)) {
+				     st->interrupt.pending || st->interrupt.injected, 0)) {
 			c->steps++;
 			deliver_pending_state_events(cpu);
+			continue;
+		}
+		if (__builtin_expect(st->nmi_pending, 0) && take_nmi(cpu)) {
+			c->steps++;
 			continue;
 		}
 		/*
@@ -354,8 +413,10 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 
 		tf = st->rflags & X86_RFLAGS_TF;
 		shadow = st->int_shadow;
+		held = cpu->pending_db_trap;
 		/* Translated code, where it can run; it returns for anything above. */
-		if (!c->max && cpu->tb.tv && !tf && !shadow && !cpu->dbg.on) {
+		if (!c->max && cpu->tb.tv && !tf && !shadow && !held && !cpu->dbg.on &&
+		    !cpu->pmu_on) {
 			uint64_t n = tb_exec(cpu);
 
 			if (n) {
@@ -370,8 +431,20 @@ static enum vcpu_stop run_inner(struct sw_cpu *cpu, struct run_ctx *c)
 			st->int_shadow = false;
 		if ((st->rflags & X86_RFLAGS_RF) && !is_iret(mn))
 			st->rflags &= ~X86_RFLAGS_RF;
-		/* Single-step trap: TF was set when the instruction began. */
-		if (tf && !is_soft_int(mn) && !cpu->stop_req) {
+		if (tf_after(mn))
+			tf = st->rflags & X86_RFLAGS_TF;
+		/*
+		 * Single-step trap: TF was set when the instruction began. An
+		 * instruction that starts a shadow (MOV SS, POP SS, STI with
+		 * IF=0) holds it until after the next instruction, as the host
+		 * CPU does for MOV SS and QEMU for both.
+		 */
+		if (((tf && !is_soft_int(mn)) || held) && !cpu->stop_req) {
+			if (!held && st->int_shadow) {
+				cpu->pending_db_trap = true;
+				continue;
+			}
+			cpu->pending_db_trap = false;
 			st->dr[6] |= 1u << 14;	/* BS */
 			cpu->next_rip = st->rip;
 			sw_deliver_event(cpu, X86_DB, SW_EV_EXCEPTION, false, 0);
@@ -391,10 +464,13 @@ enum vcpu_stop sw_run(struct sw_cpu *cpu, uint64_t max_insns, atomic_int *kick)
 
 	tb_set_kick(cpu, (const volatile int *)kick);
 	sw_debug_begin(cpu);
+	latch_nmi(cpu);
 	/* savemask 0: no signal mask syscall per exception. */
 	if (sigsetjmp(cpu->jmp, 0)) {
 		cpu->insn = NULL;
 		cpu->nr_exceptions++;
+		/* A fault in a MOV SS shadow: the trap held for the next instruction goes. */
+		cpu->pending_db_trap = false;
 		/*
 		 * excp.c traces the delivery; a fault during it comes back
 		 * through its own sigsetjmp (it counts the nesting).
@@ -423,7 +499,7 @@ static uint64_t ram_pages(const struct vm *vm)
 
 /*
  * jit=on (the default), off or check. Per-instruction traces (in_asm,
- * cpu) come from the interpreter, so they turn the translator off.
+ * cpu) and exec come from the interpreter, so they turn the translator off.
  */
 static enum tb_mode jit_mode(struct vm *vm)
 {
@@ -431,7 +507,7 @@ static enum tb_mode jit_mode(struct vm *vm)
 
 	if (!vm)
 		return TB_ON;
-	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU)))
+	if (vm->trace && (vm->cfg.trace & (TRACE_IN_ASM | TRACE_CPU | TRACE_EXEC)))
 		return TB_OFF;
 	if (!accel_opt_value(vm->cfg.accel_opts, "jit", v, sizeof(v)))
 		return TB_ON;
@@ -606,8 +682,35 @@ static void sw_vcpu_destroy(struct vcpu *vcpu)
 static enum vcpu_stop sw_vcpu_run(struct vcpu *vcpu)
 {
 	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+	enum vcpu_stop stop;
 
-	return sw_run(&sv->cpu, 0, &sv->kick);
+	atomic_store_explicit(&sv->running, true, memory_order_relaxed);
+	stop = sw_run(&sv->cpu, 0, &sv->kick);
+	atomic_store_explicit(&sv->running, false, memory_order_relaxed);
+	return stop;
+}
+
+/*
+ * Another thread's look at the CPL while sw_run() goes on: the fields are
+ * read without a lock (the values may be torn or a moment old; a sample
+ * for statistics, never acted on as the guest's state).
+ */
+static int sw_cpl_hint(struct vcpu *vcpu)
+{
+	struct sw_vcpu *sv = to_sw_vcpu(vcpu);
+	uint64_t cr0, rflags;
+	uint32_t ss_attr;
+
+	if (!sv || !atomic_load_explicit(&sv->running, memory_order_relaxed))
+		return -1;
+	cr0 = __atomic_load_n(&sv->cpu.st.cr0, __ATOMIC_RELAXED);
+	rflags = __atomic_load_n(&sv->cpu.st.rflags, __ATOMIC_RELAXED);
+	ss_attr = __atomic_load_n(&sv->cpu.st.seg[S_SS].attr, __ATOMIC_RELAXED);
+	if (!(cr0 & X86_CR0_PE))
+		return 0;
+	if (rflags & X86_RFLAGS_VM)
+		return 3;
+	return (int)SEG_ATTR_DPL(ss_attr);
 }
 
 static void sw_vcpu_kick(struct vcpu *vcpu)
@@ -634,6 +737,7 @@ static int sw_set_state(struct vcpu *vcpu, const struct x86_state *st)
 
 	cpu->st = *st;
 	cpu->st.rflags |= X86_RFLAGS_FIXED;
+	sw_pmu_update(cpu);
 	/* No TSC in the state (boot, INIT, STARTUP): it runs on, in step with the others. */
 	/* -icount: the instruction clock goes on from the VM clock (a restored snapshot's). */
 	if (cpu->vm && cpu->vm->cfg.icount)
@@ -723,6 +827,18 @@ static void sw_print_stats(struct vm *vm, FILE *out)
 		tb_print_stats(vm->accel_data, out);
 }
 
+static void sw_progress(struct vm *vm, struct accel_progress *p)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct sw_vcpu *sv = to_sw_vcpu(vm->vcpus[i]);
+
+		if (!sv)
+			continue;
+		p->insns += *(const volatile uint64_t *)&sv->cpu.icount;
+		p->blocks += tb_dispatches(&sv->cpu);
+	}
+}
+
 static const struct accel_opt sw_opts[] = {
 	{ "jit", "on|off|check", "the binary translator (on by default); off runs the "
 	  "interpreter alone; check replays every block on the interpreter and compares "
@@ -745,6 +861,7 @@ const struct accel_ops sw_accel_ops = {
 	.vcpu_init = sw_vcpu_init,
 	.vcpu_destroy = sw_vcpu_destroy,
 	.vcpu_run = sw_vcpu_run,
+	.cpl_hint = sw_cpl_hint,
 	.vcpu_kick = sw_vcpu_kick,
 	.get_state = sw_get_state,
 	.set_state = sw_set_state,
@@ -756,4 +873,5 @@ const struct accel_ops sw_accel_ops = {
 	.opts = sw_opts,
 	.print_stats = sw_print_stats,
 	.set_debug = sw_set_debug,		/* debug.c */
+	.progress = sw_progress,
 };

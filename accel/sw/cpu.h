@@ -145,6 +145,7 @@ enum {
 #define PF_U	(1u << 2)
 #define PF_RSVD	(1u << 3)
 #define PF_I	(1u << 4)
+#define PF_PK	(1u << 5)
 
 /* Access kinds for mem.c / mmu.c, may be or'ed with SW_ACC_SYS. */
 enum {
@@ -224,6 +225,8 @@ struct sw_cpu {
 
 	uint64_t tsc_offset;		/* guest TSC = host TSC + offset */
 	uint64_t icount;		/* instructions retired */
+	/* A performance counter counts retired instructions: interpret, count each (system.c). */
+	bool pmu_on;
 	uint64_t icount_bias;		/* -icount: ns skipped while halted (icount.c) */
 	/* Guest TLB flushes (MOV CR3, INVLPG, INVPCID, paging changes), for the fallback. */
 	uint64_t nr_tlb_flushes;
@@ -231,7 +234,8 @@ struct sw_cpu {
 
 	enum vcpu_stop stop;		/* set with stop_req by a handler */
 	bool stop_req;
-	bool pending_db_trap;		/* TF single step */
+	/* A single-step trap held over one instruction by a MOV SS / POP SS / STI shadow. */
+	bool pending_db_trap;
 	/* sw_run() returns at the first boundary in 64-bit code at CPL 3 (fallback.c). */
 	bool stop_at_user;
 	/* Holds svm->serial_owner's turn, and for how many more steps (svm->serialize). */
@@ -423,6 +427,11 @@ void sw_register_control(void);
 void sw_register_string(void);
 void sw_register_system(void);
 void sw_register_seg(void);
+void sw_register_bmi(void);		/* bmi.c: BMI1, BMI2, ADX, RDRAND, RDSEED */
+void sw_register_crypto(void);		/* crypto.c: AES-NI, PCLMULQDQ, SHA */
+void sw_register_xsave(void);		/* xsave.c: XSETBV XGETBV XSAVE* XRSTOR */
+/* Bytes of the XSAVE area (standard or compacted: the same here) for @xcr0 (xsave.c). */
+unsigned sw_xsave_area_size(uint64_t xcr0);
 
 /* ---- the run loop (cpu.c) ---- */
 /* Execute one instruction (the unit the KVM fallback and tests use). */

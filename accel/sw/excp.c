@@ -8,6 +8,8 @@
  * segment and the new stack are checked and the frame is written before
  * CS, SS, RSP, RIP or RFLAGS change, so a fault during delivery leaves
  * the interrupted context intact (the x86 behaviour the #DF logic needs).
+ * A task gate in the protected-mode IDT switches tasks (task.c): a fault
+ * after that switch has committed belongs to the new task.
  *
  * --trace=int prints one line per event delivered:
  *   int: v=0e #PF exc e=0002 cpl=3 0023:0000000000401000 rsp=00007ffffffde000 cr2=0000000000601000
@@ -19,11 +21,13 @@
  *   int: v=0e while delivering v=08 -> triple fault
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "accel/sw/cpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/task.h"
 
 /* ---- raising ---- */
 
@@ -76,8 +80,9 @@ void sw_note_unsupported(struct sw_cpu *cpu, const char *what)
 /* ---- tracing ---- */
 
 static const char *const ev_names[] = {
-	[SW_EV_EXT_INT] = "ext", [SW_EV_NMI] = "nmi", [SW_EV_EXCEPTION] = "exc",
-	[SW_EV_SOFT_INT] = "int", [SW_EV_SOFT_EXC] = "soft", [SW_EV_PRIV_SOFT] = "int1",
+	[SW_EV_EXT_INT] = "external interrupt", [SW_EV_NMI] = "NMI",
+	[SW_EV_EXCEPTION] = "exception", [SW_EV_SOFT_INT] = "INT n",
+	[SW_EV_SOFT_EXC] = "INT3/INTO", [SW_EV_PRIV_SOFT] = "INT1",
 };
 
 static const char *const exc_names[32] = {
@@ -85,20 +90,34 @@ static const char *const exc_names[32] = {
 	"#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM",
 };
 
+/* Events delivered by all vCPUs: QEMU's running count at the start of each line. */
+static atomic_uint event_count;
+
+/*
+ * One line per event, in QEMU's -d int layout (vector, error code, INT
+ * instruction or not, CPL, CS:RIP, linear pc, SS:RSP, then CR2 for #PF
+ * or EAX) so that tools and eyes used to it read it; the vCPU first, the
+ * kind and name last. e= is 0 where no error code is pushed.
+ */
 static void trace_event(struct sw_cpu *cpu, unsigned vector, enum sw_event_type type,
 			bool push_err, uint32_t err)
 {
-	char e[16] = "", c[32] = "";
+	const struct x86_state *st = &cpu->st;
 	const char *name = type == SW_EV_EXCEPTION && vector < 32 && exc_names[vector] ?
 			   exc_names[vector] : "";
+	bool soft = type == SW_EV_SOFT_INT || type == SW_EV_SOFT_EXC || type == SW_EV_PRIV_SOFT;
+	char extra[40];
 
-	if (push_err)
-		snprintf(e, sizeof(e), " e=%04x", err);
 	if (type == SW_EV_EXCEPTION && vector == X86_PF)
-		snprintf(c, sizeof(c), " cr2=%016" PRIx64, cpu->st.cr2);
-	vm_trace(cpu->vm, TRACE_INT, "int: v=%02x%s%s %s%s cpl=%u %04x:%016" PRIx64
-		 " rsp=%016" PRIx64 "%s\n", vector, *name ? " " : "", name, ev_names[type], e,
-		 sw_cpl(cpu), cpu->st.seg[S_CS].sel, cpu->st.rip, cpu->st.gpr[R_SP], c);
+		snprintf(extra, sizeof(extra), "CR2=%016" PRIx64, st->cr2);
+	else
+		snprintf(extra, sizeof(extra), "EAX=%016" PRIx64, st->gpr[R_AX]);
+	vm_trace(cpu->vm, TRACE_INT, "CPU%u %6u: v=%02x e=%04x i=%d cpl=%u IP=%04x:%016" PRIx64
+		 " pc=%016" PRIx64 " SP=%04x:%016" PRIx64 " %s (%s%s%s)\n",
+		 cpu->vcpu ? cpu->vcpu->id : 0, atomic_fetch_add(&event_count, 1), vector,
+		 push_err ? err & 0xffff : 0, soft, sw_cpl(cpu), st->seg[S_CS].sel, st->rip,
+		 st->seg[S_CS].base + st->rip, st->seg[S_SS].sel, st->gpr[R_SP], extra, name,
+		 *name ? " " : "", ev_names[type]);
 }
 
 /* ---- delivery ---- */
@@ -201,8 +220,10 @@ static void deliver_prot(struct sw_cpu *cpu, unsigned vector, enum sw_event_type
 	if (!SW_DESC_P(&g))
 		sw_raise_err(cpu, X86_NP, idt_err);
 	if (gtype == SW_SYS_TASK) {
-		sw_note_unsupported(cpu, "task gate in the IDT");
-		sw_raise_err(cpu, X86_GP, idt_err);
+		/* The new task's EFLAGS come from its TSS: IF and TF are not cleared. */
+		sw_task_gate_event(cpu, &g, push_err, err, ret, ext);
+		set_rip(cpu, cpu->next_rip);
+		return;
 	}
 	gate_target(cpu, sw_gate_sel(&g), ext, &cd);
 	gsize = gtype >= SW_SYS_INT32 ? 4 : 2;
@@ -396,8 +417,8 @@ void sw_handle_exception(struct sw_cpu *cpu)
 		/* A fault while delivering @vec: cpu->exc holds it, the state is untouched. */
 		nv = cpu->exc.vector;
 		if (vec == X86_DF || ++nested >= MAX_NESTED) {
-			vm_trace(cpu->vm, TRACE_INT, "int: v=%02x while delivering v=%02x -> "
-				 "triple fault\n", nv, vec);
+			vm_trace(cpu->vm, TRACE_INT, "CPU%u int: v=%02x while delivering v=%02x -> "
+				 "triple fault\n", cpu->vcpu ? cpu->vcpu->id : 0, nv, vec);
 			/* Shutdown: the common code dumps the registers. */
 			cpu->stop = VCPU_STOP_SHUTDOWN;
 			cpu->stop_req = true;
@@ -406,8 +427,8 @@ void sw_handle_exception(struct sw_cpu *cpu)
 		if (nv == X86_PF)
 			cpu->st.cr2 = cpu->exc.cr2;
 		if (makes_double_fault(vec, nv)) {
-			vm_trace(cpu->vm, TRACE_INT, "int: v=%02x while delivering v=%02x -> "
-				 "v=08 (#DF)\n", nv, vec);
+			vm_trace(cpu->vm, TRACE_INT, "CPU%u int: v=%02x while delivering v=%02x -> "
+				 "v=08 (#DF)\n", cpu->vcpu ? cpu->vcpu->id : 0, nv, vec);
 			vec = X86_DF;
 			has_err = true;
 			err = 0;

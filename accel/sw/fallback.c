@@ -20,6 +20,7 @@
 #include "accel/accel.h"
 #include "accel/sw/core.h"
 #include "accel/sw/fallback.h"
+#include "accel/sw/sys.h"
 
 /*
  * One software CPU per vCPU (each vCPU's thread emulates for itself, in
@@ -98,6 +99,7 @@ enum vcpu_stop sw_emulate(struct vcpu *vcpu, struct x86_state *st, struct accel_
 	cpu = fb->cpu[vcpu->id];
 	cpu->vcpu = vcpu;
 	cpu->st = *st;
+	sw_pmu_update(cpu);
 	cpu->stop_req = false;
 	cpu->stop_at_user = req->until_user;
 	/* The guest's TSC runs on from where the other engine's was. */

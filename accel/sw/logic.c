@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Logical and bit instructions: AND OR XOR NOT TEST, BT BTS BTR BTC,
- * BSF BSR, and the BMI/ABM ones (POPCNT LZCNT TZCNT ANDN) when the CPU
- * model advertises them. Undefined flags follow the host (Intel), as the
- * oracle test checks: logical ops clear AF.
+ * BSF BSR, and the BMI/ABM ones (POPCNT LZCNT TZCNT) when the CPU model
+ * advertises them (ANDN and the other BMI ones are bmi.c's). Undefined
+ * flags follow the host (Intel), as the oracle test checks: logical ops
+ * clear AF.
  */
 #include "accel/sw/core.h"
 #include "accel/sw/cpu.h"
@@ -228,20 +229,6 @@ static void h_tzcnt(struct sw_cpu *cpu, const struct sw_insn *in)
 	h_lzcnt_tzcnt(cpu, in, false);
 }
 
-static void h_andn(struct sw_cpu *cpu, const struct sw_insn *in)
-{
-	unsigned size = sw_op_size(in, 0);
-	uint64_t r;
-
-	/* VEX is #UD in real and virtual-8086 mode; the decoder sees LES/LDS there. */
-	if (!model_has(7, 1, 3))
-		sw_ud(cpu);
-	r = ~sw_op_read(cpu, in, 1) & sw_op_read(cpu, in, 2) & sw_mask(size);
-	sw_op_write(cpu, in, 0, r);
-	sw_set_flags(cpu, X86_RFLAGS_OF | X86_RFLAGS_CF | X86_RFLAGS_SF | X86_RFLAGS_ZF,
-		     sw_flags_szp(r, size));
-}
-
 void sw_register_logic(void)
 {
 	sw_handlers[ZYDIS_MNEMONIC_AND] = h_and;
@@ -258,5 +245,4 @@ void sw_register_logic(void)
 	sw_handlers[ZYDIS_MNEMONIC_POPCNT] = h_popcnt;
 	sw_handlers[ZYDIS_MNEMONIC_LZCNT] = h_lzcnt;
 	sw_handlers[ZYDIS_MNEMONIC_TZCNT] = h_tzcnt;
-	sw_handlers[ZYDIS_MNEMONIC_ANDN] = h_andn;
 }

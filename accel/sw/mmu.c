@@ -42,12 +42,19 @@
  * EFER.NXE/LMA) flush all contexts; so does INVPCID beyond one address.
  * Global pages need no special casing: no flush here spares them.
  *
+ * Protection keys (CR4.PKE for user addresses with PKRU, CR4.PKS for
+ * supervisor addresses with IA32_PKRS, 4-level paging only) restrict
+ * data accesses by the leaf's key (bits 62:59). The walk folds them into
+ * the cached permissions, so PKRU and PKRS are part of the mode signature
+ * and a change of either (WRPKRU, WRMSR) flushes like a paging-mode change.
+ *
  * Accessed/dirty bits are set with compare-and-swap on the host copy of
  * the paging entry, after the access passed every check (as KVM does: a
  * faulting access sets nothing); a lost race restarts the walk.
  * Paging structures outside RAM read as zero (not present).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +84,32 @@ enum {
 enum page_size { PS_4K, PS_2M, PS_4M, PS_1G };
 
 static const uint64_t page_bytes[] = { 1ull << 12, 1ull << 21, 1ull << 22, 1ull << 30 };
+
+/* -d mmu: page walks, fills and flushes (one line each, QEMU's class name). */
+static bool tracing_mmu(const struct sw_cpu *cpu)
+{
+	return __builtin_expect(cpu->vm && cpu->vm->trace != NULL, 0) &&
+	       vm_tracing(cpu->vm, TRACE_MMU);
+}
+
+static void trace_fill(struct sw_cpu *cpu, uint64_t la, uint64_t gpa, unsigned perm,
+		       unsigned size, bool global)
+{
+	static const char *const sizes[] = { "4K", "2M", "4M", "1G" };
+
+	vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: walk %#018" PRIx64 " -> %#" PRIx64
+		 " %s %c%c%c/%c%c%c%s cr3=%#" PRIx64 "\n", cpu->vcpu ? cpu->vcpu->id : 0, la,
+		 gpa, sizes[size & 3], perm & P_R_S ? 'r' : '-', perm & P_W_S ? 'w' : '-',
+		 perm & P_X_S ? 'x' : '-', perm & P_R_U ? 'r' : '-', perm & P_W_U ? 'w' : '-',
+		 perm & P_X_U ? 'x' : '-', global ? " global" : "", cpu->st.cr3);
+}
+
+static void trace_flush(struct sw_cpu *cpu, const char *what)
+{
+	vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: %s cr0=%#" PRIx64 " cr3=%#" PRIx64 " cr4=%#"
+		 PRIx64 "\n", cpu->vcpu ? cpu->vcpu->id : 0, what, cpu->st.cr0, cpu->st.cr3,
+		 cpu->st.cr4);
+}
 
 struct tlbe {
 	uint64_t tag;
@@ -127,10 +160,17 @@ static atomic_uint all_mmus_end;	/* slots at and above are unused */
 static uint64_t mode_sig(const struct x86_state *st)
 {
 	/* The three masks use disjoint bit positions, so OR-ing them is lossless. */
-	return (st->cr0 & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) |
-	       (st->cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
-			   X86_CR4_SMEP | X86_CR4_SMAP)) |
-	       (st->efer & (X86_EFER_NXE | X86_EFER_LMA));
+	uint64_t sig = (st->cr0 & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE)) |
+		       (st->cr4 & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
+				   X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)) |
+		       (st->efer & (X86_EFER_NXE | X86_EFER_LMA));
+
+	/* The keys' rights, where they count: bits 32-63 (CR4 and EFER bits are below 32). */
+	if (st->cr4 & X86_CR4_PKE)
+		sig ^= (uint64_t)st->pkru << 32;
+	if (st->cr4 & X86_CR4_PKS)
+		sig ^= ((uint64_t)(uint32_t)st->msr.pkrs << 32) * 3;
+	return sig;
 }
 
 static enum mode paging_mode(const struct x86_state *st)
@@ -290,6 +330,7 @@ struct walk {
 	bool wide;			/* 8-byte entries */
 	uint64_t page;			/* gpa of the 4 KiB page of @la */
 	unsigned perm;			/* P_* bits the tables allow */
+	unsigned pkdeny;		/* P_* bits the leaf's protection key takes away */
 	enum page_size size;
 	bool global;
 };
@@ -319,6 +360,7 @@ static uint32_t walk(struct sw_mmu *m, uint64_t la, struct walk *w)
 
 	w->n = 0;
 	w->wide = wide;
+	w->pkdeny = 0;
 	if (m->mode == M_4L) {
 		table = st->cr3 & addr;
 		level = 4;
@@ -398,6 +440,16 @@ static uint32_t walk(struct sw_mmu *m, uint64_t la, struct walk *w)
 				perm |= P_X_U;
 		}
 		w->perm = perm;
+		if (m->mode == M_4L && (st->cr4 & (us ? X86_CR4_PKE : X86_CR4_PKS))) {
+			unsigned key = (w->val[w->n - 1] >> 59) & 0xf;
+			uint32_t rights = us ? st->pkru : (uint32_t)st->msr.pkrs;
+
+			/* AD: no data access; WD: no user write, no supervisor write with WP. */
+			if (rights & (1u << (2 * key)))
+				w->pkdeny = P_R_S | P_W_S | (us ? P_R_U | P_W_U : 0);
+			else if (rights & (2u << (2 * key)))
+				w->pkdeny = (us ? P_W_U : 0) | (wp ? P_W_S : 0);
+		}
 	}
 	return 0;
 }
@@ -493,9 +545,19 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 	for (;;) {
 		m->nr_walks++;
 		err = walk(m, la, &w);
+		if (err && tracing_mmu(cpu))
+			vm_trace(cpu->vm, TRACE_MMU,
+				 "CPU%u mmu: walk %#018" PRIx64 " fault%s cr3=%#" PRIx64 "\n",
+				 cpu->vcpu ? cpu->vcpu->id : 0, la,
+				 err == WALK_NOT_PRESENT ? " (not present)" : " (reserved bit)",
+				 st->cr3);
 		if (err)
 			page_fault(cpu, e, la, err == WALK_NOT_PRESENT ? 0 : err, acc, user);
 		perm = w.perm;
+		/* A protection-key denial sets PK whatever else the access broke. */
+		if (w.pkdeny & need)
+			page_fault(cpu, e, la, PF_P | PF_PK, acc, user);
+		perm &= ~w.pkdeny;
 		if (!(perm & need)) {
 			/* SMAP: explicit supervisor data access to a user page with EFLAGS.AC. */
 			bool smap_ok = !user && kind != SW_ACC_EXEC && !(acc & SW_ACC_SYS) &&
@@ -518,6 +580,8 @@ translate_slow(struct sw_cpu *cpu, uint64_t la, unsigned acc, uint64_t *gpa, boo
 	e->gpa = w.page | perm | (w.global ? P_GLOBAL : 0) | ((uint64_t)w.size << P_SIZE_SHIFT);
 	if (w.size != PS_4K)
 		m->cur->has_large = true;
+	if (tracing_mmu(cpu))
+		trace_fill(cpu, la & ~0xfffull, w.page, perm, w.size, w.global);
 	*gpa = w.page | (la & 0xfff);
 	return e->host ? e->host + (la & 0xfff) : NULL;
 }
@@ -543,6 +607,8 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 	struct sw_mmu *m = cpu->mmu;
 
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "cr3 load:");
 	if (mode_sig(&cpu->st) != m->sig || paging_mode(&cpu->st) != m->mode) {
 		resync(m);
 	} else {
@@ -554,12 +620,16 @@ void sw_mmu_cr3_written(struct sw_cpu *cpu)
 void sw_mmu_paging_changed(struct sw_cpu *cpu)
 {
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "flush (paging mode changed):");
 	resync(cpu->mmu);
 }
 
 void sw_mmu_flush_all(struct sw_cpu *cpu)
 {
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		trace_flush(cpu, "flush (all):");
 	resync(cpu->mmu);
 }
 
@@ -589,6 +659,9 @@ void sw_mmu_invlpg(struct sw_cpu *cpu, uint64_t la)
 	bool large = false;
 
 	cpu->nr_tlb_flushes++;
+	if (tracing_mmu(cpu))
+		vm_trace(cpu->vm, TRACE_MMU, "CPU%u mmu: invlpg %#018" PRIx64 "\n",
+			 cpu->vcpu ? cpu->vcpu->id : 0, la);
 	for (unsigned i = 0; i < NR_CTX; i++) {
 		if (m->ctx[i].used) {
 			ctx_invlpg(&m->ctx[i], la);

@@ -11,13 +11,14 @@
  * sw_stack helpers so that nothing architectural changes until every
  * access has succeeded.
  *
- * Not supported (raise #GP with a one-time note): hardware task switches
- * through task gates or TSS descriptors, and IRET with NT=1 (task return).
+ * Hardware task switches (far JMP/CALL to a TSS or task gate, IRET with
+ * NT=1) are task.c's.
  */
 #include <string.h>
 
 #include "accel/sw/cpu.h"
 #include "accel/sw/sys.h"
+#include "accel/sw/task.h"
 
 /* ---- descriptors ---- */
 
@@ -135,6 +136,13 @@ void sw_stack_push(struct sw_cpu *cpu, struct sw_stack *stk, uint64_t val, unsig
 
 	sw_write_lin(cpu, la, val & sw_mask(size), size, SW_ACC_WRITE | stk->acc);
 	stk->rsp = (stk->rsp & ~m) | sp;
+}
+
+void sw_stack_probe(struct sw_cpu *cpu, const struct sw_stack *stk, uint64_t off, unsigned size)
+{
+	uint64_t la = stack_la(cpu, stk, off & stack_mask(stk->bits), size);
+
+	sw_probe_write_lin(cpu, la, size, SW_ACC_WRITE | stk->acc);
 }
 
 uint64_t sw_stack_peek(struct sw_cpu *cpu, struct sw_stack *stk, uint64_t off, unsigned size)
@@ -510,8 +518,8 @@ void sw_far_jump(struct sw_cpu *cpu, uint16_t sel, uint64_t off, bool is_call, u
 	case SW_SYS_TASK:
 	case SW_SYS_TSS16:
 	case SW_SYS_TSS32:
-		sw_note_unsupported(cpu, "task switch (far JMP/CALL to a TSS or task gate)");
-		break;
+		sw_task_far(cpu, sel, &d, is_call);
+		return;
 	}
 	sw_raise_err(cpu, X86_GP, sw_sel_err(sel, 0));
 }
@@ -688,6 +696,8 @@ void sw_iret(struct sw_cpu *cpu, unsigned opsize)
 	unsigned cpl, rpl;
 	bool to64;
 
+	/* Any IRET ends NMI blocking, even one that then faults (the host CPU's rule). */
+	cpu->st.nmi_blocked = false;
 	opsize = norm_opsize(opsize);
 	if (!sw_protected(cpu) || sw_vm86(cpu)) {
 		iret_real(cpu, opsize);
@@ -695,9 +705,10 @@ void sw_iret(struct sw_cpu *cpu, unsigned opsize)
 	}
 	if (cpu->st.rflags & X86_RFLAGS_NT) {
 		/* Long mode has no task return: #GP(0) is architectural there. */
-		if (!sw_long_mode(cpu))
-			sw_note_unsupported(cpu, "IRET with NT=1 (task return)");
-		sw_gp0(cpu);
+		if (sw_long_mode(cpu))
+			sw_gp0(cpu);
+		sw_task_iret(cpu);
+		return;
 	}
 	cpl = sw_cpl(cpu);
 	sw_stack_current(cpu, &stk);

@@ -235,8 +235,15 @@ static void h_enter(struct sw_cpu *cpu, const struct sw_insn *in)
 	struct sw_stack stk;
 
 	sw_stack_current(cpu, &stk);
+	/*
+	 * The SDM: ENTER faults whenever a write through the final stack
+	 * pointer would, before it pushes anything.
+	 */
+	sw_stack_probe(cpu, &stk, stk.rsp - size - (level ? (uint64_t)level * size : 0) - alloc,
+		       size);
 	sw_stack_push(cpu, &stk, bp, size);
-	frame = stk.rsp & smask;
+	/* FrameTemp is the whole stack pointer register, as the host CPU has it. */
+	frame = size == 4 && smask == 0xffff ? stk.rsp & 0xffffffffu : stk.rsp & smask;
 	if (level > 0) {
 		for (unsigned i = 1; i < level; i++) {
 			uint64_t off = (bp - (uint64_t)i * size) & smask;

@@ -34,6 +34,10 @@ void sw_fpu_absent(struct sw_cpu *cpu, const struct sw_insn *in);
 uint32_t sw_cpuid_reg(uint32_t leaf, uint32_t subleaf, unsigned reg);
 /* CR4 bits the model lets the guest set. */
 uint64_t sw_cr4_valid_bits(void);
+/* Performance counters (system.c): recompute cpu->pmu_on after st.pmu changed. */
+void sw_pmu_update(struct sw_cpu *cpu);
+/* One instruction retired while cpu->pmu_on: the counters that count it advance. */
+void sw_pmu_retire(struct sw_cpu *cpu);
 
 /* ---- descriptors (seg.c) ---- */
 struct sw_desc {
@@ -133,6 +137,8 @@ uint64_t sw_stack_pop(struct sw_cpu *cpu, struct sw_stack *stk, unsigned size);
 /* Read at @off bytes above the stack pointer without popping. */
 uint64_t sw_stack_peek(struct sw_cpu *cpu, struct sw_stack *stk, uint64_t off, unsigned size);
 void sw_stack_commit(struct sw_cpu *cpu, const struct sw_stack *stk);
+/* Fault now (#SS, #PF) if @size bytes at stack offset @off could not be written; writes nothing. */
+void sw_stack_probe(struct sw_cpu *cpu, const struct sw_stack *stk, uint64_t off, unsigned size);
 /*
  * The inner stack for a transfer to privilege @dpl: SS:ESP from the
  * 32-bit (or 16-bit) TSS with the SS checks, or in long mode RSPn / IST
@@ -154,7 +160,7 @@ bool sw_mmu_pdptes_valid(struct sw_cpu *cpu, uint64_t cr3);
 void sw_mmu_stats(struct sw_cpu *cpu, uint64_t out[4]);
 
 /* ---- events (excp.c) ---- */
-/* Once-per-process note on stderr for an unsupported guest feature (task switches). */
+/* Once-per-process note on stderr for an unsupported guest feature. */
 void sw_note_unsupported(struct sw_cpu *cpu, const char *what);
 
 #endif

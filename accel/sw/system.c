@@ -6,8 +6,9 @@
  * maintenance.
  *
  * The CPU model (machine/cpuid.c) decides what exists: CR4 bits, EFER
- * bits, RDTSCP, RDPID, INVPCID, CLFLUSHOPT are accepted only when the
- * model advertises them, so the guest sees the same CPU as under KVM.
+ * bits, RDTSCP, RDPID, INVPCID, CLFLUSHOPT, STAC/CLAC, RDPKRU/WRPKRU and
+ * IA32_PKRS are accepted only when the model advertises them, so the
+ * guest sees the same CPU as under KVM.
  * Where AMD and Intel differ (SYSCALL/SYSRET outside 64-bit mode,
  * SYSENTER in long mode) the model's vendor (the host's) decides.
  *
@@ -24,6 +25,7 @@
 #include "accel/sw/sys.h"
 #include "machine/bus.h"
 #include "machine/cpuid.h"
+#include "machine/irq.h"
 
 /* ---- the CPU model ---- */
 
@@ -49,6 +51,8 @@ static bool has(uint32_t leaf, unsigned reg, unsigned bit)
 /* Feature bits not named in machine/cpuid.h. */
 #define F1_EDX_MCE	7
 #define F1_ECX_PCID	17
+#define F1_ECX_X2APIC	21
+#define F1_ECX_TSC_DEADLINE 24
 #define F1_ECX_XSAVE	26
 #define F1_ECX_OSXSAVE	27
 #define F7_EBX_FSGSBASE	0
@@ -57,6 +61,9 @@ static bool has(uint32_t leaf, unsigned reg, unsigned bit)
 #define F7_EBX_SMAP	20
 #define F7_EBX_CLFLUSHOPT 23
 #define F7_ECX_UMIP	2
+#define F7_ECX_PKU	3
+#define F7_ECX_OSPKE	4
+#define F7_ECX_PKS	31
 #define F7_ECX_RDPID	22
 #define F81_EDX_RDTSCP	27
 
@@ -99,6 +106,10 @@ uint64_t sw_cr4_valid_bits(void)
 		v |= X86_CR4_SMAP;
 	if (has(7, ECX, F7_ECX_UMIP))
 		v |= X86_CR4_UMIP;
+	if (has(7, ECX, F7_ECX_PKU))
+		v |= X86_CR4_PKE;
+	if (has(7, ECX, F7_ECX_PKS))
+		v |= X86_CR4_PKS;
 	return v;
 }
 
@@ -185,6 +196,19 @@ static void h_sti(struct sw_cpu *cpu, const struct sw_insn *in)
 	if (!(cpu->st.rflags & X86_RFLAGS_IF))
 		cpu->st.int_shadow = true;
 	cpu->st.rflags |= X86_RFLAGS_IF;
+}
+
+/* STAC/CLAC: EFLAGS.AC, the SMAP override; ring 0 only, and only with SMAP in the model. */
+static void h_stac_clac(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	if (!has(7, EBX, F7_EBX_SMAP))
+		sw_ud(cpu);
+	if (sw_cpl(cpu) != 0)
+		sw_ud(cpu);
+	if (in->zi.mnemonic == ZYDIS_MNEMONIC_STAC)
+		cpu->st.rflags |= X86_RFLAGS_AC;
+	else
+		cpu->st.rflags &= ~X86_RFLAGS_AC;
 }
 
 /*
@@ -282,7 +306,7 @@ static void write_cr4(struct sw_cpu *cpu, uint64_t v)
 		sw_gp0(cpu);
 	st->cr4 = v;
 	if ((old ^ v) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PCIDE |
-			 X86_CR4_SMEP | X86_CR4_SMAP))
+			 X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS))
 		sw_mmu_paging_changed(cpu);
 }
 
@@ -612,6 +636,21 @@ static void h_cpuid(struct sw_cpu *cpu, const struct sw_insn *in)
 		if (cpu->st.cr4 & X86_CR4_OSXSAVE)
 			out[ECX] |= 1u << F1_ECX_OSXSAVE;
 	}
+	/*
+	 * The XSAVE area's size for the vCPU's XCR0, standard (subleaf 0) and
+	 * compacted (1, with XSAVEC), as KVM gives it too (accel/sw/xsave.c).
+	 */
+	if ((uint32_t)cpu->st.gpr[R_AX] == 0xd && sw_cpuid_reg(0, 0, EAX) >= 0xd &&
+	    (((uint32_t)cpu->st.gpr[R_CX] == 0 && out[EAX]) ||
+	     ((uint32_t)cpu->st.gpr[R_CX] == 1 && (out[EAX] & CPUID_D1_EAX_XSAVEC))))
+		out[EBX] = sw_xsave_area_size(cpu->st.xcr0);
+	/* OSPKE mirrors CR4.PKE, as OSXSAVE mirrors CR4.OSXSAVE. */
+	if ((uint32_t)cpu->st.gpr[R_AX] == 7 && (uint32_t)cpu->st.gpr[R_CX] == 0 &&
+	    sw_cpuid_reg(0, 0, EAX) >= 7) {
+		out[ECX] &= ~(1u << F7_ECX_OSPKE);
+		if (cpu->st.cr4 & X86_CR4_PKE)
+			out[ECX] |= 1u << F7_ECX_OSPKE;
+	}
 	cpu->st.gpr[R_AX] = out[EAX];
 	cpu->st.gpr[R_BX] = out[EBX];
 	cpu->st.gpr[R_CX] = out[ECX];
@@ -645,10 +684,213 @@ static void h_rdpid(struct sw_cpu *cpu, const struct sw_insn *in)
 	sw_op_write(cpu, in, 0, (uint32_t)cpu->st.msr.tsc_aux);
 }
 
-/* No performance counters in the model: every counter index is invalid. */
+/*
+ * RDPKRU/WRPKRU (any CPL): #UD without CR4.PKE, #GP unless ECX (and for
+ * WRPKRU EDX) is 0. PKRU is folded into the MMU's cached permissions, so
+ * a change flushes them (mmu.c).
+ */
+static void h_rdpkru(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	if (!has(7, ECX, F7_ECX_PKU) || !(cpu->st.cr4 & X86_CR4_PKE))
+		sw_ud(cpu);
+	if ((uint32_t)cpu->st.gpr[R_CX])
+		sw_gp0(cpu);
+	cpu->st.gpr[R_AX] = cpu->st.pkru;
+	cpu->st.gpr[R_DX] = 0;
+}
+
+static void h_wrpkru(struct sw_cpu *cpu, const struct sw_insn *in)
+{
+	uint32_t v = (uint32_t)cpu->st.gpr[R_AX];
+
+	if (!has(7, ECX, F7_ECX_PKU) || !(cpu->st.cr4 & X86_CR4_PKE))
+		sw_ud(cpu);
+	if ((uint32_t)cpu->st.gpr[R_CX] || (uint32_t)cpu->st.gpr[R_DX])
+		sw_gp0(cpu);
+	if (v != cpu->st.pkru) {
+		cpu->st.pkru = v;
+		sw_mmu_paging_changed(cpu);
+	}
+}
+
+/* ---- performance counters ---- */
+
+/*
+ * What the model advertises, the software CPU implements: on Intel
+ * models with leaf 0xa, the architectural PMU version 2 with two general
+ * counters (IA32_PMC0/1, IA32_PERFEVTSEL0/1) and fixed counter 0; on AMD
+ * models the four legacy counters (PERF_CTL0-3/PERF_CTR0-3 at
+ * 0xc0010000), which every AMD CPU has. All 48 bits wide. The one event
+ * counted is "instructions retired" (event 0xc0, unit mask 0, the fixed
+ * counter's), with the USR/OS filters; other events are accepted and
+ * never count (leaf 0xa's EBX says they are unavailable). Counting
+ * interprets every instruction (cpu->pmu_on keeps the translator off),
+ * so counts are exact. Limits: no overflow interrupt (LVT PMC); an
+ * overflow sets the status bit only; no counter-mask/edge/invert logic.
+ */
+#define PMU_WIDTH_MASK		((1ull << 48) - 1)
+#define EVTSEL_USR		(1ull << 16)
+#define EVTSEL_OS		(1ull << 17)
+#define EVTSEL_EN		(1ull << 22)
+#define EVENT_INSNS		0xc0u
+#define MSR_PMC0		0xc1u
+#define MSR_PERFEVTSEL0		0x186u
+#define MSR_FIXED_CTR0		0x309u
+#define MSR_FIXED_CTR_CTRL	0x38du
+#define MSR_PERF_GLOBAL_STATUS	0x38eu
+#define MSR_PERF_GLOBAL_CTRL	0x38fu
+#define MSR_PERF_GLOBAL_OVF_CTRL 0x390u
+#define MSR_AMD_PERF_CTL0	0xc0010000u
+#define MSR_AMD_PERF_CTR0	0xc0010004u
+#define GLOBAL_FIXED0		(1ull << 32)
+
+/* General counters of the model: 2 (Intel, leaf 0xa), 4 (AMD), or 0. */
+static unsigned pmu_gp(void)
+{
+	if (sw_vendor_amd())
+		return 4;
+	if (sw_cpuid_reg(0, 0, EAX) < 0xa || !(sw_cpuid_reg(0xa, 0, EAX) & 0xff))
+		return 0;
+	return (sw_cpuid_reg(0xa, 0, EAX) >> 8) & 0xff;
+}
+
+static bool pmu_fixed(void)
+{
+	return !sw_vendor_amd() && pmu_gp() && (sw_cpuid_reg(0xa, 0, EDX) & 0x1f) >= 1;
+}
+
+static bool sel_counts(uint64_t sel)
+{
+	/* Event select 0xc0 (AMD: bits 35:32 of the event too), unit mask 0, enabled. */
+	return (sel & EVTSEL_EN) && (sel & 0xffff) == EVENT_INSNS && !((sel >> 32) & 0xf);
+}
+
+void sw_pmu_update(struct sw_cpu *cpu)
+{
+	const struct x86_pmu *p = &cpu->st.pmu;
+	unsigned n = pmu_gp();
+	bool amd = sw_vendor_amd(), on = false;
+
+	for (unsigned i = 0; i < n && i < 4; i++)
+		if (sel_counts(p->sel[i]) && (amd || (p->global_ctrl & (1ull << i))))
+			on = true;
+	if (pmu_fixed() && (p->fixed_ctrl & 3) && (p->global_ctrl & GLOBAL_FIXED0))
+		on = true;
+	cpu->pmu_on = on;
+}
+
+static void count(uint64_t *ctr, uint64_t *status, uint64_t bit)
+{
+	*ctr = (*ctr + 1) & PMU_WIDTH_MASK;
+	if (!*ctr)
+		*status |= bit;
+}
+
+void sw_pmu_retire(struct sw_cpu *cpu)
+{
+	struct x86_pmu *p = &cpu->st.pmu;
+	bool user = sw_cpl(cpu) == 3, amd = sw_vendor_amd();
+	uint64_t cpl_bit = user ? EVTSEL_USR : EVTSEL_OS;
+	unsigned n = pmu_gp();
+
+	for (unsigned i = 0; i < n && i < 4; i++)
+		if (sel_counts(p->sel[i]) && (p->sel[i] & cpl_bit) &&
+		    (amd || (p->global_ctrl & (1ull << i))))
+			count(&p->ctr[i], &p->global_status, 1ull << i);
+	if (!amd && (p->fixed_ctrl & (user ? 2 : 1)) && (p->global_ctrl & GLOBAL_FIXED0) &&
+	    pmu_fixed())
+		count(&p->fixed_ctr0, &p->global_status, GLOBAL_FIXED0);
+}
+
+/* The counter MSRs: true if @idx is one (then *@v read, or @v written; *@ok false: #GP). */
+static bool pmu_msr(struct sw_cpu *cpu, uint32_t idx, bool write, uint64_t *v, bool *ok)
+{
+	struct x86_pmu *p = &cpu->st.pmu;
+	unsigned n = pmu_gp();
+	uint64_t *reg = NULL, rsvd = 0;
+
+	*ok = true;
+	if (sw_vendor_amd()) {
+		if (idx >= MSR_AMD_PERF_CTL0 && idx < MSR_AMD_PERF_CTL0 + 4)
+			reg = &p->sel[idx - MSR_AMD_PERF_CTL0];
+		else if (idx >= MSR_AMD_PERF_CTR0 && idx < MSR_AMD_PERF_CTR0 + 4)
+			reg = &p->ctr[idx - MSR_AMD_PERF_CTR0], rsvd = ~PMU_WIDTH_MASK;
+		else
+			return false;
+	} else if (!n) {
+		return false;
+	} else if (idx >= MSR_PMC0 && idx < MSR_PMC0 + n) {
+		reg = &p->ctr[idx - MSR_PMC0];
+		/* Legacy writes: the low 32 bits, sign-extended to the width. */
+		if (write)
+			*v = (uint64_t)(int64_t)(int32_t)*v & PMU_WIDTH_MASK;
+	} else if (idx >= MSR_PERFEVTSEL0 && idx < MSR_PERFEVTSEL0 + n) {
+		reg = &p->sel[idx - MSR_PERFEVTSEL0];
+		rsvd = ~0xffffffffull;
+	} else if (idx == MSR_FIXED_CTR0 && pmu_fixed()) {
+		reg = &p->fixed_ctr0;
+		rsvd = ~PMU_WIDTH_MASK;
+	} else if (idx == MSR_FIXED_CTR_CTRL && pmu_fixed()) {
+		reg = &p->fixed_ctrl;
+		rsvd = ~0xfull;
+	} else if (idx == MSR_PERF_GLOBAL_CTRL) {
+		reg = &p->global_ctrl;
+		rsvd = ~(((1ull << n) - 1) | (pmu_fixed() ? GLOBAL_FIXED0 : 0));
+	} else if (idx == MSR_PERF_GLOBAL_STATUS) {
+		if (write) {
+			*ok = false;		/* read-only */
+			return true;
+		}
+		reg = &p->global_status;
+	} else if (idx == MSR_PERF_GLOBAL_OVF_CTRL) {
+		if (write) {
+			if (*v & ~(((1ull << n) - 1) | GLOBAL_FIXED0))
+				*ok = false;
+			else
+				p->global_status &= ~*v;
+		} else {
+			*v = 0;
+		}
+		return true;
+	} else {
+		return false;
+	}
+	if (!write) {
+		*v = *reg;
+		return true;
+	}
+	if (*v & rsvd) {
+		*ok = false;
+		return true;
+	}
+	*reg = *v;
+	sw_pmu_update(cpu);
+	return true;
+}
+
+/*
+ * RDPMC: ECX selects a general counter, or with bit 30 (Intel) a fixed
+ * one; outside ring 0 only with CR4.PCE. An index the model lacks: #GP.
+ */
 static void h_rdpmc(struct sw_cpu *cpu, const struct sw_insn *in)
 {
-	sw_gp0(cpu);
+	const struct x86_pmu *p = &cpu->st.pmu;
+	uint32_t ecx = (uint32_t)cpu->st.gpr[R_CX];
+	uint64_t v;
+
+	if (sw_cpl(cpu) > 0 && !(cpu->st.cr4 & X86_CR4_PCE) && sw_protected(cpu))
+		sw_gp0(cpu);
+	if (!sw_vendor_amd() && (ecx & (1u << 30))) {
+		if ((ecx & ~(1u << 30)) != 0 || !pmu_fixed())
+			sw_gp0(cpu);
+		v = p->fixed_ctr0;
+	} else {
+		if (ecx >= pmu_gp())
+			sw_gp0(cpu);
+		v = p->ctr[ecx];
+	}
+	cpu->st.gpr[R_AX] = (uint32_t)v;
+	cpu->st.gpr[R_DX] = (v >> 32) & 0xffff;
 }
 
 /* ---- MSRs ---- */
@@ -682,25 +924,69 @@ static bool tsc_aux_exists(void)
 #define MSR_IA32_MCG_CAP	0x179
 #define MSR_IA32_MCG_STATUS	0x17a
 
+
 /*
- * The legacy AMD performance counters (PERFEVTSEL0-3, PERFCTR0-3) exist on
- * every AMD CPU, with or without a PMU in CPUID. The model has no PMU:
- * on AMD models they read 0 and writes are dropped, as KVM does with its
- * PMU off; on Intel models they do not exist.
+ * The local APIC's MSRs: the x2APIC registers (0x800-0x8ff) and
+ * IA32_TSC_DEADLINE live in devices/lapic.c (through vm_intr_msr()).
  */
-static bool amd_legacy_pmu_msr(uint32_t idx)
+#define MSR_X2APIC_FIRST	0x800u
+#define MSR_X2APIC_LAST		0x8ffu
+#define APIC_BASE_EN		(1ull << 11)
+#define APIC_BASE_EXTD		(1ull << 10)
+
+static bool apic_msr(uint32_t idx)
 {
-	return idx >= 0xc0010000u && idx <= 0xc0010007u && sw_vendor_amd();
+	return (idx >= MSR_X2APIC_FIRST && idx <= MSR_X2APIC_LAST) ||
+	       idx == MSR_IA32_TSC_DEADLINE;
+}
+
+static bool lapic_msr(struct sw_cpu *cpu, bool write, uint32_t idx, uint64_t *v)
+{
+	if (!cpu->vm || !cpu->vcpu)
+		return false;
+	if (idx == MSR_IA32_TSC_DEADLINE ? !has(1, ECX, F1_ECX_TSC_DEADLINE) :
+	    !has(1, ECX, F1_ECX_X2APIC) && idx != MSR_IA32_APIC_BASE)
+		return false;
+	return vm_intr_msr(cpu->vm, cpu->vcpu->id, write, idx, v, sw_rdtsc(cpu)) == 0;
+}
+
+/*
+ * IA32_APIC_BASE: reserved bits 0-7, 9 and above MAXPHYADDR; EXTD (10)
+ * only with x2APIC in the model. The modes go disabled <-> xAPIC ->
+ * x2APIC -> disabled (the SDM's transitions; x2APIC -> xAPIC and EXTD
+ * without EN are refused).
+ */
+static bool write_apic_base(struct sw_cpu *cpu, uint64_t v)
+{
+	struct x86_state *st = &cpu->st;
+	uint64_t old = st->msr.apic_base, rsvd = 0x2ffull;
+	bool x2 = has(1, ECX, F1_ECX_X2APIC);
+
+	if (!x2)
+		rsvd |= APIC_BASE_EXTD;
+	if ((v & rsvd) || (v >> maxphyaddr()))
+		return false;
+	if ((v & APIC_BASE_EXTD) && !(v & APIC_BASE_EN))
+		return false;
+	if ((old & APIC_BASE_EXTD) && (v & APIC_BASE_EN) && !(v & APIC_BASE_EXTD))
+		return false;
+	if (!(old & APIC_BASE_EN) && (v & APIC_BASE_EXTD))
+		return false;
+	st->msr.apic_base = v;
+	if (x2 && ((old ^ v) & APIC_BASE_EXTD))
+		lapic_msr(cpu, true, MSR_IA32_APIC_BASE, &v);
+	return true;
 }
 
 static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 {
 	const struct x86_state *st = &cpu->st;
+	bool ok;
 
-	if (amd_legacy_pmu_msr(idx)) {
-		*v = 0;
-		return true;
-	}
+	if (apic_msr(idx))
+		return lapic_msr(cpu, false, idx, v);
+	if (pmu_msr(cpu, idx, false, v, &ok))
+		return ok;
 	switch (idx) {
 	case MSR_IA32_MCG_CAP: *v = 0; break;
 	case MSR_IA32_MCG_STATUS: *v = 0; break;
@@ -724,6 +1010,11 @@ static bool msr_read(struct sw_cpu *cpu, uint32_t idx, uint64_t *v)
 		if (!tsc_aux_exists())
 			return false;
 		*v = st->msr.tsc_aux;
+		break;
+	case MSR_IA32_PKRS:
+		if (!has(7, ECX, F7_ECX_PKS))
+			return false;
+		*v = st->msr.pkrs;
 		break;
 	default:
 		if (!mtrr_msr(idx))
@@ -770,9 +1061,12 @@ static bool write_efer(struct sw_cpu *cpu, uint64_t v)
 static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 {
 	struct x86_state *st = &cpu->st;
+	bool ok;
 
-	if (amd_legacy_pmu_msr(idx))
-		return true;
+	if (apic_msr(idx))
+		return lapic_msr(cpu, true, idx, &v);
+	if (pmu_msr(cpu, idx, true, &v, &ok))
+		return ok;
 	switch (idx) {
 	case MSR_UCODE_REV:
 	case MSR_IA32_MCG_STATUS:
@@ -781,11 +1075,7 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 		cpu->tsc_offset = v - sw_tsc_base(cpu);
 		return true;
 	case MSR_IA32_APIC_BASE:
-		/* Reserved: bits 0-7, 9, x2APIC (10, not in the model), above MAXPHYADDR. */
-		if ((v & 0x6ffull) || (v >> maxphyaddr()))
-			return false;
-		st->msr.apic_base = v;
-		return true;
+		return write_apic_base(cpu, v);
 	case MSR_IA32_MISC_ENABLE: st->msr.misc_enable = v; return true;
 	case MSR_IA32_SYSENTER_CS: st->msr.sysenter_cs = v; return true;
 	case MSR_IA32_PAT:
@@ -801,6 +1091,15 @@ static bool msr_write(struct sw_cpu *cpu, uint32_t idx, uint64_t v)
 		if (!tsc_aux_exists() || (v >> 32))
 			return false;
 		st->msr.tsc_aux = v;
+		return true;
+	case MSR_IA32_PKRS:
+		/* The keys' rights are folded into cached permissions (mmu.c). */
+		if (!has(7, ECX, F7_ECX_PKS) || (v >> 32))
+			return false;
+		if (v != st->msr.pkrs) {
+			st->msr.pkrs = v;
+			sw_mmu_paging_changed(cpu);
+		}
 		return true;
 	default:
 		break;
@@ -989,13 +1288,13 @@ static void io_check(struct sw_cpu *cpu, uint16_t port, unsigned size)
 		sw_gp0(cpu);
 }
 
+/* Traced once, by pio_read()/pio_write() (machine/bus.c), as on every engine. */
 uint32_t sw_io_in(struct sw_cpu *cpu, uint16_t port, unsigned size)
 {
 	uint32_t v;
 
 	io_check(cpu, port, size);
 	v = (uint32_t)pio_read(cpu->vm, port, size) & (uint32_t)sw_mask(size);
-	vm_trace(cpu->vm, TRACE_IO, "io: in  %04x/%u -> %0*x\n", port, size, (int)size * 2, v);
 	return v;
 }
 
@@ -1003,7 +1302,6 @@ void sw_io_out(struct sw_cpu *cpu, uint16_t port, uint32_t val, unsigned size)
 {
 	io_check(cpu, port, size);
 	val &= (uint32_t)sw_mask(size);
-	vm_trace(cpu->vm, TRACE_IO, "io: out %04x/%u <- %0*x\n", port, size, (int)size * 2, val);
 	pio_write(cpu->vm, port, val, size);
 }
 
@@ -1099,6 +1397,8 @@ void sw_register_system(void)
 	sw_handlers[ZYDIS_MNEMONIC_CLI] = h_cli;
 	sw_handlers[ZYDIS_MNEMONIC_STI] = h_sti;
 	sw_handlers[ZYDIS_MNEMONIC_HLT] = h_hlt;
+	sw_handlers[ZYDIS_MNEMONIC_STAC] = h_stac_clac;
+	sw_handlers[ZYDIS_MNEMONIC_CLAC] = h_stac_clac;
 	sw_handlers[ZYDIS_MNEMONIC_CLTS] = h_clts;
 	sw_handlers[ZYDIS_MNEMONIC_LMSW] = h_lmsw;
 	sw_handlers[ZYDIS_MNEMONIC_SMSW] = h_smsw;
@@ -1126,6 +1426,8 @@ void sw_register_system(void)
 	sw_handlers[ZYDIS_MNEMONIC_RDTSCP] = h_rdtsc;
 	sw_handlers[ZYDIS_MNEMONIC_RDPID] = h_rdpid;
 	sw_handlers[ZYDIS_MNEMONIC_RDPMC] = h_rdpmc;
+	sw_handlers[ZYDIS_MNEMONIC_RDPKRU] = h_rdpkru;
+	sw_handlers[ZYDIS_MNEMONIC_WRPKRU] = h_wrpkru;
 	sw_handlers[ZYDIS_MNEMONIC_RDMSR] = h_rdmsr;
 	sw_handlers[ZYDIS_MNEMONIC_WRMSR] = h_wrmsr;
 	sw_handlers[ZYDIS_MNEMONIC_SWAPGS] = h_swapgs;

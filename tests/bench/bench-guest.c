@@ -6,6 +6,9 @@
  *					for each workload
  *	bench=NAME size=SIZE [cpl=0]	prints `bench: start NAME`, runs it,
  *					prints `bench: end NAME checksum 0x...`
+ *	cpl=0033...			phases: the workload once per digit, in
+ *					that ring, each with `bench: phase I cpl=C`
+ *					before its start/end lines (tests/autoswitch.sh)
  * then exits through the debug-exit port with 0 (status 1), or 100 on a
  * bad command line. The host times the workload between the arrival of
  * the two lines on the serial console, so the guest needs no clock (no
@@ -35,8 +38,10 @@ void guest_main(void)
 {
 	const struct mb_info *mbi = guest_mbi();
 	const struct bench_workload *w;
-	char name[32], cpl[4] = "3", size[8] = "full";
+	char name[32], cpl[24] = "3", size[8] = "full";
 	uint64_t sum;
+	unsigned i;
+	bool user = false;
 	int shift;
 
 	if (bench_cmdline_get("bench", name, sizeof(name)) && !memcmp(name, "list", 5)) {
@@ -61,13 +66,24 @@ void guest_main(void)
 			     (ARENA_BASE + BENCH_ARENA_SIZE) >> 20);
 		guest_exit(100);
 	}
-	if (cpl[0] != '0')
+	for (i = 0; cpl[i]; i++) {
+		if (cpl[i] != '0' && cpl[i] != '3') {
+			guest_printf("bench: cpl=%s: digits 0 and 3 only\n", cpl);
+			guest_exit(100);
+		}
+		user |= cpl[i] == '3';
+	}
+	if (user)
 		bench_ring3_setup();
-	guest_printf("bench: start %s\n", w->name);
-	if (cpl[0] == '0')
-		sum = w->run((void *)ARENA_BASE, (unsigned)shift);
-	else
-		sum = bench_ring3_call(w->run, (void *)ARENA_BASE, (unsigned)shift, 0);
-	guest_printf("bench: end %s checksum 0x%016lx\n", w->name, sum);
+	for (i = 0; cpl[i]; i++) {
+		if (cpl[1])
+			guest_printf("bench: phase %u cpl=%c\n", i, cpl[i]);
+		guest_printf("bench: start %s\n", w->name);
+		if (cpl[i] == '0')
+			sum = w->run((void *)ARENA_BASE, (unsigned)shift);
+		else
+			sum = bench_ring3_call(w->run, (void *)ARENA_BASE, (unsigned)shift, 0);
+		guest_printf("bench: end %s checksum 0x%016lx\n", w->name, sum);
+	}
 	guest_exit(0);
 }

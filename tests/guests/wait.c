@@ -3,7 +3,9 @@
  * wait: says it is waiting, then never ends by itself, so that a test can
  * signal tandem while a guest runs (tests/signals.sh). It spins with
  * interrupts enabled, or, with "hlt" on its command line, halts with
- * interrupts enabled and every IRQ masked: a vCPU asleep in HLT.
+ * interrupts enabled and every IRQ masked: a vCPU asleep in HLT. With
+ * "silent" it says nothing at all (tests/progress.py: a guest that has
+ * not printed yet).
  *
  * Not in guest-runner.sh's list: it has no end to compare.
  */
@@ -34,7 +36,8 @@ void guest_main(void)
 	bool hlt = cmdline_has("hlt");
 
 	pic_init(0x20);
-	guest_printf("wait: waiting (%s)\n", hlt ? "hlt" : "spin");
+	if (!cmdline_has("silent"))
+		guest_printf("wait: waiting (%s)\n", hlt ? "hlt" : "spin");
 	for (;;) {
 		if (hlt)
 			asm volatile("sti; hlt" : : : "memory");

@@ -7,6 +7,8 @@
 #   tandem.shell=1        interactive shell on the console; power off on exit
 #   tandem.test=reboot    print a marker, then reboot -f
 #   tandem.test=smp       CPUs online, four parallel hashing jobs, then poweroff -f
+#   tandem.test=cpu       the CPU feature probe (/bin/cpuprobe), then poweroff -f
+#   tandem.test=v3        run /bin/v3prog (x86-64-v3) and hash its output, then poweroff -f
 #   tandem.forks=N        processes the fork/exec test starts (default 200)
 #   (neither)             the scripted test, then poweroff -f
 # Every line meant for the host starts with "TANDEM-LINUX: " and ends with
@@ -47,6 +49,11 @@ shell)
 	sync
 	poweroff -f
 	;;
+cpu)
+	mark "cpu"
+	if [ -x /bin/cpuprobe ]; then /bin/cpuprobe; else echo "TANDEM-CPU: SKIP no /bin/cpuprobe"; fi
+	poweroff -f
+	;;
 reboot)
 	mark "reboot"
 	reboot -f
@@ -66,6 +73,22 @@ smp)
 	for i in 1 2 3 4; do
 		mark "job $i: $(wc -l </tmp/h$i) distinct, sha256=$(cut -d' ' -f1 </tmp/h$i | head -n 1)"
 	done
+	mark "poweroff"
+	poweroff -f
+	mark "FAIL poweroff -f returned"
+	;;
+v3)
+	# An x86-64-v3 program (AVX2, FMA, BMI, glibc's AVX2 string functions):
+	# its output must hash as the host's run of the same binary did.
+	f=
+	for x in avx avx2 fma bmi1 bmi2 movbe f16c xsave; do
+		grep -q -w "$x" /proc/cpuinfo && f="$f $x"
+	done
+	mark "v3 cpu flags:$f"
+	/bin/v3prog >/tmp/v3.out 2>&1
+	mark "v3 exit $?"
+	while read -r l; do mark "$l"; done </tmp/v3.out
+	mark "v3 sha256=$(sha256sum </tmp/v3.out | cut -d' ' -f1)"
 	mark "poweroff"
 	poweroff -f
 	mark "FAIL poweroff -f returned"

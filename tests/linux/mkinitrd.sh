@@ -9,10 +9,13 @@
 #   SEQ_COUNT     lines the guest generates with seq
 #   SEQ_SHA256    sha256 of "seq 1 SEQ_COUNT"
 # The image holds /init (init.sh next to this script), /bin/busybox and a
-# symlink per applet, /bin/child (the fork/exec test's child) and /data.
+# symlink per applet, /bin/child (the fork/exec test's child), /bin/cpuprobe
+# (the CPU feature probe, where the host's compiler links it static) and /data.
 #
+#   V3_SHA256     sha256 of what /bin/v3prog prints on the host (only with V3PROG)
 # Environment: BUSYBOX (default /bin/busybox), SRCDIR (default: this
-# script's directory). Exit status: 0 built; 77 (skip) with the reason when
+# script's directory), V3PROG (a static x86-64-v3 program to install as
+# /bin/v3prog; linux-v3.sh builds it). Exit status: 0 built; 77 (skip) with the reason when
 # a tool is missing here; 99 on an unexpected error.
 out=$1
 bb=${BUSYBOX:-/bin/busybox}
@@ -60,10 +63,20 @@ rm "$root/applets"
 cp "$SRCDIR/init.sh" "$root/init" && chmod 0755 "$root/init" || die "cannot install /init"
 printf '#!/bin/sh\n# fork/exec test child: prints 3*N+1\necho $(($1 * 3 + 1))\n' \
 	>"$root/bin/child" && chmod 0755 "$root/bin/child" || die "cannot write /bin/child"
+# /bin/cpuprobe (tandem.test=cpu, tests/linux-cpu.sh): static, with the host's
+# compiler; left out (the mode then says so) where it cannot be built.
+${CC:-cc} -static -O2 -o "$root/bin/cpuprobe" "$SRCDIR/cpuprobe.c" 2>/dev/null ||
+	rm -f "$root/bin/cpuprobe"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 head -c $((blob_kib * 1024)) /dev/urandom >"$root/data/blob" || die "cannot write the blob"
 echo "$seq_count" >"$root/data/seq-count"
 
+v3_sha=
+if [ -n "$V3PROG" ]; then
+	cp "$V3PROG" "$root/bin/v3prog" && chmod 0755 "$root/bin/v3prog" || die "cannot copy $V3PROG"
+	v3_sha=$("$V3PROG" | sha256sum) || die "$V3PROG failed on the host"
+	v3_sha=${v3_sha%% *}
+fi
 blob_sha=$(sha256sum <"$root/data/blob") || die "sha256sum failed"
 seq_sha=$(seq 1 "$seq_count" | sha256sum) || die "seq | sha256sum failed"
 
@@ -75,4 +88,5 @@ cat >"${out%.cpio.gz}.vars" <<EOF
 BLOB_SHA256=${blob_sha%% *}
 SEQ_COUNT=$seq_count
 SEQ_SHA256=${seq_sha%% *}
+V3_SHA256=$v3_sha
 EOF

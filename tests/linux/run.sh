@@ -11,9 +11,11 @@
 #   run.sh --shell [OPTIONS] ENGINE   interactive shell on the console
 #
 # Options:
-#   --mode test|reboot|both|smp  which boots (default both: the scripted test,
+#   --mode test|reboot|both|smp|v3  which boots (default both: the scripted test,
 #                             which ends in poweroff -f, then reboot -f; smp:
-#                             CPUs online and parallel jobs, see init.sh)
+#                             CPUs online and parallel jobs; v3: the x86-64-v3
+#                             program /bin/v3prog, see init.sh and linux-v3.sh)
+#   --cpu MODEL               tandem's -cpu MODEL (QEMU: -cpu MODEL too)
 #   --smp N                   N vCPUs (default 1)
 #   --keep DIR                build the initrd and keep the logs in DIR
 #   --verbose                 boot without "quiet" (whole kernel log)
@@ -40,15 +42,16 @@ forks=200
 usage() { echo "usage: $0 [--shell] [--mode test|reboot|both|smp] [--smp N] [--keep DIR] [--verbose]" \
 	"[--append PARAMS] ENGINE... (sw, sw-nojit, sw-check, kvm, qemu)" >&2; exit 99; }
 
-shell=0 modes="test reboot" keep= quiet=quiet extra= smp=1
+shell=0 modes="test reboot" keep= quiet=quiet extra= smp=1 cpu=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--shell) shell=1 ;;
 	--mode)
 		[ $# -ge 2 ] || usage
-		case $2 in test | reboot | smp) modes=$2 ;; both) modes="test reboot" ;; *) usage ;; esac
+		case $2 in test | reboot | smp | v3) modes=$2 ;; both) modes="test reboot" ;; *) usage ;; esac
 		shift ;;
 	--smp) [ $# -ge 2 ] || usage; smp=$2; shift ;;
+	--cpu) [ $# -ge 2 ] || usage; cpu="-cpu $2"; shift ;;
 	--keep) [ $# -ge 2 ] || usage; keep=$2; shift ;;
 	--verbose) quiet= ;;
 	--append) [ $# -ge 2 ] || usage; extra="$extra $2"; shift ;;
@@ -136,7 +139,7 @@ engine_cmd() {
 		stdio) s="-nographic -serial mon:stdio" ;;
 		*) s="-display none -monitor none -serial '$2'" ;;
 		esac
-		echo "'$qemu' -accel tcg -M pc -m 512 -smp $smp -no-reboot $s -device pci-testdev -kernel '$kernel'" \
+		echo "'$qemu' -accel tcg -M pc -m 512 -smp $smp -no-reboot $cpu $s -device pci-testdev -kernel '$kernel'" \
 			"-initrd '$initrd' -append '$1'" ;;
 	*)
 		case $engine in
@@ -146,7 +149,7 @@ engine_cmd() {
 		sw-snap) accel="sw -S -qmp unix:$work/qmp.sock,server,wait=off" ;;
 		*) accel=$engine ;;
 		esac
-		echo "'$TANDEM' --accel=$accel -m 512M --smp $smp --no-reboot --serial '$2' -device pci-testdev" \
+		echo "'$TANDEM' --accel=$accel -m 512M --smp $smp $cpu --no-reboot --serial '$2' -device pci-testdev" \
 			"--kernel '$kernel' --initrd '$initrd' --append '$1'" ;;
 	esac
 }
@@ -156,6 +159,7 @@ cmdline() { # MODE
 	case $1 in
 	reboot) c="$c tandem.test=reboot" ;;
 	smp) c="$c tandem.test=smp" ;;
+	v3) c="$c tandem.test=v3" ;;
 	shell) c="$c tandem.shell=1" ;;
 	esac
 	echo "$c$extra" | tr -s ' '
@@ -263,7 +267,7 @@ boot() {
 
 	sed -e "s/@KREL@/$krel/g" -e "s/@BLOB_SHA256@/$BLOB_SHA256/g" \
 	    -e "s/@SEQ_COUNT@/$SEQ_COUNT/g" -e "s/@SEQ_SHA256@/$SEQ_SHA256/g" \
-	    -e "s/@FORKS@/$forks/g" -e "s/@FORK_SUM@/$((3 * forks * (forks - 1) / 2 + forks))/g" \
+	    -e "s/@V3_SHA256@/${V3_SHA256:-none}/g" -e "s/@FORKS@/$forks/g" -e "s/@FORK_SUM@/$((3 * forks * (forks - 1) / 2 + forks))/g" \
 	    "$here/$mode.expected" | grep -v -e '^#' -e '^$' >"$work/$mode.patterns"
 	at=0
 	while IFS= read -r pat; do
@@ -305,7 +309,7 @@ timeout_for() { # ENGINE MODE
 	# kvm runs the kernel on the sw engine where KVM is kvm_pvm: as slow.
 	case $1-$2 in
 	sw-check-test) t=900 ;; sw-check-reboot) t=300 ;;
-	sw*-test | kvm-test | sw*-smp | kvm-smp) t=300 ;; sw*-reboot | kvm-reboot) t=180 ;;
+	sw*-test | kvm-test | sw*-smp | kvm-smp | sw*-v3 | kvm-v3) t=300 ;; sw*-reboot | kvm-reboot) t=180 ;;
 	*-test) t=120 ;; *) t=60 ;;
 	esac
 	awk -v t=$t -v s="$LINUX_TIMEOUT_SCALE" 'BEGIN { printf "%d", t * s }'

@@ -1,9 +1,13 @@
 #!/bin/sh
 # /init of the virtio-blk test's initramfs (tests/linux-virtio-blk.sh):
 # load the virtio modules, mount the ext4 disk /dev/vda, and
-#   vblk.mode=write  write files, check the readonly (vdb) and snapshot
-#                    (vdc) disks, unmount, power off
+#   vblk.mode=write  write files (with several CPUs: one per CPU at once),
+#                    check the readonly (vdb) and snapshot (vdc) disks,
+#                    unmount, power off
 #   vblk.mode=crash  write a file, fsync it, say so, and wait to be killed
+#   vblk.mode=snap   append to a file chunk after chunk (the host snapshots
+#                    the VM meanwhile and restores it), write the snapshot=on
+#                    disk vdc first and read it back at the end, power off
 # vblk.token=WORD is what the files hold. Lines for the host start "VBLK: ".
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
@@ -59,8 +63,56 @@ write)
 	echo "snap-$token" | dd of=/dev/vdc bs=512 conv=sync,fsync 2>/dev/null
 	echo 3 >/proc/sys/vm/drop_caches
 	mark "vdc reads $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | head -n 1)"
+	# Several CPUs: one O_DIRECT writer pinned to each at once, so blk-mq
+	# submits from every CPU to its own queue; then which of vda's
+	# queues completed requests (virtio0-req.N lines of /proc/interrupts).
+	ncpu=$(grep -c '^processor' /proc/cpuinfo)
+	if [ "$ncpu" -gt 1 ]; then
+		i=0
+		while [ $i -lt "$ncpu" ]; do
+			taskset -c $i dd if=/dev/urandom of=/mnt/cpu$i bs=65536 count=16 oflag=direct \
+				conv=fsync 2>/dev/null &
+			i=$((i + 1))
+		done
+		wait
+		i=0
+		while [ $i -lt "$ncpu" ]; do
+			set -- $(sha256sum /mnt/cpu$i)
+			mark "cpu$i sha256=$1"
+			i=$((i + 1))
+		done
+		used=$(awk '/virtio0-req\.[0-9]+$/ {
+			n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; if (n) u++ }
+			END { print u + 0 }' /proc/interrupts)
+		mark "mq queues used=$used of $(ls /sys/block/vda/mq | wc -l)"
+	fi
 	# Which interrupts the disks used (MSI-X per queue, or INTx): for the log.
 	mark "irqs $(grep -E 'virtio[0-9]' /proc/interrupts | sed 's/  */ /g' | tr '\n' ';')"
+	umount /mnt || fail "umount"
+	mark "done"
+	poweroff -f
+	;;
+snap)
+	# Snapshotted by the host while it writes (tests/linux-virtio-blk.sh snap):
+	# chunk after chunk, each fsynced, so requests are in flight at any time.
+	echo "snap-$token" | dd of=/dev/vdc bs=512 conv=sync,fsync 2>/dev/null
+	mark "snap start"
+	i=0
+	while [ $i -lt 24 ]; do
+		dd if=/dev/urandom of=/tmp/chunk bs=65536 count=4 2>/dev/null
+		cat /tmp/chunk >>/mnt/snapbig || fail "append chunk $i"
+		sync
+		mark "snap chunk $i"
+		i=$((i + 1))
+	done
+	echo "$token" >/mnt/snap.txt
+	sync
+	set -- $(sha256sum /mnt/snapbig)
+	mark "snapbig sha256=$1"
+	echo 3 >/proc/sys/vm/drop_caches
+	set -- $(sha256sum /mnt/snapbig)
+	mark "snapbig reread sha256=$1"
+	mark "vdc reads $(dd if=/dev/vdc bs=512 count=1 2>/dev/null | head -n 1)"
 	umount /mnt || fail "umount"
 	mark "done"
 	poweroff -f

@@ -141,6 +141,99 @@ static void test_two_level(void)
 	vm_mem_exit(&vm);
 }
 
+/* x86_walk_each(): what it lists, x86_walk() translates the same way. */
+struct leaves {
+	unsigned n;
+	uint64_t la[8], e[8], size[8];
+};
+
+static int collect(void *opaque, uint64_t la, uint64_t e, uint64_t size)
+{
+	struct leaves *l = opaque;
+
+	if (l->n < 8) {
+		l->la[l->n] = la;
+		l->e[l->n] = e;
+		l->size[l->n] = size;
+	}
+	l->n++;
+	return 0;
+}
+
+static void check_leaves(const struct x86_state *st, const struct leaves *l)
+{
+	for (unsigned i = 0; i < l->n && i < 8; i++) {
+		uint64_t gpa, room;
+
+		CU_ASSERT_EQUAL(x86_walk(&vm, st, l->la[i] + l->size[i] - 1, &gpa, &room), 0);
+		CU_ASSERT_EQUAL(room, 1);
+	}
+}
+
+static int count(void *opaque, uint64_t la, uint64_t e, uint64_t size)
+{
+	(*(long *)opaque)++;
+	return 0;
+}
+
+static void test_walk_each(void)
+{
+	struct x86_state st = paged(0x10000, X86_CR4_PAE, X86_EFER_LME | X86_EFER_LMA);
+	struct leaves l = { 0 };
+	long n = 0;
+
+	setup();
+	/* The tables of test_four_level(): a 4K page, a 2M page, a 1G page, in address order. */
+	put64(0x10000 + 256 * 8, 0x11000 | 3);
+	put64(0x11000 + 0 * 8, 0x12000 | 3);
+	put64(0x11000 + 1 * 8, 0x40000000ull | 0x80 | 3);
+	put64(0x12000 + 1 * 8, 0x13000 | 3);
+	put64(0x12000 + 2 * 8, 0x600000 | 0x80 | 7);
+	put64(0x13000 + 1 * 8, 0x345000 | (1ull << 63) | 3);
+	CU_ASSERT_EQUAL(x86_walk_each(&vm, &st, collect, &l, 100), 3);
+	CU_ASSERT_EQUAL(l.n, 3);
+	CU_ASSERT_EQUAL(l.la[0], 0xffff800000201000ull);	/* canonical */
+	CU_ASSERT_EQUAL(l.size[0], 0x1000);
+	CU_ASSERT_EQUAL(l.e[0], 0x345000 | (1ull << 63) | 3);
+	CU_ASSERT_EQUAL(l.la[1], 0xffff800000400000ull);
+	CU_ASSERT_EQUAL(l.size[1], 0x200000);
+	CU_ASSERT_EQUAL(l.la[2], 0xffff800040000000ull);
+	CU_ASSERT_EQUAL(l.size[2], 0x40000000ull);
+	check_leaves(&st, &l);
+	/* A table that maps itself at every level: 512^4 leaves; the walk stops at the cap. */
+	for (unsigned i = 0; i < 512; i++)
+		put64(0x50000 + i * 8, 0x50000 | 3);
+	st.cr3 = 0x50000;
+	CU_ASSERT_EQUAL(x86_walk_each(&vm, &st, count, &n, 5000), 5000);
+	CU_ASSERT_EQUAL(n, 5000);
+	/* PAE and 32-bit tables. */
+	st = paged(0x20020, X86_CR4_PAE, 0);
+	put64(0x20020 + 3 * 8, 0x21000 | 1);
+	put64(0x21000, 0x22000 | 3);
+	put64(0x21000 + 8, 0x800000 | 0x80 | 3);
+	put64(0x22000 + 5 * 8, 0x777000 | 3);
+	memset(&l, 0, sizeof(l));
+	CU_ASSERT_EQUAL(x86_walk_each(&vm, &st, collect, &l, 100), 2);
+	CU_ASSERT_EQUAL(l.la[0], 0xc0005000ull);
+	CU_ASSERT_EQUAL(l.la[1], 0xc0200000ull);
+	CU_ASSERT_EQUAL(l.size[1], 0x200000);
+	check_leaves(&st, &l);
+	st = paged(0x30000, X86_CR4_PSE, 0);
+	put32(0x30000 + 0x300 * 4, 0x31000 | 3);
+	put32(0x31000 + 0x12 * 4, 0x456000 | 3);
+	put32(0x30000 + 0x301 * 4, 0x800000 | 0x80 | 3);
+	memset(&l, 0, sizeof(l));
+	CU_ASSERT_EQUAL(x86_walk_each(&vm, &st, collect, &l, 100), 2);
+	CU_ASSERT_EQUAL(l.la[0], 0xc0012000u);
+	CU_ASSERT_EQUAL(l.la[1], 0xc0400000u);
+	CU_ASSERT_EQUAL(l.size[1], 0x400000);
+	check_leaves(&st, &l);
+	/* Paging off: nothing to list. */
+	st.cr0 = X86_CR0_PE;
+	CU_ASSERT_EQUAL(x86_walk_each(&vm, &st, count, &n, 100), -ENOENT);
+	vm_mem_exit(&vm);
+}
+
 static void test_watch_match(void)
 {
 	struct vcpu_hw_bp w = { .addr = 0x1000, .len = 4, .type = DEBUG_HW_WRITE };
@@ -191,6 +284,7 @@ int main(void)
 	CU_add_test(s, "walk: 4-level, 2M and 1G pages, RAM only", test_four_level);
 	CU_add_test(s, "walk: PAE", test_pae);
 	CU_add_test(s, "walk: 32-bit, PSE and PSE-36", test_two_level);
+	CU_add_test(s, "walk: every mapping (info tlb), capped", test_walk_each);
 	CU_add_test(s, "watchpoint overlap and kind", test_watch_match);
 	CU_add_test(s, "-gdb address syntax", test_spec);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

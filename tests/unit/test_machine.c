@@ -304,13 +304,89 @@ static void test_cpuid_model(void)
 	CU_ASSERT_EQUAL((r[1] >> 16) & 0xff, 2);	/* logical CPUs */
 	CU_ASSERT(r[2] & CPUID_1_ECX_HYPERVISOR);
 	CU_ASSERT(r[3] & CPUID_1_EDX_SSE2);
-	CU_ASSERT(!(r[2] & (1u << 26)));		/* no XSAVE in the baseline */
+	/* XSAVE where the host has it, then leaf 0xD describes x87+SSE (+AVX with AVX). */
+	if (r[2] & CPUID_1_ECX_XSAVE) {
+		bool avx = r[2] & CPUID_1_ECX_AVX;
+
+		cpuid_model_lookup(&cpuid_global, 0, 0, 0, r);
+		CU_ASSERT(r[0] >= 0xd);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 0, r);
+		CU_ASSERT_EQUAL(r[0] & 3, 3);
+		CU_ASSERT_EQUAL(!!(r[0] & CPUID_XCR0_AVX), avx);
+		CU_ASSERT_EQUAL(r[1], 576);		/* XCR0 at reset: x87 */
+		CU_ASSERT_EQUAL(r[2], avx ? 832u : 576u);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 2, r);
+		CU_ASSERT_EQUAL(r[0], avx ? 256u : 0u);
+		cpuid_model_lookup(&cpuid_global, 0, 0xd, 3, r);
+		CU_ASSERT_EQUAL(r[0], 0);
+	}
 	cpuid_model_lookup(&cpuid_global, 0, 0x80000001, 0, r);
 	CU_ASSERT(r[3] & CPUID_81_EDX_LM);
 	cpuid_model_lookup(&cpuid_global, 0, 0x80000002, 0, r);
 	CU_ASSERT_EQUAL(memcmp(r, "tandem virtual C", 16), 0);
 	cpuid_model_lookup(&cpuid_global, 0, 0x40000000, 0, r);
 	CU_ASSERT_EQUAL(memcmp(&r[1], "TandemTandem", 12), 0);
+}
+
+/* -cpu: named models, +feat/-feat, and the errors, against a software CPU that has everything. */
+static void test_cpuid_models(void)
+{
+	struct cpuid_feats all;
+	struct cpuid_model m;
+	uint32_t r[4];
+	char why[256];
+
+	memset(&all, 0xff, sizeof(all));
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "Nehalem", &all, "sw", false, NULL, why,
+					  sizeof(why)), 0);
+	cpuid_model_lookup(&m, 0, 0, 0, r);
+	CU_ASSERT_EQUAL(memcmp(&r[1], "Genu", 4), 0);
+	cpuid_model_lookup(&m, 0, 1, 0, r);
+	CU_ASSERT_EQUAL(r[0], 0x106a3);				/* family 6, model 26, stepping 3 */
+	CU_ASSERT(r[2] & CPUID_1_ECX_SSE4_2);
+	CU_ASSERT(!(r[2] & CPUID_1_ECX_AVX));
+	CU_ASSERT(cpuid_model_has(&m, "sse4.2") && cpuid_model_has(&m, "sse4_2"));
+	CU_ASSERT(!cpuid_model_has(&m, "avx2"));
+
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "EPYC,-avx2,+pku,smap=off", &all, "sw", false,
+					  NULL, why, sizeof(why)), 0);
+	cpuid_model_lookup(&m, 0, 0, 0, r);
+	CU_ASSERT_EQUAL(memcmp(&r[1], "Auth", 4), 0);
+	CU_ASSERT(!cpuid_model_has(&m, "avx2") && cpuid_model_has(&m, "avx"));
+	CU_ASSERT(cpuid_model_has(&m, "pku") && !cpuid_model_has(&m, "smap"));
+	CU_ASSERT(cpuid_model_has(&m, "xsave"));
+	cpuid_model_lookup(&m, 0, 0xd, 2, r);			/* the YMM component */
+	CU_ASSERT_EQUAL(r[0], 256);
+	CU_ASSERT_EQUAL(r[1], 576);
+
+	/* Errors: one line each, naming what is wrong. */
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "Pentium9", &all, "sw", false, NULL, why,
+					  sizeof(why)), -EINVAL);
+	CU_ASSERT(strstr(why, "unknown CPU model 'Pentium9'") != NULL);
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "max,+frob", &all, "sw", false, NULL, why,
+					  sizeof(why)), -EINVAL);
+	CU_ASSERT(strstr(why, "unknown CPU feature 'frob'") != NULL);
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "max,frob", &all, "sw", false, NULL, why,
+					  sizeof(why)), -EINVAL);
+	/* A model's feature the engine lacks: left out, or an error with enforce / +feat. */
+	all.w[CPUID_W_7_EBX] &= ~CPUID_7_EBX_SMEP;
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "Haswell-noTSX", &all, "sw", false, NULL, why,
+					  sizeof(why)), 0);
+	CU_ASSERT(!cpuid_model_has(&m, "smep"));
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "Haswell-noTSX,enforce", &all, "sw", false, NULL,
+					  why, sizeof(why)), -EINVAL);
+	CU_ASSERT(strstr(why, "smep") != NULL);
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "qemu64,+smep", &all, "sw", false, NULL, why,
+					  sizeof(why)), -EINVAL);
+	CU_ASSERT(strstr(why, "feature smep") != NULL);
+	/* max: exactly what the engine has; the PMU's leaf 0xa on an Intel model. */
+	all.w[CPUID_W_7_EBX] |= CPUID_7_EBX_SMEP;
+	CU_ASSERT_EQUAL(cpuid_model_build(&m, 1, "Nehalem,+pmu", &all, "sw", false, NULL, why,
+					  sizeof(why)), 0);
+	cpuid_model_lookup(&m, 0, 0xa, 0, r);
+	CU_ASSERT_EQUAL(r[0] & 0xff, 2);
+	CU_ASSERT_EQUAL(r[1] & 2, 0);				/* instructions retired */
+	cpuid_model_init(&cpuid_global, 1);
 }
 
 /*
@@ -385,6 +461,7 @@ int main(void)
 	CU_add_test(s, "timers on a manual clock", test_timers_manual_clock);
 	CU_add_test(s, "timers run once per pass", test_timers_once_per_pass);
 	CU_add_test(s, "CPUID model", test_cpuid_model);
+	CU_add_test(s, "CPUID models and -cpu options", test_cpuid_models);
 	CU_add_test(s, "instruction described in 16/32/64-bit mode", test_describe_insn_modes);
 	CU_add_test(s, "code width from CR0, RFLAGS, EFER, CS", test_code_bits);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

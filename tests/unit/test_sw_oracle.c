@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "tests/unit/oracle_bitops.h"
 #include "tests/unit/oracle_avx_fp.h"
 #include "tests/unit/oracle_avx_int.h"
 #include "tests/unit/oracle_simd.h"
@@ -869,6 +870,8 @@ int main(int argc, char **argv)
 
 		/* The x86-64-v2 extensions, each counted apart (oracle_simd.c). */
 		oracle_simd(per, !lax && host_intel, &v);
+		/* BMI, ADX, MOVBE, RDRAND/RDSEED, AES, PCLMULQDQ, SHA (oracle_bitops.c). */
+		oracle_bitops(per, !lax && host_intel, &v);
 		oracle_avx_fp(per, &v);
 		/* The integer AVX and AVX2 instructions (oracle_avx_int.c). */
 		oracle_avx_int(per, &v);

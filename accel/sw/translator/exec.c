@@ -837,7 +837,7 @@ bool tb_can_run(struct sw_cpu *cpu)
 	    st->int_shadow || st->halted || cpu->pending_db_trap)
 		return false;
 	if (st->exception.pending || st->exception.injected || st->interrupt.pending ||
-	    st->interrupt.injected || st->nmi_pending)
+	    st->interrupt.injected || (st->nmi_pending && !st->nmi_blocked))
 		return false;
 	if (st->dr[7] & 0xff)
 		return false;
@@ -945,6 +945,13 @@ uint64_t tb_exec(struct sw_cpu *cpu)
 		}
 	}
 	return n;
+}
+
+uint64_t tb_dispatches(const struct sw_cpu *cpu)
+{
+	const struct tb_vcpu *tv = cpu->tb.tv;
+
+	return tv ? *(const volatile uint64_t *)&tv->stats.dispatches : 0;
 }
 
 void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick)

@@ -35,6 +35,8 @@ void tb_cpu_destroy(struct sw_cpu *cpu);
  * stop request. Faults unwind through cpu->jmp as in the interpreter.
  */
 uint64_t tb_exec(struct sw_cpu *cpu);
+/* Blocks this vCPU entered so far (any thread, a racy read: the progress line). */
+uint64_t tb_dispatches(const struct sw_cpu *cpu);
 /* The flag that asks translated code to leave (sw_run()'s kick; NULL: none). */
 void tb_set_kick(struct sw_cpu *cpu, const volatile int *kick);
 

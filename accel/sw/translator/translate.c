@@ -309,6 +309,7 @@ static bool helper_ok(const struct tinsn *t)
 	case ZYDIS_MNEMONIC_SHLX: case ZYDIS_MNEMONIC_SHRX: case ZYDIS_MNEMONIC_SARX:
 	case ZYDIS_MNEMONIC_RORX: case ZYDIS_MNEMONIC_BEXTR: case ZYDIS_MNEMONIC_BLSI:
 	case ZYDIS_MNEMONIC_BLSR: case ZYDIS_MNEMONIC_BLSMSK: case ZYDIS_MNEMONIC_BZHI:
+	case ZYDIS_MNEMONIC_PDEP: case ZYDIS_MNEMONIC_PEXT:
 		return true;
 	default:
 		break;
