@@ -39,8 +39,8 @@
  *    writer sees the bit or the translator sees the new bytes). The flag
  *    is cleared only under the lock, once no vCPU has the bit.
  *  - Making a page's inline write entries go away (tb_page_flagged())
- *    empties them in other vCPUs' tables from the flagging thread (stores
- *    of aligned words); a vCPU that fills or restores a write entry re-
+ *    empties them in other vCPUs' tables from the flagging thread (one
+ *    store of the tag, never the addend: see tlbe_empty_remote()); a vCPU that fills or restores a write entry re-
  *    reads the page's flags after a fence and empties it if it lost the
  *    race, so no inline write reaches a flagged page.
  *  - tb_flush() (every translation goes) posts "everything" the same way.
@@ -294,6 +294,22 @@ static void tlbe_empty(struct tb_tlbe *t, unsigned i)
 	t->addend = 0;
 }
 
+/*
+ * The same from another vCPU's thread (tb_page_flagged()): the tag alone,
+ * in one store. The owner's translated code may be between its load of
+ * the tag and its load of the addend: had the addend been zeroed there, a
+ * hit on the old tag would add 0 and access host memory at the guest's
+ * linear address (tandem was seen to segfault so during an SMP boot).
+ * With the addend left as it was, every mix of old and new words is the
+ * old entry (what the owner could have hit just before the flag anyway)
+ * or an empty one.
+ */
+static void tlbe_empty_remote(struct tb_tlbe *t, unsigned i)
+{
+	__atomic_store_n(&t->tag, (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12,
+			 __ATOMIC_RELAXED);
+}
+
 static void tlb_poison(struct tb_tlbe *t)
 {
 	for (unsigned i = 0; i < TB_TLB_SIZE; i++)
@@ -513,7 +529,7 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 
 				if ((cpu->tb.tlb_wgpa[p][i] >> 12) == pfn &&
 				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i)
-					tlbe_empty(t, i);
+					tlbe_empty_remote(t, i);
 			}
 		}
 		/* The copies kept for other address spaces lose theirs too. */
@@ -524,7 +540,7 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 				unsigned i = s->tlb[e].slot & (TB_TLB_SIZE - 1);
 
 				if ((s->tlb[e].wgpa >> 12) == pfn)
-					tlbe_empty(&s->tlb[e].w, i);
+					tlbe_empty_remote(&s->tlb[e].w, i);
 			}
 		}
 	}
