@@ -40,9 +40,11 @@
  *    is cleared only under the lock, once no vCPU has the bit.
  *  - Making a page's inline write entries go away (tb_page_flagged())
  *    empties them in other vCPUs' tables from the flagging thread (one
- *    store of the tag, never the addend: see tlbe_empty_remote()); a vCPU that fills or restores a write entry re-
- *    reads the page's flags after a fence and empties it if it lost the
- *    race, so no inline write reaches a flagged page.
+ *    store of the tag, never the addend: see tlbe_empty_remote(); the
+ *    copies kept for other address spaces under the owner's saved_lock);
+ *    a vCPU that fills or restores a write entry re-reads the page's
+ *    flags after a fence and empties it if it lost the race, so no
+ *    inline write reaches a flagged page.
  *  - tb_flush() (every translation goes) posts "everything" the same way.
  * With one vCPU the thread is always the owner: nothing is posted, and
  * the extra work is one load per dispatch.
@@ -407,6 +409,7 @@ static void keep_tables(struct tb_vcpu *tv, uint64_t tag)
 		if (tv->saved[i].lru < s->lru)
 			s = &tv->saved[i];
 	}
+	pthread_mutex_lock(&tv->saved_lock);
 	s->tag = tag;
 	s->lru = ++tv->saved_clock;
 	s->ntlb = tv->nr_tlb_dirty;
@@ -426,6 +429,7 @@ static void keep_tables(struct tb_vcpu *tv, uint64_t tag)
 		s->jc[k].mode = tv->jc_mode[c];
 		s->jc[k].e = cpu->tb.jc[c][i];
 	}
+	pthread_mutex_unlock(&tv->saved_lock);
 }
 
 /* Bring back what was kept for context @tag, if anything. */
@@ -533,6 +537,7 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 			}
 		}
 		/* The copies kept for other address spaces lose theirs too. */
+		pthread_mutex_lock(&tvm->vcpus[v]->saved_lock);
 		for (unsigned k = 0; k < TB_SAVED; k++) {
 			struct tb_saved *s = &tvm->vcpus[v]->saved[k];
 
@@ -543,6 +548,7 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 					tlbe_empty_remote(&s->tlb[e].w, i);
 			}
 		}
+		pthread_mutex_unlock(&tvm->vcpus[v]->saved_lock);
 	}
 }
 
@@ -1186,6 +1192,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&tv->mbox_lock, NULL);
+	pthread_mutex_init(&tv->saved_lock, NULL);
 	tv->scratch = tb_translate_scratch_new();
 	tv->cache = mmap(NULL, TB_CACHE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -1233,6 +1240,7 @@ void tb_cpu_destroy(struct sw_cpu *cpu)
 	munmap(tv->cache, TB_CACHE_SIZE);
 	free(tv->scratch);
 	pthread_mutex_destroy(&tv->mbox_lock);
+	pthread_mutex_destroy(&tv->saved_lock);
 	free(tv->pages);
 	free(tv);
 	cpu->tb.tv = NULL;
