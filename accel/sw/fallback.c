@@ -143,7 +143,9 @@ void sw_emulate_cleanup(struct vm *vm)
 
 void sw_emulate_mem_written(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	struct sw_fallback *fb = vm->fallback;
+	/* Any thread (a device's DMA): pairs with fallback_get()'s release store. */
+	struct sw_fallback *fb = __atomic_load_n((struct sw_fallback **)&vm->fallback,
+						 __ATOMIC_ACQUIRE);
 
 	if (fb)
 		sw_svm_mem_written(&fb->svm, gpa, len);

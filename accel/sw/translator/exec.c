@@ -39,10 +39,12 @@
  *    writer sees the bit or the translator sees the new bytes). The flag
  *    is cleared only under the lock, once no vCPU has the bit.
  *  - Making a page's inline write entries go away (tb_page_flagged())
- *    empties them in other vCPUs' tables from the flagging thread (stores
- *    of aligned words); a vCPU that fills or restores a write entry re-
- *    reads the page's flags after a fence and empties it if it lost the
- *    race, so no inline write reaches a flagged page.
+ *    empties them in other vCPUs' tables from the flagging thread (one
+ *    store of the tag, never the addend: see tlbe_empty_remote(); the
+ *    copies kept for other address spaces under the owner's saved_lock);
+ *    a vCPU that fills or restores a write entry re-reads the page's
+ *    flags after a fence and empties it if it lost the race, so no
+ *    inline write reaches a flagged page.
  *  - tb_flush() (every translation goes) posts "everything" the same way.
  * With one vCPU the thread is always the owner: nothing is posted, and
  * the extra work is one load per dispatch.
@@ -295,6 +297,22 @@ static void tlbe_empty(struct tb_tlbe *t, unsigned i)
 	t->addend = 0;
 }
 
+/*
+ * The same from another vCPU's thread (tb_page_flagged()): the tag alone,
+ * in one store. The owner's translated code may be between its load of
+ * the tag and its load of the addend: had the addend been zeroed there, a
+ * hit on the old tag would add 0 and access host memory at the guest's
+ * linear address (tandem was seen to segfault so during an SMP boot).
+ * With the addend left as it was, every mix of old and new words is the
+ * old entry (what the owner could have hit just before the flag anyway)
+ * or an empty one.
+ */
+static void tlbe_empty_remote(struct tb_tlbe *t, unsigned i)
+{
+	__atomic_store_n(&t->tag, (uint64_t)((i + 2) & (TB_TLB_SIZE - 1)) << 12,
+			 __ATOMIC_RELAXED);
+}
+
 static void tlb_poison(struct tb_tlbe *t)
 {
 	for (unsigned i = 0; i < TB_TLB_SIZE; i++)
@@ -392,6 +410,7 @@ static void keep_tables(struct tb_vcpu *tv, uint64_t tag)
 		if (tv->saved[i].lru < s->lru)
 			s = &tv->saved[i];
 	}
+	pthread_mutex_lock(&tv->saved_lock);
 	s->tag = tag;
 	s->lru = ++tv->saved_clock;
 	s->ntlb = tv->nr_tlb_dirty;
@@ -411,6 +430,7 @@ static void keep_tables(struct tb_vcpu *tv, uint64_t tag)
 		s->jc[k].mode = tv->jc_mode[c];
 		s->jc[k].e = cpu->tb.jc[c][i];
 	}
+	pthread_mutex_unlock(&tv->saved_lock);
 }
 
 /* Bring back what was kept for context @tag, if anything. */
@@ -514,10 +534,11 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 
 				if ((cpu->tb.tlb_wgpa[p][i] >> 12) == pfn &&
 				    (t->tag >> 12 & (TB_TLB_SIZE - 1)) == i)
-					tlbe_empty(t, i);
+					tlbe_empty_remote(t, i);
 			}
 		}
 		/* The copies kept for other address spaces lose theirs too. */
+		pthread_mutex_lock(&tvm->vcpus[v]->saved_lock);
 		for (unsigned k = 0; k < TB_SAVED; k++) {
 			struct tb_saved *s = &tvm->vcpus[v]->saved[k];
 
@@ -525,9 +546,10 @@ void tb_page_flagged(struct sw_vm *svm, uint64_t pfn)
 				unsigned i = s->tlb[e].slot & (TB_TLB_SIZE - 1);
 
 				if ((s->tlb[e].wgpa >> 12) == pfn)
-					tlbe_empty(&s->tlb[e].w, i);
+					tlbe_empty_remote(&s->tlb[e].w, i);
 			}
 		}
+		pthread_mutex_unlock(&tvm->vcpus[v]->saved_lock);
 	}
 }
 
@@ -1220,6 +1242,7 @@ int tb_cpu_init(struct sw_cpu *cpu)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&tv->mbox_lock, NULL);
+	pthread_mutex_init(&tv->saved_lock, NULL);
 	tv->scratch = tb_translate_scratch_new();
 	tv->cache = mmap(NULL, TB_CACHE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -1267,6 +1290,7 @@ void tb_cpu_destroy(struct sw_cpu *cpu)
 	munmap(tv->cache, TB_CACHE_SIZE);
 	free(tv->scratch);
 	pthread_mutex_destroy(&tv->mbox_lock);
+	pthread_mutex_destroy(&tv->saved_lock);
 	free(tv->pages);
 	free(tv);
 	cpu->tb.tv = NULL;

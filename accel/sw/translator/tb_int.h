@@ -148,6 +148,13 @@ struct tb_vcpu {
 	uint64_t cur_tag;		/* MMU context the live tables belong to; 0: unknown */
 	uint64_t saved_clock;
 	struct tb_saved saved[TB_SAVED];
+	/*
+	 * Held by keep_tables() while it rewrites a copy and by another
+	 * thread's tb_page_flagged() while it empties write entries in the
+	 * copies: the slot it reads and the tag it empties are then of the
+	 * same entry (an empty tag is made for its slot).
+	 */
+	pthread_mutex_t saved_lock;
 	struct tb_stats stats;
 	/* Translation scratch (translate.c). */
 	void *scratch;
