@@ -12,7 +12,7 @@
 #
 #   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
 #
-# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it):
+# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it by default):
 # the write boot on sw, moved to kvm and back every 0.1 s (QMP
 # x-switch-accel) while the guest uses its disks; the checks are the same.
 #
@@ -136,6 +136,9 @@ unusable() {
 		e=${e%-switch}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
+		# The switches need the other engine too.
+		[ $engine = sw-switch ] && ! "$TANDEM" info 2>&1 | awk '$1 == "kvm"' |
+			grep -q " usable " && echo "engine kvm not usable here"
 		;;
 	esac
 }
