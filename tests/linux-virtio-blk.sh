@@ -12,7 +12,7 @@
 #
 #   linux-virtio-blk.sh [ENGINE...]   default: sw sw-nojit kvm qemu sw-intx
 #
-# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it by default):
+# sw-switch (not in the default list; tests/linux-virtio-snap.sh runs it):
 # the write boot on sw, moved to kvm and back every 0.1 s (QMP
 # x-switch-accel) while the guest uses its disks; the checks are the same.
 #
