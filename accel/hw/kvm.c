@@ -957,6 +957,31 @@ static int kvm_put_state(struct vcpu *vcpu, const struct x86_state *st)
 }
 
 /*
+ * The state as another engine (switch, snapshot) is to go on from it.
+ * Under the hidden IDT a kick can catch KVM half-way into an event of
+ * user code that would end in the triple fault run_elsewhere() replays:
+ * seen, a SYSCALL at LSTAR still with CS 0x33 and the fetch #PF pending.
+ * Delivered by the next engine, the guest kernel would take that #PF as
+ * its user's (SIGSEGV). Step back as the replay does, and drop a pending
+ * fault: executing the instruction again raises it again, right.
+ */
+static int kvm_take_state(struct vcpu *vcpu, struct x86_state *st)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	bool hidden = kv->idt_hidden;
+	int ret = kvm_get_state(vcpu, st);
+	unsigned v = st->exception.vector;
+
+	if (ret || !hidden || !user64(st) || !(st->exception.pending || st->exception.injected))
+		return ret;
+	replay_fixup(vcpu, st);
+	/* Faults, not traps: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM. */
+	if (v < 32 && ((1u << v) & 0xb7ce1u))
+		memset(&st->exception, 0, sizeof(st->exception));
+	return 0;
+}
+
+/*
  * Run the vCPU on the engine that can (the software CPU) from its current
  * KVM state, as @req says, and put the result back into KVM. KICK means
  * resume in KVM.
@@ -1114,7 +1139,7 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_run = kvm_vcpu_run,
 	.cpl_hint = kvm_cpl_hint,
 	.vcpu_kick = kvm_vcpu_kick,
-	.get_state = kvm_get_state,
+	.get_state = kvm_take_state,
 	.set_state = kvm_put_state,
 	.cpuid_limit = kvm_cpuid_limit,
 	.opts = kvm_opts,
