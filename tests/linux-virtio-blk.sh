@@ -146,6 +146,9 @@ unusable() {
 		e=${e%-smp}
 		"$TANDEM" info 2>&1 | awk -v e="$e" '$1 == e' | grep -q " usable " ||
 			echo "engine $e not usable here"
+		# The switches need the other engine too.
+		[ $engine = sw-switch ] && ! "$TANDEM" info 2>&1 | awk '$1 == "kvm"' |
+			grep -q " usable " && echo "engine kvm not usable here"
 		;;
 	esac
 }

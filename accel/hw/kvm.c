@@ -247,6 +247,29 @@ static void kvm_vm_destroy(struct vm *vm)
 	vm->accel_data = NULL;
 }
 
+/*
+ * ring0=sw: CPUID at CPL 3 raises #GP (KVM's CPUID faulting, bit 0 of
+ * MSR_MISC_FEATURES_ENABLES), which the hidden IDT turns into a replay on
+ * the software CPU, which answers from the model. kvm_pvm runs user code
+ * natively, where CPUID does not exit otherwise: the guest's programs saw
+ * the host CPU, not the model, and glibc picked SSSE3/AVX2 string
+ * functions that the sw engine (rightly) refuses after a switch or a
+ * restore (#UD on PSHUFB). The guest's own kernel never sees the MSR: its
+ * RDMSR/WRMSR run on the software CPU.
+ */
+#define MSR_MISC_FEATURES_ENABLES	0x140	/* bit 0: CPUID faulting */
+
+static void kvm_user_cpuid_faults(struct vcpu *vcpu, struct kvm_vcpu *kv)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = MSR_MISC_FEATURES_ENABLES, .data = 1 } };
+
+	if (ioctl(kv->fd, KVM_SET_MSRS, &m) != 1 && !vcpu->id)
+		vm_info("kvm: no CPUID faulting here: guest user code sees the host's CPUID\n");
+}
+
 static int kvm_vcpu_init(struct vcpu *vcpu)
 {
 	struct kvm_vm *k = vcpu->vm->accel_data;
@@ -269,6 +292,8 @@ static int kvm_vcpu_init(struct vcpu *vcpu)
 		kv->run->kvm_valid_regs = KVM_SYNC_X86_SREGS;
 	kv->tsc_offset = kvm_tsc_offset(vcpu);
 	ret = kvm_set_cpuid(vcpu);
+	if (!ret && k->ring0_sw)
+		kvm_user_cpuid_faults(vcpu, kv);
 	if (ret) {
 		munmap(kv->run, k->run_size);
 		close(kv->fd);
@@ -945,6 +970,61 @@ static void replay_fixup(struct vcpu *vcpu, struct x86_state *st)
 }
 
 /*
+ * Put @st into KVM as the guest is to go on from it. Under ring0=sw,
+ * 64-bit user code goes in with an empty IDT (struct kvm_vcpu) -- from
+ * the software CPU's ring-0 runs, and just as much from a state set from
+ * outside (an engine switch, a snapshot restore, gdb): with the guest's
+ * own IDT there, kvm_pvm would run a SYSCALL to LSTAR still at CPL 3 and
+ * deliver the page fault of fetching there, or an interrupt, through the
+ * guest's IDT (busybox then dies of SIGSEGV or SIGILL).
+ */
+static int kvm_put_state(struct vcpu *vcpu, const struct x86_state *st)
+{
+	struct kvm_vm *k = vcpu->vm->accel_data;
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	struct x86_state tmp;
+	bool hide = k->ring0_sw && user64(st);
+	int ret;
+
+	if (hide) {
+		tmp = *st;
+		tmp.idt.limit = 0;
+	}
+	ret = kvm_set_state(vcpu, hide ? &tmp : st);	/* clears kv->idt_hidden */
+	if (ret)
+		return ret;
+	kv->idt_hidden = hide;
+	kv->idt = st->idt;
+	kv->iopl = st->rflags & X86_RFLAGS_IOPL;
+	return 0;
+}
+
+/*
+ * The state as another engine (switch, snapshot) is to go on from it.
+ * Under the hidden IDT a kick can catch KVM half-way into an event of
+ * user code that would end in the triple fault run_elsewhere() replays:
+ * seen, a SYSCALL at LSTAR still with CS 0x33 and the fetch #PF pending.
+ * Delivered by the next engine, the guest kernel would take that #PF as
+ * its user's (SIGSEGV). Step back as the replay does, and drop a pending
+ * fault: executing the instruction again raises it again, right.
+ */
+static int kvm_take_state(struct vcpu *vcpu, struct x86_state *st)
+{
+	struct kvm_vcpu *kv = vcpu->accel_data;
+	bool hidden = kv->idt_hidden;
+	int ret = kvm_get_state(vcpu, st);
+	unsigned v = st->exception.vector;
+
+	if (ret || !hidden || !user64(st) || !(st->exception.pending || st->exception.injected))
+		return ret;
+	replay_fixup(vcpu, st);
+	/* Faults, not traps: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM. */
+	if (v < 32 && ((1u << v) & 0xb7ce1u))
+		memset(&st->exception, 0, sizeof(st->exception));
+	return 0;
+}
+
+/*
  * Run the vCPU on the engine that can (the software CPU) from its current
  * KVM state, as @req says, and put the result back into KVM. KICK means
  * resume in KVM.
@@ -953,11 +1033,8 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 {
 	const struct accel_ops *fb = accel_fallback(&kvm_accel_ops);
 	struct kvm_vcpu *kv = vcpu->accel_data;
-	struct kvm_vm *k = vcpu->vm->accel_data;
-	struct x86_dtable idt;
 	struct x86_state st;
 	enum vcpu_stop stop;
-	bool hide;
 	uint64_t rip;
 
 	if (!fb || kvm_get_state(vcpu, &st)) {
@@ -981,11 +1058,6 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 	/* A debugger's stop: the state goes back to KVM, where gdb reads it. */
 	if (stop != VCPU_STOP_KICK && stop != VCPU_STOP_HALT && stop != VCPU_STOP_DEBUG)
 		return stop;
-	/* 64-bit user code goes back with an empty IDT (struct kvm_vcpu). */
-	hide = k->ring0_sw && user64(&st);
-	idt = st.idt;
-	if (hide)
-		st.idt.limit = 0;
 	/*
 	 * KVM's shadow pages saw none of the software CPU's page-table writes.
 	 * A guest must flush its TLB after changing a present translation,
@@ -1000,15 +1072,12 @@ static enum vcpu_stop run_elsewhere(struct vcpu *vcpu, struct accel_emulate *req
 			return VCPU_STOP_ERROR;
 		}
 	}
-	if (kvm_set_state(vcpu, &st)) {
+	if (kvm_put_state(vcpu, &st)) {
 		snprintf(vcpu->error, sizeof(vcpu->error),
 			 "cannot hand the vCPU back to KVM after running from %#llx on %s",
 			 (unsigned long long)rip, fb->name);
 		return VCPU_STOP_ERROR;
 	}
-	kv->idt_hidden = hide;
-	kv->idt = idt;
-	kv->iopl = st.rflags & X86_RFLAGS_IOPL;
 	return stop;
 }
 
@@ -1114,8 +1183,8 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_run = kvm_vcpu_run,
 	.cpl_hint = kvm_cpl_hint,
 	.vcpu_kick = kvm_vcpu_kick,
-	.get_state = kvm_get_state,
-	.set_state = kvm_set_state,
+	.get_state = kvm_take_state,
+	.set_state = kvm_put_state,
 	.cpuid_limit = kvm_cpuid_limit,
 	.opts = kvm_opts,
 	.print_stats = kvm_print_stats,

@@ -155,6 +155,13 @@ int main(void)
 		probes[i].fn();
 		printf("TANDEM-CPU: %s yes ok\n", probes[i].flag);
 	}
+	{
+		/* What user mode itself sees (glibc picks its string functions by this). */
+		unsigned a = 1, b, c = 0, d;
+
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		printf("TANDEM-CPU: user cpuid 1 ecx=%08x edx=%08x\n", c, d);
+	}
 	printf("TANDEM-CPU: done\n");
 	return 0;
 }
